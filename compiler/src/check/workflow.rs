@@ -1,0 +1,618 @@
+//! One workflow: its properties, each step's call, arguments and options, its output, and the
+//! dependency graph of its steps.
+
+use super::decls::{Resources, Signature, callee_signature, resources};
+use super::expr::{ExprCx, Local, LocalKind};
+use super::props::{self, Values};
+use super::scope::{DefKind, ItemRef, Resolved, resolve_path, scope, unknown_name};
+use super::types::Ty;
+use crate::codes::Code;
+use crate::db::{Db, SourceFile, report};
+use crate::diagnostic::{Diagnostic, closest};
+use crate::queries::item;
+use crate::syntax::Span;
+use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, Workflow};
+use std::collections::BTreeMap;
+
+/// A step after checking.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CheckedStep {
+    /// Its name.
+    pub name: String,
+    /// The capability or workflow it calls, if that resolved.
+    pub callee: Option<(DefKind, ItemRef)>,
+    /// The type of its value.
+    pub ty: Ty,
+    /// Steps it depends on: index, and the place that creates the edge.
+    pub deps: Vec<(usize, Span)>,
+    /// `retry`
+    pub retry: u32,
+    /// `timeout` per attempt, ms.
+    pub timeout_ms: Option<u64>,
+    /// Largest total backoff between all attempts, ms.
+    pub max_backoff_ms: u64,
+    /// `replicas`
+    pub replicas: u32,
+    /// `resources` demand.
+    pub resources: Resources,
+    /// `on` override.
+    pub on: Option<(DefKind, ItemRef)>,
+    /// Whether it maps over a list, and the list's length when known.
+    pub map: Option<Option<u64>>,
+    /// `concurrency` of a map.
+    pub concurrency: Option<u32>,
+    /// The span of the call, for routing diagnostics.
+    pub call_span: Span,
+    /// The span of the `resources` option.
+    pub resources_span: Option<Span>,
+    /// The span of the `replicas` option.
+    pub replicas_span: Option<Span>,
+}
+
+/// A workflow after checking.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CheckedWorkflow {
+    /// Its name.
+    pub name: String,
+    /// Steps in source order.
+    pub steps: Vec<CheckedStep>,
+    /// `timeout`, ms.
+    pub timeout_ms: Option<u64>,
+    /// `budget.tokens`
+    pub budget_tokens: Option<u64>,
+    /// `priority`
+    pub priority: Option<String>,
+    /// Whether its step graph has a cycle (bounds are then not computed).
+    pub cyclic: bool,
+}
+
+/// Checks workflow `index` of `file`. Reads only this workflow's tree and the signatures it
+/// uses, so editing another workflow does not re-run it.
+#[salsa::tracked(returns(ref))]
+pub fn check_workflow(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
+    let Some(ItemKind::Workflow(wf)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
+        return CheckedWorkflow::default();
+    };
+    let owner = ItemRef { file, index };
+    let sig = super::decls::workflow_signature(db, file, index).clone();
+    let mut out = CheckedWorkflow {
+        name: wf.name.text.clone(),
+        ..CheckedWorkflow::default()
+    };
+    workflow_properties(db, file, owner, wf, &mut out);
+
+    // Every step's type comes from its callee alone, so all are known before any expression
+    // is checked and steps may refer to each other in any order.
+    let mut locals: BTreeMap<String, Local> = BTreeMap::new();
+    if let Some(sig) = &sig {
+        for p in &sig.params {
+            locals.insert(
+                p.name.clone(),
+                Local {
+                    ty: p.ty.clone(),
+                    kind: LocalKind::Param,
+                },
+            );
+        }
+    }
+    let mut callees = Vec::new();
+    for (i, step) in wf.steps.iter().enumerate() {
+        if let Some(first) = wf.steps[..i].iter().find(|s| s.name.text == step.name.text) {
+            report(
+                db,
+                Diagnostic::new(
+                    Code::DuplicateName,
+                    owner.loc(step.name.span),
+                    format!("step `{}` is declared more than once", step.name.text),
+                    "declared again here",
+                )
+                .with_label(owner.loc(first.name.span), "first declared here")
+                .with_help("give each step its own name"),
+            );
+        }
+        if locals
+            .get(&step.name.text)
+            .is_some_and(|l| l.kind == LocalKind::Param)
+        {
+            report(
+                db,
+                Diagnostic::new(
+                    Code::DuplicateName,
+                    owner.loc(step.name.span),
+                    format!("step `{}` has the name of a parameter", step.name.text),
+                    "step declared here",
+                )
+                .with_help("rename the step; a name refers to one thing in a workflow"),
+            );
+        }
+        let callee = resolve_callee(db, file, owner, step.body.call());
+        if let Some((_, r)) = callee {
+            super::unused::mark_used(db, r);
+        }
+        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k).cloned());
+        let mut ty = sig.as_ref().map_or(Ty::Error, |s| s.ret.clone());
+        if matches!(step.body, StepBody::For { .. }) {
+            ty = Ty::List(Box::new(ty));
+        }
+        if step.options.iter().any(|o| o.name.text == "when") {
+            ty = ty.optional();
+        }
+        locals.entry(step.name.text.clone()).or_insert(Local {
+            ty: ty.clone(),
+            kind: LocalKind::Step,
+        });
+        callees.push((callee, sig, ty));
+    }
+    let step_index: BTreeMap<&str, usize> = wf
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.text.as_str(), i))
+        .rev()
+        .collect();
+
+    for (step, (callee, sig, ty)) in wf.steps.iter().zip(callees) {
+        let mut cx = ExprCx::new(db, file, owner);
+        cx.locals = locals.clone();
+        let checked = check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index);
+        out.steps.push(checked);
+    }
+
+    match wf.outputs.as_slice() {
+        [] => report(
+            db,
+            Diagnostic::new(
+                Code::MissingOutput,
+                owner.loc(wf.header),
+                format!("workflow `{}` has no `output`", wf.name.text),
+                "declared here",
+            )
+            .with_help("end the workflow with `output expr`, the value it returns"),
+        ),
+        [output, rest @ ..] => {
+            for extra in rest {
+                report(
+                    db,
+                    Diagnostic::new(
+                        Code::MissingOutput,
+                        owner.loc(extra.span),
+                        format!("workflow `{}` has more than one `output`", wf.name.text),
+                        "second output",
+                    )
+                    .with_label(owner.loc(output.span), "first output")
+                    .with_help("keep one `output`; build a record to return several values"),
+                );
+            }
+            let mut cx = ExprCx::new(db, file, owner);
+            cx.locals = locals.clone();
+            let found = cx.infer(output);
+            if let Some(sig) = &sig
+                && !super::types::assignable(db, &found, &sig.ret)
+            {
+                let optional =
+                    matches!(&found, Ty::Optional(t) if super::types::assignable(db, t, &sig.ret));
+                report(
+                    db,
+                    Diagnostic::new(
+                        Code::OutputTypeMismatch,
+                        owner.loc(output.span),
+                        format!(
+                            "workflow `{}` returns `{}`, but its output is `{found}`",
+                            wf.name.text, sig.ret
+                        ),
+                        format!("this is `{found}`"),
+                    )
+                    .with_label(owner.loc(wf.ret.span), "return type declared here")
+                    .with_help_opt(
+                        optional.then(|| {
+                            "the output may be `none`: give a default with `??`".to_string()
+                        }),
+                    ),
+                );
+            }
+        }
+    }
+    out.cyclic = super::graph::step_cycles(db, owner, wf, &out.steps);
+    out
+}
+
+fn workflow_properties(
+    db: &dyn Db,
+    file: SourceFile,
+    owner: ItemRef,
+    wf: &Workflow,
+    out: &mut CheckedWorkflow,
+) {
+    let props = props::index(db, owner, &wf.properties, props::WORKFLOW, "a workflow");
+    let v = Values { db, file, owner };
+    if let Some(p) = props.get("priority") {
+        out.priority = v.word("priority", &p.value, props::PRIORITIES);
+    }
+    if let Some(p) = props.get("timeout") {
+        out.timeout_ms = v.duration("timeout", &p.value);
+    }
+    if let Some(p) = props.get("budget") {
+        for (_, value) in v.record("budget", &p.value, &["tokens"]) {
+            out.budget_tokens = v.int("budget.tokens", value, 1).map(|t| t as u64);
+        }
+    }
+}
+
+/// Resolves the callee of a step: a capability or a workflow.
+fn resolve_callee(
+    db: &dyn Db,
+    file: SourceFile,
+    owner: ItemRef,
+    call: &Call,
+) -> Option<(DefKind, ItemRef)> {
+    let path = &call.callee;
+    match resolve_path(db, file, path) {
+        Resolved::Item(def, used)
+            if used == path.segments.len()
+                && matches!(def.kind, DefKind::Capability | DefKind::Workflow) =>
+        {
+            Some((def.kind, def.item))
+        }
+        Resolved::Item(def, _) if def.kind == DefKind::Module && def.module.is_none() => None,
+        Resolved::Item(def, used) if used == path.segments.len() => {
+            report(
+                db,
+                Diagnostic::new(
+                    Code::NotCallable,
+                    owner.loc(path.span),
+                    format!(
+                        "`{}` is a {}, not a capability or workflow",
+                        path.text(),
+                        def.kind.word()
+                    ),
+                    "a step calls a capability or a workflow",
+                ),
+            );
+            None
+        }
+        _ => {
+            let text = path.text();
+            if super::expr::FUNCTIONS.contains(&text.as_str()) {
+                report(
+                    db,
+                    Diagnostic::new(
+                        Code::NotCallable,
+                        owner.loc(path.span),
+                        format!("`{text}` is a pure function, not a capability or workflow"),
+                        "a step calls a capability or a workflow",
+                    )
+                    .with_help("use pure functions inside arguments or the output"),
+                );
+                return None;
+            }
+            let names = scope(db, file);
+            unknown_name(
+                db,
+                owner.loc(path.span),
+                &text,
+                "capability or workflow",
+                names
+                    .names_of(&[DefKind::Capability, DefKind::Workflow])
+                    .map(str::to_string),
+            );
+            None
+        }
+    }
+}
+
+fn check_step(
+    cx: &mut ExprCx,
+    step: &Step,
+    callee: Option<(DefKind, ItemRef)>,
+    sig: Option<&Signature>,
+    ty: Ty,
+    step_index: &BTreeMap<&str, usize>,
+) -> CheckedStep {
+    let db = cx.db;
+    let owner = cx.owner;
+    let call = step.body.call();
+    let mut map = None;
+    let mut loop_var = None;
+    if let StepBody::For { var, iter, .. } = &step.body {
+        let list_ty = cx.infer(iter);
+        let elem = match &list_ty {
+            Ty::List(e) => (**e).clone(),
+            Ty::Json | Ty::Error => list_ty.clone(),
+            other => {
+                cx.expect(
+                    iter.span,
+                    other,
+                    &Ty::List(Box::new(Ty::Json)),
+                    "`for … in`",
+                );
+                Ty::Error
+            }
+        };
+        map = Some(match &iter.kind {
+            ExprKind::List(items) => Some(items.len() as u64),
+            _ => match super::consts::eval(db, cx.file, iter) {
+                Some(super::consts::Const::List(items)) => Some(items.len() as u64),
+                _ => None,
+            },
+        });
+        loop_var = Some(var.text.clone());
+        cx.locals.insert(
+            var.text.clone(),
+            Local {
+                ty: elem,
+                kind: LocalKind::LoopVar,
+            },
+        );
+    }
+    check_arguments(cx, call, sig);
+
+    let props = props::index(db, owner, &step.options, props::STEP, "a step");
+    let v = Values {
+        db,
+        file: cx.file,
+        owner,
+    };
+    let mut checked = CheckedStep {
+        name: step.name.text.clone(),
+        callee,
+        ty: ty.clone(),
+        deps: Vec::new(),
+        retry: 0,
+        timeout_ms: None,
+        max_backoff_ms: 0,
+        replicas: 1,
+        resources: Resources::default(),
+        on: None,
+        map,
+        concurrency: None,
+        call_span: call.callee.span,
+        resources_span: None,
+        replicas_span: None,
+    };
+    if let Some(p) = props.get("retry") {
+        checked.retry = v
+            .int("retry", &p.value, 0)
+            .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX));
+    }
+    if let Some(p) = props.get("timeout") {
+        checked.timeout_ms = v.duration("timeout", &p.value);
+    }
+    if let Some(p) = props.get("backoff") {
+        checked.max_backoff_ms = super::backoff::max_total_backoff(&v, &p.value, checked.retry);
+    }
+    if let Some(p) = props.get("priority") {
+        v.word("priority", &p.value, props::PRIORITIES);
+    }
+    if let Some(p) = props.get("on") {
+        checked.on = match &p.value.kind {
+            ExprKind::Path(path) => super::scope::expect_item(
+                db,
+                cx.file,
+                owner,
+                path,
+                &[DefKind::Agent, DefKind::Pool],
+                "agent or pool",
+            )
+            .map(|d| (d.kind, d.item)),
+            _ => {
+                v.ill_typed("on", "an agent or pool name", &p.value, None);
+                None
+            }
+        };
+    }
+    if let Some(p) = props.get("after") {
+        match &p.value.kind {
+            ExprKind::List(items) => {
+                for e in items {
+                    match &e.kind {
+                        ExprKind::Path(path) if path.segments.len() == 1 => {
+                            let name = &path.segments[0].text;
+                            match step_index.get(name.as_str()) {
+                                Some(i) => checked.deps.push((*i, e.span)),
+                                None => {
+                                    let suggestion = closest(name, step_index.keys().copied());
+                                    report(
+                                        db,
+                                        Diagnostic::new(
+                                            Code::UnknownName,
+                                            owner.loc(e.span),
+                                            format!("unknown step `{name}`"),
+                                            "no step of this name",
+                                        )
+                                        .with_help_opt(
+                                            suggestion.map(|s| format!("did you mean `{s}`?")),
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        _ => v.ill_typed("after", "a list of step names", e, None),
+                    }
+                }
+            }
+            _ => v.ill_typed("after", "a list of step names", &p.value, None),
+        }
+    }
+    if let Some(p) = props.get("when") {
+        cx.check(&p.value, &Ty::Bool, "`when`");
+    }
+    if let Some(p) = props.get("fallback") {
+        let inner = ty.unwrap_optional().clone();
+        cx.check(&p.value, &inner, "`fallback`");
+    }
+    if let Some(p) = props.get("replicas") {
+        checked.replicas = v
+            .int("replicas", &p.value, 1)
+            .map_or(1, |r| u32::try_from(r).unwrap_or(u32::MAX));
+        checked.replicas_span = Some(p.value.span);
+    }
+    if let Some(p) = props.get("consensus") {
+        match &p.value.kind {
+            ExprKind::Call(c) if c.callee.text() == "quorum" => {
+                let n = c.args.first().and_then(|a| v.int("quorum", &a.value, 1));
+                if c.args.len() != 1 {
+                    v.ill_typed("consensus", "`quorum(n)` with one count", &p.value, None);
+                }
+                if let (Some(n), Some(r)) = (n, props.get("replicas")) {
+                    if n as u64 > u64::from(checked.replicas) {
+                        v.out_of_range(
+                            "quorum",
+                            &format!(
+                                "of {n} cannot be reached with {} replicas",
+                                checked.replicas
+                            ),
+                            p.value.span,
+                            Some(format!("raise `replicas` to {n} or lower the quorum")),
+                        );
+                    }
+                    let _ = r;
+                }
+            }
+            _ => {
+                v.word(
+                    "consensus",
+                    &p.value,
+                    &["majority", "unanimous", "first", "quorum"],
+                );
+            }
+        }
+        if !props.contains_key("replicas") {
+            v.out_of_range(
+                "consensus",
+                "needs `replicas` of 2 or more",
+                p.name.span,
+                Some("add `replicas: 3` so there are answers to agree on".into()),
+            );
+        }
+    }
+    if let Some(p) = props.get("resources") {
+        checked.resources = resources(&v, p);
+        checked.resources_span = Some(p.value.span);
+    }
+    if let Some(p) = props.get("concurrency") {
+        if checked.map.is_none() {
+            v.out_of_range(
+                "concurrency",
+                "applies only to `for` steps",
+                p.name.span,
+                Some("limit an agent's parallelism with its own `concurrency`".into()),
+            );
+        }
+        checked.concurrency = v
+            .int("concurrency", &p.value, 1)
+            .map(|c| u32::try_from(c).unwrap_or(u32::MAX));
+    }
+    if let Some(p) = props.get("key") {
+        cx.check(&p.value, &Ty::Str, "`key`");
+    }
+    // Data dependencies: every step named in the step's expressions.
+    let _ = loop_var;
+    for (name, span) in std::mem::take(&mut cx.step_refs) {
+        if let Some(i) = step_index.get(name.as_str()) {
+            checked.deps.push((*i, span));
+        }
+    }
+    checked
+}
+
+/// Named arguments against the callee's parameters: unknown, missing, repeated, ill-typed.
+fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
+    let db = cx.db;
+    let owner = cx.owner;
+    let Some(sig) = sig else {
+        for a in &call.args {
+            cx.infer(&a.value);
+        }
+        return;
+    };
+    let mut given: Vec<&str> = Vec::new();
+    for a in &call.args {
+        let Some(name) = &a.name else {
+            cx.infer(&a.value);
+            let hint = sig.params.get(given.len()).map(|p| p.name.clone());
+            report(
+                db,
+                Diagnostic::new(
+                    Code::PositionalArgument,
+                    owner.loc(a.span),
+                    format!("arguments to `{}` must be named", sig.name),
+                    "unnamed argument",
+                )
+                .with_help_opt(hint.map(|h| format!("write `{h}: …`"))),
+            );
+            continue;
+        };
+        if given.contains(&name.text.as_str()) {
+            report(
+                db,
+                Diagnostic::new(
+                    Code::DuplicateEntry,
+                    owner.loc(name.span),
+                    format!("argument `{}` is given twice", name.text),
+                    "given again here",
+                ),
+            );
+        }
+        given.push(&name.text);
+        match sig.params.iter().find(|p| p.name == name.text) {
+            Some(p) => {
+                cx.check(
+                    &a.value,
+                    &p.ty,
+                    &format!("argument `{}` of `{}`", p.name, sig.name),
+                );
+            }
+            None => {
+                cx.infer(&a.value);
+                let suggestion = closest(&name.text, sig.params.iter().map(|p| p.name.as_str()));
+                let params = sig
+                    .params
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                report(
+                    db,
+                    Diagnostic::new(
+                        Code::UnknownArgument,
+                        owner.loc(name.span),
+                        format!("`{}` has no parameter `{}`", sig.name, name.text),
+                        "unknown argument",
+                    )
+                    .with_help(match suggestion {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("its parameters are: {params}"),
+                    }),
+                );
+            }
+        }
+    }
+    let missing: Vec<&str> = sig
+        .params
+        .iter()
+        .filter(|p| !p.has_default && !p.ty.is_optional() && !given.contains(&p.name.as_str()))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let example = missing
+            .iter()
+            .map(|m| format!("{m}: …"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        report(
+            db,
+            Diagnostic::new(
+                Code::MissingArgument,
+                owner.loc(call.span),
+                format!("`{}` is missing {list}", sig.name),
+                format!("missing {list}"),
+            )
+            .with_help(format!("add {example}")),
+        );
+    }
+}

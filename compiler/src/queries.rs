@@ -1,0 +1,111 @@
+//! The query pipeline: parse → item access → scope → declarations → per-workflow checks →
+//! whole-file checks. Every phase is a salsa tracked function taking the database first.
+
+use crate::check;
+use crate::db::{Db, Diag, Loc, SourceFile, Workspace, report};
+use crate::diagnostic::Diagnostic;
+use crate::syntax::{self, ParsedFile, ast};
+
+/// Parses a file; syntax errors are accumulated with file-relative spans.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Db, file: SourceFile) -> ParsedFile {
+    let parsed = syntax::parse(file.text(db));
+    for d in &parsed.diagnostics {
+        report(
+            db,
+            d.clone().map_loc(|span| Loc {
+                file,
+                item: None,
+                span,
+            }),
+        );
+    }
+    parsed
+}
+
+/// The syntax tree of one item. Unchanged (and so not invalidating its readers) when only
+/// other items of the file were edited.
+#[salsa::tracked(returns(ref))]
+pub fn item(db: &dyn Db, file: SourceFile, index: u32) -> Option<ast::Item> {
+    parse(db, file).items.get(index as usize).cloned()
+}
+
+/// The number of items and the kind and name of each: what the scope is built from. Backdated
+/// when an edit changes only bodies.
+#[salsa::tracked(returns(ref))]
+pub fn item_heads(db: &dyn Db, file: SourceFile) -> Vec<(&'static str, Option<String>)> {
+    parse(db, file)
+        .items
+        .iter()
+        .map(|i| {
+            // Capabilities are known by their whole dotted name (`std.shell`).
+            let name = match &i.kind {
+                ast::ItemKind::Capability(c) => Some(c.name.text()),
+                _ => i.name().map(|n| n.text.clone()),
+            };
+            (i.keyword(), name)
+        })
+        .collect()
+}
+
+/// Runs every check of a file. Its accumulated [`Diag`]s (filtered to this file by
+/// [`file_diagnostics`]) are the file's diagnostics.
+#[salsa::tracked]
+pub fn check_file(db: &dyn Db, file: SourceFile) {
+    parse(db, file);
+    check::scope::scope(db, file);
+    check::graph::import_cycles(db, file);
+    let decls = check::decls::decls(db, file);
+    for index in decls.workflows.keys() {
+        check::workflow::check_workflow(db, file, *index);
+    }
+    check::routing::check_routing(db, file);
+    check::graph::workflow_recursion(db, file);
+    check::bounds::check_bounds(db, file);
+}
+
+/// Checks every file of the workspace, then what needs all of them (unused items).
+#[salsa::tracked]
+pub fn check_workspace(db: &dyn Db, ws: Workspace) {
+    for f in ws.files(db) {
+        check_file(db, *f);
+    }
+    check::unused::check_unused(db, ws);
+}
+
+/// Every diagnostic of the workspace, sorted by file and place, without duplicates.
+pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic<Loc>> {
+    let mut out: Vec<((std::path::PathBuf, u32), Diagnostic<Loc>)> =
+        check_workspace::accumulated::<Diag>(db, ws)
+            .into_iter()
+            .map(|d| {
+                (
+                    (d.0.at.file.path(db).clone(), d.0.at.absolute(db).start),
+                    d.0.clone(),
+                )
+            })
+            .collect();
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.code.cmp(&b.1.code))
+            .then(a.1.message.cmp(&b.1.message))
+    });
+    out.dedup_by(|a, b| a.1 == b.1);
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The diagnostics located in `file`, sorted by place, without duplicates.
+pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic<Loc>> {
+    let mut out: Vec<(u32, Diagnostic<Loc>)> = check_file::accumulated::<Diag>(db, file)
+        .into_iter()
+        .filter(|d| d.0.at.file == file)
+        .map(|d| (d.0.at.absolute(db).start, d.0.clone()))
+        .collect();
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.code.cmp(&b.1.code))
+            .then(a.1.message.cmp(&b.1.message))
+    });
+    out.dedup_by(|a, b| a.1 == b.1);
+    out.into_iter().map(|(_, d)| d).collect()
+}

@@ -1,0 +1,441 @@
+//! The owned syntax tree of a `.hive` file.
+//!
+//! Spans inside an [`Item`] are relative to the item's first byte (see [`super::Span`]); the
+//! file-level [`super::ParsedFile`] keeps each item's offset apart from its tree.
+
+use super::Span;
+
+/// An identifier with its place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Name {
+    /// The identifier.
+    pub text: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A dotted name `a.b.c` as written; the checker decides what each segment is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Path {
+    /// The segments, at least one.
+    pub segments: Vec<Name>,
+    /// The whole path.
+    pub span: Span,
+}
+
+impl Path {
+    /// The path as written, segments joined with dots.
+    pub fn text(&self) -> String {
+        let parts: Vec<&str> = self.segments.iter().map(|s| s.text.as_str()).collect();
+        parts.join(".")
+    }
+}
+
+/// One top-level declaration.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// Text of the `///` comments before it, lines joined with `\n`.
+    pub doc: Option<String>,
+    /// What it declares.
+    pub kind: ItemKind,
+    /// The whole item, relative to its own start (so `start` is 0).
+    pub span: Span,
+}
+
+/// The kinds of top-level declarations.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// `import "path" [as alias]`
+    Import(Import),
+    /// `const name: T = expr`
+    Const(Const),
+    /// `type Name { fields }`
+    Type(TypeDef),
+    /// `enum Name { variants }`
+    Enum(EnumDef),
+    /// `capability name(params) -> T`
+    Capability(Capability),
+    /// `agent name { properties }`
+    Agent(Block),
+    /// `pool name { properties }`
+    Pool(Block),
+    /// `route capability -> target [{ properties }]`
+    Route(Route),
+    /// `workflow name(params) -> T { … }`
+    Workflow(Workflow),
+}
+
+impl Item {
+    /// The name the item declares (an import declares its alias, if any).
+    pub fn name(&self) -> Option<&Name> {
+        match &self.kind {
+            ItemKind::Import(i) => i.alias.as_ref(),
+            ItemKind::Const(c) => Some(&c.name),
+            ItemKind::Type(t) => Some(&t.name),
+            ItemKind::Enum(e) => Some(&e.name),
+            ItemKind::Capability(c) => c.name.segments.last(),
+            ItemKind::Agent(b) | ItemKind::Pool(b) => Some(&b.name),
+            ItemKind::Route(_) => None,
+            ItemKind::Workflow(w) => Some(&w.name),
+        }
+    }
+
+    /// The keyword that introduces this kind of item.
+    pub fn keyword(&self) -> &'static str {
+        match &self.kind {
+            ItemKind::Import(_) => "import",
+            ItemKind::Const(_) => "const",
+            ItemKind::Type(_) => "type",
+            ItemKind::Enum(_) => "enum",
+            ItemKind::Capability(_) => "capability",
+            ItemKind::Agent(_) => "agent",
+            ItemKind::Pool(_) => "pool",
+            ItemKind::Route(_) => "route",
+            ItemKind::Workflow(_) => "workflow",
+        }
+    }
+}
+
+/// `import "path" [as alias]`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Import {
+    /// The path as written (escapes resolved).
+    pub path: String,
+    /// Where the path string is.
+    pub path_span: Span,
+    /// `as alias`; without it the imported items join this file's namespace.
+    pub alias: Option<Name>,
+}
+
+/// `const name: T = expr`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Const {
+    /// The constant's name.
+    pub name: Name,
+    /// Its declared type.
+    pub ty: TypeExpr,
+    /// Its value, a pure expression.
+    pub value: Expr,
+}
+
+/// `type Name { field: T [= default] … }`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeDef {
+    /// The record's name.
+    pub name: Name,
+    /// Its fields in order.
+    pub fields: Vec<Field>,
+}
+
+/// A record field or a parameter: `name: T [= default]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// Doc comment text.
+    pub doc: Option<String>,
+    /// Field name.
+    pub name: Name,
+    /// Field type.
+    pub ty: TypeExpr,
+    /// Default value.
+    pub default: Option<Expr>,
+    /// The whole field.
+    pub span: Span,
+}
+
+/// `enum Name { a, b }`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EnumDef {
+    /// The enum's name.
+    pub name: Name,
+    /// Its values in order, with their doc comments.
+    pub variants: Vec<(Option<String>, Name)>,
+}
+
+/// `capability name(params) -> T`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Capability {
+    /// The name, possibly dotted (`std.shell`).
+    pub name: Path,
+    /// Parameters in order.
+    pub params: Vec<Field>,
+    /// Return type.
+    pub ret: TypeExpr,
+}
+
+/// An item whose body is a property block: agents and pools.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Block {
+    /// The declared name.
+    pub name: Name,
+    /// Properties in order.
+    pub properties: Vec<Property>,
+}
+
+/// `key: value` in a block.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Property {
+    /// The key.
+    pub name: Name,
+    /// The value expression.
+    pub value: Expr,
+    /// The whole property.
+    pub span: Span,
+}
+
+/// `route capability -> target [{ properties }]`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// The routed capability.
+    pub capability: Path,
+    /// The agent or pool it goes to.
+    pub target: Path,
+    /// Route properties (`strategy`, `fallback`, `when`).
+    pub properties: Vec<Property>,
+}
+
+/// `workflow name(params) -> T { properties, steps, output }`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Workflow {
+    /// The workflow's name.
+    pub name: Name,
+    /// Parameters in order.
+    pub params: Vec<Field>,
+    /// Declared return type.
+    pub ret: TypeExpr,
+    /// Workflow properties (`priority`, `timeout`, `budget`).
+    pub properties: Vec<Property>,
+    /// Steps in source order.
+    pub steps: Vec<Step>,
+    /// Every `output` clause (more than one is an error).
+    pub outputs: Vec<Expr>,
+    /// The header up to the `{`, where workflow-wide diagnostics point.
+    pub header: Span,
+}
+
+/// `step name = call [with { options }]`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    /// Doc comment text.
+    pub doc: Option<String>,
+    /// The step's name.
+    pub name: Name,
+    /// What it runs.
+    pub body: StepBody,
+    /// `with { … }` options.
+    pub options: Vec<Property>,
+    /// The whole step.
+    pub span: Span,
+}
+
+/// What a step runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StepBody {
+    /// One call.
+    Call(Call),
+    /// `for var in list { call }`: one task per element.
+    For {
+        /// The loop variable.
+        var: Name,
+        /// The list mapped over.
+        iter: Expr,
+        /// The call made per element.
+        call: Call,
+    },
+}
+
+impl StepBody {
+    /// The call the step makes (per element for a `for`).
+    pub fn call(&self) -> &Call {
+        match self {
+            StepBody::Call(c) | StepBody::For { call: c, .. } => c,
+        }
+    }
+}
+
+/// `callee(args)`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Call {
+    /// What is called.
+    pub callee: Path,
+    /// Arguments in order.
+    pub args: Vec<Arg>,
+    /// The whole call.
+    pub span: Span,
+}
+
+/// `[name:] value`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Arg {
+    /// The argument's name, if given.
+    pub name: Option<Name>,
+    /// Its value.
+    pub value: Expr,
+    /// The whole argument.
+    pub span: Span,
+}
+
+/// A type as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeExpr {
+    /// Its shape.
+    pub kind: TypeExprKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// Shapes of written types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TypeExprKind {
+    /// A built-in, record or enum name.
+    Named(Path),
+    /// `list<T>`
+    List(Box<TypeExpr>),
+    /// `map<T>`
+    Map(Box<TypeExpr>),
+    /// `T?`
+    Optional(Box<TypeExpr>),
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Expr {
+    /// Its shape.
+    pub kind: ExprKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A float literal kept as bits so trees compare exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FloatBits(pub u64);
+
+impl FloatBits {
+    /// The value.
+    pub fn get(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+/// Shapes of expressions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ExprKind {
+    /// `42`
+    Int(i64),
+    /// `0.5`
+    Float(FloatBits),
+    /// `true`, `false`
+    Bool(bool),
+    /// `none`
+    None,
+    /// `30s`, in milliseconds.
+    Duration(u64),
+    /// `512mb`, in bytes.
+    Size(u64),
+    /// `"text ${expr}"`
+    String(Vec<StrPart>),
+    /// `a`, `a.b`, `Focus.bugs`, `lib.name`
+    Path(Path),
+    /// `[a, b]`
+    List(Vec<Expr>),
+    /// `{ a: 1 }`
+    Record(Vec<FieldInit>),
+    /// `Name { a: 1 }`
+    TypedRecord(Path, Vec<FieldInit>),
+    /// `expr.field` after a call, index or parenthesis.
+    Field(Box<Expr>, Name),
+    /// `expr[index]`
+    Index(Box<Expr>, Box<Expr>),
+    /// `f(args)`
+    Call(Call),
+    /// `-x`, `!x`
+    Unary(UnaryOp, Box<Expr>),
+    /// `a + b` and the other infix operators.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// Stands in for an expression that could not be built (already reported).
+    Error,
+}
+
+/// A piece of a string literal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StrPart {
+    /// Literal text, escapes resolved.
+    Text(String),
+    /// `${expr}`
+    Interp(Expr),
+}
+
+/// `name: value` in a record literal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldInit {
+    /// Field name.
+    pub name: Name,
+    /// Field value.
+    pub value: Expr,
+}
+
+/// Prefix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `-`
+    Neg,
+    /// `!`
+    Not,
+}
+
+/// Infix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `..`
+    Range,
+    /// `||`
+    Or,
+    /// `&&`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `??`
+    Coalesce,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Range => "..",
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Coalesce => "??",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Pest pairs → owned items. One function per construct of the grammar.
+
+use super::Span;
+use super::ast::*;
+use super::parser::Rule;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use pest::iterators::{Pair, Pairs};
+
+/// Builds the tree of one item; spans are made relative to the item's start.
+pub(super) struct Builder {
+    base: u32,
+    /// Problems found while building (item-relative spans).
+    pub diagnostics: Vec<Diagnostic<Span>>,
+    /// Set once an expression was cut for depth, so a deep item reports it once.
+    pub(super) depth_reported: bool,
+}
+
+/// Pairs other than keywords and commas, which carry no structure.
+fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+    pairs.filter(|p| {
+        !matches!(
+            p.as_rule(),
+            Rule::kw_import
+                | Rule::kw_as
+                | Rule::kw_const
+                | Rule::kw_type
+                | Rule::kw_enum
+                | Rule::kw_capability
+                | Rule::kw_agent
+                | Rule::kw_pool
+                | Rule::kw_route
+                | Rule::kw_workflow
+                | Rule::kw_step
+                | Rule::kw_output
+                | Rule::kw_for
+                | Rule::kw_in
+                | Rule::kw_with
+                | Rule::comma
+        )
+    })
+}
+
+impl Builder {
+    pub(super) fn new(base: u32) -> Self {
+        Builder {
+            base,
+            diagnostics: Vec::new(),
+            depth_reported: false,
+        }
+    }
+
+    /// The pair's place without the whitespace and comments pest includes after a rule that
+    /// ends in an optional part.
+    pub(super) fn span(&self, pair: &Pair<Rule>) -> Span {
+        let start = pair.as_span().start() as u32;
+        Span::new(start - self.base, significant_end(pair) as u32 - self.base)
+    }
+
+    pub(super) fn name(&self, pair: Pair<Rule>) -> Name {
+        Name {
+            span: self.span(&pair),
+            text: pair.as_str().to_string(),
+        }
+    }
+
+    pub(super) fn path(&self, pair: Pair<Rule>) -> Path {
+        let span = self.span(&pair);
+        let segments = pair.into_inner().map(|p| self.name(p)).collect();
+        Path { segments, span }
+    }
+
+    /// `item = { docs ~ item_kind }`
+    pub(super) fn item(&mut self, pair: Pair<Rule>) -> Item {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let doc = inner.next().and_then(docs);
+        let kind = match inner.next() {
+            Some(p) => self.item_kind(p),
+            None => unreachable_item(),
+        };
+        Item { doc, kind, span }
+    }
+
+    fn item_kind(&mut self, pair: Pair<Rule>) -> ItemKind {
+        let rule = pair.as_rule();
+        let pairs = pair.clone().into_inner();
+        self.check_commas(pair.clone().into_inner());
+        let mut it = significant(pairs);
+        match rule {
+            Rule::import_item => {
+                let path_pair = it.next();
+                let (path, path_span) = match path_pair {
+                    Some(p) => {
+                        let span = self.span(&p);
+                        (self.plain_string(p), span)
+                    }
+                    None => (String::new(), Span::default()),
+                };
+                let alias = it.next().map(|p| self.name(p));
+                ItemKind::Import(Import {
+                    path,
+                    path_span,
+                    alias,
+                })
+            }
+            Rule::const_item => {
+                let (name, ty, value) = (it.next(), it.next(), it.next());
+                ItemKind::Const(Const {
+                    name: self.name(name.expect("grammar: const name")),
+                    ty: self.type_expr(ty.expect("grammar: const type")),
+                    value: self.expr(value.expect("grammar: const value")),
+                })
+            }
+            Rule::type_item => {
+                let name = self.name(it.next().expect("grammar: type name"));
+                let fields = it.map(|f| self.field(f)).collect();
+                ItemKind::Type(TypeDef { name, fields })
+            }
+            Rule::enum_item => {
+                let name = self.name(it.next().expect("grammar: enum name"));
+                let variants = it
+                    .map(|v| {
+                        let mut inner = v.into_inner();
+                        let doc = inner.next().and_then(docs);
+                        let name = self.name(inner.next().expect("grammar: variant name"));
+                        (doc, name)
+                    })
+                    .collect();
+                ItemKind::Enum(EnumDef { name, variants })
+            }
+            Rule::capability_item => {
+                let name = self.path(it.next().expect("grammar: capability name"));
+                let params = self.params(it.next().expect("grammar: params"));
+                let ret = self.type_expr(it.next().expect("grammar: return type"));
+                ItemKind::Capability(Capability { name, params, ret })
+            }
+            Rule::agent_item | Rule::pool_item => {
+                let name = self.name(it.next().expect("grammar: block name"));
+                let properties = self.properties(it.next().expect("grammar: properties"));
+                let block = Block { name, properties };
+                if rule == Rule::agent_item {
+                    ItemKind::Agent(block)
+                } else {
+                    ItemKind::Pool(block)
+                }
+            }
+            Rule::route_item => {
+                let capability = self.path(it.next().expect("grammar: routed capability"));
+                let target = self.path(it.next().expect("grammar: route target"));
+                let properties = it.next().map(|p| self.properties(p)).unwrap_or_default();
+                ItemKind::Route(Route {
+                    capability,
+                    target,
+                    properties,
+                })
+            }
+            Rule::workflow_item => self.workflow(it),
+            _ => unreachable_item(),
+        }
+    }
+
+    fn workflow<'i>(&mut self, mut it: impl Iterator<Item = Pair<'i, Rule>>) -> ItemKind {
+        let name = self.name(it.next().expect("grammar: workflow name"));
+        let params = self.params(it.next().expect("grammar: params"));
+        let ret_pair = it.next().expect("grammar: return type");
+        let header = Span::new(0, self.span(&ret_pair).end);
+        let ret = self.type_expr(ret_pair);
+        let mut wf = Workflow {
+            name,
+            params,
+            ret,
+            properties: Vec::new(),
+            steps: Vec::new(),
+            outputs: Vec::new(),
+            header,
+        };
+        for member in it {
+            match member.as_rule() {
+                Rule::property => wf.properties.push(self.property(member)),
+                Rule::step => {
+                    let step = self.step(member);
+                    wf.steps.push(step);
+                }
+                Rule::output => {
+                    let mut inner = member.into_inner();
+                    inner.next(); // docs
+                    if let Some(e) = significant(inner).next() {
+                        wf.outputs.push(self.expr(e));
+                    }
+                }
+                _ => {}
+            }
+        }
+        ItemKind::Workflow(wf)
+    }
+
+    fn step(&mut self, pair: Pair<Rule>) -> Step {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let doc = inner.next().and_then(docs);
+        let mut it = significant(inner);
+        let name = self.name(it.next().expect("grammar: step name"));
+        let body_pair = it.next().expect("grammar: step body");
+        let body = match body_pair.as_rule() {
+            Rule::for_call => {
+                let mut parts = significant(body_pair.into_inner());
+                let var = self.name(parts.next().expect("grammar: loop variable"));
+                let iter = self.expr(parts.next().expect("grammar: loop list"));
+                let call = self.call(parts.next().expect("grammar: loop call"));
+                StepBody::For { var, iter, call }
+            }
+            _ => StepBody::Call(self.call(body_pair)),
+        };
+        let options = it.next().map(|p| self.properties(p)).unwrap_or_default();
+        Step {
+            doc,
+            name,
+            body,
+            options,
+            span,
+        }
+    }
+
+    pub(super) fn call(&mut self, pair: Pair<Rule>) -> Call {
+        let span = self.span(&pair);
+        self.check_commas(pair.clone().into_inner());
+        let mut it = significant(pair.into_inner());
+        let callee = self.path(it.next().expect("grammar: callee"));
+        let args = it
+            .map(|a| {
+                let span = self.span(&a);
+                let mut parts: Vec<Pair<Rule>> = a.into_inner().collect();
+                let value = self.expr(parts.pop().expect("grammar: argument value"));
+                let name = parts.pop().map(|n| self.name(n));
+                Arg { name, value, span }
+            })
+            .collect();
+        Call { callee, args, span }
+    }
+
+    fn params(&mut self, pair: Pair<Rule>) -> Vec<Field> {
+        self.check_commas(pair.clone().into_inner());
+        significant(pair.into_inner())
+            .map(|p| self.field(p))
+            .collect()
+    }
+
+    /// `field` and `param` share a shape: `docs name: type [= default]`.
+    fn field(&mut self, pair: Pair<Rule>) -> Field {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let doc = inner.next().and_then(docs);
+        let name = self.name(inner.next().expect("grammar: field name"));
+        let ty = self.type_expr(inner.next().expect("grammar: field type"));
+        let default = inner.next().map(|e| self.expr(e));
+        Field {
+            doc,
+            name,
+            ty,
+            default,
+            span,
+        }
+    }
+
+    fn properties(&mut self, pair: Pair<Rule>) -> Vec<Property> {
+        self.check_commas(pair.clone().into_inner());
+        significant(pair.into_inner())
+            .map(|p| self.property(p))
+            .collect()
+    }
+
+    fn property(&mut self, pair: Pair<Rule>) -> Property {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // docs: allowed for readability, not kept
+        let name = self.name(inner.next().expect("grammar: property name"));
+        let value = self.expr(inner.next().expect("grammar: property value"));
+        Property { name, value, span }
+    }
+
+    pub(super) fn type_expr(&mut self, pair: Pair<Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let base = inner.next().expect("grammar: type");
+        let base_span = self.span(&base);
+        let kind = match base.as_rule() {
+            Rule::list_type | Rule::map_type => {
+                let is_list = base.as_rule() == Rule::list_type;
+                let elem = self.type_expr(base.into_inner().next().expect("grammar: element type"));
+                if is_list {
+                    TypeExprKind::List(Box::new(elem))
+                } else {
+                    TypeExprKind::Map(Box::new(elem))
+                }
+            }
+            _ => TypeExprKind::Named(self.path(base)),
+        };
+        if inner.next().is_some() {
+            let base = TypeExpr {
+                kind,
+                span: base_span,
+            };
+            TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(base)),
+                span,
+            }
+        } else {
+            TypeExpr { kind, span }
+        }
+    }
+
+    /// Commas are optional only at line ends: two elements on one line need one between them.
+    pub(super) fn check_commas(&mut self, pairs: Pairs<Rule>) {
+        let mut prev_end: Option<(usize, bool)> = None; // (end of previous element, comma seen)
+        for p in pairs {
+            let rule = p.as_rule();
+            if rule == Rule::comma {
+                if let Some((_, seen)) = prev_end.as_mut() {
+                    *seen = true;
+                }
+                continue;
+            }
+            if !matches!(
+                rule,
+                Rule::field
+                    | Rule::variant
+                    | Rule::param
+                    | Rule::property
+                    | Rule::step
+                    | Rule::output
+                    | Rule::arg
+                    | Rule::expr
+                    | Rule::field_init
+            ) {
+                prev_end = None;
+                continue;
+            }
+            let span = p.as_span();
+            if let Some((end, false)) = prev_end {
+                let text = span.get_input();
+                if !text[end..span.start()].contains('\n') {
+                    let at = end as u32 - self.base;
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::MissingComma,
+                            Span::new(at, at),
+                            "expected `,` between elements on one line",
+                            "add a `,` here",
+                        )
+                        .with_help("separate elements with `,` or put each on its own line"),
+                    );
+                }
+            }
+            prev_end = Some((significant_end(&p), false));
+        }
+    }
+
+    /// A string without interpolation (import paths).
+    fn plain_string(&mut self, pair: Pair<Rule>) -> String {
+        let expr = self.string(pair);
+        match expr.kind {
+            ExprKind::String(parts) => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Text(t) => out.push_str(&t),
+                        StrPart::Interp(e) => self.diagnostics.push(Diagnostic::new(
+                            Code::InvalidLiteral,
+                            e.span,
+                            "an import path cannot be interpolated",
+                            "interpolation here",
+                        )),
+                    }
+                }
+                out
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// End of the last token of `pair`: a rule ending in an optional part also spans the trivia
+/// skipped before that part was tried, so walk down its last children to the real end.
+fn significant_end(pair: &Pair<Rule>) -> usize {
+    let text = pair.as_str();
+    let trailing_trivia = text.ends_with(char::is_whitespace) || text.ends_with("*/");
+    if !trailing_trivia {
+        return pair.as_span().end();
+    }
+    match pair.clone().into_inner().last() {
+        Some(last) => significant_end(&last),
+        None => pair.as_span().start() + text.trim_end().len(),
+    }
+}
+
+/// Joins the `///` lines of a `docs` pair; `None` when there are none.
+fn docs(pair: Pair<Rule>) -> Option<String> {
+    let lines: Vec<&str> = pair
+        .into_inner()
+        .map(|d| {
+            let text = d.as_str().trim_start_matches("///");
+            text.strip_prefix(' ').unwrap_or(text).trim_end()
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// The grammar guarantees the shapes matched above; reaching this is a grammar/builder
+/// mismatch, caught by the tests over every example and the mutation property test.
+fn unreachable_item() -> ItemKind {
+    panic!("grammar and syntax builder disagree about an item's shape")
+}

@@ -1,0 +1,402 @@
+//! Expressions: precedence by pest's Pratt parser, literals, strings, and a depth limit so that
+//! no later phase recurses deeper than [`limits::MAX_EXPR_DEPTH`].
+
+use super::Span;
+use super::ast::*;
+use super::build::Builder;
+use super::limits;
+use super::parser::Rule;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+/// Lowest to highest: `..`, `||`, `&&`, comparisons, `??`, `+ -`, `* / %`, prefix `- !`.
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::range_op, Assoc::Left))
+        .op(Op::infix(Rule::or, Assoc::Left))
+        .op(Op::infix(Rule::and, Assoc::Left))
+        .op(Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left)
+            | Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left))
+        .op(Op::infix(Rule::coalesce, Assoc::Right))
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left)
+            | Op::infix(Rule::div, Assoc::Left)
+            | Op::infix(Rule::rem, Assoc::Left))
+        .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
+});
+
+/// An expression with the depth of its tree.
+struct Built {
+    expr: Expr,
+    depth: u32,
+}
+
+impl Builder {
+    /// `expr` or `expr_head`.
+    pub(super) fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        self.expr_d(pair).expr
+    }
+
+    fn expr_d(&mut self, pair: Pair<Rule>) -> Built {
+        let this = RefCell::new(self);
+        PRATT
+            .map_primary(|operand| this.borrow_mut().operand(operand))
+            .map_prefix(|op, rhs| {
+                let op_span = this.borrow().span(&op);
+                let op = if op.as_rule() == Rule::neg {
+                    UnaryOp::Neg
+                } else {
+                    UnaryOp::Not
+                };
+                let span = op_span.to(rhs.expr.span);
+                this.borrow_mut()
+                    .node(ExprKind::Unary(op, Box::new(rhs.expr)), span, rhs.depth + 1)
+            })
+            .map_infix(|lhs, op, rhs| {
+                let op = match op.as_rule() {
+                    Rule::range_op => BinaryOp::Range,
+                    Rule::or => BinaryOp::Or,
+                    Rule::and => BinaryOp::And,
+                    Rule::eq => BinaryOp::Eq,
+                    Rule::ne => BinaryOp::Ne,
+                    Rule::lt => BinaryOp::Lt,
+                    Rule::le => BinaryOp::Le,
+                    Rule::gt => BinaryOp::Gt,
+                    Rule::ge => BinaryOp::Ge,
+                    Rule::coalesce => BinaryOp::Coalesce,
+                    Rule::add => BinaryOp::Add,
+                    Rule::sub => BinaryOp::Sub,
+                    Rule::mul => BinaryOp::Mul,
+                    Rule::div => BinaryOp::Div,
+                    _ => BinaryOp::Rem,
+                };
+                let span = lhs.expr.span.to(rhs.expr.span);
+                let depth = lhs.depth.max(rhs.depth) + 1;
+                this.borrow_mut().node(
+                    ExprKind::Binary(op, Box::new(lhs.expr), Box::new(rhs.expr)),
+                    span,
+                    depth,
+                )
+            })
+            .parse(pair.into_inner())
+    }
+
+    /// A node of depth `depth`, or an error leaf once the limit is passed.
+    fn node(&mut self, kind: ExprKind, span: Span, depth: u32) -> Built {
+        if depth <= limits::MAX_EXPR_DEPTH {
+            return Built {
+                expr: Expr { kind, span },
+                depth,
+            };
+        }
+        if !self.depth_reported {
+            self.depth_reported = true;
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::NestingTooDeep,
+                    span,
+                    "expression nested too deeply",
+                    "this expression",
+                )
+                .with_help(format!(
+                    "split it into steps or constants: at most {} levels are allowed",
+                    limits::MAX_EXPR_DEPTH
+                )),
+            );
+        }
+        // Every child is within the limit, so dropping `kind` recurses at most that deep.
+        drop(kind);
+        Built {
+            expr: Expr {
+                kind: ExprKind::Error,
+                span,
+            },
+            depth: 1,
+        }
+    }
+
+    /// `operand = { (typed_record | primary) ~ postfix* }`
+    fn operand(&mut self, pair: Pair<Rule>) -> Built {
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return leaf(ExprKind::Error, Span::default());
+        };
+        let mut built = self.primary(first);
+        for post in inner {
+            let post_span = self.span(&post);
+            let span = built.expr.span.to(post_span);
+            built = match post.as_rule() {
+                Rule::field_access => {
+                    let Some(name) = post.into_inner().next() else {
+                        continue;
+                    };
+                    let name = self.name(name);
+                    self.node(
+                        ExprKind::Field(Box::new(built.expr), name),
+                        span,
+                        built.depth + 1,
+                    )
+                }
+                _ => {
+                    let Some(index) = post.into_inner().next() else {
+                        continue;
+                    };
+                    let index = self.expr_d(index);
+                    self.node(
+                        ExprKind::Index(Box::new(built.expr), Box::new(index.expr)),
+                        span,
+                        built.depth.max(index.depth) + 1,
+                    )
+                }
+            };
+        }
+        built
+    }
+
+    fn primary(&mut self, pair: Pair<Rule>) -> Built {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        match pair.as_rule() {
+            Rule::paren => match pair.into_inner().next() {
+                Some(e) => {
+                    let mut inner = self.expr_d(e);
+                    inner.expr.span = span;
+                    inner
+                }
+                None => leaf(ExprKind::Error, span),
+            },
+            Rule::int => match parse_int(text) {
+                Some(v) => leaf(ExprKind::Int(v), span),
+                None => self.bad_literal(span, "integer literal does not fit in 64 bits"),
+            },
+            Rule::float => match text.replace('_', "").parse::<f64>() {
+                Ok(v) if v.is_finite() => leaf(ExprKind::Float(FloatBits(v.to_bits())), span),
+                _ => self.bad_literal(span, "float literal is out of range"),
+            },
+            Rule::duration => match parse_duration(text) {
+                Some(ms) => leaf(ExprKind::Duration(ms), span),
+                None => self.bad_literal(
+                    span,
+                    "duration must be a whole number of milliseconds that fits in 64 bits",
+                ),
+            },
+            Rule::size => match parse_size(text) {
+                Some(bytes) => leaf(ExprKind::Size(bytes), span),
+                None => self.bad_literal(span, "size does not fit in 64 bits"),
+            },
+            Rule::kw_true => leaf(ExprKind::Bool(true), span),
+            Rule::kw_false => leaf(ExprKind::Bool(false), span),
+            Rule::kw_none => leaf(ExprKind::None, span),
+            Rule::string => self.string_d(pair),
+            Rule::path => leaf(ExprKind::Path(self.path(pair)), span),
+            Rule::list => {
+                self.check_commas(pair.clone().into_inner());
+                let mut depth = 1;
+                let mut items = Vec::new();
+                for p in pair.into_inner().filter(|p| p.as_rule() == Rule::expr) {
+                    let b = self.expr_d(p);
+                    depth = depth.max(b.depth + 1);
+                    items.push(b.expr);
+                }
+                self.node(ExprKind::List(items), span, depth)
+            }
+            Rule::record | Rule::typed_record => {
+                self.check_commas(pair.clone().into_inner());
+                let typed = pair.as_rule() == Rule::typed_record;
+                let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::comma);
+                let name = if typed {
+                    inner.next().map(|p| self.path(p))
+                } else {
+                    None
+                };
+                let mut depth = 1;
+                let mut fields = Vec::new();
+                for f in inner {
+                    let mut parts = f.into_inner();
+                    let (Some(n), Some(v)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let name = self.name(n);
+                    let b = self.expr_d(v);
+                    depth = depth.max(b.depth + 1);
+                    fields.push(FieldInit {
+                        name,
+                        value: b.expr,
+                    });
+                }
+                let kind = match name {
+                    Some(name) => ExprKind::TypedRecord(name, fields),
+                    None => ExprKind::Record(fields),
+                };
+                self.node(kind, span, depth)
+            }
+            Rule::call => {
+                let call = self.call(pair);
+                let depth = call
+                    .args
+                    .iter()
+                    .map(|a| shallow_depth(&a.value))
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                self.node(ExprKind::Call(call), span, depth)
+            }
+            _ => leaf(ExprKind::Error, span),
+        }
+    }
+
+    fn bad_literal(&mut self, span: Span, message: &str) -> Built {
+        self.diagnostics.push(Diagnostic::new(
+            Code::InvalidLiteral,
+            span,
+            message,
+            "this literal",
+        ));
+        leaf(ExprKind::Error, span)
+    }
+
+    /// A string literal as an expression.
+    pub(super) fn string(&mut self, pair: Pair<Rule>) -> Expr {
+        self.string_d(pair).expr
+    }
+
+    fn string_d(&mut self, pair: Pair<Rule>) -> Built {
+        let span = self.span(&pair);
+        let mut parts: Vec<StrPart> = Vec::new();
+        let mut depth = 1;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::str_text => push_text(&mut parts, part.as_str()),
+                Rule::escape => {
+                    let esc_span = self.span(&part);
+                    match unescape(part.as_str()) {
+                        Some(c) => push_text(&mut parts, c.encode_utf8(&mut [0; 4])),
+                        None => {
+                            self.diagnostics.push(Diagnostic::new(
+                                Code::InvalidLiteral,
+                                esc_span,
+                                "invalid unicode escape",
+                                "not a unicode scalar value",
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(e) = part.into_inner().next() {
+                        let b = self.expr_d(e);
+                        depth = depth.max(b.depth + 1);
+                        parts.push(StrPart::Interp(b.expr));
+                    }
+                }
+            }
+        }
+        self.node(ExprKind::String(parts), span, depth)
+    }
+}
+
+fn leaf(kind: ExprKind, span: Span) -> Built {
+    Built {
+        expr: Expr { kind, span },
+        depth: 1,
+    }
+}
+
+/// Depth of an argument already built under the limit; bounded, so recursion is safe.
+fn shallow_depth(e: &Expr) -> u32 {
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Field(a, _) => shallow_depth(a) + 1,
+        ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
+            shallow_depth(a).max(shallow_depth(b)) + 1
+        }
+        ExprKind::List(items) => items.iter().map(shallow_depth).max().unwrap_or(0) + 1,
+        ExprKind::Record(fs) | ExprKind::TypedRecord(_, fs) => {
+            fs.iter()
+                .map(|f| shallow_depth(&f.value))
+                .max()
+                .unwrap_or(0)
+                + 1
+        }
+        ExprKind::Call(c) => {
+            c.args
+                .iter()
+                .map(|a| shallow_depth(&a.value))
+                .max()
+                .unwrap_or(0)
+                + 1
+        }
+        ExprKind::String(parts) => {
+            parts
+                .iter()
+                .map(|p| match p {
+                    StrPart::Interp(e) => shallow_depth(e),
+                    StrPart::Text(_) => 0,
+                })
+                .max()
+                .unwrap_or(0)
+                + 1
+        }
+        _ => 1,
+    }
+}
+
+fn push_text(parts: &mut Vec<StrPart>, text: &str) {
+    if let Some(StrPart::Text(t)) = parts.last_mut() {
+        t.push_str(text);
+    } else {
+        parts.push(StrPart::Text(text.to_string()));
+    }
+}
+
+fn unescape(esc: &str) -> Option<char> {
+    Some(match &esc[1..] {
+        "n" => '\n',
+        "t" => '\t',
+        "r" => '\r',
+        "\"" => '"',
+        "\\" => '\\',
+        "$" => '$',
+        u => {
+            let hex = u.strip_prefix("u{")?.strip_suffix('}')?;
+            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+        }
+    })
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    text.replace('_', "").parse().ok()
+}
+
+fn parse_duration(text: &str) -> Option<u64> {
+    let unit_start = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(unit_start);
+    let factor = match unit {
+        "ms" => 1.0,
+        "s" => 1_000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => 86_400_000.0,
+    };
+    let ms = number.replace('_', "").parse::<f64>().ok()? * factor;
+    let rounded = ms.round();
+    ((ms - rounded).abs() < 1e-6 && rounded < u64::MAX as f64).then_some(rounded as u64)
+}
+
+fn parse_size(text: &str) -> Option<u64> {
+    let (number, unit) = text.split_at(text.len() - 2);
+    let shift = match unit {
+        "kb" => 10,
+        "mb" => 20,
+        "gb" => 30,
+        _ => 40,
+    };
+    let n: u64 = number.replace('_', "").parse().ok()?;
+    n.checked_mul(1u64 << shift)
+}

@@ -1,0 +1,120 @@
+//! Limits checked before parsing, so that hostile input gets a clear error instead of
+//! exhausting the stack of a recursive-descent parser.
+
+use super::Span;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+
+/// Deepest bracket nesting accepted (`(`, `[`, `{`, `${`).
+pub const MAX_NESTING: usize = 64;
+/// Longest run of prefix operators accepted (`!!!!x`).
+pub const MAX_PREFIX_RUN: usize = 32;
+/// Deepest expression tree accepted (operators, postfixes and brackets together).
+pub const MAX_EXPR_DEPTH: u32 = 128;
+/// Largest file accepted, in bytes.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Scans brackets outside strings and comments; reports the first place nesting exceeds
+/// [`MAX_NESTING`] or prefix operators pile up beyond [`MAX_PREFIX_RUN`].
+pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
+    // Strings nest inside interpolations, which nest inside strings: one stack for both.
+    enum Frame {
+        Str,
+        Interp(usize),
+    }
+    let bytes = text.as_bytes();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut depth = 0usize;
+    let mut prefix_run = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(frames.last(), Some(Frame::Str)) {
+            match b {
+                b'\\' => i += 1,
+                b'"' | b'\n' => {
+                    frames.pop();
+                }
+                b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(too_deep(i, "brackets and interpolations"));
+                    }
+                    frames.push(Frame::Interp(depth));
+                    i += 1;
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = skip_block_comment(bytes, i);
+                continue;
+            }
+            b'"' => frames.push(Frame::Str),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(too_deep(i, "brackets"));
+                }
+            }
+            b')' | b']' | b'}' => {
+                if b == b'}' && matches!(frames.last(), Some(Frame::Interp(d)) if *d == depth) {
+                    frames.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        if matches!(b, b'!' | b'-') && bytes.get(i + 1) != Some(&b'=') {
+            prefix_run += 1;
+            if prefix_run > MAX_PREFIX_RUN {
+                return Some(too_deep(i, "prefix operators"));
+            }
+        } else if !b.is_ascii_whitespace() {
+            prefix_run = 0;
+        }
+        i += 1;
+    }
+    None
+}
+
+fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
+    let mut level = 0usize;
+    while i < bytes.len() {
+        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            level += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+            level -= 1;
+            i += 2;
+            if level == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+fn too_deep(at: usize, what: &str) -> Diagnostic<Span> {
+    let at = at as u32;
+    Diagnostic::new(
+        Code::NestingTooDeep,
+        Span::new(at, at + 1),
+        format!("{what} nested too deeply"),
+        "nesting exceeds the limit here",
+    )
+    .with_help(format!(
+        "split the expression: at most {MAX_NESTING} levels of brackets and {MAX_PREFIX_RUN} prefix operators are allowed"
+    ))
+}

@@ -1,0 +1,30 @@
+//! The syntax layer: grammar, owned tree, syntax errors.
+//!
+//! Invariant: knows nothing of salsa, name resolution or types; pest pairs never leave it;
+//! parsing never fails — it returns every well-formed item and a diagnostic per malformed one.
+
+pub mod ast;
+mod build;
+mod expr;
+pub mod limits;
+mod parser;
+mod span;
+
+pub use parser::parse;
+pub use span::Span;
+
+use crate::diagnostic::Diagnostic;
+
+/// The result of parsing one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedFile {
+    /// Well-formed items in source order, each with item-relative spans.
+    pub items: Vec<ast::Item>,
+    /// File offset of each item's first byte.
+    pub offsets: Vec<u32>,
+    /// Syntax errors, with file-relative spans.
+    pub diagnostics: Vec<Diagnostic<Span>>,
+    /// Names that malformed items tried to declare (`agent x {` … broken): uses of them are
+    /// not reported again as unknown.
+    pub broken_names: Vec<String>,
+}

@@ -1,0 +1,275 @@
+//! The pest grammar and the file-level driver: items, recovery, syntax errors.
+//!
+//! This module and its siblings are the only code that sees pest pairs.
+
+use super::ast::Item;
+use super::build::Builder;
+use super::{ParsedFile, Span, limits};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use pest::Parser;
+use pest::error::{ErrorVariant, InputLocation};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/hive.pest"]
+pub(super) struct HiveParser;
+
+/// Parses a whole file. Never fails: problems come back as diagnostics (with file-relative
+/// spans) and every well-formed item is kept.
+pub fn parse(text: &str) -> ParsedFile {
+    // Detailed attempts name the literal tokens that were expected (`}`, `:`); the switch is
+    // process-wide, so it is set once and never turned off.
+    static DETAIL: std::sync::Once = std::sync::Once::new();
+    DETAIL.call_once(|| pest::set_error_detail(true));
+    let mut out = ParsedFile::default();
+    if text.len() > limits::MAX_FILE_BYTES {
+        out.diagnostics.push(Diagnostic::new(
+            Code::FileTooLarge,
+            Span::new(0, 0),
+            format!(
+                "file is {} bytes, above the limit of {} bytes",
+                text.len(),
+                limits::MAX_FILE_BYTES
+            ),
+            "file starts here",
+        ));
+        return out;
+    }
+    if let Some(d) = limits::check_nesting(text) {
+        out.diagnostics.push(d);
+        return out;
+    }
+    let file = match HiveParser::parse(Rule::file, text) {
+        Ok(mut pairs) => pairs.next(),
+        Err(e) => {
+            // `junk` accepts any line, so the file rule fails only on pathological input.
+            out.diagnostics.push(syntax_error(text, 0, &e));
+            return out;
+        }
+    };
+    let mut junk_start: Option<usize> = None;
+    for pair in file.into_iter().flat_map(|f| f.into_inner()) {
+        match pair.as_rule() {
+            Rule::junk => {
+                let start = pair.as_span().start();
+                if let Some(open) = junk_start.filter(|_| starts_item_attempt(text, start)) {
+                    out.diagnostics.push(explain_junk(text, open));
+                    out.broken_names.extend(attempted_name(text, open));
+                    junk_start = Some(start);
+                } else {
+                    junk_start.get_or_insert(start);
+                }
+            }
+            Rule::item => {
+                if let Some(start) = junk_start.take() {
+                    out.diagnostics.push(explain_junk(text, start));
+                    out.broken_names.extend(attempted_name(text, start));
+                }
+                let base = pair.as_span().start() as u32;
+                let mut builder = Builder::new(base);
+                let item: Item = builder.item(pair);
+                out.diagnostics.extend(
+                    builder
+                        .diagnostics
+                        .into_iter()
+                        .map(|d| d.map_loc(|s| s.shift(base))),
+                );
+                out.items.push(item);
+                out.offsets.push(base);
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = junk_start {
+        out.diagnostics.push(explain_junk(text, start));
+        out.broken_names.extend(attempted_name(text, start));
+    }
+    out
+}
+
+/// The name a malformed item starts to declare: the word after its keyword.
+fn attempted_name(text: &str, start: usize) -> Option<String> {
+    let line = text[start..].lines().next()?;
+    let mut words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+    let keyword = words.next()?;
+    if !ITEM_KEYWORDS.contains(&keyword) || keyword == "import" || keyword == "route" {
+        return None;
+    }
+    words.find(|w| !w.is_empty()).map(str::to_string)
+}
+
+/// Within a malformed region, a line at column 0 that starts with a name or a doc comment is
+/// taken as the next item's attempt (bodies are indented, closing braces are not names).
+fn starts_item_attempt(text: &str, start: usize) -> bool {
+    let at_line_start = start == 0 || text.as_bytes()[start - 1] == b'\n';
+    let rest = &text[start..];
+    at_line_start
+        && (rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            || rest.starts_with("///"))
+}
+
+/// A run of lines that starts no well-formed item: parse an item there once more to learn
+/// where and why it fails.
+fn explain_junk(text: &str, start: usize) -> Diagnostic<Span> {
+    match HiveParser::parse(Rule::item, &text[start..]) {
+        Err(e) => syntax_error(text, start, &e),
+        Ok(_) => {
+            let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+            Diagnostic::new(
+                Code::SyntaxError,
+                Span::new(start as u32, end as u32),
+                "unexpected text",
+                "not part of any item",
+            )
+        }
+    }
+}
+
+fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagnostic<Span> {
+    let rule_pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    // The detailed attempts reach further than the rule positives when a literal token failed.
+    let attempts = e.parse_attempts();
+    let furthest = attempts
+        .as_ref()
+        .map_or(rule_pos, |a| a.max_position.max(rule_pos));
+    let pos = base + furthest;
+    let (found, len) = token_at(text, pos);
+    let mut rules: Vec<&str> = Vec::new();
+    if let ErrorVariant::ParsingError { positives, .. } = &e.variant
+        && rule_pos == furthest
+    {
+        for rule in positives {
+            let name = describe(*rule);
+            if !name.is_empty() && !rules.contains(&name) {
+                rules.push(name);
+            }
+        }
+    }
+    let mut expected: Vec<String> = Vec::new();
+    // Literal tokens (`}`, `:`, `->`) are known only from the detailed attempts.
+    if let Some(attempts) = &attempts {
+        for token in attempts.expected_tokens() {
+            let token = token.to_string();
+            // Character ranges (`a..z`) and built-ins say nothing a person needs; whitespace
+            // and comment openers are always possible; tokens that start an expression or a
+            // name are summed up by those words.
+            let range = token.chars().count() == 4 && token.get(1..3) == Some("..");
+            let trivia = token.trim().is_empty() || token.starts_with('/') || range;
+            let covered = (rules.contains(&"an expression")
+                && EXPR_START.contains(&token.as_str()))
+                || token == "_"
+                || (rules.contains(&"an item") && ITEM_KEYWORDS.contains(&token.as_str()));
+            let quoted = format!("`{token}`");
+            if !trivia && !covered && !expected.contains(&quoted) {
+                expected.push(quoted);
+            }
+            // `_` is what an identifier may start with: say "a name" instead.
+            if token == "_" && !rules.contains(&"a name") {
+                rules.push("a name");
+            }
+        }
+    }
+    expected.extend(rules.iter().map(|r| r.to_string()));
+    let expected = match expected.as_slice() {
+        [] => "something else".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    };
+    let at_item_start = pos == base;
+    let mut d = Diagnostic::new(
+        Code::SyntaxError,
+        Span::new(pos as u32, (pos + len) as u32),
+        format!("expected {expected}, found {found}"),
+        format!("expected {expected}"),
+    );
+    if at_item_start {
+        let word = &text[pos..pos + len];
+        d = d.with_help_opt(crate::diagnostic::did_you_mean(
+            word,
+            ITEM_KEYWORDS.iter().copied(),
+        ));
+    }
+    d
+}
+
+/// What stands at `pos`, for "found …", and its length in bytes.
+fn token_at(text: &str, pos: usize) -> (String, usize) {
+    let rest = &text[pos.min(text.len())..];
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".to_string(), 0);
+    };
+    if c.is_ascii_alphanumeric() || c == '_' {
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (format!("`{}`", &rest[..len]), len)
+    } else if c == '\n' || c == '\r' {
+        ("end of line".to_string(), 1)
+    } else {
+        (format!("`{c}`"), c.len_utf8())
+    }
+}
+
+/// The keywords that begin items.
+const ITEM_KEYWORDS: &[&str] = &[
+    "import",
+    "const",
+    "type",
+    "enum",
+    "capability",
+    "agent",
+    "pool",
+    "route",
+    "workflow",
+];
+
+/// Literal tokens that can begin an expression.
+const EXPR_START: &[&str] = &["!", "\"", "(", "-", "[", "_", "{", "true", "false", "none"];
+
+/// How a rule is named in "expected …"; empty for rules never worth naming.
+fn describe(rule: Rule) -> &'static str {
+    use Rule::*;
+    match rule {
+        ident | path | key => "a name",
+        docs | doc => "",
+        item => "an item",
+        expr | expr_head | operand | operand_head | paren | size | duration | float | int
+        | string | kw_true | kw_false | kw_none | list | record | typed_record | call | neg
+        | not => "an expression",
+        range_op | or | and | eq | ne | le | ge | lt | gt | coalesce | add | sub | mul | div
+        | rem => "an operator",
+        field_access => "`.`",
+        index => "`[`",
+        type_expr | list_type | map_type => "a type",
+        optional => "`?`",
+        comma => "`,`",
+        property => "a property",
+        field => "a field",
+        variant => "an enum value",
+        param | params => "a parameter",
+        arg => "an argument",
+        field_init => "a field",
+        step | kw_step => "`step`",
+        output | kw_output => "`output`",
+        for_call | kw_for => "`for`",
+        kw_in => "`in`",
+        kw_with => "`with`",
+        kw_as => "`as`",
+        properties => "`{`",
+        import_item | kw_import => "`import`",
+        const_item | kw_const => "`const`",
+        type_item | kw_type => "`type`",
+        enum_item | kw_enum => "`enum`",
+        capability_item | kw_capability => "`capability`",
+        agent_item | kw_agent => "`agent`",
+        pool_item | kw_pool => "`pool`",
+        route_item | kw_route => "`route`",
+        workflow_item | kw_workflow => "`workflow`",
+        str_text | escape | interp => "string contents",
+        EOI => "end of file",
+        _ => "something else",
+    }
+}

@@ -1,0 +1,46 @@
+//! Byte ranges into source text.
+
+use serde::Serialize;
+
+/// A half-open byte range. Inside an item's syntax tree it is relative to the start of the
+/// item, so moving an item within its file leaves its tree unchanged (and the checks that read
+/// it are not re-run); everywhere else it is relative to the start of the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// The range `start..end`.
+    pub fn new(start: u32, end: u32) -> Self {
+        Span { start, end }
+    }
+
+    /// The smallest range covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    /// This range moved `by` bytes to the right.
+    pub fn shift(self, by: u32) -> Span {
+        Span::new(self.start + by, self.end + by)
+    }
+
+    /// The empty range at the end of this one.
+    pub fn end_point(self) -> Span {
+        Span::new(self.end, self.end)
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> u32 {
+        self.end - self.start
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}

@@ -1,0 +1,104 @@
+//! `hivec`: check and explain `.hive` files.
+//!
+//! The only crate that touches the terminal: it loads files, asks the compiler, prints.
+
+mod check;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hivec",
+    version,
+    about = "Compiler for .hive multi-agent workflows"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check files and directories; report every problem.
+    Check {
+        /// `.hive` files or directories (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+        /// Imports may not leave this directory (default: the directory of each file).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Colour the output (default: when stdout is a terminal).
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
+    /// Print the long explanation of a diagnostic code (`E0101` or `unknown-name`).
+    Explain {
+        /// The code or its name.
+        code: String,
+    },
+}
+
+/// `hivec check --format`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    /// Rendered for people.
+    Human,
+    /// One JSON object per diagnostic per line.
+    Json,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    /// When stdout is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Check {
+            paths,
+            format,
+            root,
+            color,
+        } => check::run(&paths, format, root.as_deref(), color),
+        Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
+            Some(c) => {
+                println!(
+                    "{} ({})\n\n{}",
+                    c.code(),
+                    c.name(),
+                    c.explanation().trim_end()
+                );
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "error: no diagnostic code `{code}`; codes look like E0101 or unknown-name"
+                );
+                ExitCode::from(2)
+            }
+        },
+    }
+}

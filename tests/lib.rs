@@ -1,0 +1,41 @@
+//! Helpers shared by the fixture tests: load files the way `hivec` does and render what it
+//! would print.
+
+use hive_compiler::db::{Database, Loc};
+use hive_compiler::diagnostic::Diagnostic;
+use hive_compiler::queries::workspace_diagnostics;
+use hive_compiler::render::{Style, human};
+use hive_compiler::workspace::{Disk, load};
+use std::path::{Path, PathBuf};
+
+/// The repository root, relative to the test crate (so rendered paths are stable).
+pub fn repo() -> PathBuf {
+    PathBuf::from("..")
+}
+
+/// Checks `paths` as `hivec check` does; returns the database and every diagnostic.
+pub fn check(paths: &[PathBuf]) -> (Database, Vec<Diagnostic<Loc>>) {
+    let loaded = load(&Disk, paths, None);
+    let mut diagnostics = loaded.errors;
+    diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
+    (loaded.db, diagnostics)
+}
+
+/// What `hivec check --color never` prints for `path`.
+pub fn render_check(path: &Path) -> String {
+    let (db, diagnostics) = check(&[path.to_path_buf()]);
+    diagnostics
+        .iter()
+        .map(|d| human(&db, d, Style { color: false }))
+        .collect()
+}
+
+/// The `.hive` files directly in `dir`, sorted.
+pub fn hive_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    out.retain(|p| p.extension().is_some_and(|e| e == "hive"));
+    out.sort();
+    out
+}

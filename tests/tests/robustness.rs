@@ -1,0 +1,106 @@
+//! Bad input never panics: deep nesting, non-UTF-8, oversized files, and mutations of every
+//! example.
+
+use hive_compiler::codes::Code;
+use hive_compiler::syntax::parse;
+use hive_tests::{check, hive_files, repo};
+use proptest::prelude::*;
+use std::path::PathBuf;
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write temp file");
+    path
+}
+
+#[test]
+fn ten_thousand_deep_nesting_is_a_clear_error() {
+    for (open, close) in [("(", ")"), ("[", "]"), ("{ a: ", "}")] {
+        let expr = format!("{}1{}", open.repeat(10_000), close.repeat(10_000));
+        let src = format!("const x: json = {expr}\n");
+        let parsed = parse(&src);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].code, Code::NestingTooDeep);
+    }
+    let src = format!("const x: bool = {}true\n", "!".repeat(10_000));
+    assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+    let src = format!("const x: int = 1{}\n", " + 1".repeat(10_000));
+    assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+}
+
+#[test]
+fn nesting_just_under_the_limit_is_fine() {
+    let depth = hive_compiler::syntax::limits::MAX_NESTING - 1;
+    let src = format!(
+        "const x: int = {}1{}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let (_, diagnostics) = check(&[temp_file("deep.hive", src.as_bytes())]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+}
+
+#[test]
+fn non_utf8_file_is_a_clear_error() {
+    let path = temp_file("latin1.hive", b"type A { name: string }\n// caf\xe9\n");
+    let (_, diagnostics) = check(&[path]);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, Code::NotUtf8);
+    assert!(
+        diagnostics[0].message.contains("offset 30"),
+        "{}",
+        diagnostics[0].message
+    );
+}
+
+#[test]
+fn oversized_file_is_a_clear_error() {
+    let big = vec![b'\n'; hive_compiler::syntax::limits::MAX_FILE_BYTES + 1];
+    let (_, diagnostics) = check(&[temp_file("big.hive", &big)]);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, Code::FileTooLarge);
+}
+
+#[test]
+fn missing_file_is_an_error_not_a_panic() {
+    let (_, diagnostics) = check(&[PathBuf::from("../examples/no-such-file.hive")]);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, Code::UnreadableFile);
+}
+
+fn example_sources() -> Vec<String> {
+    let mut files = hive_files(&repo().join("examples"));
+    files.extend(hive_files(&repo().join("examples/errors")));
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// Truncations and random byte-level edits of every example go through the whole
+    /// pipeline without a panic.
+    #[test]
+    fn mutated_examples_never_panic(which in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(),
+                                    edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec!["", "{", "}", "(", ")", "\"", "${", ",", "..", "step", "-", "!", "\n", "é", "//", "/*"])), 0..6)) {
+        let sources = example_sources();
+        let mut text = sources[which.index(sources.len())].clone();
+        let mut at = cut.index(text.len() + 1);
+        while !text.is_char_boundary(at) { at -= 1; }
+        if edits.is_empty() { text.truncate(at); }
+        for (pos, insert) in edits {
+            let mut p = pos.index(text.len() + 1);
+            while !text.is_char_boundary(p) { p -= 1; }
+            let end = (p + 3).min(text.len());
+            let mut end = end;
+            while !text.is_char_boundary(end) { end -= 1; }
+            text.replace_range(p..end, insert);
+        }
+        let path = temp_file(&format!("mutant-{}.hive", std::thread::current().name().unwrap_or("t").replace("::", "_")), text.as_bytes());
+        let _ = check(&[path]);
+    }
+}
