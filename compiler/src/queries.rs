@@ -48,8 +48,7 @@ pub fn item_heads(db: &dyn Db, file: SourceFile) -> Vec<(&'static str, Option<St
         .collect()
 }
 
-/// Runs every check of a file. Its accumulated [`Diag`]s (filtered to this file by
-/// [`file_diagnostics`]) are the file's diagnostics.
+/// Runs every check of a file (its accumulated [`Diag`]s include those of the files it reads).
 #[salsa::tracked]
 pub fn check_file(db: &dyn Db, file: SourceFile) {
     parse(db, file);
@@ -85,22 +84,6 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic<Loc>>
                 )
             })
             .collect();
-    out.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then(a.1.code.cmp(&b.1.code))
-            .then(a.1.message.cmp(&b.1.message))
-    });
-    out.dedup_by(|a, b| a.1 == b.1);
-    out.into_iter().map(|(_, d)| d).collect()
-}
-
-/// The diagnostics located in `file`, sorted by place, without duplicates.
-pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic<Loc>> {
-    let mut out: Vec<(u32, Diagnostic<Loc>)> = check_file::accumulated::<Diag>(db, file)
-        .into_iter()
-        .filter(|d| d.0.at.file == file)
-        .map(|d| (d.0.at.absolute(db).start, d.0.clone()))
-        .collect();
     out.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then(a.1.code.cmp(&b.1.code))

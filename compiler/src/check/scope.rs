@@ -116,25 +116,30 @@ impl Scope {
     }
 }
 
-/// The items a file declares itself, by name.
+/// The items a file declares itself, in order, duplicates included.
+fn own_defs(db: &dyn Db, file: SourceFile) -> impl Iterator<Item = (&String, Def)> {
+    item_heads(db, file)
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, (keyword, name))| {
+            let (kind, name) = (DefKind::of(keyword)?, name.as_ref()?);
+            let item = ItemRef {
+                file,
+                index: index as u32,
+            };
+            let module = (kind == DefKind::Module)
+                .then(|| import_target(db, item))
+                .flatten();
+            Some((name, Def { kind, item, module }))
+        })
+}
+
+/// The items a file declares itself, by name (the first of duplicates).
 #[salsa::tracked(returns(ref))]
 pub fn own_names(db: &dyn Db, file: SourceFile) -> BTreeMap<String, Def> {
     let mut names = BTreeMap::new();
-    for (index, (keyword, name)) in item_heads(db, file).iter().enumerate() {
-        let (Some(kind), Some(name)) = (DefKind::of(keyword), name) else {
-            continue;
-        };
-        let item = ItemRef {
-            file,
-            index: index as u32,
-        };
-        let module = match kind {
-            DefKind::Module => import_target(db, item),
-            _ => None,
-        };
-        names
-            .entry(name.clone())
-            .or_insert(Def { kind, item, module });
+    for (name, def) in own_defs(db, file) {
+        names.entry(name.clone()).or_insert(def);
     }
     names
 }
@@ -164,41 +169,22 @@ pub fn std_file(db: &dyn Db, file: SourceFile) -> Option<SourceFile> {
 pub fn scope(db: &dyn Db, file: SourceFile) -> Scope {
     let mut names: BTreeMap<String, Def> = BTreeMap::new();
     // Own items first: duplicates among them point at both declarations.
-    for (index, (keyword, name)) in item_heads(db, file).iter().enumerate() {
-        let (Some(kind), Some(name)) = (DefKind::of(keyword), name) else {
-            continue;
-        };
-        let item = ItemRef {
-            file,
-            index: index as u32,
-        };
-        let module = match kind {
-            DefKind::Module => import_target(db, item),
-            _ => None,
-        };
+    for (name, def) in own_defs(db, file) {
         if let Some(first) = names.get(name) {
-            duplicate(db, name, item, first.item);
+            duplicate(db, name, def.item, first.item);
             continue;
         }
-        names.insert(name.clone(), Def { kind, item, module });
+        names.insert(name.clone(), def);
     }
     check_imports(db, file);
     // Then what unaliased imports and the standard library bring in; a clash with an own item
     // is reported once, at the own item.
     let mut imported: Vec<SourceFile> = Vec::new();
-    let heads = item_heads(db, file);
-    let mut position = 0;
-    for (index, (keyword, alias)) in heads.iter().enumerate() {
-        if *keyword != "import" {
-            continue;
-        }
-        if alias.is_none()
-            && let Some(ImportTarget::File(target)) = file.imports(db).get(position)
-        {
-            let _ = index;
+    let imports = item_heads(db, file).iter().filter(|(k, _)| *k == "import");
+    for ((_, alias), target) in imports.zip(file.imports(db)) {
+        if let (None, ImportTarget::File(target)) = (alias, target) {
             imported.push(*target);
         }
-        position += 1;
     }
     if let Some(std) = std_file(db, file).filter(|s| *s != file) {
         imported.push(std);
