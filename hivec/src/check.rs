@@ -11,22 +11,27 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Loads and checks `paths`; returns every diagnostic, load errors first.
-pub fn check_paths(paths: &[PathBuf], root: Option<&Path>) -> (Database, Vec<Diagnostic<Loc>>) {
+/// Loads and checks `paths`; returns every diagnostic (load errors first) and how many files
+/// could not be loaded at all.
+pub fn check_paths(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+) -> (Database, Vec<Diagnostic<Loc>>, usize) {
     let loaded = load(&Disk, paths, root);
     let files = loaded.workspace.files(&loaded.db).clone();
     // Files are checked side by side, each worker on its own database handle.
     files.par_iter().for_each_with(loaded.db.clone(), |db, f| {
         check_file(db, *f);
     });
+    let unloadable = loaded.errors.len();
     let mut diagnostics = loaded.errors;
     diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
-    (loaded.db, diagnostics)
+    (loaded.db, diagnostics, unloadable)
 }
 
 /// Runs `hivec check`.
 pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: Color) -> ExitCode {
-    let (db, diagnostics) = check_paths(paths, root);
+    let (db, diagnostics, unloadable) = check_paths(paths, root);
     let color = match color {
         Color::Always => true,
         Color::Never => false,
@@ -60,13 +65,7 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             if files == 1 { "" } else { "s" }
         );
     }
-    let io_problem = diagnostics.iter().any(|d| {
-        matches!(d.code, hive_compiler::codes::Code::UnreadableFile)
-            && d.at.item.is_none()
-            && d.at.span.is_empty()
-            && d.label.is_empty()
-    });
-    if io_problem {
+    if unloadable > 0 {
         ExitCode::from(2)
     } else if errors > 0 {
         ExitCode::from(1)

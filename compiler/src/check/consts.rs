@@ -34,28 +34,6 @@ pub enum Const {
 }
 
 impl Const {
-    /// As JSON, the form the plan carries.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            Const::Int(i) => Value::from(*i),
-            Const::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-            Const::Bool(b) => Value::Bool(*b),
-            Const::Str(s) | Const::Word(s) => Value::String(s.clone()),
-            Const::Duration(ms) => Value::from(*ms),
-            Const::Size(b) => Value::from(*b),
-            Const::None => Value::Null,
-            Const::List(items) => Value::Array(items.iter().map(Const::to_json).collect()),
-            Const::Record(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
-            Const::Range(a, b) => serde_json::json!({ "min": a, "max": b }),
-        }
-    }
-
     /// A short description of the value's kind, for messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 
 use super::expr::{ExprCx, Local, LocalKind};
 use super::props::{self, Values};
-use super::scope::{DefKind, ItemRef, decl_name, expect_item, scope};
+use super::scope::{DefKind, ItemRef, expect_item, scope};
 use super::types::{FieldTy, Ty, resolve_type};
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
@@ -966,9 +966,4 @@ pub fn route(db: &dyn Db, file: SourceFile, index: u32) -> Option<RouteDecl> {
         fallback,
         conditional: props.contains_key("when"),
     })
-}
-
-/// The name of an agent or pool, for messages.
-pub fn target_name(db: &dyn Db, r: ItemRef) -> String {
-    decl_name(db, r)
 }

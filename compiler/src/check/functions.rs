@@ -86,10 +86,8 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
             let v = match args.first() {
                 Some(Ty::Map(v)) => (**v).clone(),
                 Some(Ty::Json | Ty::Error) | None => Ty::Json,
-                Some(other) => {
-                    let other = other.clone();
+                Some(_) => {
                     want(cx, 0, &Ty::Map(Box::new(Ty::Json)));
-                    let _ = other;
                     Ty::Error
                 }
             };

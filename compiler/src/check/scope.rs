@@ -4,7 +4,7 @@ use crate::codes::Code;
 use crate::db::{Db, ImportTarget, Loc, SourceFile, report};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::queries::{item, item_heads, parse};
-use crate::syntax::ast::{ItemKind, Name, Path};
+use crate::syntax::ast::{ItemKind, Path};
 use std::collections::BTreeMap;
 
 /// An item of some file.
@@ -210,7 +210,8 @@ pub fn scope(db: &dyn Db, file: SourceFile) -> Scope {
     Scope { names }
 }
 
-fn name_span(db: &dyn Db, item_ref: ItemRef) -> crate::syntax::Span {
+/// The span of a declared item's name, inside the item.
+pub fn decl_span(db: &dyn Db, item_ref: ItemRef) -> crate::syntax::Span {
     item(db, item_ref.file, item_ref.index)
         .as_ref()
         .and_then(|i| match &i.kind {
@@ -225,11 +226,11 @@ fn duplicate(db: &dyn Db, name: &str, second: ItemRef, first: ItemRef) {
         db,
         Diagnostic::new(
             Code::DuplicateName,
-            second.loc(name_span(db, second)),
+            second.loc(decl_span(db, second)),
             format!("`{name}` is declared more than once"),
             "declared again here",
         )
-        .with_label(first.loc(name_span(db, first)), "first declared here")
+        .with_label(first.loc(decl_span(db, first)), "first declared here")
         .with_help("rename one of them, or import with `as` to keep the names apart"),
     );
 }
@@ -397,7 +398,7 @@ pub fn expect_item(
                     format!("`{}` is a {}, not a {what}", path.text(), def.kind.word()),
                     format!("expected a {what}"),
                 )
-                .with_label(def.item.loc(name_span(db, def.item)), "declared here"),
+                .with_label(def.item.loc(decl_span(db, def.item)), "declared here"),
             );
             None
         }
@@ -415,20 +416,10 @@ pub fn expect_item(
     }
 }
 
-/// The span of a declared item's name.
-pub fn decl_span(db: &dyn Db, item_ref: ItemRef) -> crate::syntax::Span {
-    name_span(db, item_ref)
-}
-
 /// The name an item declares.
 pub fn decl_name(db: &dyn Db, item_ref: ItemRef) -> String {
     item_heads(db, item_ref.file)
         .get(item_ref.index as usize)
         .and_then(|(_, n)| n.clone())
         .unwrap_or_default()
-}
-
-/// A name's place inside its item.
-pub fn name_loc(owner: ItemRef, name: &Name) -> Loc {
-    owner.loc(name.span)
 }

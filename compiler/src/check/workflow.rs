@@ -312,7 +312,6 @@ fn check_step(
     let owner = cx.owner;
     let call = step.body.call();
     let mut map = None;
-    let mut loop_var = None;
     if let StepBody::For { var, iter, .. } = &step.body {
         let list_ty = cx.infer(iter);
         let elem = match &list_ty {
@@ -335,7 +334,6 @@ fn check_step(
                 _ => None,
             },
         });
-        loop_var = Some(var.text.clone());
         cx.locals.insert(
             var.text.clone(),
             Local {
@@ -453,19 +451,19 @@ fn check_step(
                 if c.args.len() != 1 {
                     v.ill_typed("consensus", "`quorum(n)` with one count", &p.value, None);
                 }
-                if let (Some(n), Some(r)) = (n, props.get("replicas")) {
-                    if n as u64 > u64::from(checked.replicas) {
-                        v.out_of_range(
-                            "quorum",
-                            &format!(
-                                "of {n} cannot be reached with {} replicas",
-                                checked.replicas
-                            ),
-                            p.value.span,
-                            Some(format!("raise `replicas` to {n} or lower the quorum")),
-                        );
-                    }
-                    let _ = r;
+                if let Some(n) = n
+                    && props.contains_key("replicas")
+                    && n as u64 > u64::from(checked.replicas)
+                {
+                    v.out_of_range(
+                        "quorum",
+                        &format!(
+                            "of {n} cannot be reached with {} replicas",
+                            checked.replicas
+                        ),
+                        p.value.span,
+                        Some(format!("raise `replicas` to {n} or lower the quorum")),
+                    );
                 }
             }
             _ => {
@@ -506,7 +504,6 @@ fn check_step(
         cx.check(&p.value, &Ty::Str, "`key`");
     }
     // Data dependencies: every step named in the step's expressions.
-    let _ = loop_var;
     for (name, span) in std::mem::take(&mut cx.step_refs) {
         if let Some(i) = step_index.get(name.as_str()) {
             checked.deps.push((*i, span));

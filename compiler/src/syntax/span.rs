@@ -29,16 +29,6 @@ impl Span {
         Span::new(self.start + by, self.end + by)
     }
 
-    /// The empty range at the end of this one.
-    pub fn end_point(self) -> Span {
-        Span::new(self.end, self.end)
-    }
-
-    /// Length in bytes.
-    pub fn len(self) -> u32 {
-        self.end - self.start
-    }
-
     /// Whether the range is empty.
     pub fn is_empty(self) -> bool {
         self.start == self.end

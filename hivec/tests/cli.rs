@@ -1,0 +1,59 @@
+//! `hivec check` as a user runs it: exit codes, JSON lines, `explain`.
+
+use std::process::Command;
+
+fn hivec(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hivec"))
+        .args(args)
+        .current_dir("..")
+        .output()
+        .expect("run hivec");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn exit_codes_follow_the_language_reference() {
+    assert_eq!(hivec(&["check", "examples/code_review.hive"]).0, 0);
+    assert_eq!(
+        hivec(&["check", "examples/errors/unused-agent.hive"]).0,
+        0,
+        "warnings only"
+    );
+    assert_eq!(hivec(&["check", "examples/errors/type-mismatch.hive"]).0, 1);
+    assert_eq!(hivec(&["check", "examples/no-such-file.hive"]).0, 2);
+    assert_eq!(hivec(&["check"]).0, 2, "usage error");
+}
+
+#[test]
+fn json_format_prints_one_object_per_diagnostic() {
+    let (code, out) = hivec(&[
+        "check",
+        "--format",
+        "json",
+        "examples/errors/unknown-argument.hive",
+    ]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    let d: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "E0203");
+    assert_eq!(d["file"], "examples/errors/unknown-argument.hive");
+    for field in ["line", "column", "end_line", "end_column"] {
+        assert!(d[field].as_u64().is_some_and(|n| n >= 1), "{field}: {d}");
+    }
+    assert_eq!(d["help"], "did you mean `max_words`?");
+    assert!(d["labels"].is_array());
+}
+
+#[test]
+fn explain_prints_the_explanation_by_code_or_name() {
+    let (code, by_code) = hivec(&["explain", "E0501"]);
+    assert_eq!(code, 0);
+    assert!(by_code.contains("step-cycle"));
+    assert_eq!(hivec(&["explain", "step-cycle"]).1, by_code);
+    assert_eq!(hivec(&["explain", "E9999"]).0, 2);
+}
