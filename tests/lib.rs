@@ -39,3 +39,27 @@ pub fn hive_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The plan `hivec plan` makes of `path`, with `base` shown as the repository sees it.
+/// Panics with the rendered diagnostics if the file has errors.
+pub fn plan_of(path: &Path) -> hive_plan::Plan {
+    let loaded = load(&Disk, &[path.to_path_buf()], None);
+    let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+    let errors: String = diagnostics
+        .iter()
+        .filter(|d| d.severity() == hive_compiler::diagnostic::Severity::Error)
+        .map(|d| human(&loaded.db, d, Style { color: false }))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} has errors:\n{errors}",
+        path.display()
+    );
+    let mut plan = hive_compiler::lower::plan(&loaded.db, loaded.roots[0]).clone();
+    plan.base = plan
+        .base
+        .strip_prefix("../")
+        .unwrap_or(&plan.base)
+        .to_string();
+    plan
+}

@@ -245,7 +245,8 @@ pub fn normalize(path: &Path) -> PathBuf {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
+                let at_parent = matches!(out.components().next_back(), Some(Component::ParentDir));
+                if at_parent || !out.pop() {
                     out.push("..");
                 }
             }

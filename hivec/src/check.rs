@@ -1,7 +1,7 @@
 //! `hivec check`.
 
 use crate::{CheckFormat, Color};
-use hive_compiler::db::{Database, Loc};
+use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
 use hive_compiler::queries::{check_file, workspace_diagnostics};
 use hive_compiler::render::{Style, human, json};
@@ -11,12 +11,20 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Loads and checks `paths`; returns every diagnostic (load errors first) and how many files
-/// could not be loaded at all.
-pub fn check_paths(
-    paths: &[PathBuf],
-    root: Option<&Path>,
-) -> (Database, Vec<Diagnostic<Loc>>, usize) {
+/// A checked workspace.
+pub struct Checked {
+    /// The database, for rendering and lowering.
+    pub db: Database,
+    /// The files named on the command line.
+    pub roots: Vec<SourceFile>,
+    /// Every diagnostic, load errors first.
+    pub diagnostics: Vec<Diagnostic<Loc>>,
+    /// How many named files could not be loaded at all.
+    pub unloadable: usize,
+}
+
+/// Loads and checks `paths`, files side by side.
+pub fn check_paths(paths: &[PathBuf], root: Option<&Path>) -> Checked {
     let loaded = load(&Disk, paths, root);
     let files = loaded.workspace.files(&loaded.db).clone();
     // Files are checked side by side, each worker on its own database handle.
@@ -26,17 +34,32 @@ pub fn check_paths(
     let unloadable = loaded.errors.len();
     let mut diagnostics = loaded.errors;
     diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
-    (loaded.db, diagnostics, unloadable)
+    Checked {
+        db: loaded.db,
+        roots: loaded.roots,
+        diagnostics,
+        unloadable,
+    }
+}
+
+/// Whether colour is wanted on a stream that is or is not a terminal.
+pub fn use_color(color: Color, terminal: bool) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
 }
 
 /// Runs `hivec check`.
 pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: Color) -> ExitCode {
-    let (db, diagnostics, unloadable) = check_paths(paths, root);
-    let color = match color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let Checked {
+        db,
+        diagnostics,
+        unloadable,
+        ..
+    } = check_paths(paths, root);
+    let color = use_color(color, std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     let mut errors = 0;
     let mut warnings = 0;

@@ -1,8 +1,9 @@
-//! `hivec`: check and explain `.hive` files.
+//! `hivec`: check, plan and explain `.hive` files.
 //!
 //! The only crate that touches the terminal: it loads files, asks the compiler, prints.
 
 mod check;
+mod plan;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -36,6 +37,23 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Check a file and print its execution plan.
+    Plan {
+        /// The `.hive` file.
+        file: PathBuf,
+        /// Only this workflow (and the workflows it calls).
+        #[arg(long)]
+        workflow: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PlanFormat,
+        /// Imports may not leave this directory (default: the file's directory).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Colour the diagnostics (default: when stderr is a terminal).
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
     /// Print the long explanation of a diagnostic code (`E0101` or `unknown-name`).
     Explain {
         /// The code or its name.
@@ -50,6 +68,19 @@ pub enum CheckFormat {
     Human,
     /// One JSON object per diagnostic per line.
     Json,
+}
+
+/// `hivec plan --format`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    /// Steps, targets and bounds, for people.
+    Text,
+    /// The plan itself, as `hivec run` reads it.
+    Json,
+    /// The step graphs in Graphviz DOT.
+    Dot,
+    /// The step graphs as a Mermaid flowchart.
+    Mermaid,
 }
 
 /// `--color`.
@@ -83,6 +114,13 @@ fn main() -> ExitCode {
             root,
             color,
         } => check::run(&paths, format, root.as_deref(), color),
+        Command::Plan {
+            file,
+            workflow,
+            format,
+            root,
+            color,
+        } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
             Some(c) => {
                 println!(

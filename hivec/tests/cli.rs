@@ -57,3 +57,44 @@ fn explain_prints_the_explanation_by_code_or_name() {
     assert_eq!(hivec(&["explain", "step-cycle"]).1, by_code);
     assert_eq!(hivec(&["explain", "E9999"]).0, 2);
 }
+
+#[test]
+fn plan_prints_a_plan_only_for_a_clean_file() {
+    let (code, text) = hivec(&["plan", "examples/code_review.hive"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("workflow main("), "{text}");
+    assert!(
+        text.contains("critical path: patch → security → tests"),
+        "{text}"
+    );
+
+    let (code, json) = hivec(&["plan", "examples/code_review.hive", "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(plan["format"], 1);
+    assert_eq!(plan["workflows"]["main"]["steps"][0]["name"], "patch");
+
+    let (code, dot) = hivec(&["plan", "examples/coordinator.hive", "--format", "dot"]);
+    assert_eq!(code, 0);
+    assert!(dot.starts_with("digraph plan {"), "{dot}");
+    let (code, mermaid) = hivec(&[
+        "plan",
+        "examples/coordinator.hive",
+        "--format",
+        "mermaid",
+        "--workflow",
+        "build_target",
+    ]);
+    assert_eq!(code, 0);
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+    assert!(mermaid.contains("workflow build_target"));
+    assert!(!mermaid.contains("workflow main"), "{mermaid}");
+
+    let (code, out) = hivec(&["plan", "examples/errors/type-mismatch.hive"]);
+    assert_eq!((code, out.as_str()), (1, ""), "errors: no plan on stdout");
+    assert_eq!(
+        hivec(&["plan", "examples/coordinator.hive", "--workflow", "nope"]).0,
+        2
+    );
+    assert_eq!(hivec(&["plan", "examples/missing.hive"]).0, 2);
+}

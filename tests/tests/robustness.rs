@@ -2,7 +2,10 @@
 //! example.
 
 use hive_compiler::codes::Code;
+use hive_compiler::diagnostic::Severity;
+use hive_compiler::queries::workspace_diagnostics;
 use hive_compiler::syntax::parse;
+use hive_compiler::workspace::{Disk, load};
 use hive_tests::{check, hive_files, repo};
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -83,7 +86,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     /// Truncations and random byte-level edits of every example go through the whole
-    /// pipeline without a panic.
+    /// pipeline, lowering included, without a panic.
     #[test]
     fn mutated_examples_never_panic(which in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(),
                                     edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec!["", "{", "}", "(", ")", "\"", "${", ",", "..", "step", "-", "!", "\n", "é", "//", "/*"])), 0..6)) {
@@ -101,6 +104,13 @@ proptest! {
             text.replace_range(p..end, insert);
         }
         let path = temp_file(&format!("mutant-{}.hive", std::thread::current().name().unwrap_or("t").replace("::", "_")), text.as_bytes());
-        let _ = check(&[path]);
+        // Mutants that still check clean are lowered too.
+        let loaded = load(&Disk, &[path], None);
+        let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+        if !diagnostics.iter().any(|d| d.severity() == Severity::Error)
+            && let Some(root) = loaded.roots.first()
+        {
+            let _ = hive_compiler::lower::plan(&loaded.db, *root);
+        }
     }
 }

@@ -80,13 +80,7 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
     }
     stack.pop();
     // Longest path: finish times in dependency order (the graph is acyclic here).
-    let edges: Vec<(usize, usize, ())> = checked
-        .steps
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| s.deps.iter().map(move |(d, _)| (*d, i, ())))
-        .collect();
-    let order = super::graph::topo_order(n, &edges).unwrap_or_default();
+    let order = checked.order().unwrap_or_default();
     let mut finish: Vec<u64> = vec![0; n];
     let mut via: Vec<Option<usize>> = vec![None; n];
     for &i in &order {

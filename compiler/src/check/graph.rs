@@ -11,9 +11,11 @@ use crate::db::{Db, ImportTarget, Loc, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::parse;
 use crate::syntax::ast::{ItemKind, Workflow};
+use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// Cycles of a graph given as `edges` between nodes `0..n`, each cycle as its edges in order,
 /// starting from its lowest node. Deterministic.
@@ -73,16 +75,33 @@ pub fn cycles<E: Clone>(n: usize, edges: &[(usize, usize, E)]) -> Vec<Vec<(usize
     out
 }
 
-/// The nodes `0..n` in an order where every edge goes forward; `None` if there is a cycle.
-pub fn topo_order<E>(n: usize, edges: &[(usize, usize, E)]) -> Option<Vec<usize>> {
+/// The nodes `0..n` in an order where every edge goes forward, `None` if there is a cycle;
+/// among nodes ready at the same time the lowest comes first, so an order written by a person
+/// is kept wherever the edges allow it.
+pub fn stable_topo_order<E>(n: usize, edges: &[(usize, usize, E)]) -> Option<Vec<usize>> {
     let mut g: DiGraph<usize, ()> = DiGraph::with_capacity(n, edges.len());
     let nodes: Vec<NodeIndex> = (0..n).map(|i| g.add_node(i)).collect();
     for (a, b, _) in edges {
-        g.add_edge(nodes[*a], nodes[*b], ());
+        g.update_edge(nodes[*a], nodes[*b], ());
     }
-    petgraph::algo::toposort(&g, None)
-        .ok()
-        .map(|order| order.into_iter().map(|i| g[i]).collect())
+    let mut waiting: Vec<usize> = nodes
+        .iter()
+        .map(|v| g.neighbors_directed(*v, Direction::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|i| waiting[*i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for next in g.neighbors_directed(nodes[i], Direction::Outgoing) {
+            let j = g[next];
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                ready.push(Reverse(j));
+            }
+        }
+    }
+    (order.len() == n).then_some(order)
 }
 
 /// Reports cycles among a workflow's steps; returns whether there was one.

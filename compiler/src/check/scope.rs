@@ -72,7 +72,8 @@ impl DefKind {
         }
     }
 
-    fn of(keyword: &str) -> Option<DefKind> {
+    /// The kind an item keyword declares.
+    pub fn of(keyword: &str) -> Option<DefKind> {
         Some(match keyword {
             "const" => DefKind::Const,
             "type" => DefKind::Type,

@@ -66,6 +66,20 @@ pub struct CheckedWorkflow {
     pub cyclic: bool,
 }
 
+impl CheckedWorkflow {
+    /// Step indices with every step after its dependencies, ties in source order; `None` if
+    /// the steps form a cycle.
+    pub fn order(&self) -> Option<Vec<usize>> {
+        let edges: Vec<(usize, usize, ())> = self
+            .steps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.deps.iter().map(move |(d, _)| (*d, i, ())))
+            .collect();
+        super::graph::stable_topo_order(self.steps.len(), &edges)
+    }
+}
+
 /// Checks workflow `index` of `file`. Reads only this workflow's tree and the signatures it
 /// uses, so editing another workflow does not re-run it.
 #[salsa::tracked(returns(ref))]

@@ -1,0 +1,302 @@
+//! Expressions to the plan's IR: names resolved, constants inlined, typed records completed.
+
+use super::names::Names;
+use crate::check::scope::{DefKind, Resolved, resolve_path};
+use crate::check::types::Ty;
+use crate::db::{Db, SourceFile};
+use crate::queries::item;
+use crate::syntax::ast::{self, BinaryOp, ExprKind, FieldInit, ItemKind, StrPart, UnaryOp};
+use hive_plan::{Expr, Function, Type};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Constants inline constants; cycles among them are errors, so this only bounds the damage.
+const MAX_CONST_DEPTH: u32 = 64;
+
+/// What a local name lowers to.
+#[derive(Clone, Debug)]
+pub enum Local {
+    /// A workflow parameter.
+    Param,
+    /// A step, by its index in the plan.
+    Step(usize),
+    /// A loop variable or a name the context provides (`input`, `priority`).
+    Named,
+    /// A fixed value (a priority level in a route's condition).
+    Value(Value),
+}
+
+/// Lowers the expressions of one file.
+pub struct Lower<'a> {
+    /// The database.
+    pub db: &'a dyn Db,
+    /// The file the expressions are written in.
+    pub file: SourceFile,
+    /// Plan keys.
+    pub names: &'a Names,
+    /// Names in scope besides items.
+    pub locals: BTreeMap<String, Local>,
+    depth: u32,
+}
+
+impl<'a> Lower<'a> {
+    /// A lowering context for `file` with no locals.
+    pub fn new(db: &'a dyn Db, file: SourceFile, names: &'a Names) -> Self {
+        Lower {
+            db,
+            file,
+            names,
+            locals: BTreeMap::new(),
+            depth: 0,
+        }
+    }
+
+    fn nested(&self, file: SourceFile) -> Lower<'a> {
+        Lower {
+            db: self.db,
+            file,
+            names: self.names,
+            locals: BTreeMap::new(),
+            depth: self.depth + 1,
+        }
+    }
+
+    /// The IR of `e`.
+    pub fn expr(&self, e: &ast::Expr) -> Expr {
+        match &e.kind {
+            ExprKind::Int(i) => Expr::value(*i),
+            ExprKind::Float(f) => Expr::value(f.get()),
+            ExprKind::Bool(b) => Expr::value(*b),
+            ExprKind::None | ExprKind::Error => Expr::value(Value::Null),
+            ExprKind::Duration(ms) | ExprKind::Size(ms) => Expr::value(*ms),
+            ExprKind::String(parts) => self.string(parts),
+            ExprKind::Path(path) => self.path(path),
+            ExprKind::List(items) => fold_list(items.iter().map(|i| self.expr(i)).collect()),
+            ExprKind::Record(fields) => fold_record(
+                fields
+                    .iter()
+                    .map(|f| (f.name.text.clone(), self.expr(&f.value)))
+                    .collect(),
+            ),
+            ExprKind::TypedRecord(path, fields) => self.typed_record(path, fields),
+            ExprKind::Field(base, name) => Expr::Field {
+                of: Box::new(self.expr(base)),
+                field: name.text.clone(),
+            },
+            ExprKind::Index(base, index) => Expr::Index {
+                of: Box::new(self.expr(base)),
+                index: Box::new(self.expr(index)),
+            },
+            ExprKind::Call(call) => Expr::Call {
+                // Unknown functions are errors, and no plan is made from a file with errors.
+                function: Function::parse(&call.callee.text()).unwrap_or(Function::ToJson),
+                args: call.args.iter().map(|a| self.expr(&a.value)).collect(),
+            },
+            ExprKind::Unary(op, inner) => Expr::Unary {
+                unary: match op {
+                    UnaryOp::Neg => hive_plan::UnaryOp::Neg,
+                    UnaryOp::Not => hive_plan::UnaryOp::Not,
+                },
+                arg: Box::new(self.expr(inner)),
+            },
+            ExprKind::Binary(op, a, b) => match binary(*op) {
+                Some(binary) => Expr::Binary {
+                    binary,
+                    left: Box::new(self.expr(a)),
+                    right: Box::new(self.expr(b)),
+                },
+                None => Expr::Call {
+                    function: Function::Range,
+                    args: vec![self.expr(a), self.expr(b)],
+                },
+            },
+        }
+    }
+
+    fn string(&self, parts: &[StrPart]) -> Expr {
+        let parts: Vec<Expr> = parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => Expr::value(t.clone()),
+                StrPart::Interp(e) => self.expr(e),
+            })
+            .collect();
+        if parts
+            .iter()
+            .all(|p| matches!(p.as_value(), Some(Value::String(_))))
+        {
+            let text: String = parts
+                .iter()
+                .filter_map(|p| p.as_value().and_then(Value::as_str))
+                .collect();
+            return Expr::value(text);
+        }
+        Expr::Concat { parts }
+    }
+
+    fn path(&self, path: &ast::Path) -> Expr {
+        let first = &path.segments[0];
+        if let Some(local) = self.locals.get(&first.text) {
+            let base = match local {
+                Local::Param => Expr::Param {
+                    name: first.text.clone(),
+                },
+                Local::Step(i) => Expr::Step { step: *i },
+                Local::Named => Expr::Local {
+                    name: first.text.clone(),
+                },
+                Local::Value(v) => Expr::value(v.clone()),
+            };
+            return fields(base, &path.segments[1..]);
+        }
+        match resolve_path(self.db, self.file, path) {
+            Resolved::Item(def, used) => match def.kind {
+                DefKind::Const if self.depth < MAX_CONST_DEPTH => {
+                    let value = match item(self.db, def.item.file, def.item.index)
+                        .as_ref()
+                        .map(|i| &i.kind)
+                    {
+                        Some(ItemKind::Const(c)) => self.nested(def.item.file).expr(&c.value),
+                        _ => Expr::value(Value::Null),
+                    };
+                    fields(value, &path.segments[used..])
+                }
+                DefKind::Enum => match path.segments.get(used) {
+                    Some(variant) => fields(
+                        Expr::value(variant.text.clone()),
+                        &path.segments[used + 1..],
+                    ),
+                    None => Expr::value(Value::Null),
+                },
+                _ => Expr::value(Value::Null),
+            },
+            Resolved::Unknown => Expr::value(Value::Null),
+        }
+    }
+
+    /// A typed record literal with its fields in declaration order, defaults filled in and
+    /// optional fields left out set to `none`.
+    fn typed_record(&self, path: &ast::Path, given: &[FieldInit]) -> Expr {
+        let decl = match resolve_path(self.db, self.file, path) {
+            Resolved::Item(def, _) if def.kind == DefKind::Type => {
+                item(self.db, def.item.file, def.item.index)
+                    .as_ref()
+                    .and_then(|i| match &i.kind {
+                        ItemKind::Type(t) => Some((def.item.file, t.clone())),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        };
+        let Some((file, decl)) = decl else {
+            return fold_record(
+                given
+                    .iter()
+                    .map(|f| (f.name.text.clone(), self.expr(&f.value)))
+                    .collect(),
+            );
+        };
+        let defaults = self.nested(file);
+        let fields = decl
+            .fields
+            .iter()
+            .map(|f| {
+                let value = match given.iter().find(|g| g.name.text == f.name.text) {
+                    Some(g) => self.expr(&g.value),
+                    None => match &f.default {
+                        Some(d) => defaults.expr(d),
+                        None => Expr::value(Value::Null),
+                    },
+                };
+                (f.name.text.clone(), value)
+            })
+            .collect();
+        fold_record(fields)
+    }
+
+    /// The plan type of a checked type.
+    pub fn ty(&self, ty: &Ty) -> Type {
+        lower_type(self.names, ty)
+    }
+}
+
+/// The plan type of a checked type.
+pub fn lower_type(names: &Names, ty: &Ty) -> Type {
+    match ty {
+        Ty::Str => Type::String,
+        Ty::Int => Type::Int,
+        Ty::Float => Type::Float,
+        Ty::Bool => Type::Bool,
+        Ty::Duration => Type::Duration,
+        Ty::Size => Type::Size,
+        Ty::List(t) => Type::List(Box::new(lower_type(names, t))),
+        Ty::Map(t) => Type::Map(Box::new(lower_type(names, t))),
+        Ty::Optional(t) => Type::Optional(Box::new(lower_type(names, t))),
+        Ty::Record(n) => Type::Record(names.of(n.item)),
+        Ty::Enum(n) => Type::Enum(names.of(n.item)),
+        Ty::Anon(fields) => Type::Fields(
+            fields
+                .iter()
+                .map(|(n, t)| (n.clone(), lower_type(names, t)))
+                .collect(),
+        ),
+        Ty::Json | Ty::NoneLit | Ty::Range | Ty::Priority | Ty::Error => Type::Json,
+    }
+}
+
+fn fields(mut base: Expr, segments: &[ast::Name]) -> Expr {
+    for s in segments {
+        base = Expr::Field {
+            of: Box::new(base),
+            field: s.text.clone(),
+        };
+    }
+    base
+}
+
+/// A list whose elements are all values is itself a value.
+fn fold_list(items: Vec<Expr>) -> Expr {
+    if items.iter().all(|i| i.as_value().is_some()) {
+        return Expr::value(Value::Array(
+            items
+                .into_iter()
+                .filter_map(|i| i.as_value().cloned())
+                .collect(),
+        ));
+    }
+    Expr::List { items }
+}
+
+/// A record whose fields are all values is itself a value.
+fn fold_record(fields: Vec<(String, Expr)>) -> Expr {
+    if fields.iter().all(|(_, e)| e.as_value().is_some()) {
+        let map = fields
+            .into_iter()
+            .filter_map(|(n, e)| Some((n, e.as_value()?.clone())))
+            .collect();
+        return Expr::value(Value::Object(map));
+    }
+    Expr::Record { fields }
+}
+
+/// The plan's operator; `None` for `a..b`, which lowers to `range(a, b)`.
+fn binary(op: BinaryOp) -> Option<hive_plan::BinaryOp> {
+    use hive_plan::BinaryOp as B;
+    Some(match op {
+        BinaryOp::Or => B::Or,
+        BinaryOp::And => B::And,
+        BinaryOp::Eq => B::Eq,
+        BinaryOp::Ne => B::Ne,
+        BinaryOp::Lt => B::Lt,
+        BinaryOp::Le => B::Le,
+        BinaryOp::Gt => B::Gt,
+        BinaryOp::Ge => B::Ge,
+        BinaryOp::Coalesce => B::Coalesce,
+        BinaryOp::Add => B::Add,
+        BinaryOp::Sub => B::Sub,
+        BinaryOp::Mul => B::Mul,
+        BinaryOp::Div => B::Div,
+        BinaryOp::Rem => B::Rem,
+        BinaryOp::Range => return None,
+    })
+}

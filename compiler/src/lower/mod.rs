@@ -1,0 +1,126 @@
+//! Lowering: a checked root file and its imports to a [`hive_plan::Plan`].
+//!
+//! Invariant: runs only on a closure without errors, so every name resolves; the output is a
+//! function of the sources alone (no clock, no environment, no hash-map order).
+
+mod deploy;
+mod expr;
+mod names;
+mod sources;
+mod workflow;
+
+use crate::check::decls::{capability_signature, decls, record_fields};
+use crate::check::scope::{DefKind, ItemRef};
+use crate::db::{Db, SourceFile};
+use crate::queries::item;
+use crate::syntax::ast::ItemKind;
+use deploy::Cx;
+use expr::{Lower, lower_type};
+use hive_plan::{Capability, FieldDef, Plan, TypeDef};
+use std::collections::BTreeMap;
+
+/// The plan of `root`: its workflows (and those they call), with the types, capabilities,
+/// agents and pools of its closure.
+#[salsa::tracked(returns(ref))]
+pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
+    let sources = sources::Sources::new(db, root);
+    let names = names::Names::new(db, root, &sources.paths);
+    let cx = Cx {
+        db,
+        root,
+        names: &names,
+        sources: &sources,
+    };
+    Plan {
+        format: hive_plan::FORMAT,
+        compiler: env!("CARGO_PKG_VERSION").to_string(),
+        source_hash: sources.hash(db),
+        base: sources.base.clone(),
+        sources: sources.list(),
+        types: types(&cx),
+        capabilities: capabilities(&cx),
+        agents: deploy::agents(&cx),
+        pools: deploy::pools(&cx),
+        workflows: workflows(&cx),
+    }
+}
+
+fn types(cx: &Cx) -> BTreeMap<String, TypeDef> {
+    let mut out = BTreeMap::new();
+    for (r, key) in cx.names.items(cx.db, DefKind::Type) {
+        let Some(ItemKind::Type(t)) = item(cx.db, r.file, r.index).as_ref().map(|i| &i.kind) else {
+            continue;
+        };
+        let lx = Lower::new(cx.db, r.file, cx.names);
+        let fields = record_fields(cx.db, r)
+            .iter()
+            .zip(&t.fields)
+            .map(|(ft, f)| FieldDef {
+                name: ft.name.clone(),
+                ty: lower_type(cx.names, &ft.ty),
+                default: f.default.as_ref().map(|d| lx.expr(d)),
+            })
+            .collect();
+        out.insert(key.clone(), TypeDef::Record(fields));
+    }
+    for (r, key) in cx.names.items(cx.db, DefKind::Enum) {
+        let variants = crate::check::decls::enum_variants(cx.db, r).clone();
+        out.insert(key.clone(), TypeDef::Enum(variants));
+    }
+    out
+}
+
+fn capabilities(cx: &Cx) -> BTreeMap<String, Capability> {
+    let mut out = BTreeMap::new();
+    for (r, key) in cx.names.items(cx.db, DefKind::Capability) {
+        let (Some(sig), Some(it)) = (
+            capability_signature(cx.db, r.file, r.index),
+            item(cx.db, r.file, r.index),
+        ) else {
+            continue;
+        };
+        let ItemKind::Capability(c) = &it.kind else {
+            continue;
+        };
+        out.insert(
+            key.clone(),
+            Capability {
+                params: workflow::params(cx, r, &c.params, &sig.params),
+                returns: lower_type(cx.names, &sig.ret),
+                doc: it.doc.clone(),
+                loc: cx.item_loc(r),
+            },
+        );
+    }
+    out
+}
+
+/// The root file's workflows and every workflow they call, transitively.
+fn workflows(cx: &Cx) -> BTreeMap<String, hive_plan::Workflow> {
+    let mut queue: Vec<ItemRef> = decls(cx.db, cx.root)
+        .workflows
+        .keys()
+        .map(|i| ItemRef {
+            file: cx.root,
+            index: *i,
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    let mut seen = Vec::new();
+    while let Some(wf) = queue.pop() {
+        if seen.contains(&wf) {
+            continue;
+        }
+        seen.push(wf);
+        let checked = crate::check::workflow::check_workflow(cx.db, wf.file, wf.index);
+        for s in &checked.steps {
+            if let Some((DefKind::Workflow, callee)) = s.callee {
+                queue.push(callee);
+            }
+        }
+        if let Some(w) = workflow::workflow(cx, wf) {
+            out.insert(cx.names.of(wf), w);
+        }
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! The plan's sources: their paths relative to the root file, their hash, and positions.
+
+use crate::check::graph::file_closure;
+use crate::db::{Db, Loc, SourceFile};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+/// The closure's files, in order, with their paths relative to the root file's directory.
+pub struct Sources {
+    /// Files in closure order (the root first).
+    pub files: Vec<SourceFile>,
+    /// Plan path of each file.
+    pub paths: HashMap<SourceFile, String>,
+    /// Directory of the root file, as given.
+    pub base: String,
+}
+
+impl Sources {
+    /// The sources of `root`'s closure.
+    pub fn new(db: &dyn Db, root: SourceFile) -> Sources {
+        let files = file_closure(db, root).clone();
+        let base = root
+            .path(db)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let paths = files
+            .iter()
+            .map(|f| {
+                let p = f.path(db);
+                let shown = if f.is_std(db) {
+                    p.clone()
+                } else {
+                    relative(p, &base)
+                };
+                (*f, shown.to_string_lossy().replace('\\', "/"))
+            })
+            .collect();
+        Sources {
+            files,
+            paths,
+            base: base.to_string_lossy().replace('\\', "/"),
+        }
+    }
+
+    /// Paths in closure order.
+    pub fn list(&self) -> Vec<String> {
+        self.files.iter().map(|f| self.paths[f].clone()).collect()
+    }
+
+    /// SHA-256 over every file's plan path and text, in closure order.
+    pub fn hash(&self, db: &dyn Db) -> String {
+        let mut h = Sha256::new();
+        for f in &self.files {
+            h.update(self.paths[f].as_bytes());
+            h.update([0]);
+            h.update(f.text(db).as_bytes());
+            h.update([0]);
+        }
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    }
+
+    /// A plan location: file index, 1-based line and column (in characters).
+    pub fn loc(&self, db: &dyn Db, loc: Loc) -> hive_plan::Loc {
+        let file = self.files.iter().position(|f| *f == loc.file).unwrap_or(0);
+        let start = loc.absolute(db).start as usize;
+        let text = loc.file.text(db);
+        let start = start.min(text.len());
+        let before = text.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        hive_plan::Loc {
+            file: file as u32,
+            line: line as u32,
+            column: column as u32,
+        }
+    }
+}
+
+/// `path` relative to `base`, both taken as written (`..` where `path` is not below `base`).
+fn relative(path: &Path, base: &Path) -> PathBuf {
+    let path = crate::workspace::normalize(path);
+    let base = crate::workspace::normalize(base);
+    let p: Vec<Component> = path.components().collect();
+    let b: Vec<Component> = base.components().collect();
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,243 @@
+//! Workflows: steps in a stable topological order, with calls, arguments, options and routing.
+
+use super::deploy::{Cx, resources, routing};
+use super::expr::{Local, Lower, lower_type};
+use crate::check::bounds::bounds;
+use crate::check::consts::{Const, eval};
+use crate::check::decls::{callee_signature, workflow_signature};
+use crate::check::scope::{DefKind, ItemRef};
+use crate::check::workflow::check_workflow;
+use crate::queries::item;
+use crate::syntax::ast::{Expr, ExprKind, Field, ItemKind, Property, StepBody};
+use hive_plan::{Backoff, Callee, Consensus, Map, Options, Param, Priority, Step};
+
+/// Parameters with their defaults, lowered in the declaring file.
+pub fn params(
+    cx: &Cx,
+    owner: ItemRef,
+    decl: &[Field],
+    sig: &[crate::check::decls::ParamSig],
+) -> Vec<Param> {
+    let lx = Lower::new(cx.db, owner.file, cx.names);
+    sig.iter()
+        .map(|p| Param {
+            name: p.name.clone(),
+            ty: lx.ty(&p.ty),
+            default: decl
+                .iter()
+                .find(|f| f.name.text == p.name)
+                .and_then(|f| f.default.as_ref())
+                .map(|d| lx.expr(d)),
+        })
+        .collect()
+}
+
+/// Workflow `wf` lowered; `None` if it is not a workflow.
+pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
+    let it = item(cx.db, wf.file, wf.index).as_ref()?;
+    let ItemKind::Workflow(decl) = &it.kind else {
+        return None;
+    };
+    let sig = workflow_signature(cx.db, wf.file, wf.index).as_ref()?;
+    let checked = check_workflow(cx.db, wf.file, wf.index);
+    let priority = checked
+        .priority
+        .as_deref()
+        .and_then(Priority::parse)
+        .unwrap_or_default();
+
+    let order = checked
+        .order()
+        .unwrap_or_else(|| (0..checked.steps.len()).collect());
+    // Source index → plan index.
+    let mut position = vec![0; order.len()];
+    for (plan_index, source_index) in order.iter().enumerate() {
+        position[*source_index] = plan_index;
+    }
+
+    let mut lx = Lower::new(cx.db, wf.file, cx.names);
+    for p in &sig.params {
+        lx.locals.insert(p.name.clone(), Local::Param);
+    }
+    for (i, s) in decl.steps.iter().enumerate() {
+        lx.locals
+            .entry(s.name.text.clone())
+            .or_insert(Local::Step(position[i]));
+    }
+
+    let mut steps = Vec::with_capacity(order.len());
+    for &i in &order {
+        let (step, c) = (&decl.steps[i], &checked.steps[i]);
+        let mut deps: Vec<usize> = c.deps.iter().map(|(d, _)| position[*d]).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        let mut body = Lower::new(cx.db, wf.file, cx.names);
+        body.locals = lx.locals.clone();
+        let map = match &step.body {
+            StepBody::For { var, iter, .. } => {
+                let over = lx.expr(iter);
+                body.locals.insert(var.text.clone(), Local::Named);
+                Some(Map {
+                    var: var.text.clone(),
+                    over,
+                    concurrency: c.concurrency,
+                })
+            }
+            StepBody::Call(_) => None,
+        };
+        let call = step.body.call();
+        let callee_sig = c.callee.and_then(|(k, r)| callee_signature(cx.db, r, k));
+        let callee_params = match c.callee {
+            Some((kind, r)) => callee_params(cx, kind, r, callee_sig),
+            None => Vec::new(),
+        };
+        // Arguments in parameter order; defaults come from the callee's declaration.
+        let args = callee_params
+            .into_iter()
+            .filter_map(|p| {
+                let given = call
+                    .args
+                    .iter()
+                    .find(|a| a.name.as_ref().is_some_and(|n| n.text == p.name));
+                let value = match given {
+                    Some(a) => Some(body.expr(&a.value)),
+                    None => p.default.or_else(|| {
+                        matches!(p.ty, hive_plan::Type::Optional(_))
+                            .then(|| hive_plan::Expr::value(serde_json::Value::Null))
+                    }),
+                }?;
+                Some((p.name, value))
+            })
+            .collect();
+        let opt = |name: &str| step.options.iter().find(|o| o.name.text == name);
+        let options = Options {
+            retry: c.retry,
+            backoff: opt("backoff").map_or(Backoff::None, |p| backoff(cx, wf, p)),
+            timeout_ms: c.timeout_ms,
+            priority: opt("priority")
+                .and_then(|p| word(&p.value))
+                .and_then(|w| Priority::parse(&w))
+                .unwrap_or(priority),
+            replicas: c.replicas,
+            consensus: opt("consensus").and_then(|p| consensus(cx, wf, &p.value)),
+            resources: resources(&c.resources),
+            when: opt("when").map(|p| body.expr(&p.value)),
+            fallback: opt("fallback").map(|p| body.expr(&p.value)),
+            key: opt("key").map(|p| body.expr(&p.value)),
+        };
+        let (callee, routing) = match c.callee {
+            Some((DefKind::Workflow, r)) => (Callee::Workflow(cx.names.of(r)), Vec::new()),
+            Some((_, r)) => (Callee::Capability(cx.names.of(r)), routing(cx, r, c.on)),
+            None => (Callee::Capability(String::new()), Vec::new()),
+        };
+        steps.push(Step {
+            name: step.name.text.clone(),
+            call: callee,
+            args,
+            map,
+            deps,
+            ty: lx.ty(&c.ty),
+            options,
+            routing,
+            doc: step.doc.clone(),
+            loc: cx.loc(wf, step.name.span),
+        });
+    }
+
+    let b = bounds(cx.db, wf, &mut Vec::new());
+    Some(hive_plan::Workflow {
+        params: params(cx, wf, &decl.params, &sig.params),
+        returns: lower_type(cx.names, &sig.ret),
+        priority,
+        timeout_ms: checked.timeout_ms,
+        budget_tokens: checked.budget_tokens,
+        steps,
+        output: decl
+            .outputs
+            .first()
+            .map_or(hive_plan::Expr::value(serde_json::Value::Null), |o| {
+                lx.expr(o)
+            }),
+        bounds: hive_plan::Bounds {
+            critical_path: b.critical_path,
+            worst_case_ms: b.worst_case_ms,
+            untimed_steps: b.untimed_steps,
+            tokens: b.tokens,
+            tokens_exact: b.tokens_exact,
+        },
+        doc: it.doc.clone(),
+        loc: cx.loc(wf, decl.name.span),
+    })
+}
+
+/// The parameters of a step's callee, with defaults lowered where the callee is declared.
+fn callee_params(
+    cx: &Cx,
+    kind: DefKind,
+    r: ItemRef,
+    sig: Option<&crate::check::decls::Signature>,
+) -> Vec<Param> {
+    let Some(sig) = sig else { return Vec::new() };
+    let decl: Vec<Field> = match item(cx.db, r.file, r.index).as_ref().map(|i| &i.kind) {
+        Some(ItemKind::Capability(c)) if kind == DefKind::Capability => c.params.clone(),
+        Some(ItemKind::Workflow(w)) if kind == DefKind::Workflow => w.params.clone(),
+        _ => Vec::new(),
+    };
+    params(cx, r, &decl, &sig.params)
+}
+
+fn word(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Path(p) if p.segments.len() == 1 => Some(p.segments[0].text.clone()),
+        _ => None,
+    }
+}
+
+fn duration(cx: &Cx, wf: ItemRef, e: &Expr) -> u64 {
+    match eval(cx.db, wf.file, e) {
+        Some(Const::Duration(ms)) => ms,
+        _ => 0,
+    }
+}
+
+fn backoff(cx: &Cx, wf: ItemRef, p: &Property) -> Backoff {
+    let ExprKind::Call(call) = &p.value.kind else {
+        return Backoff::None;
+    };
+    let base = call
+        .args
+        .iter()
+        .find(|a| a.name.is_none())
+        .map_or(0, |a| duration(cx, wf, &a.value));
+    let max = call
+        .args
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.text == "max"))
+        .map(|a| duration(cx, wf, &a.value));
+    match call.callee.text().as_str() {
+        "fixed" => Backoff::Fixed { delay_ms: base },
+        "linear" => Backoff::Linear { delay_ms: base },
+        "exponential" => Backoff::Exponential {
+            delay_ms: base,
+            max_ms: max,
+        },
+        _ => Backoff::None,
+    }
+}
+
+fn consensus(cx: &Cx, wf: ItemRef, e: &Expr) -> Option<Consensus> {
+    match &e.kind {
+        ExprKind::Call(c) if c.callee.text() == "quorum" => {
+            match eval(cx.db, wf.file, &c.args.first()?.value) {
+                Some(Const::Int(n)) => Some(Consensus::Quorum(u32::try_from(n).ok()?)),
+                _ => None,
+            }
+        }
+        _ => match word(e)?.as_str() {
+            "majority" => Some(Consensus::Majority),
+            "unanimous" => Some(Consensus::Unanimous),
+            "first" => Some(Consensus::First),
+            _ => None,
+        },
+    }
+}

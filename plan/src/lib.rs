@@ -1,0 +1,571 @@
+//! The execution plan: what `hivec plan` prints and `hivec run` executes.
+//!
+//! Invariant: a plan is self-contained and deterministic. Every name in it is resolved to a key
+//! of one of its maps, every default is filled in, and the same sources always give the same
+//! plan, byte for byte. The runtime reads nothing else.
+
+mod expr;
+mod render;
+mod types;
+
+pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
+pub use render::{dot, mermaid, text};
+pub use types::{FieldDef, Type, TypeDef};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of the plan format; a plan of another version is refused.
+pub const FORMAT: u32 = 1;
+
+/// A lowered workspace: one root file and everything it imports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`FORMAT`] at the time of writing.
+    pub format: u32,
+    /// Version of the compiler that wrote it.
+    pub compiler: String,
+    /// SHA-256 over the sources (their paths relative to the root file and their text).
+    pub source_hash: String,
+    /// Directory of the root file as the compiler was given it; `exec` agents start from the
+    /// directory of their source file, found relative to this one.
+    pub base: String,
+    /// Source files relative to `base`; [`Loc::file`] indexes this list.
+    pub sources: Vec<String>,
+    /// Records and enums by name.
+    pub types: BTreeMap<String, TypeDef>,
+    /// Capabilities by name.
+    pub capabilities: BTreeMap<String, Capability>,
+    /// Agents by name.
+    pub agents: BTreeMap<String, Agent>,
+    /// Pools by name.
+    pub pools: BTreeMap<String, Pool>,
+    /// Workflows by name: the root file's, and those they call.
+    pub workflows: BTreeMap<String, Workflow>,
+}
+
+impl Plan {
+    /// The workflow a run executes: `name` if given, else `main`, else the only one.
+    pub fn entry(&self, name: Option<&str>) -> Result<&Workflow, String> {
+        let names = || {
+            self.workflows
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            Some(n) => self
+                .workflows
+                .get(n)
+                .ok_or_else(|| format!("no workflow `{n}`; the plan has {}", names())),
+            None => {
+                if let Some(w) = self.workflows.get("main") {
+                    return Ok(w);
+                }
+                let mut it = self.workflows.values();
+                match (it.next(), it.next()) {
+                    (Some(w), None) => Ok(w),
+                    (None, _) => Err("the plan has no workflow".into()),
+                    _ => Err(format!(
+                        "the plan has several workflows and none is `main`: choose one of {} with --workflow",
+                        names()
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Keeps workflow `name` and the workflows it calls, transitively; an error names the
+    /// workflows there are.
+    pub fn retain_workflow(&mut self, name: &str) -> Result<(), String> {
+        self.entry(Some(name))?;
+        let mut keep = vec![name.to_string()];
+        let mut i = 0;
+        while i < keep.len() {
+            for s in &self.workflows[&keep[i]].steps {
+                if let Callee::Workflow(w) = &s.call
+                    && !keep.contains(w)
+                {
+                    keep.push(w.clone());
+                }
+            }
+            i += 1;
+        }
+        self.workflows.retain(|k, _| keep.contains(k));
+        Ok(())
+    }
+
+    /// The source location as `path:line:column`.
+    pub fn place(&self, loc: &Loc) -> String {
+        let file = self
+            .sources
+            .get(loc.file as usize)
+            .map_or("?", String::as_str);
+        format!("{file}:{}:{}", loc.line, loc.column)
+    }
+}
+
+/// A place in a source file, for messages at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loc {
+    /// Index into [`Plan::sources`].
+    pub file: u32,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+}
+
+/// A typed signature.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Capability {
+    /// Parameters in order.
+    pub params: Vec<Param>,
+    /// What a task returns; outputs are checked against it.
+    pub returns: Type,
+    /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// A parameter of a capability or workflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: Type,
+    /// Its default value, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Expr>,
+}
+
+/// Resource amounts: an agent instance's capacity, or a step's demand. Unset means unlimited
+/// (capacity) or nothing (demand).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<f64>,
+    /// Memory in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    /// LLM tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+}
+
+impl Resources {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.cpu.is_none() && self.memory.is_none() && self.tokens.is_none()
+    }
+}
+
+/// A worker that provides capabilities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Capabilities it serves.
+    pub provides: Vec<String>,
+    /// Command line run by `sh -c`, if it is a process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<String>,
+    /// Directory the command runs in, relative to [`Plan::base`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Name of a built-in agent (`std`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// Fewest instances.
+    pub min_replicas: u32,
+    /// Most instances; above `min_replicas` the agent scales automatically.
+    pub max_replicas: u32,
+    /// Tasks in flight per instance; none for a built-in agent without a limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// For the `weighted` strategy.
+    pub weight: u32,
+    /// Capacity of one instance.
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// Heartbeat interval; three missed intervals mean the instance is dead.
+    pub heartbeat_ms: u64,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, Expr>,
+    /// Environment of the process (`env("NAME")` values are read at run time).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, Expr>,
+    /// Behaviour under `--simulate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulate: Option<Simulate>,
+    /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// Simulated behaviour of an agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Simulate {
+    /// Mean latency.
+    pub latency_ms: u64,
+    /// Uniform jitter around the latency.
+    pub jitter_ms: u64,
+    /// Probability that a task fails.
+    pub failure_rate: f64,
+    /// The output, when not generated from the return type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Expr>,
+}
+
+/// A group of agents with one strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    /// Member agents.
+    pub members: Vec<String>,
+    /// How a member is chosen.
+    pub strategy: Strategy,
+    /// Most tasks waiting for the pool; beyond it a task fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue: Option<u32>,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// A balancing strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum Strategy {
+    /// The next live member with free capacity, in turn.
+    RoundRobin,
+    /// Fewest tasks in flight relative to capacity.
+    LeastBusy,
+    /// Smooth weighted round robin over `weight`.
+    Weighted,
+    /// Most headroom among members whose free resources cover the demand.
+    ResourceAware,
+    /// Lowest expected completion time, from moving averages of latency and success.
+    Performance,
+    /// Uniform, or the better of two random choices.
+    Random {
+        /// Power of two choices.
+        two_choices: bool,
+    },
+    /// Consistent hashing of a key over the task's arguments (`input`).
+    Hash {
+        /// The key.
+        key: Expr,
+    },
+    /// Lowest bid.
+    Auction,
+}
+
+impl Strategy {
+    /// Its name as written in `.hive`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::RoundRobin => "round_robin",
+            Strategy::LeastBusy => "least_busy",
+            Strategy::Weighted => "weighted",
+            Strategy::ResourceAware => "resource_aware",
+            Strategy::Performance => "performance",
+            Strategy::Random { two_choices: false } => "random",
+            Strategy::Random { two_choices: true } => "random(two_choices)",
+            Strategy::Hash { .. } => "hash",
+            Strategy::Auction => "auction",
+        }
+    }
+}
+
+/// Where tasks go: one agent, a pool, or every agent providing the capability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// One agent.
+    Agent {
+        /// Its name.
+        agent: String,
+    },
+    /// A pool's members.
+    Pool {
+        /// Its name.
+        pool: String,
+    },
+    /// Every agent that provides the capability (no route names a target).
+    Providers {
+        /// Those agents.
+        agents: Vec<String>,
+    },
+}
+
+impl Target {
+    /// A short description: `reviewers (pool)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Agent { agent } => agent.clone(),
+            Target::Pool { pool } => format!("pool {pool}"),
+            Target::Providers { agents } if agents.len() == 1 => agents[0].clone(),
+            Target::Providers { agents } => format!("any of {}", agents.join(", ")),
+        }
+    }
+
+    /// Whether it is one agent, with nothing to balance.
+    pub fn is_single(&self) -> bool {
+        match self {
+            Target::Agent { .. } => true,
+            Target::Pool { .. } => false,
+            Target::Providers { agents } => agents.len() == 1,
+        }
+    }
+}
+
+/// One way a capability step's tasks may be routed; the first whose `when` holds applies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Routing {
+    /// Condition over `input` (the task's arguments) and `priority`; none for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Expr>,
+    /// Where the tasks go.
+    pub target: Target,
+    /// How a member is chosen.
+    pub strategy: Strategy,
+    /// Used when the target has no live member, or all attempts on it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Box<Routing>>,
+    /// The route that chose this, if any (`on:` and implicit routing have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Loc>,
+}
+
+/// Scheduling priority, most urgent first.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// `critical`
+    Critical,
+    /// `urgent`
+    Urgent,
+    /// `high`
+    High,
+    /// `normal`
+    #[default]
+    Normal,
+    /// `low`
+    Low,
+}
+
+impl Priority {
+    /// Parses a level as written.
+    pub fn parse(word: &str) -> Option<Priority> {
+        Some(match word {
+            "critical" => Priority::Critical,
+            "urgent" => Priority::Urgent,
+            "high" => Priority::High,
+            "normal" => Priority::Normal,
+            "low" => Priority::Low,
+            _ => return None,
+        })
+    }
+
+    /// 0 (`low`) to 4 (`critical`): how a route's `when` sees `priority`.
+    pub fn urgency(self) -> u8 {
+        4 - self as u8
+    }
+
+    /// The level as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Critical => "critical",
+            Priority::Urgent => "urgent",
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+}
+
+/// A typed DAG of steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    /// Parameters (the run's inputs).
+    pub params: Vec<Param>,
+    /// The output's type.
+    pub returns: Type,
+    /// Priority of its tasks unless a step overrides it.
+    pub priority: Priority,
+    /// Deadline of a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Token budget of one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<u64>,
+    /// Steps in a topological order (ties in source order); dependencies point backwards.
+    pub steps: Vec<Step>,
+    /// The value it returns.
+    pub output: Expr,
+    /// What the plan alone tells about a run.
+    pub bounds: Bounds,
+    /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// What a step calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Callee {
+    /// A capability, served by agents.
+    Capability(String),
+    /// A sub-workflow, run inline.
+    Workflow(String),
+}
+
+impl Callee {
+    /// The callee's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Callee::Capability(n) | Callee::Workflow(n) => n,
+        }
+    }
+}
+
+/// A `for` step: one task per element.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Map {
+    /// The loop variable.
+    pub var: String,
+    /// The list.
+    pub over: Expr,
+    /// At most this many of its tasks in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+}
+
+/// Delay between attempts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Backoff {
+    /// Retry at once.
+    #[default]
+    None,
+    /// The same delay every time.
+    Fixed {
+        /// The delay.
+        delay_ms: u64,
+    },
+    /// `delay × attempt`.
+    Linear {
+        /// The first delay.
+        delay_ms: u64,
+    },
+    /// `delay × 2^(attempt-1)`, at most `max_ms`.
+    Exponential {
+        /// The first delay.
+        delay_ms: u64,
+        /// The cap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<u64>,
+    },
+}
+
+/// How replicas' answers are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consensus {
+    /// The answer more than half gave.
+    Majority,
+    /// Every answer equal.
+    Unanimous,
+    /// The first answer.
+    First,
+    /// At least n equal answers.
+    Quorum(u32),
+}
+
+/// A step's options, defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    /// Extra attempts after a failure or timeout.
+    pub retry: u32,
+    /// Delay between attempts (with jitter).
+    pub backoff: Backoff,
+    /// Per attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The step's own or the workflow's.
+    pub priority: Priority,
+    /// The same task on this many distinct agents.
+    pub replicas: u32,
+    /// How their answers are combined (with `replicas` above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<Consensus>,
+    /// Demand of each task.
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// The step runs only if this holds; otherwise its value is `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Expr>,
+    /// Value used when all attempts failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Expr>,
+    /// Idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Expr>,
+}
+
+/// One step of a workflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Its name.
+    pub name: String,
+    /// What it calls.
+    pub call: Callee,
+    /// Named arguments, defaults filled in.
+    pub args: BTreeMap<String, Expr>,
+    /// Set for `for` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<Map>,
+    /// Indices of the steps it waits for (data and `after`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<usize>,
+    /// Type of its value.
+    #[serde(rename = "type")]
+    pub ty: Type,
+    /// Options.
+    pub options: Options,
+    /// Where its tasks go (capability steps); the first applicable entry wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<Routing>,
+    /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Where it is declared.
+    pub loc: Loc,
+}
+
+/// Static bounds of a workflow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// Steps of the longest path, in order.
+    pub critical_path: Vec<String>,
+    /// Worst-case duration; unknown when a step has no timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_case_ms: Option<u64>,
+    /// Steps without a timeout, which make the duration unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untimed_steps: Vec<String>,
+    /// Tokens all steps may consume.
+    pub tokens: u64,
+    /// Whether `tokens` is exact (not when a map's length is unknown).
+    pub tokens_exact: bool,
+}
