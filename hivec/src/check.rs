@@ -88,6 +88,8 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             if files == 1 { "" } else { "s" }
         );
     }
+    // The process ends here: freeing every query result one by one would only cost time.
+    std::mem::forget(db);
     if unloadable > 0 {
         ExitCode::from(2)
     } else if errors > 0 {

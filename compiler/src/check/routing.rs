@@ -10,6 +10,7 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::ast::ItemKind;
+use std::collections::BTreeMap;
 
 /// The agents, pools and routes visible to a file: its own and those of every file it imports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,20 +63,59 @@ fn provides(db: &dyn Db, a: ItemRef, capability: ItemRef) -> bool {
         .is_some_and(|a| a.provides.contains(&capability))
 }
 
+/// The deployment indexed by capability, so that routing a step costs a lookup rather than a
+/// scan of every agent and route.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoutingIndex {
+    /// Capability → agents providing it, in deployment order.
+    pub providers: BTreeMap<ItemRef, Vec<ItemRef>>,
+    /// Capability → its routes, in declaration order.
+    pub routes: BTreeMap<ItemRef, Vec<ItemRef>>,
+}
+
+/// The routing index of `file`'s deployment.
+#[salsa::tracked(returns(ref))]
+pub fn routing_index(db: &dyn Db, file: SourceFile) -> RoutingIndex {
+    let dep = deployment(db, file);
+    let mut index = RoutingIndex::default();
+    for a in &dep.agents {
+        if let Some(decl) = agent(db, a.file, a.index) {
+            for c in &decl.provides {
+                let list = index.providers.entry(*c).or_default();
+                if !list.contains(a) {
+                    list.push(*a);
+                }
+            }
+        }
+    }
+    for r in &dep.routes {
+        if let Some(c) = route(db, r.file, r.index)
+            .as_ref()
+            .and_then(|d| d.capability)
+        {
+            index.routes.entry(c).or_default().push(*r);
+        }
+    }
+    index
+}
+
 /// Where tasks of `capability` can go in `file`'s deployment: the targets of its routes,
 /// or, without routes, every agent that provides it.
 pub fn candidates(db: &dyn Db, file: SourceFile, capability: ItemRef) -> (Vec<ItemRef>, bool) {
-    let dep = deployment(db, file);
+    let index = routing_index(db, file);
+    let Some(routes) = index.routes.get(&capability) else {
+        let providers = index
+            .providers
+            .get(&capability)
+            .cloned()
+            .unwrap_or_default();
+        return (providers, false);
+    };
     let mut agents: Vec<ItemRef> = Vec::new();
-    let mut routed = false;
-    for r in &dep.routes {
+    for r in routes {
         let Some(decl) = route(db, r.file, r.index) else {
             continue;
         };
-        if decl.capability != Some(capability) {
-            continue;
-        }
-        routed = true;
         for (kind, t) in decl.target.iter().chain(decl.fallback.iter()) {
             for a in target_agents(db, *kind, *t) {
                 if provides(db, a, capability) && !agents.contains(&a) {
@@ -84,15 +124,7 @@ pub fn candidates(db: &dyn Db, file: SourceFile, capability: ItemRef) -> (Vec<It
             }
         }
     }
-    if !routed {
-        agents = dep
-            .agents
-            .iter()
-            .copied()
-            .filter(|a| provides(db, *a, capability))
-            .collect();
-    }
-    (agents, routed)
+    (agents, true)
 }
 
 /// Checks the routes declared in `file` and the routing of every step of its workflows.

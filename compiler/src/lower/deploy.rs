@@ -5,7 +5,7 @@ use super::names::Names;
 use super::sources::Sources;
 use crate::check::decls::{self, AgentDecl, Resources, Strategy};
 use crate::check::props::PRIORITIES;
-use crate::check::routing::deployment;
+use crate::check::routing::{deployment, routing_index};
 use crate::check::scope::{DefKind, ItemRef};
 use crate::db::{Db, Loc, SourceFile};
 use crate::queries::item;
@@ -221,18 +221,15 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
             route: None,
         }];
     }
-    let dep = deployment(cx.db, cx.root);
+    let index = routing_index(cx.db, cx.root);
     let mut out = Vec::new();
-    for r in &dep.routes {
+    for r in index.routes.get(&capability).into_iter().flatten() {
         let Some(decl) = decls::route(cx.db, r.file, r.index) else {
             continue;
         };
-        let (Some(c), Some((kind, t))) = (decl.capability, decl.target) else {
+        let Some((kind, t)) = decl.target else {
             continue;
         };
-        if c != capability {
-            continue;
-        }
         let (target, default_strategy) = target_of(cx, kind, t);
         let strategy = decl
             .strategy
@@ -261,14 +258,11 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
             return out;
         }
     }
-    let providers: Vec<String> = dep
-        .agents
-        .iter()
-        .filter(|a| {
-            decls::agent(cx.db, a.file, a.index)
-                .as_ref()
-                .is_some_and(|d| d.provides.contains(&capability))
-        })
+    let providers: Vec<String> = index
+        .providers
+        .get(&capability)
+        .into_iter()
+        .flatten()
         .map(|a| cx.names.of(*a))
         .collect();
     if !providers.is_empty() {

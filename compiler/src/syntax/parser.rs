@@ -17,10 +17,6 @@ pub(super) struct HiveParser;
 /// Parses a whole file. Never fails: problems come back as diagnostics (with file-relative
 /// spans) and every well-formed item is kept.
 pub fn parse(text: &str) -> ParsedFile {
-    // Detailed attempts name the literal tokens that were expected (`}`, `:`); the switch is
-    // process-wide, so it is set once and never turned off.
-    static DETAIL: std::sync::Once = std::sync::Once::new();
-    DETAIL.call_once(|| pest::set_error_detail(true));
     let mut out = ParsedFile::default();
     if text.len() > limits::MAX_FILE_BYTES {
         out.diagnostics.push(Diagnostic::new(
@@ -43,6 +39,7 @@ pub fn parse(text: &str) -> ParsedFile {
         Ok(mut pairs) => pairs.next(),
         Err(e) => {
             // `junk` accepts any line, so the file rule fails only on pathological input.
+            let e = parse_detailed(Rule::file, text).err().unwrap_or(e);
             out.diagnostics.push(syntax_error(text, 0, &e));
             return out;
         }
@@ -110,8 +107,22 @@ fn starts_item_attempt(text: &str, start: usize) -> bool {
 
 /// A run of lines that starts no well-formed item: parse an item there once more to learn
 /// where and why it fails.
+/// Parses with pest's detailed attempts, which name the literal tokens that were expected
+/// (`}`, `:`) but slow a parse several times over, so they are on only to explain an error.
+/// The switch is process-wide and read when a parse starts: the lock keeps one explaining
+/// parse from switching it off under another, and a parse of another thread that starts in
+/// the window is merely slower.
+fn parse_detailed(rule: Rule, text: &str) -> Result<(), pest::error::Error<Rule>> {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DETAIL.lock().unwrap_or_else(|e| e.into_inner());
+    pest::set_error_detail(true);
+    let result = HiveParser::parse(rule, text).map(|_| ());
+    pest::set_error_detail(false);
+    result
+}
+
 fn explain_junk(text: &str, start: usize) -> Diagnostic<Span> {
-    match HiveParser::parse(Rule::item, &text[start..]) {
+    match parse_detailed(Rule::item, &text[start..]) {
         Err(e) => syntax_error(text, start, &e),
         Ok(_) => {
             let end = text[start..].find('\n').map_or(text.len(), |n| start + n);

@@ -1,0 +1,3 @@
+//! Benchmarks of the hive toolchain and the generator of their inputs.
+
+pub mod generate;

@@ -1,0 +1,245 @@
+//! `hive-bench`: generates large inputs and measures the `hivec` binary on them.
+//!
+//! Every figure it prints is measured in this run: wall time per run, lines per second, peak
+//! resident memory and CPU time of the `hivec` process (from `wait4`).
+
+use hive_bench::generate;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "hive-bench", about = "Benchmarks of the hive toolchain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write one large generated file.
+    File {
+        /// About this many lines.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        /// Where to write it.
+        out: PathBuf,
+    },
+    /// Write a generated workspace: many files importing one shared library.
+    Workspace {
+        /// Number of files (besides the shared library).
+        #[arg(long, default_value_t = 1_000)]
+        files: usize,
+        /// Stages (workflows with their declarations) per file.
+        #[arg(long, default_value_t = 2)]
+        stages: usize,
+        /// Directory to write into.
+        out: PathBuf,
+    },
+    /// Time the parser alone on a file, in this process.
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// Runs.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Measure `hivec check` on a generated file and a generated workspace.
+    Check {
+        /// Lines of the single file.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        /// Files of the workspace.
+        #[arg(long, default_value_t = 1_000)]
+        files: usize,
+        /// Runs of each measurement.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::File { lines, out } => std::fs::write(&out, generate::single_file(lines))
+            .map_err(|e| format!("cannot write {}: {e}", out.display())),
+        Cmd::Workspace { files, stages, out } => write_workspace(&out, files, stages),
+        Cmd::Parse { file, runs } => parse(&file, runs.max(1)),
+        Cmd::Check {
+            lines,
+            files,
+            runs,
+            hivec,
+        } => check(lines, files, runs.max(1), hivec),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(file: &Path, runs: usize) -> Result<(), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let parsed = hive_compiler::syntax::parse(&text);
+        times.push(start.elapsed());
+        std::hint::black_box(parsed);
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "parse {}: {} lines, median {:.3} s of {runs}, {:.0} lines/s",
+        file.display(),
+        text.lines().count(),
+        median.as_secs_f64(),
+        text.lines().count() as f64 / median.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn write_workspace(dir: &Path, files: usize, stages: usize) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (name, text) in generate::workspace(files, stages) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One measured run of a child process.
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kb: u64,
+}
+
+/// Runs `cmd` to completion and reads its resource use from `wait4`.
+fn measure(cmd: &mut Command) -> Result<Sample, String> {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start hivec: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped; both pointers are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if r != pid {
+        return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        let mut text = String::new();
+        if let Some(e) = stderr.as_mut() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut text);
+        }
+        return Err(format!(
+            "hivec did not check clean (status {status}): {}",
+            text.lines().take(20).collect::<Vec<_>>().join("\n")
+        ));
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Ok(Sample {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        peak_rss_kb: usage.ru_maxrss as u64,
+    })
+}
+
+fn report(what: &str, lines: usize, bytes: usize, samples: &[Sample]) {
+    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    walls.sort();
+    let median = walls[walls.len() / 2];
+    let min = walls[0];
+    let cores = samples
+        .iter()
+        .map(|s| s.cpu.as_secs_f64() / s.wall.as_secs_f64())
+        .sum::<f64>()
+        / samples.len() as f64;
+    let peak = samples.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
+    println!("{what}: {lines} lines, {:.1} MB", bytes as f64 / 1e6);
+    println!(
+        "  {} runs: wall min {:.3} s, median {:.3} s; {:.0} lines/s (median)",
+        samples.len(),
+        min.as_secs_f64(),
+        median.as_secs_f64(),
+        lines as f64 / median.as_secs_f64()
+    );
+    println!(
+        "  peak memory {:.1} MB; CPU time / wall time {:.2} (cores busy)",
+        peak as f64 / 1024.0,
+        cores
+    );
+}
+
+fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Result<(), String> {
+    let hivec = match hivec {
+        Some(h) => h,
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("hivec"),
+    };
+    if !hivec.exists() {
+        return Err(format!(
+            "{} not found: build it first (cargo build --release -p hivec)",
+            hivec.display()
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("hive-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    println!("hivec: {}", hivec.display());
+    println!(
+        "cores available: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let text = generate::single_file(lines);
+    let file = dir.join("large.hive");
+    std::fs::write(&file, &text).map_err(|e| e.to_string())?;
+    let samples = (0..runs)
+        .map(|_| measure(Command::new(&hivec).arg("check").arg(&file)))
+        .collect::<Result<Vec<_>, _>>()?;
+    report(
+        "hivec check, one file",
+        text.lines().count(),
+        text.len(),
+        &samples,
+    );
+
+    let ws = dir.join("workspace");
+    write_workspace(&ws, files, 2)?;
+    let (mut ws_lines, mut ws_bytes) = (0, 0);
+    for (_, t) in generate::workspace(files, 2) {
+        ws_lines += t.lines().count();
+        ws_bytes += t.len();
+    }
+    let samples = (0..runs)
+        .map(|_| measure(Command::new(&hivec).arg("check").arg(&ws)))
+        .collect::<Result<Vec<_>, _>>()?;
+    report(
+        &format!("hivec check, workspace of {} files", files + 1),
+        ws_lines,
+        ws_bytes,
+        &samples,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
