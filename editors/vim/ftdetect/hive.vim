@@ -1,0 +1,2 @@
+" .hive: multi-agent workflow definitions compiled by hivec.
+autocmd BufNewFile,BufRead *.hive set filetype=hive
