@@ -14,6 +14,8 @@ pub struct Sources {
     pub paths: HashMap<SourceFile, String>,
     /// Directory of the root file, as given.
     pub base: String,
+    /// Byte offset of every line start, per file.
+    line_starts: HashMap<SourceFile, Vec<usize>>,
 }
 
 impl Sources {
@@ -37,10 +39,20 @@ impl Sources {
                 (*f, shown.to_string_lossy().replace('\\', "/"))
             })
             .collect();
+        let line_starts = files
+            .iter()
+            .map(|f| {
+                let starts = std::iter::once(0)
+                    .chain(f.text(db).match_indices('\n').map(|(i, _)| i + 1))
+                    .collect();
+                (*f, starts)
+            })
+            .collect();
         Sources {
             files,
             paths,
             base: base.to_string_lossy().replace('\\', "/"),
+            line_starts,
         }
     }
 
@@ -67,13 +79,16 @@ impl Sources {
     /// A plan location: file index, 1-based line and column (in characters).
     pub fn loc(&self, db: &dyn Db, loc: Loc) -> hive_plan::Loc {
         let file = self.files.iter().position(|f| *f == loc.file).unwrap_or(0);
-        let start = loc.absolute(db).start as usize;
         let text = loc.file.text(db);
-        let start = start.min(text.len());
-        let before = text.get(..start).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let start = (loc.absolute(db).start as usize).min(text.len());
+        let starts = self
+            .line_starts
+            .get(&loc.file)
+            .map_or(&[0][..], Vec::as_slice);
+        // The last line start at or before `start`.
+        let line = starts.partition_point(|s| *s <= start).max(1);
+        let line_start = starts[line - 1];
+        let column = text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
         hive_plan::Loc {
             file: file as u32,
             line: line as u32,
