@@ -9,7 +9,7 @@ mod render;
 mod types;
 
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
-pub use render::{dot, mermaid, text};
+pub use render::{dot, duration, mermaid, size, text};
 pub use types::{FieldDef, Type, TypeDef};
 
 use serde::{Deserialize, Serialize};
@@ -452,7 +452,7 @@ pub struct Map {
 }
 
 /// Delay between attempts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Backoff {
     /// Retry at once.
@@ -478,8 +478,41 @@ pub enum Backoff {
     },
 }
 
+impl Backoff {
+    /// The delay before retry `n` (1-based), before jitter.
+    pub fn delay_ms(&self, n: u32) -> u64 {
+        match *self {
+            Backoff::None => 0,
+            Backoff::Fixed { delay_ms } => delay_ms,
+            Backoff::Linear { delay_ms } => delay_ms.saturating_mul(u64::from(n)),
+            Backoff::Exponential { delay_ms, max_ms } => {
+                let doubled = delay_ms.saturating_mul(1u64 << n.saturating_sub(1).min(63));
+                doubled.min(max_ms.unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    /// The longest total delay over `retries` retries. Jitter only shortens delays, so it
+    /// does not raise this bound.
+    pub fn max_total_ms(&self, retries: u32) -> u64 {
+        let r = u64::from(retries);
+        if let Backoff::Linear { delay_ms } = *self {
+            return delay_ms.saturating_mul(r.saturating_mul(r + 1) / 2);
+        }
+        // Otherwise every delay from the 64th retry on is the same (fixed, capped or saturated).
+        let varying = retries.min(64);
+        let head = (1..=varying)
+            .map(|n| self.delay_ms(n))
+            .fold(0u64, u64::saturating_add);
+        let tail = self
+            .delay_ms(64)
+            .saturating_mul(u64::from(retries - varying));
+        head.saturating_add(tail)
+    }
+}
+
 /// How replicas' answers are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Consensus {
     /// The answer more than half gave.
@@ -568,4 +601,31 @@ pub struct Bounds {
     pub tokens: u64,
     /// Whether `tokens` is exact (not when a map's length is unknown).
     pub tokens_exact: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+
+    #[test]
+    fn backoff_delays_and_their_worst_total() {
+        let fixed = Backoff::Fixed { delay_ms: 10 };
+        assert_eq!(fixed.max_total_ms(3), 30);
+        let linear = Backoff::Linear { delay_ms: 10 };
+        assert_eq!(linear.max_total_ms(3), 10 + 20 + 30);
+        let exp = Backoff::Exponential {
+            delay_ms: 1_000,
+            max_ms: Some(5_000),
+        };
+        assert_eq!(
+            (1..=4).map(|n| exp.delay_ms(n)).collect::<Vec<_>>(),
+            [1_000, 2_000, 4_000, 5_000]
+        );
+        assert_eq!(exp.max_total_ms(4), 12_000);
+        // Past 64 retries every delay is the cap.
+        assert_eq!(exp.max_total_ms(100), exp.max_total_ms(64) + 36 * 5_000);
+        assert_eq!(linear.max_total_ms(100), 10 * 5_050);
+        assert_eq!(linear.max_total_ms(u32::MAX), u64::MAX);
+        assert_eq!(Backoff::None.max_total_ms(5), 0);
+    }
 }

@@ -3,10 +3,10 @@
 use super::consts::{Const, eval};
 use super::props::Values;
 use crate::syntax::ast::{Expr, ExprKind};
+use hive_plan::Backoff;
 
-/// Checks a backoff and returns the longest total delay across `retry` retries, in ms.
-/// Jitter only shortens delays, so it does not raise the bound.
-pub fn max_total_backoff(v: &Values, value: &Expr, retry: u32) -> u64 {
+/// Checks a backoff and returns it; what is wrong with it is reported and reads as no backoff.
+pub fn backoff(v: &Values, value: &Expr) -> Backoff {
     let ExprKind::Call(call) = &value.kind else {
         v.ill_typed(
             "backoff",
@@ -14,7 +14,7 @@ pub fn max_total_backoff(v: &Values, value: &Expr, retry: u32) -> u64 {
             value,
             None,
         );
-        return 0;
+        return Backoff::None;
     };
     let kind = call.callee.text();
     let mut base = None;
@@ -42,18 +42,15 @@ pub fn max_total_backoff(v: &Values, value: &Expr, retry: u32) -> u64 {
         if matches!(kind.as_str(), "fixed" | "linear" | "exponential") {
             v.ill_typed("backoff", &format!("`{kind}(delay)`"), value, None);
         }
-        return 0;
+        return Backoff::None;
     };
-    let retries = u64::from(retry);
     match kind.as_str() {
-        "fixed" => base.saturating_mul(retries),
-        "linear" => base.saturating_mul(retries.saturating_mul(retries + 1) / 2),
-        "exponential" => {
-            let cap = max.unwrap_or(u64::MAX);
-            (0..retries.min(64))
-                .map(|k| base.saturating_mul(1u64 << k.min(62)).min(cap))
-                .fold(0u64, u64::saturating_add)
-        }
+        "fixed" => Backoff::Fixed { delay_ms: base },
+        "linear" => Backoff::Linear { delay_ms: base },
+        "exponential" => Backoff::Exponential {
+            delay_ms: base,
+            max_ms: max,
+        },
         _ => {
             v.word(
                 "backoff",
@@ -63,7 +60,7 @@ pub fn max_total_backoff(v: &Values, value: &Expr, retry: u32) -> u64 {
                 },
                 &["fixed", "linear", "exponential"],
             );
-            0
+            Backoff::None
         }
     }
 }

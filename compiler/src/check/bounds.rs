@@ -51,9 +51,10 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
             }
             _ => {
                 let attempts = u64::from(s.retry) + 1;
-                let dur = s
-                    .timeout_ms
-                    .map(|t| t.saturating_mul(attempts).saturating_add(s.max_backoff_ms));
+                let dur = s.timeout_ms.map(|t| {
+                    t.saturating_mul(attempts)
+                        .saturating_add(s.backoff.max_total_ms(s.retry))
+                });
                 if dur.is_none() {
                     out.untimed_steps.push(s.name.clone());
                 }
@@ -140,8 +141,8 @@ pub fn check_bounds(db: &dyn Db, file: SourceFile) {
                     format!(
                         "workflow `{}` may take {} in the worst case, above its timeout of {}",
                         checked.name,
-                        crate::format::duration(worst),
-                        crate::format::duration(limit)
+                        hive_plan::duration(worst),
+                        hive_plan::duration(limit)
                     ),
                     format!("worst case along {}", b.critical_path.join(" → ")),
                 )

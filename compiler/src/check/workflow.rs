@@ -12,6 +12,7 @@ use crate::diagnostic::{Diagnostic, closest};
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, Workflow};
+use hive_plan::{Backoff, Consensus, Priority};
 use std::collections::BTreeMap;
 
 /// A step after checking.
@@ -29,8 +30,12 @@ pub struct CheckedStep {
     pub retry: u32,
     /// `timeout` per attempt, ms.
     pub timeout_ms: Option<u64>,
-    /// Largest total backoff between all attempts, ms.
-    pub max_backoff_ms: u64,
+    /// Delay between attempts.
+    pub backoff: Backoff,
+    /// `priority`, if the step overrides the workflow's.
+    pub priority: Option<Priority>,
+    /// `consensus`
+    pub consensus: Option<Consensus>,
     /// `replicas`
     pub replicas: u32,
     /// `resources` demand.
@@ -61,7 +66,7 @@ pub struct CheckedWorkflow {
     /// `budget.tokens`
     pub budget_tokens: Option<u64>,
     /// `priority`
-    pub priority: Option<String>,
+    pub priority: Option<Priority>,
     /// Whether its step graph has a cycle (bounds are then not computed).
     pub cyclic: bool,
 }
@@ -240,7 +245,9 @@ fn workflow_properties(
     let props = props::index(db, owner, &wf.properties, props::WORKFLOW, "a workflow");
     let v = Values { db, file, owner };
     if let Some(p) = props.get("priority") {
-        out.priority = v.word("priority", &p.value, props::PRIORITIES);
+        out.priority = v
+            .word("priority", &p.value, props::PRIORITIES)
+            .and_then(|w| Priority::parse(&w));
     }
     if let Some(p) = props.get("timeout") {
         out.timeout_ms = v.duration("timeout", &p.value);
@@ -371,7 +378,9 @@ fn check_step(
         deps: Vec::new(),
         retry: 0,
         timeout_ms: None,
-        max_backoff_ms: 0,
+        backoff: Backoff::None,
+        priority: None,
+        consensus: None,
         replicas: 1,
         resources: Resources::default(),
         on: None,
@@ -390,10 +399,12 @@ fn check_step(
         checked.timeout_ms = v.duration("timeout", &p.value);
     }
     if let Some(p) = props.get("backoff") {
-        checked.max_backoff_ms = super::backoff::max_total_backoff(&v, &p.value, checked.retry);
+        checked.backoff = super::backoff::backoff(&v, &p.value);
     }
     if let Some(p) = props.get("priority") {
-        v.word("priority", &p.value, props::PRIORITIES);
+        checked.priority = v
+            .word("priority", &p.value, props::PRIORITIES)
+            .and_then(|w| Priority::parse(&w));
     }
     if let Some(p) = props.get("on") {
         checked.on = match &p.value.kind {
@@ -479,13 +490,21 @@ fn check_step(
                         Some(format!("raise `replicas` to {n} or lower the quorum")),
                     );
                 }
+                checked.consensus = n.and_then(|n| u32::try_from(n).ok()).map(Consensus::Quorum);
             }
             _ => {
-                v.word(
-                    "consensus",
-                    &p.value,
-                    &["majority", "unanimous", "first", "quorum"],
-                );
+                checked.consensus = v
+                    .word(
+                        "consensus",
+                        &p.value,
+                        &["majority", "unanimous", "first", "quorum"],
+                    )
+                    .and_then(|w| match w.as_str() {
+                        "majority" => Some(Consensus::Majority),
+                        "unanimous" => Some(Consensus::Unanimous),
+                        "first" => Some(Consensus::First),
+                        _ => None,
+                    });
             }
         }
         if !props.contains_key("replicas") {

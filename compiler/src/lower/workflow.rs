@@ -3,13 +3,12 @@
 use super::deploy::{Cx, resources, routing};
 use super::expr::{Local, Lower, lower_type};
 use crate::check::bounds::bounds;
-use crate::check::consts::{Const, eval};
 use crate::check::decls::{callee_signature, workflow_signature};
 use crate::check::scope::{DefKind, ItemRef};
 use crate::check::workflow::check_workflow;
 use crate::queries::item;
-use crate::syntax::ast::{Expr, ExprKind, Field, ItemKind, Property, StepBody};
-use hive_plan::{Backoff, Callee, Consensus, Map, Options, Param, Priority, Step};
+use crate::syntax::ast::{Field, ItemKind, StepBody};
+use hive_plan::{Callee, Map, Options, Param, Step};
 
 /// Parameters with their defaults, lowered in the declaring file.
 pub fn params(
@@ -40,11 +39,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     };
     let sig = workflow_signature(cx.db, wf.file, wf.index).as_ref()?;
     let checked = check_workflow(cx.db, wf.file, wf.index);
-    let priority = checked
-        .priority
-        .as_deref()
-        .and_then(Priority::parse)
-        .unwrap_or_default();
+    let priority = checked.priority.unwrap_or_default();
 
     let order = checked
         .order()
@@ -112,14 +107,11 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
         let opt = |name: &str| step.options.iter().find(|o| o.name.text == name);
         let options = Options {
             retry: c.retry,
-            backoff: opt("backoff").map_or(Backoff::None, |p| backoff(cx, wf, p)),
+            backoff: c.backoff,
             timeout_ms: c.timeout_ms,
-            priority: opt("priority")
-                .and_then(|p| word(&p.value))
-                .and_then(|w| Priority::parse(&w))
-                .unwrap_or(priority),
+            priority: c.priority.unwrap_or(priority),
             replicas: c.replicas,
-            consensus: opt("consensus").and_then(|p| consensus(cx, wf, &p.value)),
+            consensus: c.consensus,
             resources: resources(&c.resources),
             when: opt("when").map(|p| body.expr(&p.value)),
             fallback: opt("fallback").map(|p| body.expr(&p.value)),
@@ -184,60 +176,4 @@ fn callee_params(
         _ => Vec::new(),
     };
     params(cx, r, &decl, &sig.params)
-}
-
-fn word(e: &Expr) -> Option<String> {
-    match &e.kind {
-        ExprKind::Path(p) if p.segments.len() == 1 => Some(p.segments[0].text.clone()),
-        _ => None,
-    }
-}
-
-fn duration(cx: &Cx, wf: ItemRef, e: &Expr) -> u64 {
-    match eval(cx.db, wf.file, e) {
-        Some(Const::Duration(ms)) => ms,
-        _ => 0,
-    }
-}
-
-fn backoff(cx: &Cx, wf: ItemRef, p: &Property) -> Backoff {
-    let ExprKind::Call(call) = &p.value.kind else {
-        return Backoff::None;
-    };
-    let base = call
-        .args
-        .iter()
-        .find(|a| a.name.is_none())
-        .map_or(0, |a| duration(cx, wf, &a.value));
-    let max = call
-        .args
-        .iter()
-        .find(|a| a.name.as_ref().is_some_and(|n| n.text == "max"))
-        .map(|a| duration(cx, wf, &a.value));
-    match call.callee.text().as_str() {
-        "fixed" => Backoff::Fixed { delay_ms: base },
-        "linear" => Backoff::Linear { delay_ms: base },
-        "exponential" => Backoff::Exponential {
-            delay_ms: base,
-            max_ms: max,
-        },
-        _ => Backoff::None,
-    }
-}
-
-fn consensus(cx: &Cx, wf: ItemRef, e: &Expr) -> Option<Consensus> {
-    match &e.kind {
-        ExprKind::Call(c) if c.callee.text() == "quorum" => {
-            match eval(cx.db, wf.file, &c.args.first()?.value) {
-                Some(Const::Int(n)) => Some(Consensus::Quorum(u32::try_from(n).ok()?)),
-                _ => None,
-            }
-        }
-        _ => match word(e)?.as_str() {
-            "majority" => Some(Consensus::Majority),
-            "unanimous" => Some(Consensus::Unanimous),
-            "first" => Some(Consensus::First),
-            _ => None,
-        },
-    }
 }
