@@ -3,6 +3,8 @@
 //! Phases, each a module: [`syntax`] (grammar → owned tree), [`check`] (names, types,
 //! routing, graphs, bounds) over the incremental [`db`], then [`lower`] to a plan.
 
+// The parser derived by pest without its `std` feature names `alloc` directly.
+extern crate alloc;
 pub mod check;
 pub mod codes;
 pub mod db;

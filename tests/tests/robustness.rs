@@ -31,6 +31,64 @@ fn ten_thousand_deep_nesting_is_a_clear_error() {
     assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
     let src = format!("const x: int = 1{}\n", " + 1".repeat(10_000));
     assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+    let src = format!("const x: int = 1{}\n", " ?? 1".repeat(10_000));
+    assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+    let src = format!("{}\nconst x: int = 1\n", "/*".repeat(10_000));
+    assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+    let src = format!(
+        "const x: {}int{} = []\n",
+        "list<".repeat(10_000),
+        ">".repeat(10_000)
+    );
+    assert_eq!(parse(&src).diagnostics[0].code, Code::NestingTooDeep);
+}
+
+/// The parser has no stack probe of its own: the limits must keep the deepest accepted input
+/// within a small thread stack (rayon's workers get 2 MiB; this uses half that).
+#[test]
+fn deepest_accepted_nesting_fits_a_small_stack() {
+    let depth = hive_compiler::syntax::limits::MAX_NESTING;
+    let mut sources = Vec::new();
+    for (open, close) in [
+        ("(", ")"),
+        ("[", "]"),
+        ("{ a: ", "}"),
+        ("\"${", "}\""),
+        ("f(", ")"),
+        ("T { a: ", "}"),
+    ] {
+        let expr = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+        sources.push(format!("const x: json = {expr}\n"));
+    }
+    sources.push(format!(
+        "{}{}\nconst x: int = 1\n",
+        "/*".repeat(depth),
+        "*/".repeat(depth)
+    ));
+    sources.push(format!(
+        "const x: {}int{} = []\n",
+        "list<".repeat(depth - 1),
+        ">".repeat(depth - 1)
+    ));
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            sources
+                .iter()
+                .map(|s| {
+                    parse(s)
+                        .diagnostics
+                        .iter()
+                        .map(|d| d.code)
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .expect("spawn");
+    let codes = handle.join().expect("parse on a 1 MiB stack");
+    for c in &codes {
+        assert!(!c.contains(&Code::NestingTooDeep), "{codes:?}");
+    }
 }
 
 #[test]

@@ -222,12 +222,20 @@ impl Builder {
         }
     }
 
+    /// `call = { path ~ call_args }`, a step's call.
     pub(super) fn call(&mut self, pair: Pair<Rule>) -> Call {
         let span = self.span(&pair);
-        self.check_commas(pair.clone().into_inner());
-        let mut it = significant(pair.into_inner());
-        let callee = self.path(it.next().expect("grammar: callee"));
-        let args = it
+        let mut it = pair.into_inner();
+        let callee = it.next().expect("grammar: callee");
+        let args = it.next().expect("grammar: call arguments");
+        self.call_parts(callee, args, span)
+    }
+
+    /// A callee and its `call_args`.
+    pub(super) fn call_parts(&mut self, callee: Pair<Rule>, args: Pair<Rule>, span: Span) -> Call {
+        self.check_commas(args.clone().into_inner());
+        let callee = self.path(callee);
+        let args = significant(args.into_inner())
             .map(|a| {
                 let span = self.span(&a);
                 let mut parts: Vec<Pair<Rule>> = a.into_inner().collect();

@@ -25,7 +25,9 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::le, Assoc::Left)
             | Op::infix(Rule::gt, Assoc::Left)
             | Op::infix(Rule::ge, Assoc::Left))
-        .op(Op::infix(Rule::coalesce, Assoc::Right))
+        // Left-associative: `a ?? b ?? c` means the same either way (the first value that
+        // is not `none`), and a left-leaning chain is built by a loop, not by recursion.
+        .op(Op::infix(Rule::coalesce, Assoc::Left))
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
         .op(Op::infix(Rule::mul, Assoc::Left)
             | Op::infix(Rule::div, Assoc::Left)
@@ -123,13 +125,21 @@ impl Builder {
         }
     }
 
-    /// `operand = { (typed_record | primary) ~ postfix* }`
+    /// `operand = { (literal_kw | named | primary) ~ postfix* }`, where `named` is a path
+    /// optionally followed by a record body (a typed record) or call arguments.
     fn operand(&mut self, pair: Pair<Rule>) -> Built {
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
             return leaf(ExprKind::Error, Span::default());
         };
-        let mut built = self.primary(first);
+        let tail = match (first.as_rule(), inner.peek().map(|p| p.as_rule())) {
+            (Rule::path, Some(Rule::record_body | Rule::call_args)) => inner.next(),
+            _ => None,
+        };
+        let mut built = match tail {
+            Some(tail) => self.named(first, tail),
+            None => self.primary(first),
+        };
         for post in inner {
             let post_span = self.span(&post);
             let span = built.expr.span.to(post_span);
@@ -208,49 +218,52 @@ impl Builder {
                 }
                 self.node(ExprKind::List(items), span, depth)
             }
-            Rule::record | Rule::typed_record => {
-                self.check_commas(pair.clone().into_inner());
-                let typed = pair.as_rule() == Rule::typed_record;
-                let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::comma);
-                let name = if typed {
-                    inner.next().map(|p| self.path(p))
-                } else {
-                    None
-                };
-                let mut depth = 1;
-                let mut fields = Vec::new();
-                for f in inner {
-                    let mut parts = f.into_inner();
-                    let (Some(n), Some(v)) = (parts.next(), parts.next()) else {
-                        continue;
-                    };
-                    let name = self.name(n);
-                    let b = self.expr_d(v);
-                    depth = depth.max(b.depth + 1);
-                    fields.push(FieldInit {
-                        name,
-                        value: b.expr,
-                    });
-                }
-                let kind = match name {
-                    Some(name) => ExprKind::TypedRecord(name, fields),
-                    None => ExprKind::Record(fields),
-                };
-                self.node(kind, span, depth)
-            }
-            Rule::call => {
-                let call = self.call(pair);
-                let depth = call
-                    .args
-                    .iter()
-                    .map(|a| shallow_depth(&a.value))
-                    .max()
-                    .unwrap_or(0)
-                    + 1;
-                self.node(ExprKind::Call(call), span, depth)
+            Rule::record => {
+                let (fields, depth) = self.field_inits(pair);
+                self.node(ExprKind::Record(fields), span, depth)
             }
             _ => leaf(ExprKind::Error, span),
         }
+    }
+
+    /// A path followed by a record body (`Review { … }`) or call arguments (`len(xs)`).
+    fn named(&mut self, path: Pair<Rule>, tail: Pair<Rule>) -> Built {
+        let span = self.span(&path).to(self.span(&tail));
+        if tail.as_rule() == Rule::record_body {
+            let name = self.path(path);
+            let (fields, depth) = self.field_inits(tail);
+            return self.node(ExprKind::TypedRecord(name, fields), span, depth);
+        }
+        let call = self.call_parts(path, tail, span);
+        let depth = call
+            .args
+            .iter()
+            .map(|a| shallow_depth(&a.value))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.node(ExprKind::Call(call), span, depth)
+    }
+
+    /// The `key: value` fields of a record body, with the depth of the deepest value plus one.
+    fn field_inits(&mut self, body: Pair<Rule>) -> (Vec<FieldInit>, u32) {
+        self.check_commas(body.clone().into_inner());
+        let mut depth = 1;
+        let mut fields = Vec::new();
+        for f in body.into_inner().filter(|p| p.as_rule() != Rule::comma) {
+            let mut parts = f.into_inner();
+            let (Some(n), Some(v)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let name = self.name(n);
+            let b = self.expr_d(v);
+            depth = depth.max(b.depth + 1);
+            fields.push(FieldInit {
+                name,
+                value: b.expr,
+            });
+        }
+        (fields, depth)
     }
 
     fn bad_literal(&mut self, span: Span, message: &str) -> Built {

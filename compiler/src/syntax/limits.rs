@@ -1,11 +1,16 @@
 //! Limits checked before parsing, so that hostile input gets a clear error instead of
 //! exhausting the stack of a recursive-descent parser.
+//!
+//! The parser runs without a stack probe per rule (pest without `std`), so these limits are
+//! what bounds its recursion: every construct the grammar nests by recursion (brackets,
+//! interpolations, nested block comments, `list<…>`/`map<…>` types) is counted here.
 
 use super::Span;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
-/// Deepest bracket nesting accepted (`(`, `[`, `{`, `${`).
+/// Deepest nesting accepted, of brackets (`(`, `[`, `{`, `${`, `list<`, `map<`) and, counted
+/// separately, of block comments.
 pub const MAX_NESTING: usize = 64;
 /// Longest run of prefix operators accepted (`!!!!x`).
 pub const MAX_PREFIX_RUN: usize = 32;
@@ -26,6 +31,8 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
     let mut frames: Vec<Frame> = Vec::new();
     let mut depth = 0usize;
     let mut prefix_run = 0usize;
+    // Open `list<`/`map<` angles: only these close with `>`, which is otherwise an operator.
+    let mut angles = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -56,8 +63,22 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = skip_block_comment(bytes, i);
+                match skip_block_comment(bytes, i) {
+                    Ok(end) => i = end,
+                    Err(at) => return Some(too_deep(at, "block comments")),
+                }
                 continue;
+            }
+            b'<' if ends_with_word(&bytes[..i], b"list") || ends_with_word(&bytes[..i], b"map") => {
+                depth += 1;
+                angles += 1;
+                if depth > MAX_NESTING {
+                    return Some(too_deep(i, "types"));
+                }
+            }
+            b'>' if angles > 0 => {
+                angles -= 1;
+                depth = depth.saturating_sub(1);
             }
             b'"' => frames.push(Frame::Str),
             b'(' | b'[' | b'{' => {
@@ -87,23 +108,36 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
     None
 }
 
-fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
+/// Whether `before` ends with `word` (after optional blanks) that is a whole word.
+fn ends_with_word(before: &[u8], word: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    trimmed.ends_with(word) && {
+        let start = trimmed.len() - word.len();
+        start == 0 || !(trimmed[start - 1].is_ascii_alphanumeric() || trimmed[start - 1] == b'_')
+    }
+}
+
+/// The end of the block comment at `i`, or where its nesting exceeds [`MAX_NESTING`].
+fn skip_block_comment(bytes: &[u8], mut i: usize) -> Result<usize, usize> {
     let mut level = 0usize;
     while i < bytes.len() {
         if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
             level += 1;
+            if level > MAX_NESTING {
+                return Err(i);
+            }
             i += 2;
         } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
             level -= 1;
             i += 2;
             if level == 0 {
-                return i;
+                return Ok(i);
             }
         } else {
             i += 1;
         }
     }
-    i
+    Ok(i)
 }
 
 fn too_deep(at: usize, what: &str) -> Diagnostic<Span> {
@@ -115,6 +149,6 @@ fn too_deep(at: usize, what: &str) -> Diagnostic<Span> {
         "nesting exceeds the limit here",
     )
     .with_help(format!(
-        "split the expression: at most {MAX_NESTING} levels of brackets and {MAX_PREFIX_RUN} prefix operators are allowed"
+        "split it up: at most {MAX_NESTING} levels of brackets, types or comments and {MAX_PREFIX_RUN} prefix operators are allowed"
     ))
 }

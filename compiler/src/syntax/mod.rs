@@ -9,6 +9,7 @@ mod expr;
 pub mod limits;
 mod parser;
 mod span;
+mod split;
 
 pub use parser::parse;
 pub use span::Span;

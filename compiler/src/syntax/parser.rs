@@ -4,11 +4,13 @@
 
 use super::ast::Item;
 use super::build::Builder;
+use super::split::{self, ITEM_KEYWORDS};
 use super::{ParsedFile, Span, limits};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
+use rayon::prelude::*;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/hive.pest"]
@@ -35,20 +37,51 @@ pub fn parse(text: &str) -> ParsedFile {
         out.diagnostics.push(d);
         return out;
     }
-    let file = match HiveParser::parse(Rule::file, text) {
+    let pieces = split::pieces(text, PIECE_LEN);
+    if pieces.len() == 1 {
+        parse_piece(text, 0..text.len(), &mut out);
+        return out;
+    }
+    let parts: Vec<ParsedFile> = pieces
+        .into_par_iter()
+        .map(|range| {
+            let mut part = ParsedFile::default();
+            parse_piece(text, range, &mut part);
+            part
+        })
+        .collect();
+    for part in parts {
+        out.items.extend(part.items);
+        out.offsets.extend(part.offsets);
+        out.diagnostics.extend(part.diagnostics);
+        out.broken_names.extend(part.broken_names);
+    }
+    out
+}
+
+/// Pieces of a large file are parsed side by side; smaller ones are not worth a thread.
+const PIECE_LEN: usize = 64 * 1024;
+
+/// Parses the items of `text[range]`, which starts at an item boundary, into `out` with
+/// file-relative offsets. A malformed item is explained against the rest of the whole file,
+/// so the message is the same as from a parse in one piece.
+fn parse_piece(text: &str, range: std::ops::Range<usize>, out: &mut ParsedFile) {
+    let at = range.start;
+    let piece = &text[range];
+    let file = match HiveParser::parse(Rule::file, piece) {
         Ok(mut pairs) => pairs.next(),
         Err(e) => {
             // `junk` accepts any line, so the file rule fails only on pathological input.
-            let e = parse_detailed(Rule::file, text).err().unwrap_or(e);
-            out.diagnostics.push(syntax_error(text, 0, &e));
-            return out;
+            let e = parse_detailed(Rule::file, piece).err().unwrap_or(e);
+            out.diagnostics.push(syntax_error(text, at, &e));
+            return;
         }
     };
     let mut junk_start: Option<usize> = None;
     for pair in file.into_iter().flat_map(|f| f.into_inner()) {
         match pair.as_rule() {
             Rule::junk => {
-                let start = pair.as_span().start();
+                let start = at + pair.as_span().start();
                 if let Some(open) = junk_start.filter(|_| starts_item_attempt(text, start)) {
                     out.diagnostics.push(explain_junk(text, open));
                     out.broken_names.extend(attempted_name(text, open));
@@ -62,8 +95,9 @@ pub fn parse(text: &str) -> ParsedFile {
                     out.diagnostics.push(explain_junk(text, start));
                     out.broken_names.extend(attempted_name(text, start));
                 }
-                let base = pair.as_span().start() as u32;
-                let mut builder = Builder::new(base);
+                let local = pair.as_span().start() as u32;
+                let base = at as u32 + local;
+                let mut builder = Builder::new(local);
                 let item: Item = builder.item(pair);
                 out.diagnostics.extend(
                     builder
@@ -81,7 +115,6 @@ pub fn parse(text: &str) -> ParsedFile {
         out.diagnostics.push(explain_junk(text, start));
         out.broken_names.extend(attempted_name(text, start));
     }
-    out
 }
 
 /// The name a malformed item starts to declare: the word after its keyword.
@@ -224,19 +257,6 @@ fn token_at(text: &str, pos: usize) -> (String, usize) {
     }
 }
 
-/// The keywords that begin items.
-const ITEM_KEYWORDS: &[&str] = &[
-    "import",
-    "const",
-    "type",
-    "enum",
-    "capability",
-    "agent",
-    "pool",
-    "route",
-    "workflow",
-];
-
 /// Literal tokens that can begin an expression.
 const EXPR_START: &[&str] = &["!", "\"", "(", "-", "[", "_", "{", "true", "false", "none"];
 
@@ -248,8 +268,8 @@ fn describe(rule: Rule) -> &'static str {
         docs | doc => "",
         item => "an item",
         expr | expr_head | operand | operand_head | paren | size | duration | float | int
-        | string | kw_true | kw_false | kw_none | list | record | typed_record | call | neg
-        | not => "an expression",
+        | string | kw_true | kw_false | kw_none | list | record | record_body | call
+        | call_args | neg | not => "an expression",
         range_op | or | and | eq | ne | le | ge | lt | gt | coalesce | add | sub | mul | div
         | rem => "an operator",
         field_access => "`.`",
@@ -282,5 +302,47 @@ fn describe(rule: Rule) -> &'static str {
         str_text | escape | interp => "string contents",
         EOI => "end of file",
         _ => "something else",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(text: &str) -> ParsedFile {
+        let mut out = ParsedFile::default();
+        parse_piece(text, 0..text.len(), &mut out);
+        out
+    }
+
+    /// A file large enough to be cut: every example and every error fixture, many times,
+    /// so well-formed and malformed items meet at piece boundaries.
+    #[test]
+    fn pieces_parse_exactly_like_the_whole_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = Vec::new();
+        for dir in ["examples", "examples/errors"] {
+            let mut entries: Vec<_> = std::fs::read_dir(root.join(dir))
+                .expect("read examples")
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "hive"))
+                .collect();
+            entries.sort();
+            for p in entries {
+                sources.push(std::fs::read_to_string(p).expect("read example"));
+            }
+        }
+        let mut text = String::new();
+        while text.len() < 4 * PIECE_LEN {
+            for s in &sources {
+                text.push_str(s);
+                text.push('\n');
+            }
+        }
+        assert!(split::pieces(&text, PIECE_LEN).len() > 2);
+        let pieces = parse(&text);
+        let one = whole(&text);
+        assert!(!one.diagnostics.is_empty() && one.items.len() > 100);
+        assert_eq!(pieces, one);
     }
 }

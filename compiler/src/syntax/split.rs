@@ -1,0 +1,169 @@
+//! Where a file may be cut into independently parsable pieces: before a top-level item.
+//!
+//! A cut is made only at the start of a line that begins with an item keyword at column 0,
+//! outside brackets, strings and block comments, moved up over the doc comments, comments
+//! and blank lines right above it (they belong to that item). Unbalanced brackets only remove
+//! cuts, so a malformed file is parsed as fewer, larger pieces, never differently.
+
+/// The keywords that begin items.
+pub(super) const ITEM_KEYWORDS: &[&str] = &[
+    "import",
+    "const",
+    "type",
+    "enum",
+    "capability",
+    "agent",
+    "pool",
+    "route",
+    "workflow",
+];
+
+/// Byte ranges covering `text` in order, each starting at an item boundary and at least
+/// `min_len` long (except the last); one range when there is nothing to cut.
+pub(super) fn pieces(text: &str, min_len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts(text) {
+        if cut - start >= min_len {
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..text.len());
+    out
+}
+
+/// Every item boundary after the first byte, in order.
+fn cuts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut cuts = Vec::new();
+    // Line starts that are outside brackets, strings and comments, with whether the line is
+    // trivia (blank or a `//` comment): the run of trivia lines above an item joins it.
+    let mut trivia_run: Option<usize> = None;
+    let mut depth = 0usize;
+    let mut comment = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let at_line_start = i == 0 || bytes[i - 1] == b'\n';
+        if at_line_start && depth == 0 && comment == 0 {
+            let line_end = memchr_newline(bytes, i);
+            let line = &text[i..line_end];
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with("//") {
+                trivia_run.get_or_insert(i);
+            } else {
+                if i > 0 && starts_item(line) {
+                    cuts.push(trivia_run.unwrap_or(i));
+                }
+                trivia_run = None;
+            }
+        } else if at_line_start {
+            trivia_run = None;
+        }
+        match bytes[i] {
+            b'/' if comment == 0 && bytes.get(i + 1) == Some(&b'/') => {
+                i = memchr_newline(bytes, i);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                comment += 1;
+                i += 2;
+                continue;
+            }
+            b'*' if comment > 0 && bytes.get(i + 1) == Some(&b'/') => {
+                comment -= 1;
+                i += 2;
+                continue;
+            }
+            _ if comment > 0 => {}
+            // Strings end at their closing quote or at the end of the line; what is inside
+            // an interpolation is not counted, which only hides cuts in the same line.
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    cuts.retain(|&c| c > 0);
+    cuts
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |n| from + n)
+}
+
+/// The line starts at column 0 with an item keyword followed by a non-name character.
+fn starts_item(line: &str) -> bool {
+    ITEM_KEYWORDS.iter().any(|k| {
+        line.strip_prefix(k)
+            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<&str> {
+        pieces(text, 0).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn cuts_before_items_with_their_docs() {
+        let text = "type A { a: int }\n\n/// Doc.\n// note\nagent b {\n  x: 1\n}\nworkflow w() -> int {\n  output 1\n}\n";
+        assert_eq!(
+            split(text),
+            [
+                "type A { a: int }\n",
+                "\n/// Doc.\n// note\nagent b {\n  x: 1\n}\n",
+                "workflow w() -> int {\n  output 1\n}\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_cut_inside_brackets_comments_or_strings() {
+        let text = "const a: json = {\nworkflow: 1 }\n/*\nagent x {}\n*/\nconst s: string = \"{\"\nagent y {}\n";
+        assert_eq!(
+            split(text),
+            [
+                "const a: json = {\nworkflow: 1 }\n/*\nagent x {}\n*/\n",
+                "const s: string = \"{\"\n",
+                "agent y {}\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn unbalanced_brackets_only_remove_cuts() {
+        let text = "workflow w() -> int {\n  output 1\nagent a {}\nagent b {}\n";
+        assert_eq!(split(text), [text]);
+    }
+
+    #[test]
+    fn indented_keywords_and_longer_names_are_not_items() {
+        let text = "agent a {}\n  agent b {}\nagents c\n";
+        assert_eq!(split(text), [text]);
+    }
+
+    #[test]
+    fn pieces_respect_the_minimum_length() {
+        let text = "agent a {}\nagent b {}\nagent c {}\n";
+        let ranges = pieces(text, 15);
+        assert_eq!(ranges, [0..22, 22..33]);
+    }
+}
