@@ -1,9 +1,10 @@
-//! `hivec`: check, plan and explain `.hive` files.
+//! `hivec`: check, plan, run and explain `.hive` files.
 //!
 //! The only crate that touches the terminal: it loads files, asks the compiler, prints.
 
 mod check;
 mod plan;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -52,6 +53,24 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: PlanFormat,
+        /// Imports may not leave this directory (default: the file's directory).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Colour the diagnostics (default: when stderr is a terminal).
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
+    /// Run a workflow: its output as JSON on stdout, a summary per agent on stderr.
+    Run {
+        /// A `.hive` file, or a plan saved with `hivec plan --format json`.
+        file: PathBuf,
+        /// The workflow to run (default: `main`, else the only one).
+        #[arg(long)]
+        workflow: Option<String>,
+        /// An input: `name=value` (JSON, or the text itself for a string input) or
+        /// `name=@file` (the file's contents).
+        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
         /// Imports may not leave this directory (default: the file's directory).
         #[arg(long)]
         root: Option<PathBuf>,
@@ -126,6 +145,13 @@ fn main() -> ExitCode {
             root,
             color,
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
+        Command::Run {
+            file,
+            workflow,
+            inputs,
+            root,
+            color,
+        } => run::run(&file, workflow.as_deref(), &inputs, root.as_deref(), color),
         Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
             Some(c) => {
                 println!(

@@ -9,15 +9,13 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Checks `file`; without errors, prints its plan. Diagnostics go to stderr, the plan alone to
-/// stdout.
-pub fn run(
+/// Checks `file` and lowers it. Diagnostics go to stderr; on errors the exit code to give:
+/// 1 for errors in the sources, 2 for files that cannot be read.
+pub fn compile(
     file: &Path,
-    workflow: Option<&str>,
-    format: PlanFormat,
     root: Option<&Path>,
     color: Color,
-) -> ExitCode {
+) -> Result<hive_plan::Plan, ExitCode> {
     let Checked {
         db,
         roots,
@@ -35,7 +33,7 @@ pub fn run(
         eprint!("{}", human(&db, d, style));
     }
     if unloadable > 0 {
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     if errors > 0 {
         eprintln!(
@@ -43,13 +41,28 @@ pub fn run(
             if errors == 1 { "" } else { "s" },
             file.display()
         );
-        return ExitCode::from(1);
+        return Err(ExitCode::from(1));
     }
     let Some(root_file) = roots.first() else {
         eprintln!("error: {} is not a .hive file", file.display());
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     };
-    let mut plan = plan(&db, *root_file).clone();
+    Ok(plan(&db, *root_file).clone())
+}
+
+/// Checks `file`; without errors, prints its plan. Diagnostics go to stderr, the plan alone to
+/// stdout.
+pub fn run(
+    file: &Path,
+    workflow: Option<&str>,
+    format: PlanFormat,
+    root: Option<&Path>,
+    color: Color,
+) -> ExitCode {
+    let mut plan = match compile(file, root, color) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
     if let Some(w) = workflow
         && let Err(e) = plan.retain_workflow(w)
     {

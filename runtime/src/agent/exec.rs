@@ -1,0 +1,401 @@
+//! Exec agents: a process per instance, spoken to in JSON lines (the agent protocol).
+//!
+//! Invariant: nothing an agent process does — garbage on stdout, unknown ids, silence, a crash
+//! — panics or hangs the runtime: each becomes an error naming the agent and the instance, and
+//! a task whose instance died is handed to another member without using a retry.
+
+use super::{Attempt, Health, Instance, Task, TaskError};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// How to start one instance.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// The agent's name.
+    pub agent: String,
+    /// The instance's number.
+    pub instance: usize,
+    /// The command line, run with `sh -c`.
+    pub command: String,
+    /// Its working directory.
+    pub dir: std::path::PathBuf,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Three silent intervals with tasks in flight kill the instance.
+    pub heartbeat: Duration,
+    /// The capabilities the plan says it provides.
+    pub provides: Vec<String>,
+}
+
+/// Time an instance has to answer `hello` with `ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Starts that fail in a row before an instance is given up.
+const MAX_FAILED_STARTS: u32 = 5;
+
+/// One instance of an exec agent, restarted with backoff when its process dies.
+pub struct ExecInstance {
+    spec: Arc<Spec>,
+    conn: Arc<Mutex<Conn>>,
+}
+
+#[derive(Default)]
+struct Conn {
+    health: Option<Health>,
+    writer: Option<mpsc::UnboundedSender<String>>,
+    pending: HashMap<u64, oneshot::Sender<Result<Value, TaskError>>>,
+    checkpoints: HashMap<u64, Value>,
+    next_id: u64,
+    last_seen: Option<Instant>,
+}
+
+impl ExecInstance {
+    /// Starts the instance's supervisor; `wake` is called whenever its health changes.
+    pub fn start(spec: Spec, wake: Arc<dyn Fn() + Send + Sync>) -> ExecInstance {
+        let spec = Arc::new(spec);
+        let conn = Arc::new(Mutex::new(Conn {
+            health: Some(Health::Starting),
+            ..Conn::default()
+        }));
+        tokio::spawn(supervise(spec.clone(), conn.clone(), wake));
+        ExecInstance { spec, conn }
+    }
+
+    fn who(&self) -> String {
+        format!("{}#{}", self.spec.agent, self.spec.instance)
+    }
+}
+
+/// Starts the process, serves it until it dies, and starts it again after a growing pause;
+/// after [`MAX_FAILED_STARTS`] failed starts in a row the instance is dead for good.
+async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, wake: Arc<dyn Fn() + Send + Sync>) {
+    let mut failed_starts = 0;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match serve(&spec, &conn, &wake).await {
+            Ok(()) => {
+                failed_starts = 0;
+                pause = Duration::from_millis(100);
+            }
+            Err(why) => {
+                failed_starts += 1;
+                tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+            }
+        }
+        if failed_starts >= MAX_FAILED_STARTS {
+            set_health(&conn, Health::Dead);
+            tracing::error!(agent = %spec.agent, instance = spec.instance, "given up after {MAX_FAILED_STARTS} failed starts");
+            wake();
+            return;
+        }
+        set_health(&conn, Health::Starting);
+        wake();
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn set_health(conn: &Mutex<Conn>, health: Health) {
+    if let Ok(mut c) = conn.lock() {
+        c.health = Some(health);
+    }
+}
+
+/// One life of the process: `Ok` once it was ready and then ended, `Err` if it never got ready.
+async fn serve(
+    spec: &Spec,
+    conn: &Arc<Mutex<Conn>>,
+    wake: &Arc<dyn Fn() + Send + Sync>,
+) -> Result<(), String> {
+    let who = format!("{}#{}", spec.agent, spec.instance);
+    let mut child: Child = Command::new("sh")
+        .arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.dir)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("agent {who}: cannot start `{}`: {e}", spec.command))?;
+    let (Some(mut stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(format!("agent {who}: no pipes to the process"));
+    };
+    // Stderr goes to the log, tagged with the instance.
+    let tag = (spec.agent.clone(), spec.instance);
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::info!(agent = %tag.0, instance = tag.1, "{line}");
+        }
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if stdin.write_all(line.as_bytes()).await.is_err()
+                || stdin.write_all(b"\n").await.is_err()
+                || stdin.flush().await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    let hello =
+        json!({"type": "hello", "protocol": 1, "agent": spec.agent, "instance": spec.instance});
+    let _ = tx.send(hello.to_string());
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(READY_TIMEOUT, async {
+        loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(&line)
+                        && v.get("type").and_then(Value::as_str) == Some("ready")
+                    {
+                        return Ok(v);
+                    }
+                    tracing::warn!(agent = %spec.agent, instance = spec.instance, "before `ready`: {line}");
+                }
+                Ok(None) => return Err(format!("agent {who} exited before answering `hello` with `ready`")),
+                Err(e) => return Err(format!("agent {who}: reading its output: {e}")),
+            }
+        }
+    })
+    .await
+    .map_err(|_| format!("agent {who} did not answer `hello` with `ready` within {}s", READY_TIMEOUT.as_secs()))??;
+    if let Some(caps) = ready.get("capabilities").and_then(Value::as_array) {
+        let missing: Vec<&String> = spec
+            .provides
+            .iter()
+            .filter(|p| !caps.iter().any(|c| c.as_str() == Some(p.as_str())))
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(agent = %spec.agent, instance = spec.instance, "`ready` does not list {missing:?}");
+        }
+    }
+    if let Ok(mut c) = conn.lock() {
+        c.writer = Some(tx.clone());
+        c.health = Some(Health::Live);
+        c.last_seen = Some(Instant::now());
+    }
+    wake();
+    let watchdog = tokio::time::interval(spec.heartbeat.max(Duration::from_millis(10)));
+    tokio::pin!(watchdog);
+    let end = loop {
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => on_line(&who, conn, &line),
+                Ok(None) => break "exited".to_string(),
+                Err(e) => break format!("output unreadable: {e}"),
+            },
+            _ = watchdog.tick() => {
+                let silent = conn.lock().ok().and_then(|c| {
+                    let busy = !c.pending.is_empty();
+                    c.last_seen.map(|t| busy && t.elapsed() > spec.heartbeat * 3)
+                });
+                if silent == Some(true) {
+                    let _ = child.start_kill();
+                    break format!("was silent for {} with tasks in flight (no heartbeat)", hive_plan::duration((spec.heartbeat * 3).as_millis() as u64));
+                }
+            }
+        }
+    };
+    let status = child.wait().await.ok().and_then(|s| s.code());
+    let why = match status {
+        Some(code) if end == "exited" => format!("agent {who} exited with code {code}"),
+        _ => format!("agent {who} {end}"),
+    };
+    // Every task in flight moves elsewhere, with its last checkpoint.
+    if let Ok(mut c) = conn.lock() {
+        c.writer = None;
+        c.health = Some(Health::Starting);
+        let pending: Vec<_> = c.pending.drain().collect();
+        for (id, reply) in pending {
+            let checkpoint = c.checkpoints.remove(&id);
+            let _ = reply.send(Err(TaskError {
+                message: format!("{why} while running the task"),
+                retryable: true,
+                lost: true,
+                checkpoint,
+            }));
+        }
+    }
+    tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+    Ok(())
+}
+
+/// One line from the agent.
+fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
+    let Ok(mut c) = conn.lock() else { return };
+    c.last_seen = Some(Instant::now());
+    let msg: Value = match serde_json::from_str(line) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            // The stream can no longer be trusted for the tasks in flight.
+            let pending: Vec<_> = c.pending.drain().collect();
+            for (_, reply) in pending {
+                let _ = reply.send(Err(TaskError::retryable(format!(
+                    "agent {who} wrote a line that is not a protocol message: {}",
+                    shorten(line)
+                ))));
+            }
+            return;
+        }
+    };
+    let id = msg.get("id").and_then(Value::as_u64);
+    match msg.get("type").and_then(Value::as_str) {
+        Some("result") | Some("error") => {
+            let Some(reply) = id.and_then(|id| c.pending.remove(&id)) else {
+                let unknown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
+                tracing::warn!("agent {who} answered unknown task id {unknown}");
+                return;
+            };
+            if let Some(id) = id {
+                c.checkpoints.remove(&id);
+            }
+            let result = if msg["type"] == "result" {
+                match msg.get("output") {
+                    Some(output) => Ok(output.clone()),
+                    None => Err(TaskError::retryable(format!(
+                        "agent {who}: `result` without `output`"
+                    ))),
+                }
+            } else {
+                Err(TaskError {
+                    message: format!(
+                        "agent {who}: {}",
+                        msg.get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or("failed")
+                    ),
+                    retryable: msg
+                        .get("retryable")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true),
+                    lost: false,
+                    checkpoint: None,
+                })
+            };
+            let _ = reply.send(result);
+        }
+        Some("checkpoint") => {
+            if let (Some(id), Some(state)) = (id, msg.get("state"))
+                && c.pending.contains_key(&id)
+            {
+                c.checkpoints.insert(id, state.clone());
+            }
+        }
+        Some("heartbeat") => {}
+        Some("log") => {
+            let text = msg.get("message").and_then(Value::as_str).unwrap_or("");
+            tracing::info!("agent {who}: {text}");
+        }
+        other => tracing::warn!("agent {who} sent an unknown message type {other:?}"),
+    }
+}
+
+fn shorten(line: &str) -> String {
+    let mut s: String = line.chars().take(60).collect();
+    if s.len() < line.len() {
+        s.push('…');
+    }
+    format!("`{s}`")
+}
+
+/// Sends `cancel` when an attempt is dropped before its answer arrived.
+struct CancelOnDrop {
+    conn: Arc<Mutex<Conn>>,
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(mut c) = self.conn.lock()
+            && c.pending.remove(&self.id).is_some()
+        {
+            c.checkpoints.remove(&self.id);
+            if let Some(w) = &c.writer {
+                let _ = w.send(json!({"type": "cancel", "id": self.id}).to_string());
+            }
+        }
+    }
+}
+
+impl Instance for ExecInstance {
+    fn execute(&self, task: Task) -> Attempt {
+        let conn = self.conn.clone();
+        let who = self.who();
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            let id = {
+                let mut c = conn
+                    .lock()
+                    .map_err(|_| TaskError::retryable(format!("agent {who}: state poisoned")))?;
+                let Some(writer) = c.writer.clone() else {
+                    return Err(TaskError {
+                        message: format!("agent {who} is not running"),
+                        retryable: true,
+                        lost: true,
+                        checkpoint: task.checkpoint.clone(),
+                    });
+                };
+                c.next_id += 1;
+                let id = c.next_id;
+                let mut msg = json!({
+                    "type": "task",
+                    "id": id,
+                    "capability": task.capability,
+                    "input": task.input,
+                    "attempt": task.attempt,
+                    "deadline_ms": task.deadline_ms,
+                });
+                if let Some(cp) = &task.checkpoint {
+                    msg["checkpoint"] = cp.clone();
+                }
+                c.pending.insert(id, tx);
+                if writer.send(msg.to_string()).is_err() {
+                    c.pending.remove(&id);
+                    return Err(TaskError {
+                        message: format!("agent {who} is not running"),
+                        retryable: true,
+                        lost: true,
+                        checkpoint: task.checkpoint.clone(),
+                    });
+                }
+                id
+            };
+            let mut guard = CancelOnDrop {
+                conn,
+                id,
+                armed: true,
+            };
+            let result = rx.await.unwrap_or_else(|_| {
+                Err(TaskError::retryable(format!(
+                    "agent {who} dropped the task"
+                )))
+            });
+            // Answered: nothing to cancel.
+            guard.armed = false;
+            result
+        })
+    }
+
+    fn health(&self) -> Health {
+        self.conn
+            .lock()
+            .ok()
+            .and_then(|c| c.health)
+            .unwrap_or(Health::Dead)
+    }
+}

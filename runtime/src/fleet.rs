@@ -1,0 +1,233 @@
+//! The agents of a run and their instances: capacity, tasks in flight, resources in use and
+//! what each member has shown so far (latency, success).
+//!
+//! Invariant: only the dispatcher mutates a fleet, so the counts it decides on are exact.
+
+use crate::agent::{Health, Instance};
+use hive_plan::Resources;
+use std::sync::Arc;
+
+/// One agent of the plan.
+pub struct Member {
+    /// The agent's name in the plan.
+    pub name: String,
+    /// Tasks in flight per instance; `u32::MAX` for unlimited.
+    pub concurrency: u32,
+    /// For the `weighted` strategy.
+    pub weight: u32,
+    /// Capacity of one instance; `None` dimensions are unlimited.
+    pub capacity: Resources,
+    /// The running instances.
+    pub instances: Vec<Slot>,
+    /// Exponentially weighted mean latency of successful attempts, in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Exponentially weighted success rate, 1.0 at the start.
+    pub success: f64,
+    /// What the summary reports.
+    pub stats: Stats,
+}
+
+/// One instance of a member.
+pub struct Slot {
+    /// Executes the tasks.
+    pub instance: Arc<dyn Instance>,
+    /// Tasks running on it now.
+    pub in_flight: u32,
+    /// Resources taken by those tasks.
+    pub used: Used,
+}
+
+/// Resources taken on one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Used {
+    /// CPUs.
+    pub cpu: f64,
+    /// Bytes of memory.
+    pub memory: u64,
+    /// Tokens.
+    pub tokens: u64,
+}
+
+impl Used {
+    /// Adds (`sign` 1) or returns (`sign` -1) a task's demand.
+    pub fn apply(&mut self, demand: &Resources, sign: i8) {
+        let cpu = demand.cpu.unwrap_or(0.0);
+        let memory = demand.memory.unwrap_or(0);
+        let tokens = demand.tokens.unwrap_or(0);
+        if sign > 0 {
+            self.cpu += cpu;
+            self.memory += memory;
+            self.tokens += tokens;
+        } else {
+            self.cpu = (self.cpu - cpu).max(0.0);
+            self.memory = self.memory.saturating_sub(memory);
+            self.tokens = self.tokens.saturating_sub(tokens);
+        }
+    }
+}
+
+/// Per-member counts for the end-of-run summary.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Attempts that finished.
+    pub tasks: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// Attempts that were retries.
+    pub retries: u64,
+    /// Latency of each finished attempt, in microseconds.
+    pub latencies_us: Vec<u64>,
+    /// Sum of the attempts' durations, in microseconds (for utilisation).
+    pub busy_us: u64,
+}
+
+/// Weight of the newest sample in the moving averages of `performance`.
+const EWMA: f64 = 0.3;
+
+impl Member {
+    /// A member with `instances` and the plan's limits.
+    pub fn new(name: &str, agent: &hive_plan::Agent, instances: Vec<Arc<dyn Instance>>) -> Member {
+        Member {
+            name: name.to_string(),
+            concurrency: agent.concurrency.unwrap_or(u32::MAX),
+            weight: agent.weight.max(1),
+            capacity: agent.resources,
+            instances: instances
+                .into_iter()
+                .map(|instance| Slot {
+                    instance,
+                    in_flight: 0,
+                    used: Used::default(),
+                })
+                .collect(),
+            latency_ms: None,
+            success: 1.0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Instances taking tasks now.
+    pub fn live(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|s| s.instance.health() == Health::Live)
+            .count()
+    }
+
+    /// Whether some instance is live or coming back.
+    pub fn alive(&self) -> bool {
+        self.instances
+            .iter()
+            .any(|s| s.instance.health() != Health::Dead)
+    }
+
+    /// Tasks in flight over all instances.
+    pub fn in_flight(&self) -> u32 {
+        self.instances.iter().map(|s| s.in_flight).sum()
+    }
+
+    /// `concurrency` × live instances, saturating for unlimited members.
+    pub fn capacity_slots(&self) -> u64 {
+        u64::from(self.concurrency).saturating_mul(self.live() as u64)
+    }
+
+    /// Fraction of the member's capacity in use, 0.0 for an unlimited member.
+    pub fn load(&self) -> f64 {
+        let cap = self.capacity_slots();
+        if cap == 0 {
+            return f64::INFINITY;
+        }
+        f64::from(self.in_flight()) / cap as f64
+    }
+
+    /// The live instance with a free slot and room for `demand` that is least loaded.
+    pub fn free_slot(&self, demand: &Resources) -> Option<usize> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.in_flight < self.concurrency
+                    && self.fits(&s.used, demand)
+                    && s.instance.health() == Health::Live
+            })
+            .min_by_key(|(_, s)| s.in_flight)
+            .map(|(i, _)| i)
+    }
+
+    /// Whether `demand` fits on an idle instance.
+    pub fn could_fit(&self, demand: &Resources) -> bool {
+        self.fits(&Used::default(), demand)
+    }
+
+    /// Whether `demand` fits on an instance that already has `used` taken.
+    fn fits(&self, used: &Used, demand: &Resources) -> bool {
+        let cap = &self.capacity;
+        let cpu = match (cap.cpu, demand.cpu) {
+            (Some(c), Some(d)) => used.cpu + d <= c + 1e-9,
+            _ => true,
+        };
+        let memory = match (cap.memory, demand.memory) {
+            (Some(c), Some(d)) => used.memory.saturating_add(d) <= c,
+            _ => true,
+        };
+        let tokens = match (cap.tokens, demand.tokens) {
+            (Some(c), Some(d)) => used.tokens.saturating_add(d) <= c,
+            _ => true,
+        };
+        cpu && memory && tokens
+    }
+
+    /// The smallest fraction of any limited resource left free on instance `slot` after
+    /// placing `demand` there; 1.0 when nothing is limited.
+    pub fn headroom(&self, slot: usize, demand: &Resources) -> f64 {
+        let used = &self.instances[slot].used;
+        let cap = &self.capacity;
+        let mut left: f64 = 1.0;
+        if let Some(c) = cap.cpu.filter(|c| *c > 0.0) {
+            left = left.min((c - used.cpu - demand.cpu.unwrap_or(0.0)) / c);
+        }
+        if let Some(c) = cap.memory.filter(|c| *c > 0) {
+            let after = c.saturating_sub(used.memory + demand.memory.unwrap_or(0));
+            left = left.min(after as f64 / c as f64);
+        }
+        if let Some(c) = cap.tokens.filter(|c| *c > 0) {
+            let after = c.saturating_sub(used.tokens + demand.tokens.unwrap_or(0));
+            left = left.min(after as f64 / c as f64);
+        }
+        left
+    }
+
+    /// Expected time until a new task would finish here: the mean latency scaled by the
+    /// queue in front of it, divided by the success rate. Unmeasured members are tried first.
+    pub fn expected_ms(&self) -> f64 {
+        let Some(latency) = self.latency_ms else {
+            return 0.0;
+        };
+        let cap = self.capacity_slots().clamp(1, 1 << 20) as f64;
+        let waiting = f64::from(self.in_flight()) / cap;
+        latency * (1.0 + waiting) / self.success.max(0.01)
+    }
+
+    /// Records a finished attempt.
+    pub fn observe(&mut self, elapsed_us: u64, ok: bool, retry: bool) {
+        self.stats.tasks += 1;
+        self.stats.busy_us += elapsed_us;
+        self.stats.latencies_us.push(elapsed_us);
+        if retry {
+            self.stats.retries += 1;
+        }
+        let ms = elapsed_us as f64 / 1_000.0;
+        if ok {
+            self.latency_ms = Some(match self.latency_ms {
+                Some(mean) => mean + EWMA * (ms - mean),
+                None => ms,
+            });
+        } else {
+            self.stats.failures += 1;
+            // A failure costs what it took, and counts against the success rate.
+            self.latency_ms = Some(self.latency_ms.map_or(ms, |m| m.max(ms)));
+        }
+        let sample = if ok { 1.0 } else { 0.0 };
+        self.success += EWMA * (sample - self.success);
+    }
+}

@@ -1,0 +1,260 @@
+//! The hive runtime: executes a lowered plan across agents.
+//!
+//! Invariant: the runtime reads the plan and nothing else. Steps become ready when their
+//! dependencies finish; the dispatcher alone decides where a task runs; a failure ends the run
+//! only after the step's retries, fallback targets and `fallback` value are exhausted, and
+//! then every task still in flight is cancelled.
+
+pub mod agent;
+pub mod conform;
+pub mod dispatch;
+mod error;
+pub mod eval;
+pub mod fleet;
+mod inputs;
+mod scope;
+mod step;
+pub mod strategy;
+mod workflow;
+
+pub use error::RunError;
+pub use inputs::parse_input;
+
+use agent::Instance;
+use agent::std_agent::StdAgent;
+use dispatch::{Dispatcher, Group, MemberReport};
+use fleet::Member;
+use hive_plan::{Plan, Routing, Target};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use strategy::Policy;
+
+/// How a run behaves beyond what the plan says.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Seed of the random choices (strategies, jitter), for reproducible runs.
+    pub seed: u64,
+}
+
+/// The outcome of a run that finished.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The workflow's output.
+    pub output: Value,
+    /// What every agent did.
+    pub members: Vec<MemberReport>,
+    /// Wall time of the run, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// A plan ready to run: its agents started and its targets known to the dispatcher.
+pub struct Runtime {
+    plan: Arc<Plan>,
+    dispatcher: Dispatcher,
+    /// Target key (see [`target_key`]) → dispatcher group.
+    groups: HashMap<String, usize>,
+    /// Values of completed idempotency keys.
+    keys: Mutex<HashMap<String, Value>>,
+    /// Agent names by fleet index.
+    names: Vec<String>,
+}
+
+impl Runtime {
+    /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
+    pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
+        let (dispatcher, inbox) = Dispatcher::channel();
+        // Only agents some step can be routed to are started: an agent the run never uses
+        // needs no process and no environment.
+        let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        for routing in routings(&plan) {
+            match &routing.target {
+                Target::Agent { agent } => {
+                    used.insert(agent);
+                }
+                Target::Pool { pool } => {
+                    if let Some(p) = plan.pools.get(pool) {
+                        used.extend(p.members.iter().map(String::as_str));
+                    }
+                }
+                Target::Providers { agents } => used.extend(agents.iter().map(String::as_str)),
+            }
+        }
+        let mut fleet = Vec::new();
+        let mut index = HashMap::new();
+        let base = std::path::PathBuf::from(&plan.base);
+        for (name, agent) in plan
+            .agents
+            .iter()
+            .filter(|(n, _)| used.contains(n.as_str()))
+        {
+            let instances = start_instances(name, agent, &base, &dispatcher)?;
+            index.insert(name.clone(), fleet.len());
+            fleet.push(Member::new(name, agent, instances));
+        }
+        let mut groups = Vec::new();
+        let mut keys = HashMap::new();
+        let mut register = |routing: &Routing| -> Result<(), RunError> {
+            let key = target_key(routing);
+            if keys.contains_key(&key) {
+                return Ok(());
+            }
+            let names: Vec<&String> = match &routing.target {
+                Target::Agent { agent } => vec![agent],
+                Target::Pool { pool } => {
+                    plan.pools
+                        .get(pool)
+                        .map(|p| p.members.iter().collect())
+                        .ok_or_else(|| RunError::run(format!("the plan has no pool `{pool}`")))?
+                }
+                Target::Providers { agents } => agents.iter().collect(),
+            };
+            let members = names
+                .into_iter()
+                .map(|n| {
+                    index
+                        .get(n)
+                        .copied()
+                        .ok_or_else(|| RunError::run(format!("the plan has no agent `{n}`")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let seed = options.seed ^ strategy::stable_hash(&key);
+            let policy = Policy::new(routing.strategy.clone(), members.len(), seed);
+            keys.insert(key, groups.len());
+            groups.push(Group::new(members, policy));
+            Ok(())
+        };
+        for routing in routings(&plan) {
+            register(routing)?;
+        }
+        let names = fleet.iter().map(|m| m.name.clone()).collect();
+        dispatcher.start(inbox, fleet, groups);
+        Ok(Arc::new(Runtime {
+            names,
+            plan: Arc::new(plan),
+            dispatcher,
+            groups: keys,
+            keys: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// `agent#instance`, for messages.
+    fn member_name(&self, member: usize, instance: usize) -> Option<String> {
+        self.names.get(member).map(|n| format!("{n}#{instance}"))
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Runs workflow `name` (or the plan's entry) with `inputs` and reports its output and
+    /// what every agent did.
+    pub async fn run(
+        self: &Arc<Self>,
+        name: Option<&str>,
+        inputs: serde_json::Map<String, Value>,
+    ) -> Result<RunReport, RunError> {
+        let started = tokio::time::Instant::now();
+        let (name, _) = self.entry(name)?;
+        let output = workflow::run(self.clone(), name, inputs).await?;
+        Ok(RunReport {
+            output,
+            members: self.dispatcher.report().await,
+            elapsed_us: started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64,
+        })
+    }
+
+    /// The name and workflow a run starts with.
+    fn entry(&self, name: Option<&str>) -> Result<(String, &hive_plan::Workflow), RunError> {
+        let wf = self.plan.entry(name).map_err(RunError::run)?;
+        let name = self
+            .plan
+            .workflows
+            .iter()
+            .find(|(_, w)| std::ptr::eq(*w, wf))
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        Ok((name, wf))
+    }
+}
+
+/// Every routing of every step, fallbacks included.
+fn routings(plan: &Plan) -> Vec<&Routing> {
+    let mut out = Vec::new();
+    for wf in plan.workflows.values() {
+        for step in &wf.steps {
+            for routing in &step.routing {
+                let mut next = Some(routing);
+                while let Some(r) = next {
+                    out.push(r);
+                    next = r.fallback.as_deref();
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Identifies a target with its strategy: steps routed alike share one queue.
+pub(crate) fn target_key(routing: &Routing) -> String {
+    let target = serde_json::to_string(&routing.target).unwrap_or_default();
+    let strategy = serde_json::to_string(&routing.strategy).unwrap_or_default();
+    format!("{target} {strategy}")
+}
+
+/// The instances an agent starts with.
+fn start_instances(
+    name: &str,
+    agent: &hive_plan::Agent,
+    base: &std::path::Path,
+    dispatcher: &Dispatcher,
+) -> Result<Vec<Arc<dyn Instance>>, RunError> {
+    let count = agent.min_replicas.max(1) as usize;
+    match (&agent.builtin, &agent.exec) {
+        (Some(b), _) if b == "std" => Ok((0..count)
+            .map(|_| Arc::new(StdAgent::default()) as Arc<dyn Instance>)
+            .collect()),
+        (Some(b), _) => Err(RunError::run(format!(
+            "agent `{name}`: there is no built-in agent `{b}`"
+        ))),
+        (None, Some(command)) => {
+            let dir = base.join(agent.dir.as_deref().unwrap_or(""));
+            let mut env = Vec::new();
+            let empty = serde_json::Map::new();
+            let scope = scope::RunScope {
+                params: &empty,
+                steps: &[],
+                locals: &[],
+            };
+            for (k, e) in &agent.env {
+                let v = eval::eval(e, &scope)
+                    .map_err(|err| RunError::run(format!("agent `{name}`: env `{k}`: {err}")))?;
+                let text = match v {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                env.push((k.clone(), text));
+            }
+            Ok((0..count)
+                .map(|i| {
+                    let spec = agent::exec::Spec {
+                        agent: name.to_string(),
+                        instance: i,
+                        command: command.clone(),
+                        dir: dir.clone(),
+                        env: env.clone(),
+                        heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
+                        provides: agent.provides.clone(),
+                    };
+                    Arc::new(agent::exec::ExecInstance::start(spec, dispatcher.waker()))
+                        as Arc<dyn Instance>
+                })
+                .collect())
+        }
+        (None, None) => Err(RunError::run(format!(
+            "agent `{name}` has neither `exec` nor `builtin`, so it cannot run outside `--simulate`"
+        ))),
+    }
+}

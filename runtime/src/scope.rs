@@ -1,0 +1,33 @@
+//! Values that names in a running workflow's expressions refer to.
+
+use crate::eval::Scope;
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+/// Parameters, finished steps and loop variables of one workflow run.
+pub struct RunScope<'a> {
+    /// The workflow's inputs.
+    pub params: &'a Map<String, Value>,
+    /// Each step's value once it has finished.
+    pub steps: &'a [OnceLock<Value>],
+    /// Loop variables and the route locals `input` and `priority`, innermost last.
+    pub locals: &'a [(&'a str, &'a Value)],
+}
+
+impl Scope for RunScope<'_> {
+    fn param(&self, name: &str) -> Option<&Value> {
+        self.params.get(name)
+    }
+
+    fn step(&self, index: usize) -> Option<&Value> {
+        self.steps.get(index).and_then(OnceLock::get)
+    }
+
+    fn local(&self, name: &str) -> Option<&Value> {
+        self.locals
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+}

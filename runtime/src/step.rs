@@ -1,0 +1,408 @@
+//! One step of a running workflow: `when`, the `for` map, the call, and for a capability its
+//! attempts (routing, retries with backoff, fallback targets), consensus and idempotency key.
+
+use crate::agent::{Task, TaskError};
+use crate::conform::conform;
+use crate::dispatch::Request;
+use crate::eval::eval;
+use crate::scope::RunScope;
+use crate::strategy::stable_hash;
+use crate::workflow::{self, WorkflowRun};
+use crate::{RunError, target_key};
+use hive_plan::{Callee, Consensus, Routing, Step, Strategy};
+use serde_json::{Map, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+
+/// Elements of a `for` map started ahead of their results: bounds memory on huge lists while
+/// keeping every member busy.
+const MAP_WINDOW: usize = 4_096;
+
+/// Times one attempt may move because its instance died before it counts as failed.
+const MAX_HANDOFFS: u32 = 8;
+
+/// Runs step `index` of `run` to its value.
+pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError> {
+    let step = &run.workflow().steps[index];
+    let scope = RunScope {
+        params: &run.params,
+        steps: &run.values,
+        locals: &[],
+    };
+    if let Some(when) = &step.options.when {
+        let holds = eval(when, &scope).map_err(|e| failed(&run, step, format!("`when`: {e}")))?;
+        if holds != Value::Bool(true) {
+            return Ok(Value::Null);
+        }
+    }
+    let Some(map) = &step.map else {
+        return call(run.clone(), index, None).await;
+    };
+    let list = eval(&map.over, &scope).map_err(|e| failed(&run, step, format!("`for`: {e}")))?;
+    let Value::Array(items) = list else {
+        return Err(failed(&run, step, "`for` needs a list".to_string()));
+    };
+    let limit = map
+        .concurrency
+        .map_or(MAP_WINDOW, |c| (c as usize).clamp(1, MAP_WINDOW));
+    let total = items.len();
+    let mut out: Vec<Value> = Vec::with_capacity(total);
+    out.resize(total, Value::Null);
+    let mut set = JoinSet::new();
+    let window = Arc::new(Semaphore::new(limit));
+    for (k, item) in items.into_iter().enumerate() {
+        // Wait for room before starting the next element.
+        let permit = window
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| failed(&run, step, "the map was stopped".to_string()))?;
+        while let Some(joined) = set.try_join_next() {
+            let (k, r) =
+                joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
+            out[k] = r?;
+        }
+        let run = run.clone();
+        let var = map.var.clone();
+        set.spawn(async move {
+            let r = call(run, index, Some((var, item))).await;
+            drop(permit);
+            (k, r)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (k, r) = joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
+        out[k] = r?;
+    }
+    Ok(Value::Array(out))
+}
+
+/// The call of a step (one element of a map when `local` is set): its arguments, then a
+/// sub-workflow or the capability's attempts, then `fallback` if they all failed.
+async fn call(
+    run: Arc<WorkflowRun>,
+    index: usize,
+    local: Option<(String, Value)>,
+) -> Result<Value, RunError> {
+    let step = &run.workflow().steps[index];
+    let locals: Vec<(&str, &Value)> = local.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let scope = RunScope {
+        params: &run.params,
+        steps: &run.values,
+        locals: &locals,
+    };
+    let mut input = Map::new();
+    for (name, expr) in &step.args {
+        let value = eval(expr, &scope)
+            .map_err(|e| failed(&run, step, format!("argument `{name}`: {e}")))?;
+        input.insert(name.clone(), value);
+    }
+    let capability = match &step.call {
+        Callee::Workflow(w) => {
+            return workflow::run(run.rt.clone(), w.clone(), input)
+                .await
+                .map_err(|e| failed(&run, step, format!("in workflow `{w}`: {e}")));
+        }
+        Callee::Capability(c) => c,
+    };
+    let key = match &step.options.key {
+        None => None,
+        Some(k) => {
+            let v = eval(k, &scope).map_err(|e| failed(&run, step, format!("`key`: {e}")))?;
+            Some(match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        }
+    };
+    if let Some(k) = &key
+        && let Some(done) = run.rt.keys.lock().ok().and_then(|m| m.get(k).cloned())
+    {
+        return Ok(done);
+    }
+    let input = Value::Object(input);
+    let result = if step.options.replicas > 1 {
+        consensus(&run, step, capability, &input).await
+    } else {
+        attempts(&run, step, capability, &input, None).await
+    };
+    match result {
+        Ok(value) => {
+            if let (Some(k), Ok(mut keys)) = (key, run.rt.keys.lock()) {
+                keys.insert(k, value.clone());
+            }
+            Ok(value)
+        }
+        Err(failure) => match &step.options.fallback {
+            Some(fallback) => {
+                eval(fallback, &scope).map_err(|e| failed(&run, step, format!("`fallback`: {e}")))
+            }
+            None => Err(failure.into_error(&run, step)),
+        },
+    }
+}
+
+/// The last failed attempt of a task.
+struct Failure {
+    agent: Option<String>,
+    attempt: Option<(u32, u32)>,
+    cause: String,
+}
+
+impl Failure {
+    fn into_error(self, run: &WorkflowRun, step: &Step) -> RunError {
+        RunError {
+            agent: self.agent,
+            attempt: self.attempt,
+            ..failed(run, step, self.cause)
+        }
+    }
+}
+
+/// A step's error without an attempt.
+fn failed(run: &WorkflowRun, step: &Step, cause: String) -> RunError {
+    RunError {
+        step: Some(format!("{}.{}", run.name, step.name)),
+        place: Some(run.rt.plan.place(&step.loc)),
+        agent: None,
+        attempt: None,
+        cause,
+    }
+}
+
+/// The first route whose `when` holds for this input, then its fallback chain.
+fn route<'s>(step: &'s Step, input: &Value) -> Result<&'s Routing, String> {
+    let urgency = Value::from(step.options.priority.urgency());
+    let locals = [("input", input), ("priority", &urgency)];
+    let empty = Map::new();
+    let scope = RunScope {
+        params: &empty,
+        steps: &[],
+        locals: &locals,
+    };
+    for r in &step.routing {
+        match &r.when {
+            None => return Ok(r),
+            Some(when) => {
+                let holds = eval(when, &scope).map_err(|e| format!("route `when`: {e}"))?;
+                if holds == Value::Bool(true) {
+                    return Ok(r);
+                }
+            }
+        }
+    }
+    Err("no route matches this task and there is no default route".to_string())
+}
+
+/// The task's attempts: on its route's target, then on each fallback target, `retry + 1`
+/// attempts each with backoff between them. `shared` is the consensus replicas' list of
+/// members already taken.
+async fn attempts(
+    run: &WorkflowRun,
+    step: &Step,
+    capability: &str,
+    input: &Value,
+    shared: Option<Arc<Mutex<Vec<usize>>>>,
+) -> Result<Value, Failure> {
+    let rt = &run.rt;
+    let opts = &step.options;
+    let fail = |cause: String| Failure {
+        agent: None,
+        attempt: None,
+        cause,
+    };
+    let returns = &rt
+        .plan
+        .capabilities
+        .get(capability)
+        .ok_or_else(|| fail(format!("the plan has no capability `{capability}`")))?
+        .returns;
+    let mut target = Some(route(step, input).map_err(fail)?);
+    let max = opts.retry.saturating_add(1);
+    let mut last = fail("no target to run on".to_string());
+    while let Some(routing) = target {
+        let group = rt
+            .groups
+            .get(&target_key(routing))
+            .copied()
+            .ok_or_else(|| {
+                fail(format!(
+                    "target {} is unknown to the runtime",
+                    routing.target.describe()
+                ))
+            })?;
+        let key = match &routing.strategy {
+            Strategy::Hash { key } => {
+                let locals = [("input", input)];
+                let empty = Map::new();
+                let scope = RunScope {
+                    params: &empty,
+                    steps: &[],
+                    locals: &locals,
+                };
+                let v = eval(key, &scope).map_err(|e| fail(format!("hash key: {e}")))?;
+                Some(stable_hash(&v.to_string()))
+            }
+            _ => None,
+        };
+        let mut attempt = 1;
+        let mut handoffs = 0;
+        let mut checkpoint: Option<Value> = None;
+        loop {
+            let excluded = shared
+                .clone()
+                .unwrap_or_else(|| Arc::new(Mutex::new(Vec::new())));
+            let (tx, rx) = oneshot::channel();
+            let request = Request {
+                group,
+                urgency: opts.priority.urgency(),
+                deadline: run.deadline,
+                task: Task {
+                    capability: capability.to_string(),
+                    input: input.clone(),
+                    attempt,
+                    deadline_ms: opts.timeout_ms,
+                    checkpoint: checkpoint.take(),
+                },
+                demand: opts.resources,
+                timeout: opts.timeout_ms.map(Duration::from_millis),
+                key,
+                excluded: excluded.clone(),
+                retry: attempt > 1,
+                reply: tx,
+            };
+            rt.dispatcher.submit(request).map_err(|e| fail(e.message))?;
+            let outcome = rx
+                .await
+                .map_err(|_| fail("the dispatcher dropped the task".to_string()))?;
+            let who = rt.member_name(outcome.member, outcome.instance);
+            let error = match outcome.result {
+                Ok(v) => match conform(v, returns, &rt.plan.types) {
+                    Ok(v) => return Ok(v),
+                    Err(m) => TaskError::retryable(format!(
+                        "output of `{capability}` does not match its type `{returns}` {m}"
+                    )),
+                },
+                Err(e) => e,
+            };
+            // A replica that failed frees its member for another attempt there.
+            if let Ok(mut taken) = excluded.lock() {
+                taken.retain(|m| *m != outcome.member);
+            }
+            if error.lost && handoffs < MAX_HANDOFFS {
+                handoffs += 1;
+                checkpoint = error.checkpoint;
+                continue;
+            }
+            last = Failure {
+                agent: who,
+                attempt: Some((attempt, max)),
+                cause: error.message,
+            };
+            if !error.retryable || attempt >= max {
+                break;
+            }
+            let delay = opts.backoff.delay_ms(attempt);
+            if delay > 0 {
+                // Equal jitter: half the delay, plus up to the other half at random.
+                let jittered = delay / 2 + fastrand::u64(0..=delay - delay / 2);
+                tokio::time::sleep(Duration::from_millis(jittered)).await;
+            }
+            attempt += 1;
+        }
+        target = routing.fallback.as_deref();
+    }
+    Err(last)
+}
+
+/// The same task on `replicas` distinct agents, decided by the step's consensus rule.
+async fn consensus(
+    run: &Arc<WorkflowRun>,
+    step: &Step,
+    capability: &str,
+    input: &Value,
+) -> Result<Value, Failure> {
+    let n = step.options.replicas;
+    let rule = step.options.consensus.unwrap_or(Consensus::Majority);
+    let needed = match rule {
+        Consensus::First => 1,
+        Consensus::Majority => n / 2 + 1,
+        Consensus::Unanimous => n,
+        Consensus::Quorum(q) => q.min(n),
+    };
+    let shared = Arc::new(Mutex::new(Vec::new()));
+    let mut set = JoinSet::new();
+    let index = run
+        .workflow()
+        .steps
+        .iter()
+        .position(|s| std::ptr::eq(s, step))
+        .unwrap_or(0);
+    for _ in 0..n {
+        let run = run.clone();
+        let shared = shared.clone();
+        let capability = capability.to_string();
+        let input = input.clone();
+        set.spawn(async move {
+            let step = &run.workflow().steps[index];
+            attempts(&run, step, &capability, &input, Some(shared)).await
+        });
+    }
+    // Distinct outputs with how many replicas gave each.
+    let mut tally: Vec<(Value, u32)> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let mut finished = 0;
+    while let Some(joined) = set.join_next().await {
+        finished += 1;
+        match joined {
+            Ok(Ok(v)) => match tally.iter_mut().find(|(seen, _)| *seen == v) {
+                Some((_, count)) => *count += 1,
+                None => tally.push((v, 1)),
+            },
+            Ok(Err(f)) => failures.push(match f.agent {
+                Some(a) => format!("{a}: {}", f.cause),
+                None => f.cause,
+            }),
+            Err(e) => failures.push(format!("a replica stopped: {e}")),
+        }
+        if let Some((v, _)) = tally.iter().find(|(_, c)| *c >= needed) {
+            // Deciding early cancels the replicas still running.
+            return Ok(v.clone());
+        }
+        let best = tally.iter().map(|(_, c)| *c).max().unwrap_or(0);
+        if best + (n - finished) < needed {
+            break;
+        }
+    }
+    let counts: Vec<String> = tally.iter().map(|(_, c)| c.to_string()).collect();
+    let mut cause = format!(
+        "no {} among {n} replicas: {} distinct outputs (agreeing {}), {} failed",
+        rule_name(rule),
+        tally.len(),
+        if counts.is_empty() {
+            "0".to_string()
+        } else {
+            counts.join(", ")
+        },
+        failures.len()
+    );
+    if let Some(first) = failures.first() {
+        cause.push_str(&format!("; first failure: {first}"));
+    }
+    Err(Failure {
+        agent: None,
+        attempt: None,
+        cause,
+    })
+}
+
+fn rule_name(rule: Consensus) -> String {
+    match rule {
+        Consensus::Majority => "majority".into(),
+        Consensus::Unanimous => "unanimous agreement".into(),
+        Consensus::First => "success".into(),
+        Consensus::Quorum(q) => format!("quorum of {q}"),
+    }
+}

@@ -1,0 +1,126 @@
+//! One run of a workflow: its DAG of steps, started as their dependencies finish.
+
+use crate::conform::conform;
+use crate::eval::eval;
+use crate::scope::RunScope;
+use crate::{RunError, Runtime, inputs, step};
+use hive_plan::Workflow;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// A workflow being run: its inputs and the values of its finished steps.
+pub struct WorkflowRun {
+    /// The runtime it runs in.
+    pub rt: Arc<Runtime>,
+    /// The workflow's key in the plan.
+    pub name: String,
+    /// The bound inputs.
+    pub params: Map<String, Value>,
+    /// Each step's value, set once when it finishes.
+    pub values: Vec<OnceLock<Value>>,
+    /// When the run must be over, from the workflow's `timeout`.
+    pub deadline: Option<Instant>,
+}
+
+impl WorkflowRun {
+    /// The workflow in the plan.
+    pub fn workflow(&self) -> &Workflow {
+        &self.rt.plan.workflows[&self.name]
+    }
+}
+
+/// Runs workflow `name` with `inputs`; boxed because steps may call workflows.
+pub fn run(
+    rt: Arc<Runtime>,
+    name: String,
+    inputs: Map<String, Value>,
+) -> Pin<Box<dyn Future<Output = Result<Value, RunError>> + Send>> {
+    Box::pin(async move {
+        let Some(wf) = rt.plan.workflows.get(&name) else {
+            return Err(RunError::run(format!("the plan has no workflow `{name}`")));
+        };
+        let params = inputs::bind(&rt.plan, &name, &wf.params, inputs)?;
+        let timeout = wf.timeout_ms;
+        let run = Arc::new(WorkflowRun {
+            values: (0..wf.steps.len()).map(|_| OnceLock::new()).collect(),
+            deadline: timeout.map(|ms| Instant::now() + Duration::from_millis(ms)),
+            rt: rt.clone(),
+            name: name.clone(),
+            params,
+        });
+        match timeout {
+            None => drive(run).await,
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), drive(run))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RunError::run(format!(
+                        "workflow `{name}` timed out after {}; the tasks still running were cancelled",
+                        hive_plan::duration(ms)
+                    )))
+                }),
+        }
+    })
+}
+
+/// Starts every step whose dependencies are done, until all are done or one fails. Dropping
+/// the set on failure aborts the steps still running, which cancels their tasks.
+async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
+    let wf = run.workflow();
+    let n = wf.steps.len();
+    let mut waiting: Vec<usize> = wf.steps.iter().map(|s| s.deps.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in wf.steps.iter().enumerate() {
+        for &d in &s.deps {
+            if let Some(list) = dependents.get_mut(d) {
+                list.push(i);
+            }
+        }
+    }
+    let mut set = JoinSet::new();
+    let spawn = |set: &mut JoinSet<(usize, Result<Value, RunError>)>, i: usize| {
+        let run = run.clone();
+        set.spawn(async move { (i, step::run(run, i).await) });
+    };
+    for i in (0..n).filter(|&i| waiting[i] == 0) {
+        spawn(&mut set, i);
+    }
+    let mut done = 0;
+    while let Some(joined) = set.join_next().await {
+        let (i, result) =
+            joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?;
+        let value = result?;
+        let _ = run.values[i].set(value);
+        done += 1;
+        for &d in &dependents[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                spawn(&mut set, d);
+            }
+        }
+    }
+    if done < n {
+        return Err(RunError::run(format!(
+            "workflow `{}`: {} steps never became ready (the plan's dependencies are inconsistent)",
+            run.name,
+            n - done
+        )));
+    }
+    let scope = RunScope {
+        params: &run.params,
+        steps: &run.values,
+        locals: &[],
+    };
+    let output = eval(&wf.output, &scope)
+        .map_err(|e| RunError::run(format!("workflow `{}` output: {e}", run.name)))?;
+    conform(output, &wf.returns, &run.rt.plan.types).map_err(|m| {
+        RunError::run(format!(
+            "workflow `{}` output does not match its return type {m}",
+            run.name
+        ))
+    })
+}
