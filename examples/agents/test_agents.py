@@ -367,13 +367,18 @@ class Agent:
         self.logs = []
         self.heartbeats = 0
         self.next_id = 0
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True).start()
+        self.pumps = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True),
+        ]
+        for pump in self.pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream, sink):
         for line in iter(stream.readline, b""):
             sink(line)
+        stream.close()
         sink(None)
 
     def send(self, message):
@@ -449,16 +454,18 @@ class Agent:
             raise AssertionError("%s did not exit" % self.command)
 
     def kill(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Cleanup: end the process (closing its stdin first) and the reader threads."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for pump in self.pumps:
+            pump.join(5)
 
 
 class AgentTestCase(unittest.TestCase):
