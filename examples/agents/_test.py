@@ -7,6 +7,7 @@ tested on; otherwise `failures` says why.
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 

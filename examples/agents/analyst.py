@@ -14,6 +14,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 
@@ -37,11 +38,14 @@ def analyze(inp, flags):
     if not notes:
         return {"themes": [], "disagreements": ["no sources could be read"], "confidence": 0.0}
     texts = [set(hive_agent.keywords(_note_text(n))) for n in notes]
+    words = [w for w in hive_agent.keywords(question) if not w.isdigit()]
+    # the subject (first two keywords) is one theme, every other keyword another
+    candidates = [words[:2]] + [[w] for w in words[2:]] if words else []
     counted = []
-    for word in hive_agent.keywords(question):
-        k = sum(1 for t in texts if word in t)
+    for phrase in candidates:
+        k = sum(1 for t in texts if all(w in t for w in phrase))
         if k:
-            counted.append((k, word))
+            counted.append((k, " ".join(phrase)))
     counted.sort(key=lambda kw: -kw[0])  # stable: ties keep the question's order
     themes = ["%s (discussed by %d of %d sources)" % (w, k, len(notes)) for k, w in counted[:4]]
     if not themes:
@@ -52,7 +56,7 @@ def analyze(inp, flags):
     lo, hi = float(low.get("credibility") or 0.0), float(high.get("credibility") or 0.0)
     if hi - lo >= 0.15:
         disagreements.append(
-            "%s (credibility %.2f) is less reliable than %s (credibility %.2f); where they differ, the latter is preferred"
+            "the source %s (credibility %.2f) is less reliable than %s (credibility %.2f); where they differ, the latter is preferred"
             % (low.get("url"), lo, high.get("url"), hi)
         )
     if len(notes) == 1:

@@ -18,6 +18,7 @@ import re
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 

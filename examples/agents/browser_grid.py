@@ -6,6 +6,7 @@ the `grid` engine (slower page loads, screenshots under `screenshots/grid/`). Th
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import browser  # noqa: E402
 import hive_agent  # noqa: E402

@@ -8,6 +8,7 @@ workers cannot take the task. `MEDIA_API_KEY` is not needed."""
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 import transcoder  # noqa: E402

@@ -85,8 +85,10 @@ def stable_int(*parts):
 
 
 STOPWORDS = frozenset(
-    """a an and are as at be by can do does for from has have how in into is it its of on or
-    that the their this to was what when where which who why will with without""".split()
+    """a about above after all an and any are as at be below before between by can could did do
+    does during each for from has have how if in into is it its more most not of on or over per
+    should some such than that the their then there these this those to under was were what when
+    where which who why will with without would""".split()
 )
 
 

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 
@@ -77,8 +78,9 @@ def extract(inp, flags):
     index = int(chunk.get("index") or 0)
     text = str(chunk.get("text") or "")
     said = hive_agent.sentences(text)
-    obligations = [_clip(s) for s in said if OBLIGATION.search(s)][:MAX_ITEMS]
-    risks = [_clip(s) for s in said if RISK.search(s)][:MAX_ITEMS]
+    clauses = [s for s in said if len(s.split()) >= 4]  # not headings such as "Term and termination."
+    obligations = [_clip(s) for s in clauses if OBLIGATION.search(s)][:MAX_ITEMS]
+    risks = [_clip(s) for s in clauses if RISK.search(s)][:MAX_ITEMS]
     if said:
         summary = "Part %d: %s" % (index + 1, hive_agent.truncate_words(" ".join(said), _summary_words(flags)))
     else:

@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Stand-in web search for research_report.hive: `search(query, limit) -> list<Source>`.
 
-Returns min(limit, 3) hits derived from the query: an encyclopedia article (no date), an
-agency report and a journal article, on reserved `example` domains.
+Returns min(limit, 3) hits derived from the query: an encyclopedia article on its subject
+(no date), an agency report and a journal review, on reserved `example` domains.
 """
 
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 
 
-def _topic(query):
-    words = hive_agent.keywords(query, 6)
+def subject(query):
+    """The first two keywords, usually the question's subject: `heat pumps`."""
+    words = [w for w in hive_agent.keywords(query) if not w.isdigit()][:2]
     return " ".join(words) if words else "the question"
 
 
@@ -29,8 +31,9 @@ def search(inp, flags):
     if not query:
         raise hive_agent.TaskError("the query is empty", retryable=False)
     slug = hive_agent.slugify(query)
-    topic = _topic(query)
+    topic = subject(query)
     title = topic[:1].upper() + topic[1:]
+    asked = query.rstrip("?!. ")
     hits = [
         {
             "url": "https://encyclopedia.example.org/wiki/%s" % slug.replace("-", "_").capitalize(),
@@ -44,7 +47,7 @@ def search(inp, flags):
         },
         {
             "url": "https://journal.example.org/articles/%d-%s" % (hive_agent.stable_int(query) % 9000 + 1000, slug),
-            "title": "A systematic review of %s" % topic,
+            "title": "%s: a systematic review" % (asked[:1].upper() + asked[1:]),
             "published": _date(query, "journal"),
         },
     ]

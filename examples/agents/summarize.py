@@ -8,6 +8,7 @@ cut so that it has at most `max_words` words; `words` is its word count.
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 
@@ -28,6 +29,8 @@ def summarize(inp, flags):
     sentences = hive_agent.sentences(body)
     if sentences and title and sentences[0].rstrip(".") == title.rstrip("."):
         sentences = sentences[1:]  # the body repeats the title
+    if OPENERS[tone] and sentences and sentences[0][1:2].islower():
+        sentences[0] = sentences[0][:1].lower() + sentences[0][1:]  # "In summary, this post ..."
     text = " ".join(([OPENERS[tone]] if OPENERS[tone] else []) + sentences) or title
     text = hive_agent.truncate_words(text, max_words)
     return {

@@ -11,6 +11,7 @@ is longer than `words`.
 import os
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 

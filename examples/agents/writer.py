@@ -18,6 +18,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_agent  # noqa: E402
 import release_planner  # noqa: E402
@@ -125,8 +126,10 @@ def write_intro(inp, flags):
         raise hive_agent.TaskError("items must be a list of Summary records", retryable=False)
     n = len(items)
     titles = [str(i.get("title") or "").strip() for i in items if str(i.get("title") or "").strip()]
-    named = _join(['"%s"' % t for t in titles[:3]])
-    more = " and %d more" % (len(titles) - 3) if len(titles) > 3 else ""
+    quoted = ['"%s"' % t for t in titles[:3]]
+    if len(titles) > 3:
+        quoted.append("%d more" % (len(titles) - 3))
+    named = _join(quoted) or "untitled stories"
     if n == 0:
         return {
             "neutral": "A quiet week: there are no new articles in this issue.",
@@ -134,12 +137,12 @@ def write_intro(inp, flags):
             "formal": "Dear reader, no new articles were published during this period.",
         }[tone]
     if tone == "friendly":
-        return "Hi there! We picked %d stor%s for you this week: %s%s. Grab a coffee and enjoy!" % (
-            n, "y" if n == 1 else "ies", named, more)
+        return "Hi there! We picked %d stor%s for you this week: %s. Grab a coffee and enjoy!" % (
+            n, "y" if n == 1 else "ies", named)
     if tone == "formal":
-        return "Dear reader, this issue presents %d article%s, among them %s%s. We trust you will find them informative." % (
-            n, "" if n == 1 else "s", named, more)
-    return "This issue covers %d article%s: %s%s." % (n, "" if n == 1 else "s", named, more)
+        return "Dear reader, this issue presents %d article%s: %s. We trust you will find them informative." % (
+            n, "" if n == 1 else "s", named)
+    return "This issue covers %d article%s: %s." % (n, "" if n == 1 else "s", named)
 
 
 if __name__ == "__main__":
