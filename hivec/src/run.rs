@@ -25,15 +25,7 @@ pub fn run(
     };
     let mut plan = plan;
     let (entry, params) = match plan.entry(workflow) {
-        Ok(wf) => {
-            let name = plan
-                .workflows
-                .iter()
-                .find(|(_, w)| std::ptr::eq(*w, wf))
-                .map(|(n, _)| n.clone())
-                .unwrap_or_default();
-            (name, wf.params.clone())
-        }
+        Ok((name, wf)) => (name.to_string(), wf.params.clone()),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

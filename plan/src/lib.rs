@@ -45,8 +45,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The workflow a run executes: `name` if given, else `main`, else the only one.
-    pub fn entry(&self, name: Option<&str>) -> Result<&Workflow, String> {
+    /// The workflow a run executes, with its name: `name` if given, else `main`, else the
+    /// only one.
+    pub fn entry(&self, name: Option<&str>) -> Result<(&str, &Workflow), String> {
         let names = || {
             self.workflows
                 .keys()
@@ -57,15 +58,16 @@ impl Plan {
         match name {
             Some(n) => self
                 .workflows
-                .get(n)
+                .get_key_value(n)
+                .map(|(k, w)| (k.as_str(), w))
                 .ok_or_else(|| format!("no workflow `{n}`; the plan has {}", names())),
             None => {
-                if let Some(w) = self.workflows.get("main") {
-                    return Ok(w);
+                if let Some((k, w)) = self.workflows.get_key_value("main") {
+                    return Ok((k, w));
                 }
-                let mut it = self.workflows.values();
+                let mut it = self.workflows.iter();
                 match (it.next(), it.next()) {
-                    (Some(w), None) => Ok(w),
+                    (Some((k, w)), None) => Ok((k, w)),
                     (None, _) => Err("the plan has no workflow".into()),
                     _ => Err(format!(
                         "the plan has several workflows and none is `main`: choose one of {} with --workflow",
@@ -238,10 +240,11 @@ pub struct Pool {
     pub loc: Loc,
 }
 
-/// A balancing strategy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A balancing strategy. The checker uses it with no key (`Strategy<()>`): the `hash` key
+/// becomes an expression of the plan only when lowered.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
-pub enum Strategy {
+pub enum Strategy<K = Expr> {
     /// The next live member with free capacity, in turn.
     RoundRobin,
     /// Fewest tasks in flight relative to capacity.
@@ -260,13 +263,27 @@ pub enum Strategy {
     /// Consistent hashing of a key over the task's arguments (`input`).
     Hash {
         /// The key.
-        key: Expr,
+        key: K,
     },
     /// Lowest bid.
     Auction,
 }
 
-impl Strategy {
+impl<K> Strategy<K> {
+    /// The same strategy with `hash`'s key replaced by `key(old)`; `key` runs only for `hash`.
+    pub fn with_key<L>(self, key: impl FnOnce(K) -> L) -> Strategy<L> {
+        match self {
+            Strategy::RoundRobin => Strategy::RoundRobin,
+            Strategy::LeastBusy => Strategy::LeastBusy,
+            Strategy::Weighted => Strategy::Weighted,
+            Strategy::ResourceAware => Strategy::ResourceAware,
+            Strategy::Performance => Strategy::Performance,
+            Strategy::Random { two_choices } => Strategy::Random { two_choices },
+            Strategy::Hash { key: k } => Strategy::Hash { key: key(k) },
+            Strategy::Auction => Strategy::Auction,
+        }
+    }
+
     /// Its name as written in `.hive`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -3,7 +3,8 @@
 //! A mismatch names the path inside the value, `$.reviews[2].score`, so that a person can find
 //! the offending part of a large output.
 
-use crate::eval::{Scope, describe, eval};
+use crate::eval::{describe, eval};
+use crate::scope::RunScope;
 use hive_plan::{Expr, Type, TypeDef};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -229,7 +230,7 @@ fn record(
         let here = || Segment::Key(name.to_string());
         let v = match (given.remove(name), default) {
             (Some(v), _) => v,
-            (None, Some(default)) => eval(default, &Empty).map_err(|e| Fail {
+            (None, Some(default)) => eval(default, &RunScope::locals(&[])).map_err(|e| Fail {
                 segments: vec![here()],
                 expected: field_ty.to_string(),
                 found: format!("nothing, and the field's default failed: {e}"),
@@ -257,23 +258,6 @@ fn record(
         });
     }
     Ok(Value::Object(out))
-}
-
-/// Defaults are constant expressions: they see no names.
-struct Empty;
-
-impl Scope for Empty {
-    fn param(&self, _: &str) -> Option<&Value> {
-        None
-    }
-
-    fn step(&self, _: usize) -> Option<&Value> {
-        None
-    }
-
-    fn local(&self, _: &str) -> Option<&Value> {
-        None
-    }
 }
 
 #[cfg(test)]

@@ -32,35 +32,6 @@ pub trait Scope {
     fn local(&self, name: &str) -> Option<&Value>;
 }
 
-/// A [`Scope`] over plain collections.
-#[derive(Clone, Copy, Debug)]
-pub struct Values<'a> {
-    /// Workflow parameters by name.
-    pub params: &'a Map<String, Value>,
-    /// Step values by index; `None` for steps not finished.
-    pub steps: &'a [Option<Value>],
-    /// Loop variables, innermost last: a later entry hides an earlier one of the same name.
-    pub locals: &'a [(String, Value)],
-}
-
-impl Scope for Values<'_> {
-    fn param(&self, name: &str) -> Option<&Value> {
-        self.params.get(name)
-    }
-
-    fn step(&self, index: usize) -> Option<&Value> {
-        self.steps.get(index)?.as_ref()
-    }
-
-    fn local(&self, name: &str) -> Option<&Value> {
-        self.locals
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
-    }
-}
-
 /// Why an expression could not be evaluated (division by zero, index out of range, a
 /// value of an unexpected shape, …): a message a person can act on.
 #[derive(Clone, Debug, PartialEq)]
@@ -803,8 +774,8 @@ mod tests {
     /// What the tests evaluate in.
     struct Fixture {
         params: Map<String, Value>,
-        steps: Vec<Option<Value>>,
-        locals: Vec<(String, Value)>,
+        steps: Vec<std::sync::OnceLock<Value>>,
+        locals: Vec<(&'static str, Value)>,
     }
 
     fn fixture() -> Fixture {
@@ -819,21 +790,21 @@ mod tests {
         Fixture {
             params,
             // Step 1 has not finished.
-            steps: vec![Some(json!({"approved": true, "score": 8})), None],
-            locals: vec![
-                ("x".into(), json!(1)),
-                ("y".into(), json!("why")),
-                ("x".into(), json!(2)),
+            steps: vec![
+                std::sync::OnceLock::from(json!({"approved": true, "score": 8})),
+                std::sync::OnceLock::new(),
             ],
+            locals: vec![("x", json!(1)), ("y", json!("why")), ("x", json!(2))],
         }
     }
 
     fn run(expr: &Expr) -> Result<Value, EvalError> {
         let fx = fixture();
-        let scope = Values {
+        let locals: Vec<(&str, &Value)> = fx.locals.iter().map(|(n, v)| (*n, v)).collect();
+        let scope = crate::scope::RunScope {
             params: &fx.params,
             steps: &fx.steps,
-            locals: &fx.locals,
+            locals: &locals,
         };
         eval(expr, &scope)
     }

@@ -35,16 +35,8 @@ pub fn bind(
         let value = match given.remove(&p.name) {
             Some(v) => v,
             None => match &p.default {
-                Some(d) => {
-                    let empty = Map::new();
-                    let scope = RunScope {
-                        params: &empty,
-                        steps: &[],
-                        locals: &[],
-                    };
-                    eval(d, &scope)
-                        .map_err(|e| RunError::run(format!("default of input `{}`: {e}", p.name)))?
-                }
+                Some(d) => eval(d, &RunScope::locals(&[]))
+                    .map_err(|e| RunError::run(format!("default of input `{}`: {e}", p.name)))?,
                 None if matches!(p.ty, Type::Optional(_)) => Value::Null,
                 None => {
                     return Err(RunError::run(format!(

@@ -52,8 +52,10 @@ pub struct RunReport {
 pub struct Runtime {
     plan: Arc<Plan>,
     dispatcher: Dispatcher,
-    /// Target key (see [`target_key`]) → dispatcher group.
-    groups: HashMap<String, usize>,
+    /// A routing's address in `plan` → its dispatcher group. The plan is never changed
+    /// after start, so the address identifies the routing without hashing its contents on
+    /// every attempt.
+    groups: HashMap<usize, usize>,
     /// Values of completed idempotency keys.
     keys: Mutex<HashMap<String, Value>>,
     /// Agent names by fleet index.
@@ -63,6 +65,7 @@ pub struct Runtime {
 impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
+        let plan = Arc::new(plan);
         let (dispatcher, inbox) = Dispatcher::channel();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
@@ -93,10 +96,13 @@ impl Runtime {
             fleet.push(Member::new(name, agent, instances));
         }
         let mut groups = Vec::new();
-        let mut keys = HashMap::new();
+        // Routings to the same target with the same strategy share one group.
+        let mut keys: HashMap<String, usize> = HashMap::new();
+        let mut by_address = HashMap::new();
         let mut register = |routing: &Routing| -> Result<(), RunError> {
             let key = target_key(routing);
-            if keys.contains_key(&key) {
+            if let Some(&group) = keys.get(&key) {
+                by_address.insert(address(routing), group);
                 return Ok(());
             }
             let names: Vec<&String> = match &routing.target {
@@ -121,6 +127,7 @@ impl Runtime {
             let seed = options.seed ^ strategy::stable_hash(&key);
             let policy = Policy::new(routing.strategy.clone(), members.len(), seed);
             keys.insert(key, groups.len());
+            by_address.insert(address(routing), groups.len());
             groups.push(Group::new(members, policy));
             Ok(())
         };
@@ -131,9 +138,9 @@ impl Runtime {
         dispatcher.start(inbox, fleet, groups);
         Ok(Arc::new(Runtime {
             names,
-            plan: Arc::new(plan),
+            plan,
             dispatcher,
-            groups: keys,
+            groups: by_address,
             keys: Mutex::new(HashMap::new()),
         }))
     }
@@ -156,26 +163,13 @@ impl Runtime {
         inputs: serde_json::Map<String, Value>,
     ) -> Result<RunReport, RunError> {
         let started = tokio::time::Instant::now();
-        let (name, _) = self.entry(name)?;
-        let output = workflow::run(self.clone(), name, inputs).await?;
+        let (name, _) = self.plan.entry(name).map_err(RunError::run)?;
+        let output = workflow::run(self.clone(), name.to_string(), inputs).await?;
         Ok(RunReport {
             output,
             members: self.dispatcher.report().await,
             elapsed_us: started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64,
         })
-    }
-
-    /// The name and workflow a run starts with.
-    fn entry(&self, name: Option<&str>) -> Result<(String, &hive_plan::Workflow), RunError> {
-        let wf = self.plan.entry(name).map_err(RunError::run)?;
-        let name = self
-            .plan
-            .workflows
-            .iter()
-            .find(|(_, w)| std::ptr::eq(*w, wf))
-            .map(|(n, _)| n.clone())
-            .unwrap_or_default();
-        Ok((name, wf))
     }
 }
 
@@ -196,8 +190,13 @@ fn routings(plan: &Plan) -> Vec<&Routing> {
     out
 }
 
+/// The identity of a routing of the running plan.
+pub(crate) fn address(routing: &Routing) -> usize {
+    std::ptr::from_ref(routing) as usize
+}
+
 /// Identifies a target with its strategy: steps routed alike share one queue.
-pub(crate) fn target_key(routing: &Routing) -> String {
+fn target_key(routing: &Routing) -> String {
     let target = serde_json::to_string(&routing.target).unwrap_or_default();
     let strategy = serde_json::to_string(&routing.strategy).unwrap_or_default();
     format!("{target} {strategy}")
@@ -221,12 +220,7 @@ fn start_instances(
         (None, Some(command)) => {
             let dir = base.join(agent.dir.as_deref().unwrap_or(""));
             let mut env = Vec::new();
-            let empty = serde_json::Map::new();
-            let scope = scope::RunScope {
-                params: &empty,
-                steps: &[],
-                locals: &[],
-            };
+            let scope = scope::RunScope::locals(&[]);
             for (k, e) in &agent.env {
                 let v = eval::eval(e, &scope)
                     .map_err(|err| RunError::run(format!("agent `{name}`: env `{k}`: {err}")))?;

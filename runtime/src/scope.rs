@@ -2,7 +2,9 @@
 
 use crate::eval::Scope;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
+
+static NO_PARAMS: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
 
 /// Parameters, finished steps and loop variables of one workflow run.
 pub struct RunScope<'a> {
@@ -12,6 +14,17 @@ pub struct RunScope<'a> {
     pub steps: &'a [OnceLock<Value>],
     /// Loop variables and the route locals `input` and `priority`, innermost last.
     pub locals: &'a [(&'a str, &'a Value)],
+}
+
+impl<'a> RunScope<'a> {
+    /// A scope of `locals` alone: constants, defaults, route conditions and hash keys.
+    pub fn locals(locals: &'a [(&'a str, &'a Value)]) -> RunScope<'a> {
+        RunScope {
+            params: &NO_PARAMS,
+            steps: &[],
+            locals,
+        }
+    }
 }
 
 impl Scope for RunScope<'_> {

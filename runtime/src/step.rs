@@ -8,7 +8,7 @@ use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::strategy::stable_hash;
 use crate::workflow::{self, WorkflowRun};
-use crate::{RunError, target_key};
+use crate::{RunError, address};
 use hive_plan::{Callee, Consensus, Routing, Step, Strategy};
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};
@@ -124,7 +124,7 @@ async fn call(
     }
     let input = Value::Object(input);
     let result = if step.options.replicas > 1 {
-        consensus(&run, step, capability, &input).await
+        consensus(&run, index, capability, &input).await
     } else {
         attempts(&run, step, capability, &input, None).await
     };
@@ -176,12 +176,7 @@ fn failed(run: &WorkflowRun, step: &Step, cause: String) -> RunError {
 fn route<'s>(step: &'s Step, input: &Value) -> Result<&'s Routing, String> {
     let urgency = Value::from(step.options.priority.urgency());
     let locals = [("input", input), ("priority", &urgency)];
-    let empty = Map::new();
-    let scope = RunScope {
-        params: &empty,
-        steps: &[],
-        locals: &locals,
-    };
+    let scope = RunScope::locals(&locals);
     for r in &step.routing {
         match &r.when {
             None => return Ok(r),
@@ -223,26 +218,17 @@ async fn attempts(
     let max = opts.retry.saturating_add(1);
     let mut last = fail("no target to run on".to_string());
     while let Some(routing) = target {
-        let group = rt
-            .groups
-            .get(&target_key(routing))
-            .copied()
-            .ok_or_else(|| {
-                fail(format!(
-                    "target {} is unknown to the runtime",
-                    routing.target.describe()
-                ))
-            })?;
+        let group = rt.groups.get(&address(routing)).copied().ok_or_else(|| {
+            fail(format!(
+                "target {} is unknown to the runtime",
+                routing.target.describe()
+            ))
+        })?;
         let key = match &routing.strategy {
             Strategy::Hash { key } => {
                 let locals = [("input", input)];
-                let empty = Map::new();
-                let scope = RunScope {
-                    params: &empty,
-                    steps: &[],
-                    locals: &locals,
-                };
-                let v = eval(key, &scope).map_err(|e| fail(format!("hash key: {e}")))?;
+                let v = eval(key, &RunScope::locals(&locals))
+                    .map_err(|e| fail(format!("hash key: {e}")))?;
                 Some(stable_hash(&v.to_string()))
             }
             _ => None,
@@ -320,10 +306,11 @@ async fn attempts(
 /// The same task on `replicas` distinct agents, decided by the step's consensus rule.
 async fn consensus(
     run: &Arc<WorkflowRun>,
-    step: &Step,
+    index: usize,
     capability: &str,
     input: &Value,
 ) -> Result<Value, Failure> {
+    let step = &run.workflow().steps[index];
     let n = step.options.replicas;
     let rule = step.options.consensus.unwrap_or(Consensus::Majority);
     let needed = match rule {
@@ -334,12 +321,6 @@ async fn consensus(
     };
     let shared = Arc::new(Mutex::new(Vec::new()));
     let mut set = JoinSet::new();
-    let index = run
-        .workflow()
-        .steps
-        .iter()
-        .position(|s| std::ptr::eq(s, step))
-        .unwrap_or(0);
     for _ in 0..n {
         let run = run.clone();
         let shared = shared.clone();

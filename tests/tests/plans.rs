@@ -52,7 +52,7 @@ fn plans_are_deterministic_and_round_trip() {
 #[test]
 fn code_review_steps_options_and_bounds() {
     let plan = example("code_review.hive");
-    let wf = plan.entry(None).expect("main");
+    let (_, wf) = plan.entry(None).expect("main");
     let names: Vec<&str> = wf.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["patch", "security", "reviews", "tests"]);
 
@@ -97,7 +97,7 @@ fn code_review_steps_options_and_bounds() {
 #[test]
 fn conditional_routes_come_first_with_their_fallbacks() {
     let plan = example("incident_response.hive");
-    let wf = plan.entry(None).expect("one workflow");
+    let (_, wf) = plan.entry(None).expect("one workflow");
     let diagnosis = wf
         .steps
         .iter()
@@ -128,7 +128,7 @@ fn conditional_routes_come_first_with_their_fallbacks() {
 #[test]
 fn step_targets_and_strategies() {
     let plan = example("strategy_comparison.hive");
-    let wf = plan.entry(None).expect("main");
+    let (_, wf) = plan.entry(None).expect("main");
     let turns = &wf.steps[0];
     assert_eq!(
         turns.routing,
@@ -188,7 +188,7 @@ fn steps_are_ordered_by_dependencies_then_source_order() {
         )],
     );
     let plan = plan_of(&dir.join("order.hive"));
-    let wf = plan.entry(None).expect("main");
+    let (_, wf) = plan.entry(None).expect("main");
     let names: Vec<&str> = wf.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["first", "middle", "last", "lone"]);
     assert_eq!(wf.steps[2].deps, [0, 1]);

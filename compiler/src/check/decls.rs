@@ -583,29 +583,9 @@ fn missing(db: &dyn Db, owner: ItemRef, block: &Block, prop: &str, help: &str) {
     );
 }
 
-/// A balancing strategy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Strategy {
-    /// In turn.
-    RoundRobin,
-    /// Fewest tasks in flight relative to capacity.
-    LeastBusy,
-    /// Smooth weighted round robin.
-    Weighted,
-    /// Most resource headroom that still covers the demand.
-    ResourceAware,
-    /// Lowest expected completion time.
-    Performance,
-    /// Uniform, or power of two choices.
-    Random {
-        /// Power of two choices.
-        two_choices: bool,
-    },
-    /// Consistent hashing of a key expression (kept as written; lowered with the route).
-    Hash,
-    /// Lowest bid.
-    Auction,
-}
+/// A balancing strategy as checked: `hash` keeps its key expression in the syntax tree until
+/// lowering.
+pub type Strategy = hive_plan::Strategy<()>;
 
 /// Reads a `strategy` value; `input` is the type of the routed task's arguments.
 pub fn strategy(
@@ -705,7 +685,7 @@ pub fn strategy(
                     "write `hash(key: input.user)`: equal keys go to the same member",
                 ),
             }
-            Some(Strategy::Hash)
+            Some(Strategy::Hash { key: () })
         }
         _ => {
             report(

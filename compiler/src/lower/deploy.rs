@@ -154,33 +154,20 @@ pub fn pools(cx: &Cx) -> BTreeMap<String, hive_plan::Pool> {
 /// The plan strategy of a checked one; `hash` takes its key from the `strategy` property of
 /// `owner` (a pool or route), lowered with `input` in scope.
 fn strategy(cx: &Cx, owner: ItemRef, s: &Strategy) -> hive_plan::Strategy {
-    match s {
-        Strategy::RoundRobin => hive_plan::Strategy::RoundRobin,
-        Strategy::LeastBusy => hive_plan::Strategy::LeastBusy,
-        Strategy::Weighted => hive_plan::Strategy::Weighted,
-        Strategy::ResourceAware => hive_plan::Strategy::ResourceAware,
-        Strategy::Performance => hive_plan::Strategy::Performance,
-        Strategy::Random { two_choices } => hive_plan::Strategy::Random {
-            two_choices: *two_choices,
-        },
-        Strategy::Auction => hive_plan::Strategy::Auction,
-        Strategy::Hash => {
-            let mut lx = Lower::new(cx.db, owner.file, cx.names);
-            lx.locals.insert("input".into(), Local::Named);
-            let key = cx
-                .properties(owner)
-                .iter()
-                .find(|p| p.name.text == "strategy")
-                .and_then(|p| match &p.value.kind {
-                    ExprKind::Call(c) => c.args.first().map(|a| lx.expr(&a.value)),
-                    _ => None,
-                })
-                .unwrap_or(Expr::Local {
-                    name: "input".into(),
-                });
-            hive_plan::Strategy::Hash { key }
-        }
-    }
+    s.clone().with_key(|()| {
+        let mut lx = Lower::new(cx.db, owner.file, cx.names);
+        lx.locals.insert("input".into(), Local::Named);
+        cx.properties(owner)
+            .iter()
+            .find(|p| p.name.text == "strategy")
+            .and_then(|p| match &p.value.kind {
+                ExprKind::Call(c) => c.args.first().map(|a| lx.expr(&a.value)),
+                _ => None,
+            })
+            .unwrap_or(Expr::Local {
+                name: "input".into(),
+            })
+    })
 }
 
 /// A target and the strategy it balances with by default.

@@ -337,18 +337,20 @@ impl Instance for ExecInstance {
         let conn = self.conn.clone();
         let who = self.who();
         Box::pin(async move {
+            // The process is between lives: the task moves on as if the instance had died.
+            let not_running = || TaskError {
+                message: format!("agent {who} is not running"),
+                retryable: true,
+                lost: true,
+                checkpoint: task.checkpoint.clone(),
+            };
             let (tx, rx) = oneshot::channel();
             let id = {
                 let mut c = conn
                     .lock()
                     .map_err(|_| TaskError::retryable(format!("agent {who}: state poisoned")))?;
                 let Some(writer) = c.writer.clone() else {
-                    return Err(TaskError {
-                        message: format!("agent {who} is not running"),
-                        retryable: true,
-                        lost: true,
-                        checkpoint: task.checkpoint.clone(),
-                    });
+                    return Err(not_running());
                 };
                 c.next_id += 1;
                 let id = c.next_id;
@@ -366,12 +368,7 @@ impl Instance for ExecInstance {
                 c.pending.insert(id, tx);
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
-                    return Err(TaskError {
-                        message: format!("agent {who} is not running"),
-                        retryable: true,
-                        lost: true,
-                        checkpoint: task.checkpoint.clone(),
-                    });
+                    return Err(not_running());
                 }
                 id
             };
