@@ -61,23 +61,7 @@ enum Command {
         color: Color,
     },
     /// Run a workflow: its output as JSON on stdout, a summary per agent on stderr.
-    Run {
-        /// A `.hive` file, or a plan saved with `hivec plan --format json`.
-        file: PathBuf,
-        /// The workflow to run (default: `main`, else the only one).
-        #[arg(long)]
-        workflow: Option<String>,
-        /// An input: `name=value` (JSON, or the text itself for a string input) or
-        /// `name=@file` (the file's contents).
-        #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
-        inputs: Vec<String>,
-        /// Imports may not leave this directory (default: the file's directory).
-        #[arg(long)]
-        root: Option<PathBuf>,
-        /// Colour the diagnostics (default: when stderr is a terminal).
-        #[arg(long, value_enum, default_value = "auto")]
-        color: Color,
-    },
+    Run(run::RunArgs),
     /// Print the long explanation of a diagnostic code (`E0101` or `unknown-name`).
     Explain {
         /// The code or its name.
@@ -127,8 +111,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // `RUST_LOG` decides, else `-v` (info) and `-vv` (debug) of `hivec run`; warnings show
+    // by default.
+    let level = match &cli.command {
+        Command::Run(args) if args.verbose >= 2 => "debug",
+        Command::Run(args) if args.verbose == 1 => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
@@ -145,13 +138,7 @@ fn main() -> ExitCode {
             root,
             color,
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
-        Command::Run {
-            file,
-            workflow,
-            inputs,
-            root,
-            color,
-        } => run::run(&file, workflow.as_deref(), &inputs, root.as_deref(), color),
+        Command::Run(args) => run::run(&args),
         Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
             Some(c) => {
                 println!(

@@ -5,13 +5,14 @@
 //! resources; until then it waits in its target's queue, ordered by priority, then deadline,
 //! then arrival.
 
-use crate::agent::{Task, TaskError};
+use crate::agent::{Bid, Task, TaskError};
 use crate::fleet::Member;
 use crate::strategy::{Ask, Policy};
 use hive_plan::Resources;
+use hive_plan::Strategy;
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -76,6 +77,12 @@ enum Msg {
         retry: bool,
     },
     Report(oneshot::Sender<Vec<MemberReport>>),
+    /// The bids of an auction for the task with this arrival number.
+    Bids {
+        group: usize,
+        seq: u64,
+        bids: Vec<(usize, f64)>,
+    },
     /// An instance's health changed: waiting tasks may be placed, or fail.
     Wake,
 }
@@ -87,6 +94,16 @@ pub struct Group {
     /// The strategy and its state.
     pub policy: Policy,
     queue: BinaryHeap<Queued>,
+    /// `auction`: the bids asked for each waiting task, by arrival number.
+    auctions: HashMap<u64, Auction>,
+}
+
+/// The bidding for one task.
+enum Auction {
+    /// Some agent has not answered yet.
+    Asked,
+    /// Every bid is in: (member, cost).
+    Closed(Vec<(usize, f64)>),
 }
 
 impl Group {
@@ -96,6 +113,7 @@ impl Group {
             members,
             policy,
             queue: BinaryHeap::new(),
+            auctions: HashMap::new(),
         }
     }
 }
@@ -255,6 +273,13 @@ impl State {
                 m.observe(elapsed_us, ok, retry);
             }
             Msg::Wake => {}
+            Msg::Bids { group, seq, bids } => {
+                if let Some(g) = self.groups.get_mut(group)
+                    && let Some(a) = g.auctions.get_mut(&seq)
+                {
+                    *a = Auction::Closed(bids);
+                }
+            }
             Msg::Report(reply) => {
                 let report = self
                     .fleet
@@ -291,9 +316,11 @@ impl State {
             let placed = order.into_iter().find_map(|g| {
                 let group = &mut self.groups[g];
                 let head = group.queue.peek()?;
+                let seq = head.seq;
                 // A cancelled task is dropped instead of being placed.
                 if head.request.reply.is_closed() {
                     group.queue.pop();
+                    group.auctions.remove(&seq);
                     return Some(None);
                 }
                 let excluded = head
@@ -302,17 +329,41 @@ impl State {
                     .lock()
                     .map(|e| e.clone())
                     .unwrap_or_default();
-                let ask = Ask {
+                let mut ask = Ask {
                     demand: &head.request.demand,
                     excluded: &excluded,
                     key: head.request.key,
+                    bids: &[],
                 };
+                let bids;
+                if matches!(group.policy.strategy(), Strategy::Auction) {
+                    match group.auctions.get(&seq) {
+                        Some(Auction::Asked) => return None,
+                        Some(Auction::Closed(b)) => bids = b.clone(),
+                        None => match open_auction(
+                            (g, seq),
+                            group,
+                            &self.fleet,
+                            &ask,
+                            &head.request.task,
+                            &self.tx,
+                        ) {
+                            Some(b) => bids = b,
+                            None => {
+                                group.auctions.insert(seq, Auction::Asked);
+                                return None;
+                            }
+                        },
+                    }
+                    ask.bids = &bids;
+                }
                 let Some(choice) = group.policy.choose(&group.members, &self.fleet, &ask) else {
                     // Waiting helps only if some member could ever take the task.
                     if viable(&group.members, &self.fleet, &ask) {
                         return None;
                     }
                     let queued = group.queue.pop()?;
+                    group.auctions.remove(&seq);
                     let _ = queued.request.reply.send(Outcome {
                         member: usize::MAX,
                         instance: 0,
@@ -323,6 +374,7 @@ impl State {
                     return Some(None);
                 };
                 let queued = group.queue.pop()?;
+                group.auctions.remove(&seq);
                 Some(Some((choice, queued.request)))
             });
             match placed {
@@ -380,6 +432,60 @@ impl State {
             }
         });
     }
+}
+
+/// Asks the members of `group` that could take `task` now for their bids. Bids known at
+/// once are returned; when some agent must be asked, its answers arrive later as
+/// [`Msg::Bids`] and `None` is returned.
+fn open_auction(
+    (index, seq): (usize, u64),
+    group: &Group,
+    fleet: &[Member],
+    ask: &Ask,
+    task: &Task,
+    tx: &mpsc::WeakUnboundedSender<Msg>,
+) -> Option<Vec<(usize, f64)>> {
+    let mut known = Vec::new();
+    let mut asked = Vec::new();
+    for &m in &group.members {
+        let member = &fleet[m];
+        let Some(slot) = member
+            .free_slot(ask.demand)
+            .filter(|_| !ask.excluded.contains(&m))
+        else {
+            continue;
+        };
+        match member.instances[slot].instance.bid(task) {
+            Bid::None => {}
+            // A known price is per task: the queue already on the member comes first.
+            Bid::Now(cost) => known.push((m, cost * (1.0 + member.load().min(1e6)))),
+            Bid::Later(answer) => asked.push((m, answer)),
+        }
+    }
+    if asked.is_empty() {
+        return Some(known);
+    }
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let mut answers = tokio::task::JoinSet::new();
+        for (m, answer) in asked {
+            answers.spawn(async move { answer.await.map(|cost| (m, cost)) });
+        }
+        let mut bids = known;
+        while let Some(answer) = answers.join_next().await {
+            if let Ok(Some(bid)) = answer {
+                bids.push(bid);
+            }
+        }
+        if let Some(tx) = tx.upgrade() {
+            let _ = tx.send(Msg::Bids {
+                group: index,
+                seq,
+                bids,
+            });
+        }
+    });
+    None
 }
 
 /// Whether some member of `members` is live, not excluded, and large enough for the demand.

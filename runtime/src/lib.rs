@@ -35,6 +35,9 @@ use strategy::Policy;
 pub struct RunOptions {
     /// Seed of the random choices (strategies, jitter), for reproducible runs.
     pub seed: u64,
+    /// Agents behave as their `simulate` blocks say instead of running. The caller provides
+    /// the virtual clock (a tokio runtime with paused time).
+    pub simulate: bool,
 }
 
 /// The outcome of a run that finished.
@@ -60,6 +63,8 @@ pub struct Runtime {
     keys: Mutex<HashMap<String, Value>>,
     /// Agent names by fleet index.
     names: Vec<String>,
+    /// Every instance, to wait for their first start.
+    instances: Vec<Arc<dyn Instance>>,
 }
 
 impl Runtime {
@@ -84,6 +89,7 @@ impl Runtime {
             }
         }
         let mut fleet = Vec::new();
+        let mut all = Vec::new();
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
         for (name, agent) in plan
@@ -91,7 +97,12 @@ impl Runtime {
             .iter()
             .filter(|(n, _)| used.contains(n.as_str()))
         {
-            let instances = start_instances(name, agent, &base, &dispatcher)?;
+            let instances = if options.simulate {
+                simulated_instances(name, agent, &plan, options.seed)?
+            } else {
+                start_instances(name, agent, &base, &dispatcher)?
+            };
+            all.extend(instances.iter().cloned());
             index.insert(name.clone(), fleet.len());
             fleet.push(Member::new(name, agent, instances));
         }
@@ -137,6 +148,7 @@ impl Runtime {
         let names = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(inbox, fleet, groups);
         Ok(Arc::new(Runtime {
+            instances: all,
             names,
             plan,
             dispatcher,
@@ -162,8 +174,13 @@ impl Runtime {
         name: Option<&str>,
         inputs: serde_json::Map<String, Value>,
     ) -> Result<RunReport, RunError> {
-        let started = tokio::time::Instant::now();
         let (name, _) = self.plan.entry(name).map_err(RunError::run)?;
+        // Every agent gets its chance to come up before the first task is placed, so that
+        // the first tasks are not all given to whichever process started fastest.
+        for instance in &self.instances {
+            instance.started().await;
+        }
+        let started = tokio::time::Instant::now();
         let output = workflow::run(self.clone(), name.to_string(), inputs).await?;
         Ok(RunReport {
             output,
@@ -200,6 +217,46 @@ fn target_key(routing: &Routing) -> String {
     let target = serde_json::to_string(&routing.target).unwrap_or_default();
     let strategy = serde_json::to_string(&routing.strategy).unwrap_or_default();
     format!("{target} {strategy}")
+}
+
+/// The instances of an agent under `--simulate`.
+fn simulated_instances(
+    name: &str,
+    agent: &hive_plan::Agent,
+    plan: &Arc<Plan>,
+    seed: u64,
+) -> Result<Vec<Arc<dyn Instance>>, RunError> {
+    use agent::simulated::SimulatedInstance;
+    let count = agent.min_replicas.max(1) as usize;
+    let Some(behaviour) = &agent.simulate else {
+        if agent.builtin.as_deref() == Some("std") {
+            return Ok((0..count)
+                .map(|_| Arc::new(SimulatedInstance::std(plan.clone())) as Arc<dyn Instance>)
+                .collect());
+        }
+        return Err(RunError::run(format!(
+            "agent `{name}` has no `simulate` block, so it cannot take part in --simulate; \
+             give it one, e.g. `simulate: {{ latency: 1s, jitter: 200ms }}`"
+        )));
+    };
+    let output = match &behaviour.output {
+        Some(e) => Some(
+            eval::eval(e, &scope::RunScope::locals(&[]))
+                .map_err(|err| RunError::run(format!("agent `{name}`: simulate.output: {err}")))?,
+        ),
+        None => None,
+    };
+    let seed = seed ^ strategy::stable_hash(name);
+    Ok((0..count)
+        .map(|i| {
+            Arc::new(SimulatedInstance::new(
+                behaviour.clone(),
+                output.clone(),
+                plan.clone(),
+                strategy::mix(seed ^ i as u64),
+            )) as Arc<dyn Instance>
+        })
+        .collect())
 }
 
 /// The instances an agent starts with.

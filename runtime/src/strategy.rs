@@ -15,6 +15,8 @@ pub struct Ask<'a> {
     pub excluded: &'a [usize],
     /// The hash of the `hash` strategy's key, when the strategy has one.
     pub key: Option<u64>,
+    /// An auction's bids: (member, cost).
+    pub bids: &'a [(usize, f64)],
 }
 
 /// A strategy with its state for one target.
@@ -123,9 +125,25 @@ impl Policy {
                 })?;
                 Some((members[pos], slot))
             }
-            Strategy::Performance | Strategy::Auction => {
-                // Without bidders, an auction's bids are the members' expected completion
-                // times, which is what `performance` minimises too.
+            Strategy::Auction => {
+                // The lowest bid wins. A member that did not bid (no answer, or an agent that
+                // cannot) ranks after every bidder, by its expected completion time.
+                let cost = |pos: usize| {
+                    let m = members[pos];
+                    match ask.bids.iter().find(|(b, _)| *b == m) {
+                        Some(&(_, c)) => (0, c),
+                        None => (1, fleet[m].expected_ms()),
+                    }
+                };
+                let &(pos, _) = open.iter().min_by(|a, b| {
+                    let (ca, cb) = (cost(a.0), cost(b.0));
+                    ca.0.cmp(&cb.0)
+                        .then(ca.1.total_cmp(&cb.1))
+                        .then(a.0.cmp(&b.0))
+                })?;
+                pick(pos)
+            }
+            Strategy::Performance => {
                 let &(pos, _) = open.iter().min_by(|a, b| {
                     let ea = fleet[members[a.0]].expected_ms();
                     let eb = fleet[members[b.0]].expected_ms();

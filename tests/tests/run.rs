@@ -1,29 +1,15 @@
 //! The runtime on real plans: strategies, failure handling and step options, with agents
 //! built on the in-process `std` agent.
 
-use hive_runtime::{RunError, RunOptions, RunReport, Runtime};
-use hive_tests::plan_of;
-use serde_json::{Map, Value, json};
-use std::path::PathBuf;
+mod common;
 
-fn write(name: &str, source: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hive-run-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{name}.hive"));
-    std::fs::write(&path, source).expect("write");
-    path
-}
+use common::{plan_in, run_plan, tasks_of, write};
+use hive_runtime::{RunError, RunReport};
+use hive_tests::plan_of;
+use serde_json::{Value, json};
 
 fn run(name: &str, source: &str, inputs: Value) -> Result<RunReport, RunError> {
     run_plan(plan_of(&write(name, source)), inputs)
-}
-
-fn tasks_of(report: &RunReport, agent: &str) -> u64 {
-    report
-        .members
-        .iter()
-        .find(|m| m.name == agent)
-        .map_or(0, |m| m.stats.tasks)
 }
 
 /// Agents `a`, `b`, `c` built on `std`, in a pool with `strategy`.
@@ -282,34 +268,6 @@ workflow main() -> Pair {
     // The std agent has no `pair` capability: a clear error, not a hang.
     let err = err.expect_err("must fail");
     assert!(err.cause.contains("no capability `pair`"), "{err}");
-}
-
-fn run_plan(plan: hive_plan::Plan, inputs: Value) -> Result<RunReport, RunError> {
-    let inputs: Map<String, Value> = match inputs {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
-    tokio.block_on(async {
-        let rt = Runtime::start(plan, RunOptions::default())?;
-        rt.run(None, inputs).await
-    })
-}
-
-/// The plan of `main.hive` written with `files` into a fresh directory that exec agents run in.
-fn plan_in(tag: &str, files: &[(&str, &str)]) -> (hive_plan::Plan, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("hive-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).expect("write");
-    }
-    let mut plan = plan_of(&dir.join("main.hive"));
-    plan.base = dir.display().to_string();
-    (plan, dir)
 }
 
 #[test]

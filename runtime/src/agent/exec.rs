@@ -4,7 +4,7 @@
 //! — panics or hangs the runtime: each becomes an error naming the agent and the instance, and
 //! a task whose instance died is handed to another member without using a retry.
 
-use super::{Attempt, Health, Instance, Task, TaskError};
+use super::{Attempt, Bid, Health, Instance, Task, TaskError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,8 @@ pub struct Spec {
 
 /// Time an instance has to answer `hello` with `ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time an agent has to answer a `bid`; a later answer loses the auction.
+const BID_TIMEOUT: Duration = Duration::from_secs(1);
 /// Starts that fail in a row before an instance is given up.
 const MAX_FAILED_STARTS: u32 = 5;
 
@@ -42,6 +44,8 @@ const MAX_FAILED_STARTS: u32 = 5;
 pub struct ExecInstance {
     spec: Arc<Spec>,
     conn: Arc<Mutex<Conn>>,
+    /// Becomes true when the first start has succeeded or failed.
+    started: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(Default)]
@@ -50,6 +54,8 @@ struct Conn {
     writer: Option<mpsc::UnboundedSender<String>>,
     pending: HashMap<u64, oneshot::Sender<Result<Value, TaskError>>>,
     checkpoints: HashMap<u64, Value>,
+    /// Bids asked for and not answered yet; ids are shared with tasks.
+    bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
     next_id: u64,
     last_seen: Option<Instant>,
 }
@@ -62,8 +68,13 @@ impl ExecInstance {
             health: Some(Health::Starting),
             ..Conn::default()
         }));
-        tokio::spawn(supervise(spec.clone(), conn.clone(), wake));
-        ExecInstance { spec, conn }
+        let (settled, started) = tokio::sync::watch::channel(false);
+        tokio::spawn(supervise(spec.clone(), conn.clone(), wake, settled));
+        ExecInstance {
+            spec,
+            conn,
+            started,
+        }
     }
 
     fn who(&self) -> String {
@@ -73,11 +84,18 @@ impl ExecInstance {
 
 /// Starts the process, serves it until it dies, and starts it again after a growing pause;
 /// after [`MAX_FAILED_STARTS`] failed starts in a row the instance is dead for good.
-async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, wake: Arc<dyn Fn() + Send + Sync>) {
+async fn supervise(
+    spec: Arc<Spec>,
+    conn: Arc<Mutex<Conn>>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    settled: tokio::sync::watch::Sender<bool>,
+) {
     let mut failed_starts = 0;
     let mut pause = Duration::from_millis(100);
     loop {
-        match serve(&spec, &conn, &wake).await {
+        let life = serve(&spec, &conn, &wake, &settled).await;
+        settled.send_replace(true);
+        match life {
             Ok(()) => {
                 failed_starts = 0;
                 pause = Duration::from_millis(100);
@@ -111,6 +129,7 @@ async fn serve(
     spec: &Spec,
     conn: &Arc<Mutex<Conn>>,
     wake: &Arc<dyn Fn() + Send + Sync>,
+    settled: &tokio::sync::watch::Sender<bool>,
 ) -> Result<(), String> {
     let who = format!("{}#{}", spec.agent, spec.instance);
     let mut child: Child = Command::new("sh")
@@ -185,6 +204,7 @@ async fn serve(
         c.health = Some(Health::Live);
         c.last_seen = Some(Instant::now());
     }
+    settled.send_replace(true);
     wake();
     let watchdog = tokio::time::interval(spec.heartbeat.max(Duration::from_millis(10)));
     tokio::pin!(watchdog);
@@ -216,6 +236,8 @@ async fn serve(
     if let Ok(mut c) = conn.lock() {
         c.writer = None;
         c.health = Some(Health::Starting);
+        // Unanswered bids lose: dropping their senders answers them with nothing.
+        c.bids.clear();
         let pending: Vec<_> = c.pending.drain().collect();
         for (id, reply) in pending {
             let checkpoint = c.checkpoints.remove(&id);
@@ -250,7 +272,21 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
         }
     };
     let id = msg.get("id").and_then(Value::as_u64);
-    match msg.get("type").and_then(Value::as_str) {
+    let kind = msg.get("type").and_then(Value::as_str);
+    // An answer to a bid: its cost, or a refusal (`error`).
+    if let Some(reply) = id.and_then(|id| c.bids.remove(&id)) {
+        let cost = match kind {
+            Some("bid") => msg.get("cost").and_then(Value::as_f64),
+            _ => None,
+        };
+        if kind == Some("bid") && cost.is_none() {
+            tracing::warn!("agent {who} sent a bid without a numeric `cost`");
+        }
+        let _ = reply.send(cost.filter(|c| c.is_finite()));
+        return;
+    }
+    match kind {
+        Some("bid") => tracing::warn!("agent {who} answered an unknown bid"),
         Some("result") | Some("error") => {
             let Some(reply) = id.and_then(|id| c.pending.remove(&id)) else {
                 let unknown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
@@ -386,6 +422,47 @@ impl Instance for ExecInstance {
             guard.armed = false;
             result
         })
+    }
+
+    fn started(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let mut started = self.started.clone();
+        Box::pin(async move {
+            // An error means the supervisor is gone, which also settles the question.
+            let _ = started.wait_for(|s| *s).await;
+        })
+    }
+
+    fn bid(&self, task: &Task) -> Bid {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let Ok(mut c) = self.conn.lock() else {
+                return Bid::None;
+            };
+            let Some(writer) = c.writer.clone() else {
+                return Bid::None;
+            };
+            c.next_id += 1;
+            let id = c.next_id;
+            let msg = json!({
+                "type": "bid",
+                "id": id,
+                "capability": task.capability,
+                "input": task.input,
+            });
+            if writer.send(msg.to_string()).is_err() {
+                return Bid::None;
+            }
+            c.bids.insert(id, tx);
+            id
+        };
+        let conn = self.conn.clone();
+        Bid::Later(Box::pin(async move {
+            let answer = tokio::time::timeout(BID_TIMEOUT, rx).await;
+            if let Ok(mut c) = conn.lock() {
+                c.bids.remove(&id);
+            }
+            answer.ok().and_then(Result::ok).flatten()
+        }))
     }
 
     fn health(&self) -> Health {

@@ -1,6 +1,7 @@
 //! Agent instances: what executes a task once the dispatcher has chosen where it goes.
 
 pub mod exec;
+pub mod simulated;
 pub mod std_agent;
 
 use serde_json::Value;
@@ -71,10 +72,31 @@ pub enum Health {
     Dead,
 }
 
+/// An instance's price for a task in an `auction`: lower wins.
+pub enum Bid {
+    /// The instance does not bid; the dispatcher uses the member's expected completion time.
+    None,
+    /// Known at once (a simulated agent bids its latency).
+    Now(f64),
+    /// Asked of the agent; `None` if it declined or did not answer in time.
+    Later(Pin<Box<dyn Future<Output = Option<f64>> + Send>>),
+}
+
 /// A running instance of an agent. Dropping the returned future cancels the task.
 pub trait Instance: Send + Sync {
     /// Starts `task` on this instance.
     fn execute(&self, task: Task) -> Attempt;
+
+    /// What the instance asks for running `task` (the `auction` strategy).
+    fn bid(&self, _task: &Task) -> Bid {
+        Bid::None
+    }
+
+    /// Resolves once the instance's first start has succeeded or failed, so that a run
+    /// starts with every agent that can come up (and the strategies see all of them).
+    fn started(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 
     /// Whether it can take tasks now.
     fn health(&self) -> Health {
