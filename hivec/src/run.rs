@@ -4,11 +4,13 @@ use crate::Color;
 use crate::plan::compile;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::dispatch::MemberReport;
+use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, Runtime, parse_input};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// `hivec run`'s arguments.
 #[derive(clap::Args)]
@@ -34,6 +36,17 @@ pub struct RunArgs {
     /// Colour the diagnostics (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// Record every finished step in this journal (JSON lines), to resume the run if it
+    /// is interrupted.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Continue the run recorded in this journal: finished steps are not run again.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+    /// Write every attempt on every agent instance to this file as a Chrome trace (open it
+    /// in Perfetto).
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
     /// Log more: `-v` info (agents' stderr, restarts), `-vv` debug. `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -42,58 +55,16 @@ pub struct RunArgs {
 /// Runs the workflow with its inputs (`name=value` or `name=@path`). The output goes to
 /// stdout as JSON and nothing else does; the summary and errors go to stderr.
 pub fn run(args: &RunArgs) -> ExitCode {
-    let (file, workflow, inputs) = (&args.file, args.workflow.as_deref(), &args.inputs);
-    let plan = match load(file, args.root.as_deref(), args.color) {
-        Ok(plan) => plan,
+    let prepared = match prepare(args) {
+        Ok(p) => p,
         Err(code) => return code,
     };
-    let mut plan = plan;
-    let (entry, params) = match plan.entry(workflow) {
-        Ok((name, wf)) => (name.to_string(), wf.params.clone()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // Only the entry and the workflows it calls: their agents are the ones to start.
-    if let Err(e) = plan.retain_workflow(&entry) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    let mut given = Map::new();
-    for input in inputs {
-        let Some((name, text)) = input.split_once('=') else {
-            eprintln!("error: --input `{input}` is not `name=value` or `name=@file`");
-            return ExitCode::from(2);
-        };
-        let text = match text.strip_prefix('@') {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("error: --input {name}=@{path}: cannot read {path}: {e}");
-                    return ExitCode::from(2);
-                }
-            },
-            None => text.to_string(),
-        };
-        let Some(param) = params.iter().find(|p| p.name == name) else {
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            eprintln!(
-                "error: the workflow has no input `{name}`; its inputs are: {}",
-                names.join(", ")
-            );
-            return ExitCode::from(2);
-        };
-        match parse_input(name, &text, &param.ty) {
-            Ok(v) => {
-                given.insert(name.to_string(), v);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let Prepared {
+        plan,
+        entry,
+        inputs,
+        journal,
+    } = prepared;
     // A simulation runs on one thread with tokio's paused clock, which jumps to the next
     // timer whenever every task waits: the same scheduler, on virtual time, deterministic.
     let built = if args.simulate {
@@ -109,6 +80,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let options = RunOptions {
         seed: args.seed,
         simulate: args.simulate,
+        journal: journal.clone(),
+        trace: args.trace_out.is_some(),
     };
     let real = std::time::Instant::now();
     let tokio = match built {
@@ -118,10 +91,34 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = tokio.block_on(async {
-        let runtime = Runtime::start(plan, options)?;
-        runtime.run(Some(&entry), given).await
+    let (result, trace) = tokio.block_on(async {
+        let runtime = match Runtime::start(plan, options) {
+            Ok(rt) => rt,
+            Err(e) => return (Err(e), None),
+        };
+        let result = runtime.run(Some(&entry), inputs).await;
+        // A failed run's trace is the one most worth looking at.
+        let trace = match args.trace_out {
+            Some(_) => Some(runtime.trace().await),
+            None => None,
+        };
+        (result, trace)
     });
+    if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
+        let text = serde_json::to_string(&trace).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the trace {}: {e}", path.display());
+        }
+    }
+    let ending = match &result {
+        Ok(report) => json!({"event": "finished", "output": report.output}),
+        Err(e) => json!({"event": "failed", "error": e.to_string()}),
+    };
+    if let Some(j) = &journal
+        && let Err(e) = j.append(&ending)
+    {
+        eprintln!("warning: {e}");
+    }
     match result {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report.output).unwrap_or_default();
@@ -141,9 +138,114 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(path) = args.journal.as_ref().or(args.resume.as_ref()) {
+                eprintln!(
+                    "note: continue with `hivec run {} --resume {}`",
+                    args.file.display(),
+                    path.display()
+                );
+            }
             ExitCode::from(1)
         }
     }
+}
+
+/// What a run needs before it starts.
+struct Prepared {
+    plan: Plan,
+    entry: String,
+    inputs: Map<String, Value>,
+    journal: Option<Arc<Journal>>,
+}
+
+/// Loads the plan and binds the inputs, from the command line or from the journal being
+/// resumed; every problem is a usage error (exit 2) before anything starts.
+fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let mut plan = load(&args.file, args.root.as_deref(), args.color)?;
+    let resumed = match &args.resume {
+        None => None,
+        Some(path) => {
+            if args.journal.is_some() || args.workflow.is_some() || !args.inputs.is_empty() {
+                return Err(usage(
+                    "--resume continues the journal's run with its workflow and inputs, and appends to that journal; leave out --journal, --workflow and --input".to_string(),
+                ));
+            }
+            let (journal, header) = Journal::resume(path).map_err(usage)?;
+            if header.plan != plan.source_hash {
+                return Err(usage(format!(
+                    "{} was written by a run of other sources: {} changed since, so its steps cannot be trusted; start again with --journal",
+                    path.display(),
+                    args.file.display()
+                )));
+            }
+            Some((journal, header))
+        }
+    };
+    let workflow = match &resumed {
+        Some((_, header)) => Some(header.workflow.as_str()),
+        None => args.workflow.as_deref(),
+    };
+    let (entry, params) = match plan.entry(workflow) {
+        Ok((name, wf)) => (name.to_string(), wf.params.clone()),
+        Err(e) => return Err(usage(e)),
+    };
+    // Only the entry and the workflows it calls: their agents are the ones to start.
+    plan.retain_workflow(&entry).map_err(usage)?;
+    let inputs = match &resumed {
+        Some((_, header)) => header.inputs.clone(),
+        None => parse_inputs(&args.inputs, &params).map_err(usage)?,
+    };
+    let journal = match (resumed, &args.journal) {
+        (Some((journal, _)), _) => Some(Arc::new(journal)),
+        (None, Some(path)) => {
+            let header = Header {
+                plan: plan.source_hash.clone(),
+                workflow: entry.clone(),
+                inputs: inputs.clone(),
+            };
+            Some(Arc::new(Journal::create(path, &header).map_err(usage)?))
+        }
+        (None, None) => None,
+    };
+    Ok(Prepared {
+        plan,
+        entry,
+        inputs,
+        journal,
+    })
+}
+
+/// `--input name=value` and `--input name=@file`, each checked against its parameter.
+fn parse_inputs(
+    inputs: &[String],
+    params: &[hive_plan::Param],
+) -> Result<Map<String, Value>, String> {
+    let mut given = Map::new();
+    for input in inputs {
+        let Some((name, text)) = input.split_once('=') else {
+            return Err(format!(
+                "--input `{input}` is not `name=value` or `name=@file`"
+            ));
+        };
+        let text = match text.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("--input {name}=@{path}: cannot read {path}: {e}"))?,
+            None => text.to_string(),
+        };
+        let Some(param) = params.iter().find(|p| p.name == name) else {
+            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+            return Err(format!(
+                "the workflow has no input `{name}`; its inputs are: {}",
+                names.join(", ")
+            ));
+        };
+        given.insert(name.to_string(), parse_input(name, &text, &param.ty)?);
+    }
+    Ok(given)
 }
 
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this

@@ -39,6 +39,8 @@ pub struct Request {
     pub excluded: Arc<Mutex<Vec<usize>>>,
     /// Whether this attempt is a retry (for the summary).
     pub retry: bool,
+    /// The step it belongs to, when the run is traced.
+    pub label: Option<String>,
     /// Where the outcome goes; dropping the receiver cancels the attempt.
     pub reply: oneshot::Sender<Outcome>,
 }
@@ -75,8 +77,10 @@ enum Msg {
         elapsed_us: u64,
         ok: bool,
         retry: bool,
+        span: Option<Span>,
     },
     Report(oneshot::Sender<Vec<MemberReport>>),
+    Trace(oneshot::Sender<Vec<Span>>),
     /// The bids of an auction for the task with this arrival number.
     Bids {
         group: usize,
@@ -85,6 +89,27 @@ enum Msg {
     },
     /// An instance's health changed: waiting tasks may be placed, or fail.
     Wake,
+}
+
+/// One attempt on one instance, for `--trace-out`.
+#[derive(Clone, Debug)]
+pub struct Span {
+    /// The member (index into the fleet, as in [`MemberReport`]s).
+    pub member: usize,
+    /// The instance.
+    pub instance: usize,
+    /// The step, with the path of the workflows that called it.
+    pub step: String,
+    /// The capability.
+    pub capability: String,
+    /// Which attempt of the task.
+    pub attempt: u32,
+    /// Start, in microseconds since the dispatcher started.
+    pub start_us: u64,
+    /// Duration in microseconds.
+    pub duration_us: u64,
+    /// The failure, if it failed.
+    pub error: Option<String>,
 }
 
 /// A target: its members and strategy, and the tasks waiting for it.
@@ -182,6 +207,8 @@ impl Dispatcher {
             fleet,
             groups,
             seq: 0,
+            spans: Vec::new(),
+            epoch: Instant::now(),
             tx: self.tx.downgrade(),
         };
         tokio::spawn(state.run(inbox.0));
@@ -204,6 +231,15 @@ impl Dispatcher {
             .map_err(|_| TaskError::fatal("the dispatcher has stopped"))
     }
 
+    /// Every attempt of a traced run so far, in the order they finished.
+    pub async fn trace(&self) -> Vec<Span> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Trace(tx)).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
     /// What every member did so far.
     pub async fn report(&self) -> Vec<MemberReport> {
         let (tx, rx) = oneshot::channel();
@@ -218,6 +254,10 @@ struct State {
     fleet: Vec<Member>,
     groups: Vec<Group>,
     seq: u64,
+    /// Finished attempts of a traced run.
+    spans: Vec<Span>,
+    /// Time zero of the spans.
+    epoch: Instant,
     /// For the attempts' completion messages; weak so that the loop ends with the run.
     tx: mpsc::WeakUnboundedSender<Msg>,
 }
@@ -264,7 +304,9 @@ impl State {
                 elapsed_us,
                 ok,
                 retry,
+                span,
             } => {
+                self.spans.extend(span);
                 let m = &mut self.fleet[member];
                 if let Some(s) = m.instances.get_mut(slot) {
                     s.in_flight = s.in_flight.saturating_sub(1);
@@ -273,6 +315,9 @@ impl State {
                 m.observe(elapsed_us, ok, retry);
             }
             Msg::Wake => {}
+            Msg::Trace(reply) => {
+                let _ = reply.send(self.spans.clone());
+            }
             Msg::Bids { group, seq, bids } => {
                 if let Some(g) = self.groups.get_mut(group)
                     && let Some(a) = g.auctions.get_mut(&seq)
@@ -403,18 +448,35 @@ impl State {
             timeout,
             retry,
             reply,
+            label,
             ..
         } = request;
+        let epoch = self.epoch;
         tokio::spawn(async move {
             let mut reply = reply;
             let started = Instant::now();
+            let traced = label.map(|step| (step, task.capability.clone(), task.attempt));
             let attempt = instance.execute(task);
             let result = tokio::select! {
                 r = with_timeout(attempt, timeout) => Some(r),
                 () = reply.closed() => None,
             };
-            let elapsed_us = started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+            let elapsed_us = micros(started.elapsed());
             let ok = matches!(result, Some(Ok(_)));
+            let span = traced.map(|(step, capability, attempt)| Span {
+                member,
+                instance: slot,
+                step,
+                capability,
+                attempt,
+                start_us: micros(started.saturating_duration_since(epoch)),
+                duration_us: elapsed_us,
+                error: match &result {
+                    Some(Err(e)) => Some(e.message.clone()),
+                    None => Some("cancelled".to_string()),
+                    Some(Ok(_)) => None,
+                },
+            });
             let _ = done.send(Msg::Done {
                 member,
                 slot,
@@ -422,6 +484,7 @@ impl State {
                 elapsed_us,
                 ok,
                 retry,
+                span,
             });
             if let Some(result) = result {
                 let _ = reply.send(Outcome {
@@ -494,6 +557,10 @@ fn viable(members: &[usize], fleet: &[Member], ask: &Ask) -> bool {
         let member = &fleet[m];
         !ask.excluded.contains(&m) && member.alive() && member.could_fit(ask.demand)
     })
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 async fn with_timeout(

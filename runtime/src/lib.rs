@@ -12,9 +12,11 @@ mod error;
 pub mod eval;
 pub mod fleet;
 mod inputs;
+pub mod journal;
 mod scope;
 mod step;
 pub mod strategy;
+mod trace;
 mod workflow;
 
 pub use error::RunError;
@@ -31,13 +33,17 @@ use std::sync::{Arc, Mutex};
 use strategy::Policy;
 
 /// How a run behaves beyond what the plan says.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Seed of the random choices (strategies, jitter), for reproducible runs.
     pub seed: u64,
     /// Agents behave as their `simulate` blocks say instead of running. The caller provides
     /// the virtual clock (a tokio runtime with paused time).
     pub simulate: bool,
+    /// Record every attempt for [`Runtime::trace`].
+    pub trace: bool,
+    /// Where finished steps are recorded, and read from when the run is resumed.
+    pub journal: Option<Arc<journal::Journal>>,
 }
 
 /// The outcome of a run that finished.
@@ -63,6 +69,12 @@ pub struct Runtime {
     keys: Mutex<HashMap<String, Value>>,
     /// Agent names by fleet index.
     names: Vec<String>,
+    /// Whether attempts are recorded for the trace.
+    traced: bool,
+    /// The backoff jitter's random numbers, seeded so that simulations repeat.
+    rng: Mutex<fastrand::Rng>,
+    /// The run's journal, if it keeps one.
+    journal: Option<Arc<journal::Journal>>,
     /// Every instance, to wait for their first start.
     instances: Vec<Arc<dyn Instance>>,
 }
@@ -153,13 +165,35 @@ impl Runtime {
             plan,
             dispatcher,
             groups: by_address,
-            keys: Mutex::new(HashMap::new()),
+            keys: Mutex::new(
+                options
+                    .journal
+                    .as_ref()
+                    .map(|j| j.keys().clone())
+                    .unwrap_or_default(),
+            ),
+            journal: options.journal.clone(),
+            traced: options.trace,
+            rng: Mutex::new(fastrand::Rng::with_seed(strategy::mix(options.seed))),
         }))
     }
 
     /// `agent#instance`, for messages.
     fn member_name(&self, member: usize, instance: usize) -> Option<String> {
         self.names.get(member).map(|n| format!("{n}#{instance}"))
+    }
+
+    /// Every attempt so far as a Chrome trace (the JSON object format Perfetto opens):
+    /// one process per agent, one thread per instance, one complete event per attempt.
+    /// Empty unless the run was started with [`RunOptions::trace`].
+    pub async fn trace(&self) -> Value {
+        trace::chrome(&self.dispatcher.trace().await, &self.names)
+    }
+
+    /// A random number from `0..=max`.
+    fn random(&self, max: u64) -> u64 {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        rng.u64(0..=max)
     }
 
     /// The plan being run.
@@ -181,7 +215,7 @@ impl Runtime {
             instance.started().await;
         }
         let started = tokio::time::Instant::now();
-        let output = workflow::run(self.clone(), name.to_string(), inputs).await?;
+        let output = workflow::run(self.clone(), name.to_string(), inputs, String::new()).await?;
         Ok(RunReport {
             output,
             members: self.dispatcher.report().await,

@@ -53,6 +53,10 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
     let mut set = JoinSet::new();
     let window = Arc::new(Semaphore::new(limit));
     for (k, item) in items.into_iter().enumerate() {
+        if let Some(value) = run.journaled(index, Some(k)) {
+            out[k] = value;
+            continue;
+        }
         // Wait for room before starting the next element.
         let permit = window
             .clone()
@@ -63,11 +67,12 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
             let (k, r) =
                 joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
             out[k] = r?;
+            run.record(index, Some(k), &out[k])?;
         }
         let run = run.clone();
         let var = map.var.clone();
         set.spawn(async move {
-            let r = call(run, index, Some((var, item))).await;
+            let r = call(run, index, Some((k, var, item))).await;
             drop(permit);
             (k, r)
         });
@@ -75,6 +80,7 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
     while let Some(joined) = set.join_next().await {
         let (k, r) = joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
         out[k] = r?;
+        run.record(index, Some(k), &out[k])?;
     }
     Ok(Value::Array(out))
 }
@@ -84,10 +90,10 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
 async fn call(
     run: Arc<WorkflowRun>,
     index: usize,
-    local: Option<(String, Value)>,
+    local: Option<(usize, String, Value)>,
 ) -> Result<Value, RunError> {
     let step = &run.workflow().steps[index];
-    let locals: Vec<(&str, &Value)> = local.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let locals: Vec<(&str, &Value)> = local.iter().map(|(_, n, v)| (n.as_str(), v)).collect();
     let scope = RunScope {
         params: &run.params,
         steps: &run.values,
@@ -101,7 +107,8 @@ async fn call(
     }
     let capability = match &step.call {
         Callee::Workflow(w) => {
-            return workflow::run(run.rt.clone(), w.clone(), input)
+            let path = format!("{}/", run.key(index, local.as_ref().map(|l| l.0)));
+            return workflow::run(run.rt.clone(), w.clone(), input, path)
                 .await
                 .map_err(|e| failed(&run, step, format!("in workflow `{w}`: {e}")));
         }
@@ -130,8 +137,13 @@ async fn call(
     };
     match result {
         Ok(value) => {
-            if let (Some(k), Ok(mut keys)) = (key, run.rt.keys.lock()) {
-                keys.insert(k, value.clone());
+            if let Some(k) = key {
+                if let Some(j) = &run.rt.journal {
+                    j.record_key(&k, &value).map_err(RunError::run)?;
+                }
+                if let Ok(mut keys) = run.rt.keys.lock() {
+                    keys.insert(k, value.clone());
+                }
             }
             Ok(value)
         }
@@ -257,6 +269,7 @@ async fn attempts(
                 key,
                 excluded: excluded.clone(),
                 retry: attempt > 1,
+                label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
                 reply: tx,
             };
             rt.dispatcher.submit(request).map_err(|e| fail(e.message))?;
@@ -293,7 +306,7 @@ async fn attempts(
             let delay = opts.backoff.delay_ms(attempt);
             if delay > 0 {
                 // Equal jitter: half the delay, plus up to the other half at random.
-                let jittered = delay / 2 + fastrand::u64(0..=delay - delay / 2);
+                let jittered = delay / 2 + rt.random(delay - delay / 2);
                 tokio::time::sleep(Duration::from_millis(jittered)).await;
             }
             attempt += 1;

@@ -25,12 +25,45 @@ pub struct WorkflowRun {
     pub values: Vec<OnceLock<Value>>,
     /// When the run must be over, from the workflow's `timeout`.
     pub deadline: Option<Instant>,
+    /// Where this run sits in the call tree, as journal keys start: empty for the entry
+    /// workflow, `step/` or `step[3]/` for a workflow called by a step (or element).
+    pub path: String,
 }
 
 impl WorkflowRun {
     /// The workflow in the plan.
     pub fn workflow(&self) -> &Workflow {
         &self.rt.plan.workflows[&self.name]
+    }
+
+    /// The journal key of step `index`, or of one element of its map.
+    pub fn key(&self, index: usize, element: Option<usize>) -> String {
+        let name = &self.workflow().steps[index].name;
+        match element {
+            None => format!("{}{name}", self.path),
+            Some(k) => format!("{}{name}[{k}]", self.path),
+        }
+    }
+
+    /// The journaled value of step `index` (or one element), when resuming.
+    pub fn journaled(&self, index: usize, element: Option<usize>) -> Option<Value> {
+        let journal = self.rt.journal.as_ref()?;
+        journal.done(&self.key(index, element)).cloned()
+    }
+
+    /// Records a final value in the journal, if the run keeps one.
+    pub fn record(
+        &self,
+        index: usize,
+        element: Option<usize>,
+        value: &Value,
+    ) -> Result<(), RunError> {
+        match &self.rt.journal {
+            None => Ok(()),
+            Some(j) => j
+                .record_done(&self.key(index, element), value)
+                .map_err(RunError::run),
+        }
     }
 }
 
@@ -39,6 +72,7 @@ pub fn run(
     rt: Arc<Runtime>,
     name: String,
     inputs: Map<String, Value>,
+    path: String,
 ) -> Pin<Box<dyn Future<Output = Result<Value, RunError>> + Send>> {
     Box::pin(async move {
         let Some(wf) = rt.plan.workflows.get(&name) else {
@@ -52,6 +86,7 @@ pub fn run(
             rt: rt.clone(),
             name: name.clone(),
             params,
+            path,
         });
         match timeout {
             None => drive(run).await,
@@ -65,6 +100,16 @@ pub fn run(
                 }),
         }
     })
+}
+
+/// Step `i` is done: its dependents that waited only for it become ready.
+fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &mut Vec<usize>) {
+    for &d in &dependents[i] {
+        waiting[d] -= 1;
+        if waiting[d] == 0 {
+            ready.push(d);
+        }
+    }
 }
 
 /// Starts every step whose dependencies are done, until all are done or one fails. Dropping
@@ -86,22 +131,29 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
         let run = run.clone();
         set.spawn(async move { (i, step::run(run, i).await) });
     };
-    for i in (0..n).filter(|&i| waiting[i] == 0) {
-        spawn(&mut set, i);
-    }
     let mut done = 0;
-    while let Some(joined) = set.join_next().await {
+    // Steps whose dependencies are done; those the journal has are finished at once.
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    loop {
+        while let Some(i) = ready.pop() {
+            let Some(value) = run.journaled(i, None) else {
+                spawn(&mut set, i);
+                continue;
+            };
+            let _ = run.values[i].set(value);
+            done += 1;
+            release(i, &dependents, &mut waiting, &mut ready);
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         let (i, result) =
             joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?;
         let value = result?;
+        run.record(i, None, &value)?;
         let _ = run.values[i].set(value);
         done += 1;
-        for &d in &dependents[i] {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                spawn(&mut set, d);
-            }
-        }
+        release(i, &dependents, &mut waiting, &mut ready);
     }
     if done < n {
         return Err(RunError::run(format!(

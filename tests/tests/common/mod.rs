@@ -57,6 +57,7 @@ pub fn simulate(name: &str, source: &str, inputs: Value, seed: u64) -> Result<Ru
         let options = RunOptions {
             seed,
             simulate: true,
+            ..RunOptions::default()
         };
         let rt = Runtime::start(plan, options)?;
         rt.run(None, object(inputs)).await

@@ -1,0 +1,247 @@
+//! Every example runs as its header says (`//   hivec run …`): for real on its stand-in
+//! agents in `examples/agents/`, and under `--simulate`. Outputs are snapshots; the few
+//! fields that depend on which agent happened to take a task are redacted by name.
+
+use std::process::Command;
+
+/// The secrets the examples read with `env(...)`; the stand-in agents ignore them.
+const SECRETS: &[&str] = &[
+    "BROWSER_GRID_TOKEN",
+    "OPENAI_API_KEY",
+    "PAGERDUTY_TOKEN",
+    "SLACK_WEBHOOK",
+    "MEDIA_API_KEY",
+    "SMOKE_TEST_PASSWORD",
+];
+
+/// The `hivec run` command in an example's header comment, split into arguments as a shell
+/// would (quotes, `\` line continuations), without the leading `hivec` and without
+/// `--trace-out FILE`.
+fn documented_run(source: &str) -> Vec<String> {
+    let mut text = String::new();
+    let lines = source
+        .lines()
+        .skip_while(|l| !l.starts_with("//   hivec run "));
+    for line in lines {
+        let line = line.trim_start_matches('/').trim();
+        match line.strip_suffix('\\') {
+            Some(head) => text.push_str(head),
+            None => {
+                text.push_str(line);
+                break;
+            }
+        }
+    }
+    let mut args = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut started = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                started = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if started {
+                    args.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            (_, c) => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        args.push(word);
+    }
+    let mut out: Vec<String> = args.into_iter().skip(1).collect();
+    if let Some(i) = out.iter().position(|a| a == "--trace-out") {
+        out.drain(i..(i + 2).min(out.len()));
+    }
+    out
+}
+
+fn hivec(args: &[String]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
+    cmd.args(args).current_dir("..").env_remove("RUST_LOG");
+    for s in SECRETS {
+        cmd.env(s, "stand-in");
+    }
+    let out = cmd.output().expect("run hivec");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn examples() -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir("../examples")
+        .expect("examples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "hive"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let source = std::fs::read_to_string(&path).expect("read");
+        let args = documented_run(&source);
+        assert!(
+            args.first().is_some_and(|a| a == "run"),
+            "{} documents no `hivec run` command",
+            path.display()
+        );
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+        out.push((name.to_string(), args));
+    }
+    assert!(out.len() >= 8, "{} examples", out.len());
+    out
+}
+
+#[test]
+fn the_header_command_is_split_as_a_shell_would() {
+    let args = documented_run(
+        "// x\n//   hivec run a.hive --input 'xs=[\"a b\", \"c\"]' \\\n//     --input q=\"two words\" --trace-out t.json\n\nagent …",
+    );
+    assert_eq!(
+        args,
+        [
+            "run",
+            "a.hive",
+            "--input",
+            "xs=[\"a b\", \"c\"]",
+            "--input",
+            "q=two words"
+        ]
+    );
+}
+
+#[test]
+fn every_example_runs_on_its_agents() {
+    for (name, args) in examples() {
+        if args.iter().any(|a| a == "--simulate") {
+            continue; // only simulated agents: covered below
+        }
+        let (code, stdout, stderr) = hivec(&args);
+        assert_eq!(code, 0, "{name}: {args:?}\n{stderr}");
+        let output: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{name}: stdout is not JSON ({e}): {stdout}"));
+        // Which agent took a task depends on timing; so do these fields.
+        match name.as_str() {
+            "browser_fleet" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+                ".pages[].load_ms" => "[depends on the browser]"
+            }),
+            "code_review" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+                ".reviews[].score" => "[depends on the reviewer]"
+            }),
+            "task_auction" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+                ".captions[].url" => "[depends on the winning bidder]"
+            }),
+            _ => insta::assert_json_snapshot!(format!("run_{name}"), output),
+        }
+    }
+}
+
+#[test]
+fn every_example_runs_under_simulation() {
+    for (name, mut args) in examples() {
+        if !args.iter().any(|a| a == "--simulate") {
+            args.push("--simulate".to_string());
+        }
+        let (code, stdout, stderr) = hivec(&args);
+        assert_eq!(code, 0, "{name}: {args:?}\n{stderr}");
+        // Virtual time makes the summary repeatable, except the real time it took.
+        let summary: Vec<&str> = stderr
+            .lines()
+            .map(|l| l.split(" (simulated in").next().unwrap_or(l))
+            .collect();
+        insta::assert_snapshot!(
+            format!("simulate_{name}"),
+            format!("{stdout}\n{}", summary.join("\n"))
+        );
+    }
+}
+
+#[test]
+fn simulate_needs_a_simulate_block_on_exec_agents() {
+    let dir = std::env::temp_dir().join(format!("hive-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("main.hive");
+    std::fs::write(
+        &file,
+        "capability work() -> int\nagent w { provides: [work], exec: \"true\" }\nworkflow main() -> int {\n  step a = work()\n  output a\n}\n",
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    let (code, stdout, stderr) = hivec(&["run".into(), path, "--simulate".into()]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("agent `w` has no `simulate` block"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_trace_shows_every_attempt_on_its_instance() {
+    let trace = std::env::temp_dir().join(format!("hive-trace-{}.json", std::process::id()));
+    let args: Vec<String> = [
+        "run",
+        "examples/strategy_comparison.hive",
+        "--simulate",
+        "--trace-out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([trace.display().to_string()])
+    .collect();
+    let (code, _, stderr) = hivec(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&trace).expect("trace written");
+    let _ = std::fs::remove_file(&trace);
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let events = value["traceEvents"].as_array().expect("traceEvents");
+    let spans: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    // One complete event per attempt: the summary's task counts add up to the same number.
+    let attempts: u64 = stderr
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(spans.len() as u64, attempts, "{stderr}");
+    // Every event's lane is named, and events on one lane never overlap.
+    let named: std::collections::HashSet<(u64, u64)> = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap_or(0),
+                e["tid"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let mut lanes: std::collections::HashMap<(u64, u64), Vec<(u64, u64)>> = Default::default();
+    for s in &spans {
+        let lane = (
+            s["pid"].as_u64().unwrap_or(0),
+            s["tid"].as_u64().unwrap_or(0),
+        );
+        assert!(named.contains(&lane), "unnamed lane {lane:?}");
+        let start = s["ts"].as_u64().unwrap_or(0);
+        lanes
+            .entry(lane)
+            .or_default()
+            .push((start, start + s["dur"].as_u64().unwrap_or(0)));
+    }
+    for (lane, mut spans) in lanes {
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "overlap on {lane:?}: {w:?}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The run journal (`--journal run.jsonl`): one JSON object per line, appended and written
+//! through to the file as each event happens, so that a run killed at any moment can be
+//! resumed (`--resume run.jsonl`) without redoing what had finished.
+//!
+//! Invariant: a value is recorded only after it is final, and a resumed run takes a
+//! recorded value instead of running its step, element or keyed task again.
+//!
+//! Events: `run` (first line: plan hash, workflow, inputs), `done` (a step's or a map
+//! element's value, by its key such as `review` or `chunks[3]`, with `/` between a step and
+//! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
+//! `finished` (the output) and `failed` (the error).
+
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What a journal was started for: a resumed run must match it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// The plan's `source_hash`.
+    pub plan: String,
+    /// The workflow run.
+    pub workflow: String,
+    /// Its inputs as given.
+    pub inputs: Map<String, Value>,
+}
+
+/// An open journal and what it already holds.
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    done: HashMap<String, Value>,
+    keys: HashMap<String, Value>,
+}
+
+impl Journal {
+    /// Starts a new journal at `path`, replacing any file there.
+    pub fn create(path: &Path, header: &Header) -> Result<Journal, String> {
+        let file = File::create(path)
+            .map_err(|e| format!("cannot create the journal {}: {e}", path.display()))?;
+        let journal = Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            done: HashMap::new(),
+            keys: HashMap::new(),
+        };
+        journal.append(&json!({
+            "event": "run",
+            "plan": header.plan,
+            "workflow": header.workflow,
+            "inputs": header.inputs,
+        }))?;
+        Ok(journal)
+    }
+
+    /// Opens the journal at `path` to continue its run: reads what finished, and appends
+    /// from here on. A last line cut short by a kill is ignored.
+    pub fn resume(path: &Path) -> Result<(Journal, Header), String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+        let mut header = None;
+        let mut done = HashMap::new();
+        let mut keys = HashMap::new();
+        let complete = text.ends_with('\n');
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let last = n + 1 == lines.len();
+            let event: Value = match serde_json::from_str(line) {
+                Ok(v) => v,
+                // The write of the last event was cut short: that event did not happen.
+                Err(_) if last && !complete => break,
+                Err(e) => {
+                    return Err(format!(
+                        "{}:{}: not a journal event: {e}",
+                        path.display(),
+                        n + 1
+                    ));
+                }
+            };
+            match event.get("event").and_then(Value::as_str) {
+                Some("run") if n == 0 => {
+                    header = Some(Header {
+                        plan: text_of(&event, "plan"),
+                        workflow: text_of(&event, "workflow"),
+                        inputs: event
+                            .get("inputs")
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
+                    });
+                }
+                Some("done") => {
+                    done.insert(text_of(&event, "key"), value_of(&event));
+                }
+                Some("key") => {
+                    keys.insert(text_of(&event, "key"), value_of(&event));
+                }
+                _ => {}
+            }
+        }
+        let header = header.ok_or_else(|| {
+            format!(
+                "{} is not a run journal: its first line is not a `run` event",
+                path.display()
+            )
+        })?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot append to the journal {}: {e}", path.display()))?;
+        if !complete {
+            // Drop the cut line, so that the journal stays readable after this run too.
+            let keep = text.rfind('\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64)
+                .map_err(|e| format!("cannot repair the journal {}: {e}", path.display()))?;
+        }
+        let journal = Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            done,
+            keys,
+        };
+        journal.append(&json!({"event": "resumed", "done": journal.done.len()}))?;
+        Ok((journal, header))
+    }
+
+    /// The recorded value of a step or element, if it finished before.
+    pub fn done(&self, key: &str) -> Option<&Value> {
+        self.done.get(key)
+    }
+
+    /// Idempotency keys recorded as finished.
+    pub fn keys(&self) -> &HashMap<String, Value> {
+        &self.keys
+    }
+
+    /// Records that the step or element `key` finished with `value`.
+    pub fn record_done(&self, key: &str, value: &Value) -> Result<(), String> {
+        self.append(&json!({"event": "done", "key": key, "value": value}))
+    }
+
+    /// Records an idempotency key's value.
+    pub fn record_key(&self, key: &str, value: &Value) -> Result<(), String> {
+        self.append(&json!({"event": "key", "key": key, "value": value}))
+    }
+
+    /// Appends one event as a line and hands it to the operating system at once, so a
+    /// killed process loses nothing it recorded.
+    pub fn append(&self, event: &Value) -> Result<(), String> {
+        let mut line = event.to_string();
+        line.push('\n');
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| "the journal's lock was poisoned".to_string())?;
+        file.write_all(line.as_bytes())
+            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+    }
+}
+
+fn text_of(event: &Value, field: &str) -> String {
+    event
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn value_of(event: &Value) -> Value {
+    event.get("value").cloned().unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("hive-journal-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn a_resumed_journal_knows_what_finished_and_skips_a_cut_line() {
+        let path = temp("cut");
+        let header = Header {
+            plan: "abc".into(),
+            workflow: "main".into(),
+            inputs: Map::new(),
+        };
+        let j = Journal::create(&path, &header).expect("create");
+        j.record_done("a", &json!(1)).expect("write");
+        j.record_key("k", &json!("v")).expect("write");
+        drop(j);
+        // A kill in the middle of writing an event.
+        let mut f = OpenOptions::new().append(true).open(&path).expect("open");
+        f.write_all(br#"{"event":"done","key":"b","val"#)
+            .expect("write");
+        drop(f);
+        let (j, read) = Journal::resume(&path).expect("resume");
+        assert_eq!(read, header);
+        assert_eq!(j.done("a"), Some(&json!(1)));
+        assert_eq!(j.done("b"), None);
+        assert_eq!(j.keys().get("k"), Some(&json!("v")));
+        j.record_done("b", &json!(2)).expect("write");
+        drop(j);
+        let (j, _) = Journal::resume(&path).expect("resume again");
+        assert_eq!(j.done("b"), Some(&json!(2)));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_journal_is_refused() {
+        let path = temp("bad");
+        std::fs::write(&path, "{\"event\":\"done\",\"key\":\"a\"}\n").expect("write");
+        let err = Journal::resume(&path).err().expect("refused");
+        assert!(err.contains("not a run journal"), "{err}");
+        std::fs::write(&path, "hello\n{}\n").expect("write");
+        let err = Journal::resume(&path).err().expect("refused");
+        assert!(err.contains(":1: not a journal event"), "{err}");
+        let _ = std::fs::remove_file(&path);
+    }
+}
