@@ -1,3 +1,4 @@
 //! Benchmarks of the hive toolchain and the generator of their inputs.
 
 pub mod generate;
+pub mod workloads;

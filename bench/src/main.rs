@@ -3,7 +3,14 @@
 //! Every figure it prints is measured in this run: wall time per run, lines per second, peak
 //! resident memory and CPU time of the `hivec` process (from `wait4`).
 
+mod run;
+
+// The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use hive_bench::generate;
+use hive_bench::workloads::Workload;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -61,6 +68,24 @@ enum Cmd {
         #[arg(long)]
         hivec: Option<PathBuf>,
     },
+    /// Measure the runtime: tasks per second and peak memory per workload, next to a bare
+    /// tokio program running the same graph.
+    Run {
+        /// Workloads: fanout, chain, layered, exec, simulate, map (default: all).
+        workloads: Vec<String>,
+        /// Runs of each measurement.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// One measured run in this process (what `run` starts for each measurement).
+    #[command(hide = true)]
+    RunOne {
+        /// The workload.
+        workload: String,
+        /// On plain tokio instead of the runtime.
+        #[arg(long)]
+        bare: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,6 +101,12 @@ fn main() -> std::process::ExitCode {
             runs,
             hivec,
         } => check(lines, files, runs.max(1), hivec),
+        Cmd::Run { workloads, runs } => {
+            workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
+        }
+        Cmd::RunOne { workload, bare } => {
+            workloads_named(&[workload]).and_then(|w| run::one(w[0], bare))
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -84,6 +115,21 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The workloads named, or all of them when none is.
+fn workloads_named(names: &[String]) -> Result<Vec<Workload>, String> {
+    if names.is_empty() {
+        return Ok(Workload::ALL.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            Workload::named(n).ok_or_else(|| {
+                format!("no workload `{n}`; there are fanout, chain, layered, exec, simulate, map")
+            })
+        })
+        .collect()
 }
 
 fn parse(file: &Path, runs: usize) -> Result<(), String> {

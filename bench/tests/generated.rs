@@ -61,3 +61,14 @@ fn a_generated_workspace_checks_clean() {
     }
     check_clean(&[dir]);
 }
+
+#[test]
+fn every_runtime_workload_checks_clean() {
+    let dir = scratch("workloads");
+    for w in hive_bench::workloads::Workload::ALL {
+        let path = dir.join(format!("{}.hive", w.name()));
+        std::fs::write(&path, w.source("hive-echo-agent")).expect("write");
+        check_clean(&[path]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,8 +114,8 @@ fn main() -> ExitCode {
     // `RUST_LOG` decides, else `-v` (info) and `-vv` (debug) of `hivec run`; warnings show
     // by default.
     let level = match &cli.command {
-        Command::Run(args) if args.verbose >= 2 => "debug",
-        Command::Run(args) if args.verbose == 1 => "info",
+        Command::Run(args) if args.verbose >= 2 => "debug,salsa=warn",
+        Command::Run(args) if args.verbose == 1 => "warn,hive=info,hive_runtime=info,hivec=info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

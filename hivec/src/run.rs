@@ -65,18 +65,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         inputs,
         journal,
     } = prepared;
-    // A simulation runs on one thread with tokio's paused clock, which jumps to the next
-    // timer whenever every task waits: the same scheduler, on virtual time, deterministic.
-    let built = if args.simulate {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    };
+    // One scheduler thread: the runtime coordinates and the agents compute, and handing
+    // each ready step to another thread costs more than it gains (BENCHMARKS.md). Under
+    // --simulate the clock is paused: it jumps to the next timer whenever every task
+    // waits, so the same scheduler runs on virtual time, deterministically.
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(args.simulate)
+        .build();
     let options = RunOptions {
         seed: args.seed,
         simulate: args.simulate,

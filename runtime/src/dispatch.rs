@@ -1,5 +1,7 @@
-//! The dispatcher: one task that owns the fleet and the ready queues, and gives each ready
-//! task to a member chosen by its target's strategy.
+//! The dispatcher: the state that owns the fleet and the ready queues, behind one lock, and
+//! gives each ready task to a member chosen by its target's strategy. Whoever has news (a
+//! step with a ready task, a finished attempt, an instance whose health changed, an auction's
+//! bids) takes the lock, records it and places what can be placed.
 //!
 //! Invariant: a task is started only on a live instance with a free slot and room for its
 //! resources; until then it waits in its target's queue, ordered by priority, then deadline,
@@ -13,9 +15,9 @@ use hive_plan::Strategy;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// A task that is ready to run, as a step hands it to the dispatcher.
@@ -36,7 +38,7 @@ pub struct Request {
     pub key: Option<u64>,
     /// Members this task may not go to; the chosen member is added (consensus replicas
     /// share one list so that they land on distinct agents).
-    pub excluded: Arc<Mutex<Vec<usize>>>,
+    pub excluded: Option<Arc<Mutex<Vec<usize>>>>,
     /// Whether this attempt is a retry (for the summary).
     pub retry: bool,
     /// The step it belongs to, when the run is traced.
@@ -71,24 +73,18 @@ pub struct MemberReport {
 enum Msg {
     Submit(Request),
     Done {
-        member: usize,
-        slot: usize,
-        demand: Resources,
-        elapsed_us: u64,
+        finished: Finished,
         ok: bool,
-        retry: bool,
-        span: Option<Span>,
+        error: Option<String>,
     },
-    Report(oneshot::Sender<Vec<MemberReport>>),
-    Trace(oneshot::Sender<Vec<Span>>),
+    /// An instance's health changed: waiting tasks may be placed, or fail.
+    Wake,
     /// The bids of an auction for the task with this arrival number.
     Bids {
         group: usize,
         seq: u64,
         bids: Vec<(usize, f64)>,
     },
-    /// An instance's health changed: waiting tasks may be placed, or fail.
-    Wake,
 }
 
 /// One attempt on one instance, for `--trace-out`.
@@ -184,69 +180,109 @@ impl Ord for Queued {
     }
 }
 
-/// The handle steps use to reach the dispatcher.
+/// The dispatcher's state behind its lock; `None` until [`Dispatcher::start`].
+type Shared = Mutex<Option<State>>;
+
+/// The handle steps use to reach the dispatcher. The dispatcher is not a task of its own:
+/// whoever has news (a ready task, a finished attempt, an instance's health) takes the lock,
+/// records it and places what can be placed, so a task that can start does so at once,
+/// without a hop through another task.
 #[derive(Clone)]
 pub struct Dispatcher {
-    tx: mpsc::UnboundedSender<Msg>,
+    shared: Arc<Shared>,
 }
 
-/// A dispatcher's inbox before it starts.
-pub struct Inbox(mpsc::UnboundedReceiver<Msg>);
-
 impl Dispatcher {
-    /// A handle and the inbox it sends to; instances may be given [`Dispatcher::waker`]
-    /// before the dispatcher starts.
-    pub fn channel() -> (Dispatcher, Inbox) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Dispatcher { tx }, Inbox(rx))
+    /// A dispatcher that does nothing until it is started; instances may be given
+    /// [`Dispatcher::waker`] before that.
+    pub fn new() -> Dispatcher {
+        Dispatcher {
+            shared: Arc::new(Mutex::new(None)),
+        }
     }
 
-    /// Starts the dispatcher over `fleet` and `groups` on the current tokio runtime.
-    pub fn start(&self, inbox: Inbox, fleet: Vec<Member>, groups: Vec<Group>) {
+    /// Starts dispatching over `fleet` and `groups`. Must be called inside a tokio runtime.
+    pub fn start(&self, fleet: Vec<Member>, groups: Vec<Group>) {
         let state = State {
             fleet,
             groups,
             seq: 0,
             spans: Vec::new(),
             epoch: Instant::now(),
-            tx: self.tx.downgrade(),
+            order: Vec::new(),
+            shared: Arc::downgrade(&self.shared),
         };
-        tokio::spawn(state.run(inbox.0));
+        if let Ok(mut s) = self.shared.lock() {
+            *s = Some(state);
+        }
     }
 
     /// A callback that makes the dispatcher look at its queues again.
     pub fn waker(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
-        let tx = self.tx.downgrade();
-        std::sync::Arc::new(move || {
-            if let Some(tx) = tx.upgrade() {
-                let _ = tx.send(Msg::Wake);
-            }
-        })
+        let shared = Arc::downgrade(&self.shared);
+        std::sync::Arc::new(move || deliver(&shared, Msg::Wake))
     }
 
-    /// Queues a ready task; its outcome arrives on `request.reply`.
+    /// Queues a ready task, and starts it if a member is free; its outcome arrives on
+    /// `request.reply`.
     pub fn submit(&self, request: Request) -> Result<(), TaskError> {
-        self.tx
-            .send(Msg::Submit(request))
-            .map_err(|_| TaskError::fatal("the dispatcher has stopped"))
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| TaskError::fatal("the dispatcher's lock was poisoned"))?;
+        let state = shared
+            .as_mut()
+            .ok_or_else(|| TaskError::fatal("the dispatcher has not started"))?;
+        state.handle(Msg::Submit(request));
+        state.dispatch();
+        Ok(())
     }
 
     /// Every attempt of a traced run so far, in the order they finished.
     pub async fn trace(&self) -> Vec<Span> {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Trace(tx)).is_err() {
-            return Vec::new();
-        }
-        rx.await.unwrap_or_default()
+        self.read(|s| s.spans.clone())
     }
 
     /// What every member did so far.
     pub async fn report(&self) -> Vec<MemberReport> {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Report(tx)).is_err() {
-            return Vec::new();
+        self.read(|s| {
+            s.fleet
+                .iter()
+                .map(|m| MemberReport {
+                    name: m.name.clone(),
+                    instances: m.instances.len(),
+                    concurrency: m.concurrency,
+                    stats: m.stats.clone(),
+                })
+                .collect()
+        })
+    }
+
+    fn read<T: Default>(&self, f: impl FnOnce(&State) -> T) -> T {
+        match self.shared.lock() {
+            Ok(s) => s.as_ref().map(f).unwrap_or_default(),
+            Err(_) => T::default(),
         }
-        rx.await.unwrap_or_default()
+    }
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Dispatcher::new()
+    }
+}
+
+/// Hands `msg` to the dispatcher, if it still exists, and places what can be placed.
+fn deliver(shared: &Weak<Shared>, msg: Msg) {
+    let Some(shared) = shared.upgrade() else {
+        return;
+    };
+    let Ok(mut guard) = shared.lock() else {
+        return;
+    };
+    if let Some(state) = guard.as_mut() {
+        state.handle(msg);
+        state.dispatch();
     }
 }
 
@@ -258,23 +294,13 @@ struct State {
     spans: Vec<Span>,
     /// Time zero of the spans.
     epoch: Instant,
-    /// For the attempts' completion messages; weak so that the loop ends with the run.
-    tx: mpsc::WeakUnboundedSender<Msg>,
+    /// Targets with waiting tasks, best head first (a buffer kept between placements).
+    order: Vec<usize>,
+    /// Where finished attempts report; weak so that the state ends with the run.
+    shared: Weak<Shared>,
 }
 
 impl State {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        while let Some(msg) = rx.recv().await {
-            self.handle(msg);
-            // Take everything that arrived meanwhile before placing tasks, so that a burst
-            // is ordered by priority rather than by arrival.
-            while let Ok(msg) = rx.try_recv() {
-                self.handle(msg);
-            }
-            self.dispatch();
-        }
-    }
-
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Submit(request) => {
@@ -298,45 +324,17 @@ impl State {
                 }
             }
             Msg::Done {
-                member,
-                slot,
-                demand,
-                elapsed_us,
+                finished,
                 ok,
-                retry,
-                span,
-            } => {
-                self.spans.extend(span);
-                let m = &mut self.fleet[member];
-                if let Some(s) = m.instances.get_mut(slot) {
-                    s.in_flight = s.in_flight.saturating_sub(1);
-                    s.used.apply(&demand, -1);
-                }
-                m.observe(elapsed_us, ok, retry);
-            }
+                error,
+            } => self.record(finished, ok, error, true),
             Msg::Wake => {}
-            Msg::Trace(reply) => {
-                let _ = reply.send(self.spans.clone());
-            }
             Msg::Bids { group, seq, bids } => {
                 if let Some(g) = self.groups.get_mut(group)
                     && let Some(a) = g.auctions.get_mut(&seq)
                 {
                     *a = Auction::Closed(bids);
                 }
-            }
-            Msg::Report(reply) => {
-                let report = self
-                    .fleet
-                    .iter()
-                    .map(|m| MemberReport {
-                        name: m.name.clone(),
-                        instances: m.instances.len(),
-                        concurrency: m.concurrency,
-                        stats: m.stats.clone(),
-                    })
-                    .collect();
-                let _ = reply.send(report);
             }
         }
     }
@@ -345,10 +343,12 @@ impl State {
     /// head among the targets that have a member free for it.
     fn dispatch(&mut self) {
         loop {
-            let mut order: Vec<usize> = (0..self.groups.len())
-                .filter(|&g| !self.groups[g].queue.is_empty())
-                .collect();
+            // Reuses one buffer: this runs for every task placed.
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            order.extend((0..self.groups.len()).filter(|&g| !self.groups[g].queue.is_empty()));
             if order.is_empty() {
+                self.order = order;
                 return;
             }
             order.sort_by(|&a, &b| {
@@ -358,7 +358,7 @@ impl State {
                     _ => Ordering::Equal,
                 }
             });
-            let placed = order.into_iter().find_map(|g| {
+            let placed = order.iter().copied().find_map(|g| {
                 let group = &mut self.groups[g];
                 let head = group.queue.peek()?;
                 let seq = head.seq;
@@ -368,12 +368,10 @@ impl State {
                     group.auctions.remove(&seq);
                     return Some(None);
                 }
-                let excluded = head
-                    .request
-                    .excluded
-                    .lock()
-                    .map(|e| e.clone())
-                    .unwrap_or_default();
+                let excluded = match &head.request.excluded {
+                    Some(list) => list.lock().map(|e| e.clone()).unwrap_or_default(),
+                    None => Vec::new(),
+                };
                 let mut ask = Ask {
                     demand: &head.request.demand,
                     excluded: &excluded,
@@ -391,7 +389,7 @@ impl State {
                             &self.fleet,
                             &ask,
                             &head.request.task,
-                            &self.tx,
+                            &self.shared,
                         ) {
                             Some(b) => bids = b,
                             None => {
@@ -422,6 +420,7 @@ impl State {
                 group.auctions.remove(&seq);
                 Some(Some((choice, queued.request)))
             });
+            self.order = order;
             match placed {
                 None => return,
                 Some(None) => continue,
@@ -431,17 +430,10 @@ impl State {
     }
 
     fn start(&mut self, member: usize, slot: usize, request: Request) {
-        if let Ok(mut excluded) = request.excluded.lock() {
+        if let Some(Ok(mut excluded)) = request.excluded.as_ref().map(|e| e.lock()) {
             excluded.push(member);
         }
-        let m = &mut self.fleet[member];
-        let s = &mut m.instances[slot];
-        s.in_flight += 1;
-        s.used.apply(&request.demand, 1);
-        let instance = s.instance.clone();
-        let Some(done) = self.tx.upgrade() else {
-            return;
-        };
+        let instance = self.fleet[member].instances[slot].instance.clone();
         let Request {
             task,
             demand,
@@ -451,41 +443,50 @@ impl State {
             label,
             ..
         } = request;
-        let epoch = self.epoch;
+        let started = Instant::now();
+        let mut finished = Finished {
+            member,
+            slot,
+            demand,
+            started,
+            elapsed_us: 0,
+            retry,
+            traced: label.map(|step| (step, task.capability.clone(), task.attempt)),
+        };
+        // An in-process capability that finishes at once (`std.echo`) is answered here:
+        // no task to spawn, no slot taken.
+        if let Some(result) = instance.immediate(&task) {
+            finished.elapsed_us = micros(started.elapsed());
+            let (ok, error) = verdict(Some(&result));
+            self.record(finished, ok, error, false);
+            let _ = reply.send(Outcome {
+                member,
+                instance: slot,
+                result,
+            });
+            return;
+        }
+        let s = &mut self.fleet[member].instances[slot];
+        s.in_flight += 1;
+        s.used.apply(&finished.demand, 1);
+        let shared = self.shared.clone();
         tokio::spawn(async move {
             let mut reply = reply;
-            let started = Instant::now();
-            let traced = label.map(|step| (step, task.capability.clone(), task.attempt));
             let attempt = instance.execute(task);
             let result = tokio::select! {
                 r = with_timeout(attempt, timeout) => Some(r),
                 () = reply.closed() => None,
             };
-            let elapsed_us = micros(started.elapsed());
-            let ok = matches!(result, Some(Ok(_)));
-            let span = traced.map(|(step, capability, attempt)| Span {
-                member,
-                instance: slot,
-                step,
-                capability,
-                attempt,
-                start_us: micros(started.saturating_duration_since(epoch)),
-                duration_us: elapsed_us,
-                error: match &result {
-                    Some(Err(e)) => Some(e.message.clone()),
-                    None => Some("cancelled".to_string()),
-                    Some(Ok(_)) => None,
+            finished.elapsed_us = micros(started.elapsed());
+            let (ok, error) = verdict(result.as_ref());
+            deliver(
+                &shared,
+                Msg::Done {
+                    finished,
+                    ok,
+                    error,
                 },
-            });
-            let _ = done.send(Msg::Done {
-                member,
-                slot,
-                demand,
-                elapsed_us,
-                ok,
-                retry,
-                span,
-            });
+            );
             if let Some(result) = result {
                 let _ = reply.send(Outcome {
                     member,
@@ -495,6 +496,50 @@ impl State {
             }
         });
     }
+
+    /// Records a finished attempt: its slot is free again (`held`), the member's measures
+    /// and, when traced, its span.
+    fn record(&mut self, f: Finished, ok: bool, error: Option<String>, held: bool) {
+        if let Some((step, capability, attempt)) = f.traced {
+            self.spans.push(Span {
+                member: f.member,
+                instance: f.slot,
+                step,
+                capability,
+                attempt,
+                start_us: micros(f.started.saturating_duration_since(self.epoch)),
+                duration_us: f.elapsed_us,
+                error,
+            });
+        }
+        let m = &mut self.fleet[f.member];
+        if held && let Some(s) = m.instances.get_mut(f.slot) {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.used.apply(&f.demand, -1);
+        }
+        m.observe(f.elapsed_us, ok, f.retry);
+    }
+}
+
+/// Whether an attempt succeeded, and its error for the trace; `None` is a cancelled attempt.
+fn verdict(result: Option<&Result<Value, TaskError>>) -> (bool, Option<String>) {
+    match result {
+        Some(Ok(_)) => (true, None),
+        Some(Err(e)) => (false, Some(e.message.clone())),
+        None => (false, Some("cancelled".to_string())),
+    }
+}
+
+/// An attempt that ended, as the dispatcher records it.
+struct Finished {
+    member: usize,
+    slot: usize,
+    demand: Resources,
+    started: Instant,
+    elapsed_us: u64,
+    retry: bool,
+    /// Step, capability and attempt number, when the run is traced.
+    traced: Option<(String, String, u32)>,
 }
 
 /// Asks the members of `group` that could take `task` now for their bids. Bids known at
@@ -506,7 +551,7 @@ fn open_auction(
     fleet: &[Member],
     ask: &Ask,
     task: &Task,
-    tx: &mpsc::WeakUnboundedSender<Msg>,
+    shared: &Weak<Shared>,
 ) -> Option<Vec<(usize, f64)>> {
     let mut known = Vec::new();
     let mut asked = Vec::new();
@@ -528,7 +573,7 @@ fn open_auction(
     if asked.is_empty() {
         return Some(known);
     }
-    let tx = tx.clone();
+    let shared = shared.clone();
     tokio::spawn(async move {
         let mut answers = tokio::task::JoinSet::new();
         for (m, answer) in asked {
@@ -540,13 +585,14 @@ fn open_auction(
                 bids.push(bid);
             }
         }
-        if let Some(tx) = tx.upgrade() {
-            let _ = tx.send(Msg::Bids {
+        deliver(
+            &shared,
+            Msg::Bids {
                 group: index,
                 seq,
                 bids,
-            });
-        }
+            },
+        );
     });
     None
 }

@@ -83,7 +83,7 @@ impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
-        let (dispatcher, inbox) = Dispatcher::channel();
+        let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
         let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
@@ -119,14 +119,17 @@ impl Runtime {
             fleet.push(Member::new(name, agent, instances));
         }
         let mut groups = Vec::new();
-        // Routings to the same target with the same strategy share one group.
-        let mut keys: HashMap<String, usize> = HashMap::new();
+        // Routings to the same target with the same strategy share one group; there are few
+        // distinct ones, so a scan finds them.
+        let mut distinct: Vec<&Routing> = Vec::new();
         let mut by_address = HashMap::new();
-        let mut register = |routing: &Routing| -> Result<(), RunError> {
-            let key = target_key(routing);
-            if let Some(&group) = keys.get(&key) {
+        for routing in routings(&plan) {
+            if let Some(group) = distinct
+                .iter()
+                .position(|d| d.target == routing.target && d.strategy == routing.strategy)
+            {
                 by_address.insert(address(routing), group);
-                return Ok(());
+                continue;
             }
             let names: Vec<&String> = match &routing.target {
                 Target::Agent { agent } => vec![agent],
@@ -147,18 +150,14 @@ impl Runtime {
                         .ok_or_else(|| RunError::run(format!("the plan has no agent `{n}`")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let seed = options.seed ^ strategy::stable_hash(&key);
+            let seed = options.seed ^ strategy::stable_hash(&target_key(routing));
             let policy = Policy::new(routing.strategy.clone(), members.len(), seed);
-            keys.insert(key, groups.len());
+            distinct.push(routing);
             by_address.insert(address(routing), groups.len());
             groups.push(Group::new(members, policy));
-            Ok(())
-        };
-        for routing in routings(&plan) {
-            register(routing)?;
         }
         let names = fleet.iter().map(|m| m.name.clone()).collect();
-        dispatcher.start(inbox, fleet, groups);
+        dispatcher.start(fleet, groups);
         Ok(Arc::new(Runtime {
             instances: all,
             names,

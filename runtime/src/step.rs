@@ -249,9 +249,6 @@ async fn attempts(
         let mut handoffs = 0;
         let mut checkpoint: Option<Value> = None;
         loop {
-            let excluded = shared
-                .clone()
-                .unwrap_or_else(|| Arc::new(Mutex::new(Vec::new())));
             let (tx, rx) = oneshot::channel();
             let request = Request {
                 group,
@@ -267,7 +264,7 @@ async fn attempts(
                 demand: opts.resources,
                 timeout: opts.timeout_ms.map(Duration::from_millis),
                 key,
-                excluded: excluded.clone(),
+                excluded: shared.clone(),
                 retry: attempt > 1,
                 label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
                 reply: tx,
@@ -276,7 +273,6 @@ async fn attempts(
             let outcome = rx
                 .await
                 .map_err(|_| fail("the dispatcher dropped the task".to_string()))?;
-            let who = rt.member_name(outcome.member, outcome.instance);
             let error = match outcome.result {
                 Ok(v) => match conform(v, returns, &rt.plan.types) {
                     Ok(v) => return Ok(v),
@@ -286,8 +282,9 @@ async fn attempts(
                 },
                 Err(e) => e,
             };
+            let who = rt.member_name(outcome.member, outcome.instance);
             // A replica that failed frees its member for another attempt there.
-            if let Ok(mut taken) = excluded.lock() {
+            if let Some(Ok(mut taken)) = shared.as_ref().map(|s| s.lock()) {
                 taken.retain(|m| *m != outcome.member);
             }
             if error.lost && handoffs < MAX_HANDOFFS {

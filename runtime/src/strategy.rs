@@ -59,6 +59,10 @@ impl Policy {
             }
             fleet[m].free_slot(ask.demand)
         };
+        // One member: every strategy picks it when it is free.
+        if let [only] = members {
+            return free(*only).map(|slot| (*only, slot));
+        }
         // Positions (in `members`) of the members that can take the task now.
         let open: Vec<(usize, usize)> = members
             .iter()

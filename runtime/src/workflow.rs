@@ -135,20 +135,29 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
     // Steps whose dependencies are done; those the journal has are finished at once.
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     loop {
-        while let Some(i) = ready.pop() {
-            let Some(value) = run.journaled(i, None) else {
-                spawn(&mut set, i);
-                continue;
+        // A step that is the only one to run (a chain) runs in this task: nothing else could
+        // make progress meanwhile, and a spawn would only add a hop.
+        let lone = (ready.len() == 1 && set.is_empty())
+            .then(|| ready[0])
+            .filter(|&i| run.journaled(i, None).is_none());
+        let (i, result) = if let Some(i) = lone {
+            ready.clear();
+            (i, step::run(run.clone(), i).await)
+        } else {
+            while let Some(i) = ready.pop() {
+                let Some(value) = run.journaled(i, None) else {
+                    spawn(&mut set, i);
+                    continue;
+                };
+                let _ = run.values[i].set(value);
+                done += 1;
+                release(i, &dependents, &mut waiting, &mut ready);
+            }
+            let Some(joined) = set.join_next().await else {
+                break;
             };
-            let _ = run.values[i].set(value);
-            done += 1;
-            release(i, &dependents, &mut waiting, &mut ready);
-        }
-        let Some(joined) = set.join_next().await else {
-            break;
+            joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?
         };
-        let (i, result) =
-            joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?;
         let value = result?;
         run.record(i, None, &value)?;
         let _ = run.values[i].set(value);

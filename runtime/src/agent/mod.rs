@@ -87,6 +87,12 @@ pub trait Instance: Send + Sync {
     /// Starts `task` on this instance.
     fn execute(&self, task: Task) -> Attempt;
 
+    /// The result of `task` if the instance can produce it at once, without waiting
+    /// (`std.echo`): the dispatcher then answers without starting a task.
+    fn immediate(&self, _task: &Task) -> Option<Result<Value, TaskError>> {
+        None
+    }
+
     /// What the instance asks for running `task` (the `auction` strategy).
     fn bid(&self, _task: &Task) -> Bid {
         Bid::None

@@ -103,6 +103,13 @@ impl Instance for SimulatedInstance {
         })
     }
 
+    fn immediate(&self, task: &Task) -> Option<Result<Value, TaskError>> {
+        match &self.std {
+            Some(std) if PURE_STD.contains(&task.capability.as_str()) => std.immediate(task),
+            _ => None,
+        }
+    }
+
     fn bid(&self, _task: &Task) -> super::Bid {
         if self.std.is_some() {
             return super::Bid::None;

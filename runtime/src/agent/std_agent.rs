@@ -38,25 +38,35 @@ fn str_arg<'a>(task: &'a Task, name: &str) -> Result<&'a str, TaskError> {
 }
 
 impl StdAgent {
-    /// Runs one standard-library capability. `std.echo` and `std.log` finish at once; the
-    /// others wait on time, files or processes.
-    async fn run(shell: Arc<Semaphore>, task: Task) -> Result<Value, TaskError> {
-        match task.capability.as_str() {
-            "std.echo" => Ok(arg(&task, "value")?.clone()),
-            "std.log" => {
-                tracing::info!(target: "hive::std", "{}", str_arg(&task, "message")?);
-                Ok(Value::Bool(true))
-            }
-            "std.fail" => {
-                let message = str_arg(&task, "message")?;
-                let retryable = arg(&task, "retryable")?.as_bool().unwrap_or(true);
+    /// The capabilities that finish without waiting: `std.echo`, `std.log`, `std.fail`.
+    fn now(task: &Task) -> Option<Result<Value, TaskError>> {
+        let result = match task.capability.as_str() {
+            "std.echo" => arg(task, "value").cloned(),
+            "std.log" => str_arg(task, "message").map(|m| {
+                tracing::info!(target: "hive::std", "{m}");
+                Value::Bool(true)
+            }),
+            "std.fail" => str_arg(task, "message").and_then(|message| {
+                let retryable = arg(task, "retryable")?.as_bool().unwrap_or(true);
                 Err(TaskError {
                     message: message.to_string(),
                     retryable,
                     lost: false,
                     checkpoint: None,
                 })
-            }
+            }),
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    /// Runs one standard-library capability. `std.echo` and `std.log` finish at once; the
+    /// others wait on time, files or processes.
+    async fn run(shell: Arc<Semaphore>, task: Task) -> Result<Value, TaskError> {
+        if let Some(result) = StdAgent::now(&task) {
+            return result;
+        }
+        match task.capability.as_str() {
             "std.sleep" => {
                 let ms = arg(&task, "duration")?.as_u64().ok_or_else(|| {
                     TaskError::fatal("std.sleep: `duration` is not a non-negative duration")
@@ -132,5 +142,9 @@ async fn shell_run(command: &str, stdin: &str) -> Result<Value, TaskError> {
 impl Instance for StdAgent {
     fn execute(&self, task: Task) -> Attempt {
         Box::pin(StdAgent::run(self.shell.clone(), task))
+    }
+
+    fn immediate(&self, task: &Task) -> Option<Result<Value, TaskError>> {
+        StdAgent::now(task)
     }
 }
