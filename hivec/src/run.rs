@@ -6,7 +6,7 @@ use hive_plan::{FORMAT, Plan};
 use hive_runtime::dispatch::MemberReport;
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, Runtime, parse_input};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,10 +94,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         let result = runtime.run(Some(&entry), inputs).await;
         // A failed run's trace is the one most worth looking at.
-        let trace = match args.trace_out {
-            Some(_) => Some(runtime.trace().await),
-            None => None,
-        };
+        let trace = args.trace_out.as_ref().map(|_| runtime.trace());
         (result, trace)
     });
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
@@ -106,12 +103,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
             eprintln!("error: cannot write the trace {}: {e}", path.display());
         }
     }
-    let ending = match &result {
-        Ok(report) => json!({"event": "finished", "output": report.output}),
-        Err(e) => json!({"event": "failed", "error": e.to_string()}),
-    };
     if let Some(j) = &journal
-        && let Err(e) = j.append(&ending)
+        && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
     {
         eprintln!("warning: {e}");
     }
@@ -122,14 +115,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
             if writeln!(out, "{json}").is_err() {
                 return ExitCode::from(2);
             }
-            eprint!("{}", summary(&report.members, report.elapsed_us));
-            if args.simulate {
-                eprintln!(
-                    "makespan {} (simulated in {})",
-                    micros(report.elapsed_us),
-                    micros(real.elapsed().as_micros().min(u128::from(u64::MAX)) as u64)
-                );
-            }
+            let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
+            eprint!(
+                "{}",
+                summary(&report.members, report.elapsed_us, simulated_in)
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -274,7 +264,9 @@ fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode
 }
 
 /// Per agent that did anything: tasks, failures, retries, mean and p99 latency, utilisation.
-fn summary(members: &[MemberReport], elapsed_us: u64) -> String {
+/// Under `--simulate`, `elapsed_us` is virtual time (the makespan) and `simulated_in` the
+/// real time the simulation took.
+fn summary(members: &[MemberReport], elapsed_us: u64, simulated_in: Option<u64>) -> String {
     let mut out =
         String::from("agent              tasks  failed  retries     mean      p99   busy\n");
     for m in members.iter().filter(|m| m.stats.tasks > 0) {
@@ -306,15 +298,23 @@ fn summary(members: &[MemberReport], elapsed_us: u64) -> String {
             m.stats.tasks,
             m.stats.failures,
             m.stats.retries,
-            micros(mean),
-            micros(p99),
+            show_us(mean),
+            show_us(p99),
         ));
     }
-    out.push_str(&format!("run took {}\n", micros(elapsed_us)));
+    out.push_str(&match simulated_in {
+        None => format!("run took {}\n", show_us(elapsed_us)),
+        Some(real) => format!(
+            "makespan {} (simulated in {})\n",
+            show_us(elapsed_us),
+            show_us(real)
+        ),
+    });
     out
 }
 
-fn micros(us: u64) -> String {
+/// Microseconds for a person: `850µs`, `12.5ms`, `3.20s`.
+fn show_us(us: u64) -> String {
     if us < 1_000 {
         format!("{us}µs")
     } else if us < 1_000_000 {

@@ -9,6 +9,7 @@
 
 use crate::agent::{Bid, Task, TaskError};
 use crate::fleet::Member;
+use crate::micros;
 use crate::strategy::{Ask, Policy};
 use hive_plan::Resources;
 use hive_plan::Strategy;
@@ -22,7 +23,7 @@ use tokio::time::Instant;
 
 /// A task that is ready to run, as a step hands it to the dispatcher.
 pub struct Request {
-    /// The target it goes to (see [`Dispatcher::group`]).
+    /// The target it goes to: an index into the dispatcher's groups.
     pub group: usize,
     /// 0 (`low`) to 4 (`critical`).
     pub urgency: u8,
@@ -239,12 +240,12 @@ impl Dispatcher {
     }
 
     /// Every attempt of a traced run so far, in the order they finished.
-    pub async fn trace(&self) -> Vec<Span> {
+    pub fn trace(&self) -> Vec<Span> {
         self.read(|s| s.spans.clone())
     }
 
     /// What every member did so far.
-    pub async fn report(&self) -> Vec<MemberReport> {
+    pub fn report(&self) -> Vec<MemberReport> {
         self.read(|s| {
             s.fleet
                 .iter()
@@ -457,7 +458,7 @@ impl State {
         // no task to spawn, no slot taken.
         if let Some(result) = instance.immediate(&task) {
             finished.elapsed_us = micros(started.elapsed());
-            let (ok, error) = verdict(Some(&result));
+            let (ok, error) = verdict(Some(&result), finished.traced.is_some());
             self.record(finished, ok, error, false);
             let _ = reply.send(Outcome {
                 member,
@@ -478,7 +479,7 @@ impl State {
                 () = reply.closed() => None,
             };
             finished.elapsed_us = micros(started.elapsed());
-            let (ok, error) = verdict(result.as_ref());
+            let (ok, error) = verdict(result.as_ref(), finished.traced.is_some());
             deliver(
                 &shared,
                 Msg::Done {
@@ -521,12 +522,14 @@ impl State {
     }
 }
 
-/// Whether an attempt succeeded, and its error for the trace; `None` is a cancelled attempt.
-fn verdict(result: Option<&Result<Value, TaskError>>) -> (bool, Option<String>) {
+/// Whether an attempt succeeded, and, when `traced`, its error for the trace; `None` is a
+/// cancelled attempt.
+fn verdict(result: Option<&Result<Value, TaskError>>, traced: bool) -> (bool, Option<String>) {
+    let error = |text: &str| traced.then(|| text.to_string());
     match result {
         Some(Ok(_)) => (true, None),
-        Some(Err(e)) => (false, Some(e.message.clone())),
-        None => (false, Some("cancelled".to_string())),
+        Some(Err(e)) => (false, error(&e.message)),
+        None => (false, error("cancelled")),
     }
 }
 
@@ -603,10 +606,6 @@ fn viable(members: &[usize], fleet: &[Member], ask: &Ask) -> bool {
         let member = &fleet[m];
         !ask.excluded.contains(&m) && member.alive() && member.could_fit(ask.demand)
     })
-}
-
-fn micros(d: Duration) -> u64 {
-    d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 async fn with_timeout(

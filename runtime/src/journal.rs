@@ -147,9 +147,17 @@ impl Journal {
         self.append(&json!({"event": "key", "key": key, "value": value}))
     }
 
+    /// Records how the run ended: its output, or the error that failed it.
+    pub fn record_end<E: std::fmt::Display>(&self, end: Result<&Value, E>) -> Result<(), String> {
+        self.append(&match end {
+            Ok(output) => json!({"event": "finished", "output": output}),
+            Err(e) => json!({"event": "failed", "error": e.to_string()}),
+        })
+    }
+
     /// Appends one event as a line and hands it to the operating system at once, so a
     /// killed process loses nothing it recorded.
-    pub fn append(&self, event: &Value) -> Result<(), String> {
+    fn append(&self, event: &Value) -> Result<(), String> {
         let mut line = event.to_string();
         line.push('\n');
         let mut file = self

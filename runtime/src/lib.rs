@@ -86,29 +86,15 @@ impl Runtime {
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
-        let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        let mut used: std::collections::BTreeSet<&String> = std::collections::BTreeSet::new();
         for routing in routings(&plan) {
-            match &routing.target {
-                Target::Agent { agent } => {
-                    used.insert(agent);
-                }
-                Target::Pool { pool } => {
-                    if let Some(p) = plan.pools.get(pool) {
-                        used.extend(p.members.iter().map(String::as_str));
-                    }
-                }
-                Target::Providers { agents } => used.extend(agents.iter().map(String::as_str)),
-            }
+            used.extend(agents_of(&plan, &routing.target)?);
         }
         let mut fleet = Vec::new();
         let mut all = Vec::new();
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
-        for (name, agent) in plan
-            .agents
-            .iter()
-            .filter(|(n, _)| used.contains(n.as_str()))
-        {
+        for (name, agent) in plan.agents.iter().filter(|(n, _)| used.contains(n)) {
             let instances = if options.simulate {
                 simulated_instances(name, agent, &plan, options.seed)?
             } else {
@@ -131,17 +117,7 @@ impl Runtime {
                 by_address.insert(address(routing), group);
                 continue;
             }
-            let names: Vec<&String> = match &routing.target {
-                Target::Agent { agent } => vec![agent],
-                Target::Pool { pool } => {
-                    plan.pools
-                        .get(pool)
-                        .map(|p| p.members.iter().collect())
-                        .ok_or_else(|| RunError::run(format!("the plan has no pool `{pool}`")))?
-                }
-                Target::Providers { agents } => agents.iter().collect(),
-            };
-            let members = names
+            let members = agents_of(&plan, &routing.target)?
                 .into_iter()
                 .map(|n| {
                     index
@@ -150,7 +126,8 @@ impl Runtime {
                         .ok_or_else(|| RunError::run(format!("the plan has no agent `{n}`")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let seed = options.seed ^ strategy::stable_hash(&target_key(routing));
+            // Each target's random choices are its own, and repeat with the run's seed.
+            let seed = strategy::mix(options.seed ^ groups.len() as u64);
             let policy = Policy::new(routing.strategy.clone(), members.len(), seed);
             distinct.push(routing);
             by_address.insert(address(routing), groups.len());
@@ -185,8 +162,8 @@ impl Runtime {
     /// Every attempt so far as a Chrome trace (the JSON object format Perfetto opens):
     /// one process per agent, one thread per instance, one complete event per attempt.
     /// Empty unless the run was started with [`RunOptions::trace`].
-    pub async fn trace(&self) -> Value {
-        trace::chrome(&self.dispatcher.trace().await, &self.names)
+    pub fn trace(&self) -> Value {
+        trace::chrome(&self.dispatcher.trace(), &self.names)
     }
 
     /// A random number from `0..=max`.
@@ -217,8 +194,8 @@ impl Runtime {
         let output = workflow::run(self.clone(), name.to_string(), inputs, String::new()).await?;
         Ok(RunReport {
             output,
-            members: self.dispatcher.report().await,
-            elapsed_us: started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64,
+            members: self.dispatcher.report(),
+            elapsed_us: micros(started.elapsed()),
         })
     }
 }
@@ -245,11 +222,22 @@ pub(crate) fn address(routing: &Routing) -> usize {
     std::ptr::from_ref(routing) as usize
 }
 
-/// Identifies a target with its strategy: steps routed alike share one queue.
-fn target_key(routing: &Routing) -> String {
-    let target = serde_json::to_string(&routing.target).unwrap_or_default();
-    let strategy = serde_json::to_string(&routing.strategy).unwrap_or_default();
-    format!("{target} {strategy}")
+/// The agents a target names.
+fn agents_of<'p>(plan: &'p Plan, target: &'p Target) -> Result<Vec<&'p String>, RunError> {
+    Ok(match target {
+        Target::Agent { agent } => vec![agent],
+        Target::Pool { pool } => plan
+            .pools
+            .get(pool)
+            .map(|p| p.members.iter().collect())
+            .ok_or_else(|| RunError::run(format!("the plan has no pool `{pool}`")))?,
+        Target::Providers { agents } => agents.iter().collect(),
+    })
+}
+
+/// A duration in whole microseconds, saturating.
+pub fn micros(d: std::time::Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 /// The instances of an agent under `--simulate`.

@@ -52,6 +52,12 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
     out.resize(total, Value::Null);
     let mut set = JoinSet::new();
     let window = Arc::new(Semaphore::new(limit));
+    // An element's value goes to its place in the list and, when journaled, to the journal.
+    let take = |out: &mut [Value], joined: Result<(usize, Result<Value, RunError>), _>| {
+        let (k, r) = joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
+        out[k] = r?;
+        run.record(index, Some(k), &out[k])
+    };
     for (k, item) in items.into_iter().enumerate() {
         if let Some(value) = run.journaled(index, Some(k)) {
             out[k] = value;
@@ -64,10 +70,7 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
             .await
             .map_err(|_| failed(&run, step, "the map was stopped".to_string()))?;
         while let Some(joined) = set.try_join_next() {
-            let (k, r) =
-                joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
-            out[k] = r?;
-            run.record(index, Some(k), &out[k])?;
+            take(&mut out, joined)?;
         }
         let run = run.clone();
         let var = map.var.clone();
@@ -78,9 +81,7 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
         });
     }
     while let Some(joined) = set.join_next().await {
-        let (k, r) = joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
-        out[k] = r?;
-        run.record(index, Some(k), &out[k])?;
+        take(&mut out, joined)?;
     }
     Ok(Value::Array(out))
 }

@@ -132,31 +132,37 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
         set.spawn(async move { (i, step::run(run, i).await) });
     };
     let mut done = 0;
-    // Steps whose dependencies are done; those the journal has are finished at once.
+    // Steps whose dependencies are done, and of those the ones to start now.
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut start = Vec::new();
     loop {
-        // A step that is the only one to run (a chain) runs in this task: nothing else could
-        // make progress meanwhile, and a spawn would only add a hop.
-        let lone = (ready.len() == 1 && set.is_empty())
-            .then(|| ready[0])
-            .filter(|&i| run.journaled(i, None).is_none());
-        let (i, result) = if let Some(i) = lone {
-            ready.clear();
-            (i, step::run(run.clone(), i).await)
-        } else {
-            while let Some(i) = ready.pop() {
-                let Some(value) = run.journaled(i, None) else {
-                    spawn(&mut set, i);
-                    continue;
-                };
-                let _ = run.values[i].set(value);
-                done += 1;
-                release(i, &dependents, &mut waiting, &mut ready);
+        // Those the journal has finish at once; their dependents may follow.
+        while let Some(i) = ready.pop() {
+            match run.journaled(i, None) {
+                Some(value) => {
+                    let _ = run.values[i].set(value);
+                    done += 1;
+                    release(i, &dependents, &mut waiting, &mut ready);
+                }
+                None => start.push(i),
             }
-            let Some(joined) = set.join_next().await else {
-                break;
-            };
-            joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?
+        }
+        let (i, result) = match (start.as_slice(), set.is_empty()) {
+            // The only step to run (a chain) runs in this task: nothing else could make
+            // progress meanwhile, and a spawn would only add a hop.
+            (&[i], true) => {
+                start.clear();
+                (i, step::run(run.clone(), i).await)
+            }
+            _ => {
+                for i in start.drain(..) {
+                    spawn(&mut set, i);
+                }
+                let Some(joined) = set.join_next().await else {
+                    break;
+                };
+                joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?
+            }
         };
         let value = result?;
         run.record(i, None, &value)?;

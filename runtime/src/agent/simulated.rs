@@ -120,25 +120,15 @@ impl Instance for SimulatedInstance {
 
 /// A value of type `ty`: empty text, zeros, `true`, the first variant of an enum, records
 /// with every field generated, lists of [`LIST_LEN`] elements and `null` for optionals and
-/// `json`. Deeply nested types stop at empty lists and maps.
+/// `json`, and empty maps. Deeply nested lists stop empty.
 pub fn generate(ty: &Type, types: &BTreeMap<String, TypeDef>, depth: usize) -> Value {
-    let fields = |fields: &mut dyn Iterator<Item = (&String, &Type)>| {
-        Value::Object(
-            fields
-                .map(|(name, t)| (name.clone(), generate(t, types, depth + 1)))
-                .collect::<Map<_, _>>(),
-        )
-    };
     match ty {
         Type::String => Value::String(String::new()),
         Type::Int | Type::Duration | Type::Size => Value::from(0),
         Type::Float => Value::from(0.0),
         Type::Bool => Value::Bool(true),
         Type::Json | Type::Optional(_) => Value::Null,
-        Type::List(_) | Type::Map(_) if depth >= 4 => match ty {
-            Type::List(_) => Value::Array(Vec::new()),
-            _ => Value::Object(Map::new()),
-        },
+        Type::List(_) if depth >= 4 => Value::Array(Vec::new()),
         Type::List(t) => Value::Array(
             (0..LIST_LEN)
                 .map(|_| generate(t, types, depth + 1))
@@ -146,7 +136,9 @@ pub fn generate(ty: &Type, types: &BTreeMap<String, TypeDef>, depth: usize) -> V
         ),
         Type::Map(_) => Value::Object(Map::new()),
         Type::Record(name) => match types.get(name) {
-            Some(TypeDef::Record(defs)) => fields(&mut defs.iter().map(|f| (&f.name, &f.ty))),
+            Some(TypeDef::Record(defs)) => {
+                record(defs.iter().map(|f| (&f.name, &f.ty)), types, depth)
+            }
             _ => Value::Null,
         },
         Type::Enum(name) => match types.get(name) {
@@ -155,8 +147,21 @@ pub fn generate(ty: &Type, types: &BTreeMap<String, TypeDef>, depth: usize) -> V
                 .map_or(Value::Null, |v| Value::String(v.clone())),
             _ => Value::Null,
         },
-        Type::Fields(defs) => fields(&mut defs.iter().map(|(n, t)| (n, t))),
+        Type::Fields(defs) => record(defs.iter().map(|(n, t)| (n, t)), types, depth),
     }
+}
+
+/// A record with every field generated.
+fn record<'t>(
+    fields: impl Iterator<Item = (&'t String, &'t Type)>,
+    types: &BTreeMap<String, TypeDef>,
+    depth: usize,
+) -> Value {
+    Value::Object(
+        fields
+            .map(|(name, t)| (name.clone(), generate(t, types, depth + 1)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

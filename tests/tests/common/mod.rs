@@ -25,13 +25,6 @@ pub fn tasks_of(report: &RunReport, agent: &str) -> u64 {
         .map_or(0, |m| m.stats.tasks)
 }
 
-fn object(inputs: Value) -> Map<String, Value> {
-    match inputs {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 /// Runs the plan's entry workflow for real, on two worker threads.
 pub fn run_plan(plan: hive_plan::Plan, inputs: Value) -> Result<RunReport, RunError> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -39,28 +32,37 @@ pub fn run_plan(plan: hive_plan::Plan, inputs: Value) -> Result<RunReport, RunEr
         .enable_all()
         .build()
         .expect("tokio");
-    tokio.block_on(async {
-        let rt = Runtime::start(plan, RunOptions::default())?;
-        rt.run(None, object(inputs)).await
-    })
+    run_on(&tokio, plan, inputs, RunOptions::default())
 }
 
 /// Runs `source` under `--simulate`: one thread, tokio's paused clock, a fixed seed.
 pub fn simulate(name: &str, source: &str, inputs: Value, seed: u64) -> Result<RunReport, RunError> {
-    let plan = plan_of(&write(name, source));
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("tokio");
+    let options = RunOptions {
+        seed,
+        simulate: true,
+        ..RunOptions::default()
+    };
+    run_on(&tokio, plan_of(&write(name, source)), inputs, options)
+}
+
+fn run_on(
+    tokio: &tokio::runtime::Runtime,
+    plan: hive_plan::Plan,
+    inputs: Value,
+    options: RunOptions,
+) -> Result<RunReport, RunError> {
+    let inputs = match inputs {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     tokio.block_on(async {
-        let options = RunOptions {
-            seed,
-            simulate: true,
-            ..RunOptions::default()
-        };
         let rt = Runtime::start(plan, options)?;
-        rt.run(None, object(inputs)).await
+        rt.run(None, inputs).await
     })
 }
 
