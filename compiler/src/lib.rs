@@ -9,6 +9,7 @@ pub mod check;
 pub mod codes;
 pub mod db;
 pub mod diagnostic;
+pub mod format;
 pub mod lower;
 pub mod queries;
 pub mod render;

@@ -3,6 +3,7 @@
 //! The only crate that touches the terminal: it loads files, asks the compiler, prints.
 
 mod check;
+mod fmt;
 mod plan;
 mod run;
 
@@ -62,6 +63,18 @@ enum Command {
     },
     /// Run a workflow: its output as JSON on stdout, a summary per agent on stderr.
     Run(run::RunArgs),
+    /// Rewrite files in the canonical layout (`-` formats standard input to standard output).
+    Fmt {
+        /// `.hive` files or directories (searched recursively), or `-`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that are not formatted and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+        /// Colour the diagnostics (default: when stderr is a terminal).
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
     /// Print the long explanation of a diagnostic code (`E0101` or `unknown-name`).
     Explain {
         /// The code or its name.
@@ -139,6 +152,11 @@ fn main() -> ExitCode {
             color,
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Run(args) => run::run(&args),
+        Command::Fmt {
+            paths,
+            check,
+            color,
+        } => fmt::run(&paths, check, color),
         Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
             Some(c) => {
                 println!(

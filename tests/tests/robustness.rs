@@ -144,7 +144,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     /// Truncations and random byte-level edits of every example go through the whole
-    /// pipeline, lowering included, without a panic.
+    /// pipeline, lowering and formatting included, without a panic.
     #[test]
     fn mutated_examples_never_panic(which in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(),
                                     edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec!["", "{", "}", "(", ")", "\"", "${", ",", "..", "step", "-", "!", "\n", "é", "//", "/*"])), 0..6)) {
@@ -160,6 +160,12 @@ proptest! {
             let mut end = end;
             while !text.is_char_boundary(end) { end -= 1; }
             text.replace_range(p..end, insert);
+        }
+        // The formatter takes every mutant that parses, and its result is a fixed point.
+        match hive_compiler::format::format(&text) {
+            Ok(out) => prop_assert_eq!(hive_compiler::format::format(&out).ok(), Some(out)),
+            Err(hive_compiler::format::FormatError::Syntax(_)) => {}
+            Err(e) => prop_assert!(false, "{e}\n{text}"),
         }
         let path = temp_file(&format!("mutant-{}.hive", std::thread::current().name().unwrap_or("t").replace("::", "_")), text.as_bytes());
         // Mutants that still check clean are lowered too.
