@@ -11,7 +11,13 @@ use std::sync::{Arc, Mutex};
 
 /// The database trait every query takes.
 #[salsa::db]
-pub trait Db: salsa::Database {}
+pub trait Db: salsa::Database {
+    /// Whether a re-parse takes unchanged pieces of a file from earlier parses (for editors,
+    /// where a file is parsed again after every keystroke) instead of parsing all of it.
+    fn reuses_pieces(&self) -> bool {
+        false
+    }
+}
 
 /// One `.hive` file.
 #[salsa::input(debug)]
@@ -105,6 +111,7 @@ pub fn report(db: &dyn Db, d: Diagnostic<Loc>) {
 pub struct Database {
     storage: salsa::Storage<Self>,
     log: Option<Arc<Mutex<Vec<String>>>>,
+    reuse: bool,
 }
 
 impl Database {
@@ -123,7 +130,13 @@ impl Database {
         Database {
             storage,
             log: Some(log),
+            reuse: false,
         }
+    }
+
+    /// Makes re-parses reuse unchanged pieces of a file (see [`Db::reuses_pieces`]).
+    pub fn reuse_pieces(&mut self) {
+        self.reuse = true;
     }
 
     /// The queries executed since the last call (empty without an execution log).
@@ -139,4 +152,8 @@ impl Database {
 impl salsa::Database for Database {}
 
 #[salsa::db]
-impl Db for Database {}
+impl Db for Database {
+    fn reuses_pieces(&self) -> bool {
+        self.reuse
+    }
+}

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod db;
 pub mod diagnostic;
 pub mod format;
+pub mod ide;
 pub mod lower;
 pub mod queries;
 pub mod render;

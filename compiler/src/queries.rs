@@ -9,7 +9,14 @@ use crate::syntax::{self, ParsedFile, ast};
 /// Parses a file; syntax errors are accumulated with file-relative spans.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> ParsedFile {
-    let parsed = syntax::parse(file.text(db));
+    let text = file.text(db);
+    let parsed = if db.reuses_pieces() && text.len() > REUSE_PIECE_LEN {
+        syntax::parse_reusing(text, REUSE_PIECE_LEN, |piece| {
+            parse_piece(db, Piece::new(db, piece.to_string())).clone()
+        })
+    } else {
+        syntax::parse(text)
+    };
     for d in &parsed.diagnostics {
         report(
             db,
@@ -21,6 +28,24 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> ParsedFile {
         );
     }
     parsed
+}
+
+/// Pieces this long (at item boundaries) are reused between parses when the database asks
+/// for it: an edit then re-parses about this much text.
+const REUSE_PIECE_LEN: usize = 2 * 1024;
+
+/// The text of a piece of a file, interned so that an unchanged piece is found again.
+#[salsa::interned]
+pub struct Piece<'db> {
+    /// The text.
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// A piece parsed alone; reused by every file and revision with the same piece of text.
+#[salsa::tracked(returns(ref))]
+pub fn parse_piece<'db>(db: &'db dyn Db, piece: Piece<'db>) -> ParsedFile {
+    syntax::parse_alone(piece.text(db))
 }
 
 /// The syntax tree of one item. Unchanged (and so not invalidating its readers) when only

@@ -4,6 +4,7 @@
 
 mod check;
 mod fmt;
+mod lsp;
 mod plan;
 mod run;
 
@@ -75,6 +76,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Run the language server over stdio (for editors).
+    Lsp,
     /// Print the long explanation of a diagnostic code (`E0101` or `unknown-name`).
     Explain {
         /// The code or its name.
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
             color,
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Run(args) => run::run(&args),
+        Command::Lsp => lsp::run(),
         Command::Fmt {
             paths,
             check,

@@ -11,7 +11,7 @@ use crate::syntax::ast::{Expr, ExprKind, Property};
 use std::collections::BTreeMap;
 
 /// An allowed property and what it means.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PropSpec {
     /// The key.
     pub name: &'static str,

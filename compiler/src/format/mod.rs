@@ -5,7 +5,7 @@
 //! without their spans, and every comment in order) before it is handed out.
 
 mod layout;
-mod lex;
+pub(crate) mod lex;
 
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, Span};

@@ -11,7 +11,7 @@ mod parser;
 mod span;
 mod split;
 
-pub use parser::parse;
+pub use parser::{parse, parse_alone, parse_reusing};
 pub use span::Span;
 
 use crate::diagnostic::Diagnostic;

@@ -59,6 +59,40 @@ pub fn parse(text: &str) -> ParsedFile {
     out
 }
 
+/// Parses `text` like [`parse`], one piece of at least `min_len` bytes at a time, taking each
+/// piece's items from `reuse` (which parses the piece's text alone, typically from a cache).
+/// A piece with a syntax error is parsed again in place, so its messages are those of a whole
+/// parse; clean pieces parse alone exactly as in place (they start at item boundaries).
+pub fn parse_reusing(
+    text: &str,
+    min_len: usize,
+    mut reuse: impl FnMut(&str) -> ParsedFile,
+) -> ParsedFile {
+    if text.len() > limits::MAX_FILE_BYTES || limits::check_nesting(text).is_some() {
+        return parse(text);
+    }
+    let mut out = ParsedFile::default();
+    for range in split::pieces(text, min_len) {
+        let part = reuse(&text[range.clone()]);
+        if part.diagnostics.is_empty() {
+            out.items.extend(part.items);
+            out.offsets
+                .extend(part.offsets.iter().map(|o| o + range.start as u32));
+            out.broken_names.extend(part.broken_names);
+        } else {
+            parse_piece(text, range, &mut out);
+        }
+    }
+    out
+}
+
+/// Parses a piece of a file on its own (see [`parse_reusing`]).
+pub fn parse_alone(piece: &str) -> ParsedFile {
+    let mut out = ParsedFile::default();
+    parse_piece(piece, 0..piece.len(), &mut out);
+    out
+}
+
 /// Pieces of a large file are parsed side by side; smaller ones are not worth a thread.
 const PIECE_LEN: usize = 64 * 1024;
 

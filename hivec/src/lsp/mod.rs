@@ -1,0 +1,178 @@
+//! `hivec lsp`: the language server, over stdio, on the compiler's database.
+//!
+//! Invariant: every answer comes from the same queries as `hivec check` (diagnostics) and
+//! `compiler::ide` (everything else); this module only converts between the protocol and them.
+
+mod convert;
+mod requests;
+mod state;
+
+use convert::path_of;
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::{
+    CodeActionProviderCapability, CompletionOptions, HoverProviderCapability, OneOf,
+    PublishDiagnosticsParams, RenameOptions, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind,
+};
+use state::State;
+use std::process::ExitCode;
+
+/// Runs the server until the client says `exit`.
+pub fn run() -> ExitCode {
+    let (connection, io) = Connection::stdio();
+    let result = serve(&connection);
+    drop(connection);
+    let joined = io.join();
+    match (result, joined) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            eprintln!("error: hivec lsp: {e}");
+            ExitCode::from(1)
+        }
+        (_, Err(e)) => {
+            eprintln!("error: hivec lsp: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), ":".into(), "(".into()]),
+            ..Default::default()
+        }),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        ..Default::default()
+    }
+}
+
+fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error>> {
+    let caps = serde_json::to_value(capabilities())?;
+    connection.initialize(caps)?;
+    let mut state = State::new();
+    for msg in &connection.receiver {
+        match msg {
+            Message::Request(req) => {
+                if connection.handle_shutdown(&req)? {
+                    return Ok(());
+                }
+                let resp = requests::handle(&mut state, req);
+                connection.sender.send(Message::Response(resp))?;
+            }
+            Message::Notification(n) => {
+                let closed = closed_uri(&n);
+                if notify(&mut state, n) {
+                    if let Some(uri) = closed {
+                        // A closed document's problems leave the editor's list.
+                        send_diagnostics(connection, uri, Vec::new())?;
+                    }
+                    publish(connection, &state)?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Applies a document notification; whether diagnostics must be published again.
+fn notify(state: &mut State, n: Notification) -> bool {
+    match n.method.as_str() {
+        DidOpenTextDocument::METHOD => {
+            let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
+            else {
+                return false;
+            };
+            let Some(path) = path_of(&p.text_document.uri) else {
+                return false;
+            };
+            state.set(path, p.text_document.uri, p.text_document.text);
+            true
+        }
+        DidChangeTextDocument::METHOD => {
+            let Ok(p) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
+            else {
+                return false;
+            };
+            let (Some(path), Some(change)) = (
+                path_of(&p.text_document.uri),
+                p.content_changes.into_iter().last(),
+            ) else {
+                return false;
+            };
+            state.set(path, p.text_document.uri, change.text);
+            true
+        }
+        DidCloseTextDocument::METHOD => {
+            let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
+            else {
+                return false;
+            };
+            if let Some(path) = path_of(&p.text_document.uri) {
+                state.close(&path);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+fn closed_uri(n: &Notification) -> Option<lsp_types::Uri> {
+    (n.method == DidCloseTextDocument::METHOD)
+        .then(|| serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params.clone()))
+        .and_then(Result::ok)
+        .map(|p| p.text_document.uri)
+}
+
+fn publish(connection: &Connection, state: &State) -> Result<(), Box<dyn std::error::Error>> {
+    for (uri, diagnostics) in state.diagnostics() {
+        send_diagnostics(connection, uri, diagnostics)?;
+    }
+    Ok(())
+}
+
+fn send_diagnostics(
+    connection: &Connection,
+    uri: lsp_types::Uri,
+    diagnostics: Vec<lsp_types::Diagnostic>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let params = PublishDiagnosticsParams {
+        uri,
+        diagnostics,
+        version: None,
+    };
+    connection
+        .sender
+        .send(Message::Notification(Notification::new(
+            PublishDiagnostics::METHOD.to_string(),
+            params,
+        )))?;
+    Ok(())
+}
+
+/// A response to `req` from a handler's result.
+fn reply<T: serde::Serialize>(req: &Request, result: Result<T, String>) -> Response {
+    match result {
+        Ok(v) => Response::new_ok(req.id.clone(), v),
+        Err(e) => Response::new_err(
+            req.id.clone(),
+            lsp_server::ErrorCode::RequestFailed as i32,
+            e,
+        ),
+    }
+}

@@ -1,0 +1,249 @@
+//! The server's state: open documents over the compiler database, loading and re-checking.
+
+use super::convert::{Lines, uri_of};
+use hive_compiler::db::{Database, Loc, SourceFile, Workspace};
+use hive_compiler::diagnostic::{Diagnostic, Severity};
+use hive_compiler::ide::fixes::did_you_mean_fix;
+use hive_compiler::queries::{parse, workspace_diagnostics};
+use hive_compiler::syntax::ast::ItemKind;
+use hive_compiler::workspace::{Disk, FileSource, ReadError, load, normalize};
+use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Uri};
+use salsa::Setter;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// An open document.
+pub struct Doc {
+    /// As the editor names it.
+    pub uri: Uri,
+    /// The editor's text (which may differ from the disk).
+    pub text: String,
+}
+
+/// Open documents and the database they are checked in.
+pub struct State {
+    /// The database; replaced when the set of files changes.
+    pub db: Database,
+    /// Every loaded file: open documents, what they import, the standard library.
+    pub ws: Workspace,
+    /// Loaded files by normalized path.
+    pub files: HashMap<PathBuf, SourceFile>,
+    /// Open documents by normalized path.
+    pub docs: BTreeMap<PathBuf, Doc>,
+    /// Problems found while loading (unreadable imports…), by file.
+    load_errors: Vec<Diagnostic<Loc>>,
+    /// A copy of a file, edited for member completion.
+    scratch: Option<SourceFile>,
+}
+
+/// Files as the editor has them: open documents first, then the disk.
+struct Overlay<'a>(&'a BTreeMap<PathBuf, Doc>);
+
+impl FileSource for Overlay<'_> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        match self.0.get(&normalize(path)) {
+            Some(doc) => Ok(doc.text.clone().into_bytes()),
+            None => Disk.read(path),
+        }
+    }
+    fn list(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
+        Disk.list(dir)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        Disk.is_dir(path)
+    }
+}
+
+impl State {
+    /// No documents yet.
+    pub fn new() -> Self {
+        let mut s = State {
+            db: Database::default(),
+            ws: Workspace::new(&Database::default(), Vec::new()),
+            files: HashMap::new(),
+            docs: BTreeMap::new(),
+            load_errors: Vec::new(),
+            scratch: None,
+        };
+        s.reload();
+        s
+    }
+
+    /// Loads every open document and what it imports into a fresh database.
+    fn reload(&mut self) {
+        let paths: Vec<PathBuf> = self.docs.keys().cloned().collect();
+        let loaded = load(&Overlay(&self.docs), &paths, None);
+        self.db = loaded.db;
+        self.db.reuse_pieces();
+        self.ws = loaded.workspace;
+        self.load_errors = loaded.errors;
+        self.scratch = None;
+        self.files = self
+            .ws
+            .files(&self.db)
+            .iter()
+            .map(|f| (normalize(f.path(&self.db)), *f))
+            .collect();
+    }
+
+    /// Opens or replaces a document. Re-checking is incremental unless the document's imports
+    /// changed or it was not loaded yet.
+    pub fn set(&mut self, path: PathBuf, uri: Uri, text: String) {
+        let key = normalize(&path);
+        let file = self.files.get(&key).copied();
+        let imports_before = file.map(|f| import_paths(&self.db, f));
+        self.docs.insert(
+            key.clone(),
+            Doc {
+                uri,
+                text: text.clone(),
+            },
+        );
+        match file {
+            Some(f) if f.text(&self.db) == &text => {}
+            Some(f) => {
+                f.set_text(&mut self.db).to(text);
+                if imports_before != Some(import_paths(&self.db, f)) {
+                    self.reload();
+                }
+            }
+            None => self.reload(),
+        }
+    }
+
+    /// Closes a document.
+    pub fn close(&mut self, path: &Path) {
+        if self.docs.remove(&normalize(path)).is_some() {
+            self.reload();
+        }
+    }
+
+    /// The loaded file of an open document, with its text.
+    pub fn file(&self, path: &Path) -> Option<(SourceFile, &str)> {
+        let key = normalize(path);
+        let doc = self.docs.get(&key)?;
+        Some((*self.files.get(&key)?, doc.text.as_str()))
+    }
+
+    /// A scratch copy of `file` holding `text`, checked like it but never published.
+    pub fn scratch(&mut self, file: SourceFile, text: String) -> SourceFile {
+        let path = file.path(&self.db).clone();
+        let imports = file.imports(&self.db).clone();
+        match self.scratch {
+            Some(s) => {
+                s.set_path(&mut self.db).to(path);
+                s.set_imports(&mut self.db).to(imports);
+                s.set_text(&mut self.db).to(text);
+                s
+            }
+            None => {
+                let s = SourceFile::new(&self.db, path, text, imports, false);
+                self.scratch = Some(s);
+                s
+            }
+        }
+    }
+
+    /// The diagnostics of every open document, as the protocol has them.
+    pub fn diagnostics(&self) -> Vec<(Uri, Vec<lsp_types::Diagnostic>)> {
+        let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> =
+            self.docs.keys().map(|p| (p.clone(), Vec::new())).collect();
+        let all = self
+            .load_errors
+            .iter()
+            .cloned()
+            .chain(workspace_diagnostics(&self.db, self.ws));
+        let mut lines: HashMap<SourceFile, Lines> = HashMap::new();
+        for d in all {
+            let key = normalize(d.at.file.path(&self.db));
+            let Some(list) = by_file.get_mut(&key) else {
+                continue;
+            };
+            list.push(self.convert(&d, &mut lines));
+        }
+        by_file
+            .into_iter()
+            .filter_map(|(p, list)| Some((self.docs.get(&p)?.uri.clone(), list)))
+            .collect()
+    }
+
+    /// The location of a span of a loaded file (`None` for the standard library).
+    pub fn location<'a>(
+        &'a self,
+        file: SourceFile,
+        span: hive_compiler::syntax::Span,
+        lines: &mut HashMap<SourceFile, Lines<'a>>,
+    ) -> Option<Location> {
+        if file.is_std(&self.db) {
+            return None;
+        }
+        let uri = uri_of(file.path(&self.db))?;
+        let lines = lines
+            .entry(file)
+            .or_insert_with(|| Lines::new(file.text(&self.db)));
+        Some(Location::new(uri, lines.range(span.start, span.end)))
+    }
+
+    fn convert<'a>(
+        &'a self,
+        d: &Diagnostic<Loc>,
+        lines: &mut HashMap<SourceFile, Lines<'a>>,
+    ) -> lsp_types::Diagnostic {
+        let span = d.at.absolute(&self.db);
+        let range = self
+            .location(d.at.file, span, lines)
+            .map(|l| l.range)
+            .unwrap_or_default();
+        let mut related: Vec<DiagnosticRelatedInformation> = d
+            .labels
+            .iter()
+            .filter_map(|l| {
+                let location = self.location(l.at.file, l.at.absolute(&self.db), lines)?;
+                Some(DiagnosticRelatedInformation {
+                    location,
+                    message: l.message.clone(),
+                })
+            })
+            .collect();
+        let mut data = None;
+        if let Some(help) = &d.help {
+            if let Some(location) = self.location(d.at.file, span, lines) {
+                related.push(DiagnosticRelatedInformation {
+                    location,
+                    message: format!("help: {help}"),
+                });
+            }
+            let written =
+                d.at.file
+                    .text(&self.db)
+                    .get(span.start as usize..span.end as usize)
+                    .unwrap_or_default();
+            data = did_you_mean_fix(written, help).map(|fix| serde_json::json!({ "fix": fix }));
+        }
+        lsp_types::Diagnostic {
+            range,
+            severity: Some(match d.severity() {
+                Severity::Error => DiagnosticSeverity::ERROR,
+                Severity::Warning => DiagnosticSeverity::WARNING,
+            }),
+            code: Some(NumberOrString::String(d.code.code().to_string())),
+            source: Some("hivec".into()),
+            message: d.message.clone(),
+            related_information: (!related.is_empty()).then_some(related),
+            data,
+            ..Default::default()
+        }
+    }
+}
+
+/// The paths a file's `import` items name, in order.
+fn import_paths(db: &Database, file: SourceFile) -> Vec<String> {
+    parse(db, file)
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::Import(imp) => Some(imp.path.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,374 @@
+//! `hivec lsp` driven over stdio as an editor drives it: initialize, open, change, wait for
+//! diagnostics, hover, definition, references, completion, outline, formatting, quick fix,
+//! rename, shutdown.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+const LIB: &str = r#"/// What a reviewer thinks of a change.
+type Review {
+  /// Out of ten.
+  score: int
+  approved: bool
+}
+
+/// Reads code and judges it.
+capability review(code: string) -> Review
+"#;
+
+const MAIN: &str = r#"import "lib.hive"
+
+agent reviewer { provides: [review], simulate: { latency: 1s } }
+agent backup { provides: [review], simulate: { latency: 2s } }
+pool reviewers { members: [reviewer, backup], strategy: least_busy }
+route review -> reviewers
+
+workflow main(code: string) -> int {
+  /// The first opinion.
+  step r = review(code: code) with { retry: 1, on: reviewrs }
+  output r.score
+}
+"#;
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    inbox: Receiver<Value>,
+    next_id: i64,
+    /// Notifications received while waiting for something else.
+    seen: Vec<Value>,
+}
+
+impl Client {
+    fn start(dir: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hivec"))
+            .arg("lsp")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("hivec lsp starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, inbox) = channel();
+        std::thread::spawn(move || {
+            loop {
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        len = n.parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                if stdout.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                    return;
+                };
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            inbox,
+            next_id: 0,
+            seen: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, msg: Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let msg = self.next();
+            if msg["id"] == json!(id) {
+                assert!(msg.get("error").is_none(), "{method} failed: {msg}");
+                return msg["result"].clone();
+            }
+            self.seen.push(msg);
+        }
+    }
+
+    fn next(&mut self) -> Value {
+        self.inbox
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server answers within 20 s")
+    }
+
+    /// The next diagnostics published for `uri`.
+    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        if let Some(i) = self.seen.iter().position(|m| is_diagnostics_for(m, uri)) {
+            let m = self.seen.remove(i);
+            return m["params"]["diagnostics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+        }
+        loop {
+            let m = self.next();
+            if is_diagnostics_for(&m, uri) {
+                return m["params"]["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+    }
+}
+
+fn is_diagnostics_for(m: &Value, uri: &str) -> bool {
+    m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+}
+
+fn position_of(text: &str, needle: &str, nth: usize) -> Value {
+    let at = text
+        .match_indices(needle)
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"));
+    let line = text[..at].matches('\n').count();
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": col })
+}
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("lib.hive"), LIB).expect("write");
+    std::fs::write(dir.join("main.hive"), MAIN).expect("write");
+    dir
+}
+
+#[test]
+fn an_editor_session() {
+    let dir = scratch();
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let lib_uri = format!("file://{}", dir.join("lib.hive").display());
+    let mut c = Client::start(&dir);
+    let init = c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    assert_eq!(init["capabilities"]["hoverProvider"], true);
+    c.notify("initialized", json!({}));
+
+    // Open: the misspelled pool is reported as `hivec check` reports it, with a quick fix.
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": MAIN } }),
+    );
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert_eq!(d["code"], "E0101");
+    assert_eq!(d["source"], "hivec");
+    assert_eq!(d["range"]["start"], position_of(MAIN, "reviewrs", 0));
+    let related = d["relatedInformation"].to_string();
+    assert!(related.contains("did you mean `reviewers`?"), "{related}");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": d["range"], "context": { "diagnostics": [d] } }),
+    );
+    assert_eq!(actions[0]["title"], "Change to `reviewers`");
+    assert_eq!(
+        actions[0]["edit"]["changes"][&uri][0]["newText"],
+        "reviewers"
+    );
+
+    // Change: the fixed text has no diagnostics.
+    let fixed = MAIN.replace("reviewrs", "reviewers");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+
+    // Hover: a step's type, doc and where its tasks go; a capability's signature and doc.
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "r = review", 0) }),
+    );
+    let text = h["contents"]["value"].as_str().unwrap_or_default();
+    assert!(text.contains("step r: Review"), "{text}");
+    assert!(text.contains("The first opinion."), "{text}");
+    assert!(text.contains("pool `reviewers`"), "{text}");
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "review(", 0) }),
+    );
+    let text = h["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("capability review(code: string) -> Review"),
+        "{text}"
+    );
+    assert!(text.contains("Reads code and judges it."), "{text}");
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "score", 0) }),
+    );
+    let text = h["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("score: int") && text.contains("Out of ten."),
+        "{text}"
+    );
+
+    // Definition across files, and references of a step.
+    let def = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "review(", 0) }),
+    );
+    assert_eq!(def["uri"], lib_uri);
+    assert_eq!(def["range"]["start"], position_of(LIB, "review(", 0));
+    let refs = c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "r.score", 0),
+                "context": { "includeDeclaration": true } }),
+    );
+    assert_eq!(refs.as_array().map(Vec::len), Some(2), "{refs}");
+
+    // Completion: fields after `.`, step options in `with { … }`, strategies.
+    let typing = fixed.replace("output r.score", "output r.");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let mut after_dot = position_of(&typing, "r.\n", 0);
+    after_dot["character"] = json!(after_dot["character"].as_u64().unwrap_or(0) + 2);
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": after_dot }),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["score", "approved"]);
+    let mut in_with = position_of(&typing, "retry", 0);
+    in_with["character"] = json!(in_with["character"].as_u64().unwrap_or(0) + 2);
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": in_with }),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(
+        labels.contains(&"retry") && labels.contains(&"consensus"),
+        "{labels:?}"
+    );
+    let mut strategy = position_of(&typing, "least_busy", 0);
+    strategy["character"] = json!(strategy["character"].as_u64().unwrap_or(0) + 3);
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": strategy }),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(
+        labels.contains(&"auction") && labels.contains(&"round_robin"),
+        "{labels:?}"
+    );
+
+    // Outline.
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "\"lib.hive\"",
+            "reviewer",
+            "backup",
+            "reviewers",
+            "review -> reviewers",
+            "main"
+        ]
+    );
+    let main = &symbols[5];
+    let children: Vec<&str> = main["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(children, ["code", "r"]);
+
+    // Formatting: one edit to the canonical layout.
+    let messy = fixed.replace("agent backup { provides", "agent backup{provides");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": messy }] }),
+    );
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    assert_eq!(edits[0]["newText"], fixed.as_str());
+
+    // Rename a step: its declaration and its use.
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&messy, "r.score", 0), "newName": "opinion" }),
+    );
+    let changes = edit["changes"][&uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(changes.len(), 2, "{edit}");
+    assert!(changes.iter().all(|e| e["newText"] == "opinion"));
+
+    // Shutdown and exit end the process.
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+}
