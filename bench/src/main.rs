@@ -77,6 +77,18 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Measure `hivec lsp`: diagnostics republished after one-line edits of a large file.
+    Lsp {
+        /// Lines of the edited file.
+        #[arg(long, default_value_t = 20_000)]
+        lines: usize,
+        /// Edits to time.
+        #[arg(long, default_value_t = 40)]
+        edits: usize,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
     /// One measured run in this process (what `run` starts for each measurement).
     #[command(hide = true)]
     RunOne {
@@ -104,6 +116,11 @@ fn main() -> std::process::ExitCode {
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }
+        Cmd::Lsp {
+            lines,
+            edits,
+            hivec,
+        } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1))),
         Cmd::RunOne { workload, bare } => {
             workloads_named(&[workload]).and_then(|w| run::one(w[0], bare))
         }
@@ -236,7 +253,8 @@ fn report(what: &str, lines: usize, bytes: usize, samples: &[Sample]) {
     );
 }
 
-fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Result<(), String> {
+/// The `hivec` binary given, or the one next to this binary.
+fn sibling_hivec(hivec: Option<PathBuf>) -> Result<PathBuf, String> {
     let hivec = match hivec {
         Some(h) => h,
         None => std::env::current_exe()
@@ -249,6 +267,11 @@ fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Res
             hivec.display()
         ));
     }
+    Ok(hivec)
+}
+
+fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Result<(), String> {
+    let hivec = sibling_hivec(hivec)?;
     let dir = std::env::temp_dir().join(format!("hive-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     println!("hivec: {}", hivec.display());

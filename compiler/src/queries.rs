@@ -51,7 +51,7 @@ pub fn parse_piece<'db>(db: &'db dyn Db, piece: Piece<'db>) -> ParsedFile {
 /// The syntax tree of one item. Unchanged (and so not invalidating its readers) when only
 /// other items of the file were edited.
 #[salsa::tracked(returns(ref))]
-pub fn item(db: &dyn Db, file: SourceFile, index: u32) -> Option<ast::Item> {
+pub fn item(db: &dyn Db, file: SourceFile, index: u32) -> Option<std::sync::Arc<ast::Item>> {
     parse(db, file).items.get(index as usize).cloned()
 }
 

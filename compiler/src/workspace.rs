@@ -90,7 +90,17 @@ pub const STD_SOURCE: &str = include_str!("../../stdlib/std.hive");
 /// Loads `paths` (files or directories). Imports resolve relative to the importing file and
 /// may not leave `root` (by default the directory of each named file, or the named directory).
 pub fn load(source: &dyn FileSource, paths: &[PathBuf], root: Option<&Path>) -> Loaded {
-    let mut db = Database::default();
+    load_into(Database::default(), source, paths, root)
+}
+
+/// [`load`] into a database set up by the caller (an editor's, which reuses pieces of files
+/// between parses from the first parse on).
+pub fn load_into(
+    mut db: Database,
+    source: &dyn FileSource,
+    paths: &[PathBuf],
+    root: Option<&Path>,
+) -> Loaded {
     let std_file = SourceFile::new(
         &db,
         PathBuf::from("<std>/std.hive"),

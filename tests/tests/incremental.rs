@@ -26,24 +26,29 @@ fn executed(db: &Database, name: &str) -> usize {
         .count()
 }
 
-#[test]
-fn editing_one_workflow_rechecks_only_that_workflow() {
-    let mut db = Database::with_execution_log();
+/// A workspace of one file `a.hive` holding `text`, with the standard library.
+fn one_file(db: &Database, text: &str) -> (SourceFile, Workspace) {
     let std = SourceFile::new(
-        &db,
+        db,
         "<std>/std.hive".into(),
         hive_compiler::workspace::STD_SOURCE.into(),
         vec![],
         true,
     );
     let file = SourceFile::new(
-        &db,
+        db,
         "a.hive".into(),
-        SOURCE.into(),
+        text.into(),
         vec![hive_compiler::db::ImportTarget::File(std)],
         false,
     );
-    let ws = Workspace::new(&db, vec![file, std]);
+    (file, Workspace::new(db, vec![file, std]))
+}
+
+#[test]
+fn editing_one_workflow_rechecks_only_that_workflow() {
+    let mut db = Database::with_execution_log();
+    let (file, ws) = one_file(&db, SOURCE);
     assert!(workspace_diagnostics(&db, ws).is_empty());
     assert_eq!(
         executed(&db, "check_workflow"),
@@ -72,4 +77,39 @@ fn editing_one_workflow_rechecks_only_that_workflow() {
         diagnostics[0].code,
         hive_compiler::codes::Code::TypeMismatch
     );
+}
+
+/// In an editor's database, a one-line edit re-parses only the piece of the file around it:
+/// the other pieces come from earlier parses.
+#[test]
+fn an_edit_reparses_one_piece_of_a_large_file() {
+    let mut db = Database::with_execution_log();
+    db.reuse_pieces();
+    let mut text = String::from(
+        "capability work(n: int) -> int\nagent worker { provides: [work], simulate: { latency: 10ms } }\n\n",
+    );
+    for k in 0..60 {
+        text.push_str(&format!(
+            "workflow w{k}(n: int) -> int {{\n  step a = work(n: n + {k}) with {{ timeout: 1s }}\n  step b = work(n: a) with {{ timeout: 2s, retry: 1 }}\n  output a + b\n}}\n\n"
+        ));
+    }
+    let (file, ws) = one_file(&db, &text);
+    let first: Vec<String> = workspace_diagnostics(&db, ws)
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(first.is_empty(), "{first:#?}");
+    let pieces = executed(&db, "parse_piece");
+    assert!(
+        pieces > 3,
+        "the file is parsed in several pieces ({pieces})"
+    );
+
+    file.set_text(&mut db)
+        .to(text.replace("n + 30)", "n + 31)"));
+    assert!(workspace_diagnostics(&db, ws).is_empty());
+    let log = db.take_executed();
+    let count = |name: &str| log.iter().filter(|q| q.starts_with(name)).count();
+    assert_eq!(count("parse_piece"), 1, "{log:#?}");
+    assert_eq!(count("check_workflow"), 1, "{log:#?}");
 }

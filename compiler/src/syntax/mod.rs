@@ -20,7 +20,7 @@ use crate::diagnostic::Diagnostic;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParsedFile {
     /// Well-formed items in source order, each with item-relative spans.
-    pub items: Vec<ast::Item>,
+    pub items: Vec<std::sync::Arc<ast::Item>>,
     /// File offset of each item's first byte.
     pub offsets: Vec<u32>,
     /// Syntax errors, with file-relative spans.

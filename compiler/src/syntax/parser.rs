@@ -68,7 +68,7 @@ pub fn parse_reusing(
     min_len: usize,
     mut reuse: impl FnMut(&str) -> ParsedFile,
 ) -> ParsedFile {
-    if text.len() > limits::MAX_FILE_BYTES || limits::check_nesting(text).is_some() {
+    if text.len() > limits::MAX_FILE_BYTES {
         return parse(text);
     }
     let mut out = ParsedFile::default();
@@ -79,6 +79,9 @@ pub fn parse_reusing(
             out.offsets
                 .extend(part.offsets.iter().map(|o| o + range.start as u32));
             out.broken_names.extend(part.broken_names);
+        } else if limits::check_nesting(&text[range.clone()]).is_some() {
+            // Too deep to parse: reported for the whole file, as a whole parse does.
+            return parse(text);
         } else {
             parse_piece(text, range, &mut out);
         }
@@ -86,9 +89,14 @@ pub fn parse_reusing(
     out
 }
 
-/// Parses a piece of a file on its own (see [`parse_reusing`]).
+/// Parses a piece of a file on its own (see [`parse_reusing`]); nesting is bounded per piece
+/// (pieces are cut outside brackets, so a piece's depth is its own).
 pub fn parse_alone(piece: &str) -> ParsedFile {
     let mut out = ParsedFile::default();
+    if let Some(d) = limits::check_nesting(piece) {
+        out.diagnostics.push(d);
+        return out;
+    }
     parse_piece(piece, 0..piece.len(), &mut out);
     out
 }
@@ -139,7 +147,7 @@ fn parse_piece(text: &str, range: std::ops::Range<usize>, out: &mut ParsedFile) 
                         .into_iter()
                         .map(|d| d.map_loc(|s| s.shift(base))),
                 );
-                out.items.push(item);
+                out.items.push(std::sync::Arc::new(item));
                 out.offsets.push(base);
             }
             _ => {}

@@ -42,7 +42,9 @@ pub fn run() -> ExitCode {
 
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(
+            TextDocumentSyncKind::INCREMENTAL,
+        )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
@@ -109,13 +111,23 @@ fn notify(state: &mut State, n: Notification) -> bool {
             else {
                 return false;
             };
-            let (Some(path), Some(change)) = (
-                path_of(&p.text_document.uri),
-                p.content_changes.into_iter().last(),
-            ) else {
+            let Some(path) = path_of(&p.text_document.uri) else {
                 return false;
             };
-            state.set(path, p.text_document.uri, change.text);
+            let Some(mut text) = state.text(&path).map(str::to_string) else {
+                return false;
+            };
+            for change in p.content_changes {
+                match change.range {
+                    Some(range) => {
+                        let lines = convert::Lines::new(&text);
+                        let (start, end) = (lines.offset(range.start), lines.offset(range.end));
+                        text.replace_range(start as usize..end.max(start) as usize, &change.text);
+                    }
+                    None => text = change.text,
+                }
+            }
+            state.set(path, p.text_document.uri, text);
             true
         }
         DidCloseTextDocument::METHOD => {

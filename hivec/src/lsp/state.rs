@@ -6,7 +6,7 @@ use hive_compiler::diagnostic::{Diagnostic, Severity};
 use hive_compiler::ide::fixes::did_you_mean_fix;
 use hive_compiler::queries::{parse, workspace_diagnostics};
 use hive_compiler::syntax::ast::ItemKind;
-use hive_compiler::workspace::{Disk, FileSource, ReadError, load, normalize};
+use hive_compiler::workspace::{Disk, FileSource, ReadError, load_into, normalize};
 use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Uri};
 use salsa::Setter;
 use std::collections::{BTreeMap, HashMap};
@@ -72,9 +72,10 @@ impl State {
     /// Loads every open document and what it imports into a fresh database.
     fn reload(&mut self) {
         let paths: Vec<PathBuf> = self.docs.keys().cloned().collect();
-        let loaded = load(&Overlay(&self.docs), &paths, None);
+        let mut db = Database::default();
+        db.reuse_pieces();
+        let loaded = load_into(db, &Overlay(&self.docs), &paths, None);
         self.db = loaded.db;
-        self.db.reuse_pieces();
         self.ws = loaded.workspace;
         self.load_errors = loaded.errors;
         self.scratch = None;
@@ -116,6 +117,11 @@ impl State {
         if self.docs.remove(&normalize(path)).is_some() {
             self.reload();
         }
+    }
+
+    /// The text of an open document.
+    pub fn text(&self, path: &Path) -> Option<&str> {
+        self.docs.get(&normalize(path)).map(|d| d.text.as_str())
     }
 
     /// The loaded file of an open document, with its text.
