@@ -123,6 +123,22 @@ impl Client {
             .expect("the server answers within 20 s")
     }
 
+    /// The labels completed `chars` characters into the first `needle` of `text`.
+    fn completion(&mut self, uri: &str, text: &str, needle: &str, chars: u64) -> Vec<String> {
+        let mut at = position_of(text, needle, 0);
+        at["character"] = json!(at["character"].as_u64().unwrap_or(0) + chars);
+        let items = self.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": at }),
+        );
+        items
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["label"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// The next diagnostics published for `uri`.
     fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
         if let Some(i) = self.seen.iter().position(|m| is_diagnostics_for(m, uri)) {
@@ -261,49 +277,16 @@ fn an_editor_session() {
         "textDocument/didChange",
         json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": typing }] }),
     );
-    let mut after_dot = position_of(&typing, "r.\n", 0);
-    after_dot["character"] = json!(after_dot["character"].as_u64().unwrap_or(0) + 2);
-    let items = c.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": after_dot }),
-    );
-    let labels: Vec<&str> = items
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["label"].as_str())
-        .collect();
+    let labels = c.completion(&uri, &typing, "r.\n", 2);
     assert_eq!(labels, ["score", "approved"]);
-    let mut in_with = position_of(&typing, "retry", 0);
-    in_with["character"] = json!(in_with["character"].as_u64().unwrap_or(0) + 2);
-    let items = c.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": in_with }),
-    );
-    let labels: Vec<&str> = items
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["label"].as_str())
-        .collect();
+    let labels = c.completion(&uri, &typing, "retry", 2);
     assert!(
-        labels.contains(&"retry") && labels.contains(&"consensus"),
+        labels.contains(&"retry".to_string()) && labels.contains(&"consensus".to_string()),
         "{labels:?}"
     );
-    let mut strategy = position_of(&typing, "least_busy", 0);
-    strategy["character"] = json!(strategy["character"].as_u64().unwrap_or(0) + 3);
-    let items = c.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": strategy }),
-    );
-    let labels: Vec<&str> = items
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["label"].as_str())
-        .collect();
+    let labels = c.completion(&uri, &typing, "least_busy", 3);
     assert!(
-        labels.contains(&"auction") && labels.contains(&"round_robin"),
+        labels.contains(&"auction".to_string()) && labels.contains(&"round_robin".to_string()),
         "{labels:?}"
     );
 

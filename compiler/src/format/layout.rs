@@ -5,31 +5,10 @@
 //! spaces between tokens, and commas (none at line ends, none trailing).
 
 use super::lex::{Kind, Token};
+// After a keyword, `(` or `-` starts an operand, not a call or a subtraction.
+use crate::syntax::KEYWORDS;
 
 const INDENT: &str = "  ";
-
-/// Words that are keywords: a `(` or `-` after them starts an operand, not a call or a
-/// subtraction.
-const KEYWORDS: [&str; 18] = [
-    "import",
-    "as",
-    "const",
-    "type",
-    "enum",
-    "capability",
-    "agent",
-    "pool",
-    "route",
-    "workflow",
-    "step",
-    "output",
-    "for",
-    "in",
-    "with",
-    "true",
-    "false",
-    "none",
-];
 
 /// Operators that continue an expression onto the next line when they end or start one.
 const CONTINUING: [&str; 17] = [

@@ -58,15 +58,15 @@ pub fn format(text: &str) -> Result<String, FormatError> {
     if shape(&before.items) != shape(&after.items) {
         return Err(FormatError::Changed("the syntax tree differs".into()));
     }
-    let comments = |text: &str| -> Vec<String> {
-        lex::tokens(text)
-            .unwrap_or_default()
-            .into_iter()
+    let comments = |tokens: &[lex::Token]| -> Vec<String> {
+        tokens
+            .iter()
             .filter(|t| matches!(t.kind, Kind::LineComment | Kind::BlockComment))
             .map(|t| t.text.to_string())
             .collect()
     };
-    if comments(text) != comments(&out) {
+    let relexed = lex::tokens(&out).unwrap_or_default();
+    if comments(&tokens) != comments(&relexed) {
         return Err(FormatError::Changed("a comment moved or changed".into()));
     }
     Ok(out)

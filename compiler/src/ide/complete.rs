@@ -10,8 +10,8 @@ use crate::check::scope::{DefKind, Resolved, own_names, resolve_path, scope};
 use crate::check::types::Ty;
 use crate::db::{Db, SourceFile};
 use crate::format::lex::{Kind, Token, tokens};
-use crate::syntax::Span;
 use crate::syntax::ast::{Name, Path};
+use crate::syntax::{ITEM_KEYWORDS, Span, is_name};
 
 /// What a completion inserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +112,6 @@ const BUDGET: &[PropSpec] = &[PropSpec {
     name: "tokens",
     doc: "tokens one run may use",
 }];
-const WORKFLOW_BODY: &[PropSpec] = props::WORKFLOW;
 
 /// The context at `offset` of `text`, and where the word being typed starts.
 pub fn context(text: &str, offset: usize) -> (Context, usize) {
@@ -155,8 +154,8 @@ pub fn context(text: &str, offset: usize) -> (Context, usize) {
         .iter()
         .filter(|t| !matches!(t.kind, Kind::LineComment | Kind::BlockComment))
         .collect();
-    let breaks_after = |_: usize| text[..start].trim_end_matches([' ', '\t']).ends_with('\n');
-    (block_context(&toks, breaks_after(0)), start)
+    let at_line_start = text[..start].trim_end_matches([' ', '\t']).ends_with('\n');
+    (block_context(&toks, at_line_start), start)
 }
 
 fn block_context(toks: &[&Token], at_line_start: bool) -> Context {
@@ -278,7 +277,7 @@ fn block_keys(toks: &[&Token]) -> Option<&'static [PropSpec]> {
                 "agent" => return Some(props::AGENT),
                 "pool" => return Some(props::POOL),
                 "route" => return Some(props::ROUTE),
-                "workflow" => return Some(WORKFLOW_BODY),
+                "workflow" => return Some(props::WORKFLOW),
                 "type" | "enum" | "for" => return None,
                 _ => {}
             }
@@ -315,20 +314,7 @@ pub fn complete(
     };
     match context {
         Context::Member { .. } => {}
-        Context::TopLevel => words(
-            &[
-                "import",
-                "const",
-                "type",
-                "enum",
-                "capability",
-                "agent",
-                "pool",
-                "route",
-                "workflow",
-            ],
-            &mut out,
-        ),
+        Context::TopLevel => words(ITEM_KEYWORDS, &mut out),
         Context::Key(keys) => {
             for k in *keys {
                 out.push(Completion::new(
@@ -337,7 +323,7 @@ pub fn complete(
                     Some(k.doc.to_string()),
                 ));
             }
-            if std::ptr::eq(*keys, WORKFLOW_BODY) {
+            if std::ptr::eq(*keys, props::WORKFLOW) {
                 words(&["step", "output"], &mut out);
             }
         }
@@ -419,7 +405,7 @@ fn locals(text: &str, offset: usize, out: &mut Vec<Completion>, steps_only: bool
         for part in params.split([',', '\n']) {
             if let Some((name, ty)) = part.split_once(':') {
                 let name = name.trim();
-                if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.is_empty() {
+                if is_name(name) {
                     out.push(Completion::new(
                         name,
                         ItemKind::Local,
@@ -434,7 +420,7 @@ fn locals(text: &str, offset: usize, out: &mut Vec<Completion>, steps_only: bool
             && let Some((name, _)) = rest.split_once('=')
         {
             let name = name.trim();
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if is_name(name) {
                 out.push(Completion::new(name, ItemKind::Local, Some("step".into())));
             }
         }
@@ -571,7 +557,7 @@ mod tests {
         );
         assert_eq!(
             ctx("workflow w() -> int {\n  |"),
-            Context::Key(WORKFLOW_BODY)
+            Context::Key(props::WORKFLOW)
         );
         assert_eq!(ctx("agent a { simulate: { lat|"), Context::Key(SIMULATE));
         assert_eq!(ctx("type T { a: int }\n|"), Context::TopLevel);

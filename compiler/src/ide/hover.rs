@@ -83,48 +83,27 @@ fn member_text(db: &dyn Db, r: ItemRef, name: &str, occ: &Occurrence) -> Option<
             super::symbols::at(db, d.file, d.span.start)?.ty
         })
         .map(|t| t.to_string());
-    let (head, doc, what) = match &it.kind {
+    let (fields, what) = match &it.kind {
         ItemKind::Enum(e) => {
-            let doc = e
-                .variants
-                .iter()
-                .find(|(_, v)| v.text == name)
-                .and_then(|(d, _)| d.as_ref());
-            (
-                format!("{owner}.{name}"),
-                doc,
-                format!("value of enum `{owner}`"),
-            )
+            let doc = e.variants.iter().find(|(_, v)| v.text == name);
+            let what = format!("value of enum `{owner}`");
+            let head = code(&format!("{owner}.{name}"));
+            return Some(with_doc(
+                format!("{head}\n\n{what}"),
+                doc.and_then(|(d, _)| d.as_ref()),
+            ));
         }
-        ItemKind::Type(t) => {
-            let doc = t
-                .fields
-                .iter()
-                .find(|f| f.name.text == name)
-                .and_then(|f| f.doc.as_ref());
-            let head = format!("{name}: {}", ty.unwrap_or_default());
-            (head, doc, format!("field of `{owner}`"))
-        }
-        ItemKind::Capability(c) => {
-            let doc = c
-                .params
-                .iter()
-                .find(|f| f.name.text == name)
-                .and_then(|f| f.doc.as_ref());
-            let head = format!("{name}: {}", ty.unwrap_or_default());
-            (head, doc, format!("parameter of capability `{owner}`"))
-        }
-        ItemKind::Workflow(w) => {
-            let doc = w
-                .params
-                .iter()
-                .find(|f| f.name.text == name)
-                .and_then(|f| f.doc.as_ref());
-            let head = format!("{name}: {}", ty.unwrap_or_default());
-            (head, doc, format!("parameter of workflow `{owner}`"))
-        }
+        ItemKind::Type(t) => (&t.fields, "field of"),
+        ItemKind::Capability(c) => (&c.params, "parameter of capability"),
+        ItemKind::Workflow(w) => (&w.params, "parameter of workflow"),
         _ => return None,
     };
+    let doc = fields
+        .iter()
+        .find(|f| f.name.text == name)
+        .and_then(|f| f.doc.as_ref());
+    let head = format!("{name}: {}", ty.unwrap_or_default());
+    let what = format!("{what} `{owner}`");
     Some(with_doc(format!("{}\n\n{what}", code(&head)), doc))
 }
 

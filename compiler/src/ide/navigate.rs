@@ -109,38 +109,8 @@ pub fn rename(
     new_name: &str,
 ) -> Result<Vec<Target>, RenameError> {
     prepare_rename(db, file, offset)?;
-    if !is_identifier(new_name) {
+    if !crate::syntax::is_name(new_name) {
         return Err(RenameError::BadName(new_name.to_string()));
     }
     Ok(references(db, ws, file, offset, true))
-}
-
-const KEYWORDS: [&str; 18] = [
-    "import",
-    "as",
-    "const",
-    "type",
-    "enum",
-    "capability",
-    "agent",
-    "pool",
-    "route",
-    "workflow",
-    "step",
-    "output",
-    "for",
-    "in",
-    "with",
-    "true",
-    "false",
-    "none",
-];
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&s)
 }

@@ -5,7 +5,7 @@
 //! touched; [`at`] and [`all_in`] add the item's offset.
 
 use crate::check::decls::{callee_signature, workflow_signature};
-use crate::check::scope::{Def, DefKind, ItemRef, Resolved, import_target, resolve_path};
+use crate::check::scope::{Def, DefKind, ItemRef, Resolved, import_target, resolve_path, scope};
 use crate::check::types::{Ty, field_type, resolve_type};
 use crate::check::workflow::check_workflow;
 use crate::db::{Db, SourceFile};
@@ -282,23 +282,14 @@ impl Walk<'_> {
             return None;
         };
         let segs = &p.segments;
+        // `lib.Review`: the first segment names the import.
         if used >= 2
-            && let Some(alias) = segs.first()
             && def.kind != DefKind::Module
-            && self.file != def.item.file
+            && let Some(alias) = segs.first()
+            && let Some(m) = scope(self.db, self.file).names.get(&alias.text)
+            && m.kind == DefKind::Module
         {
-            // `lib.Review`: the first segment names the import.
-            if let Resolved::Item(m, 1) = resolve_path(
-                self.db,
-                self.file,
-                &Path {
-                    segments: vec![alias.clone()],
-                    span: alias.span,
-                },
-            ) && m.kind == DefKind::Module
-            {
-                self.push(alias.span, Symbol::Item(m.item), false, None);
-            }
+            self.push(alias.span, Symbol::Item(m.item), false, None);
         }
         if let Some(last) = segs.get(used.saturating_sub(1)) {
             self.push(last.span, Symbol::Item(def.item), false, None);

@@ -12,6 +12,39 @@ mod span;
 mod split;
 
 pub use parser::{parse, parse_alone, parse_reusing};
+pub use split::ITEM_KEYWORDS;
+
+/// The reserved words: none of them can be a name.
+pub const KEYWORDS: [&str; 18] = [
+    "import",
+    "as",
+    "const",
+    "type",
+    "enum",
+    "capability",
+    "agent",
+    "pool",
+    "route",
+    "workflow",
+    "step",
+    "output",
+    "for",
+    "in",
+    "with",
+    "true",
+    "false",
+    "none",
+];
+
+/// Whether `s` can be written as a name: an identifier that is not a reserved word.
+pub fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&s)
+}
 pub use span::Span;
 
 use crate::diagnostic::Diagnostic;

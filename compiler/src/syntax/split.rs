@@ -6,7 +6,7 @@
 //! cuts, so a malformed file is parsed as fewer, larger pieces, never differently.
 
 /// The keywords that begin items.
-pub(super) const ITEM_KEYWORDS: &[&str] = &[
+pub const ITEM_KEYWORDS: &[&str] = &[
     "import",
     "const",
     "type",

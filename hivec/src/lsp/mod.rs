@@ -76,79 +76,73 @@ fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error>> {
                 let resp = requests::handle(&mut state, req);
                 connection.sender.send(Message::Response(resp))?;
             }
-            Message::Notification(n) => {
-                let closed = closed_uri(&n);
-                if notify(&mut state, n) {
-                    if let Some(uri) = closed {
-                        // A closed document's problems leave the editor's list.
-                        send_diagnostics(connection, uri, Vec::new())?;
-                    }
+            Message::Notification(n) => match notify(&mut state, n) {
+                Effect::Nothing => {}
+                Effect::Changed => publish(connection, &state)?,
+                Effect::Closed(uri) => {
+                    // A closed document's problems leave the editor's list.
+                    send_diagnostics(connection, uri, Vec::new())?;
                     publish(connection, &state)?;
                 }
-            }
+            },
             Message::Response(_) => {}
         }
     }
     Ok(())
 }
 
-/// Applies a document notification; whether diagnostics must be published again.
-fn notify(state: &mut State, n: Notification) -> bool {
-    match n.method.as_str() {
-        DidOpenTextDocument::METHOD => {
-            let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
-            else {
-                return false;
-            };
-            let Some(path) = path_of(&p.text_document.uri) else {
-                return false;
-            };
-            state.set(path, p.text_document.uri, p.text_document.text);
-            true
-        }
-        DidChangeTextDocument::METHOD => {
-            let Ok(p) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
-            else {
-                return false;
-            };
-            let Some(path) = path_of(&p.text_document.uri) else {
-                return false;
-            };
-            let Some(mut text) = state.text(&path).map(str::to_string) else {
-                return false;
-            };
-            for change in p.content_changes {
-                match change.range {
-                    Some(range) => {
-                        let lines = convert::Lines::new(&text);
-                        let (start, end) = (lines.offset(range.start), lines.offset(range.end));
-                        text.replace_range(start as usize..end.max(start) as usize, &change.text);
-                    }
-                    None => text = change.text,
-                }
-            }
-            state.set(path, p.text_document.uri, text);
-            true
-        }
-        DidCloseTextDocument::METHOD => {
-            let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
-            else {
-                return false;
-            };
-            if let Some(path) = path_of(&p.text_document.uri) {
-                state.close(&path);
-            }
-            true
-        }
-        _ => false,
-    }
+/// What a notification did to the documents.
+enum Effect {
+    /// Nothing to publish.
+    Nothing,
+    /// A document was opened or changed.
+    Changed,
+    /// A document was closed.
+    Closed(lsp_types::Uri),
 }
 
-fn closed_uri(n: &Notification) -> Option<lsp_types::Uri> {
-    (n.method == DidCloseTextDocument::METHOD)
-        .then(|| serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params.clone()))
-        .and_then(Result::ok)
-        .map(|p| p.text_document.uri)
+/// Applies a document notification.
+fn notify(state: &mut State, n: Notification) -> Effect {
+    fn params<P: serde::de::DeserializeOwned>(n: Notification) -> Option<P> {
+        serde_json::from_value(n.params).ok()
+    }
+    let effect = match n.method.as_str() {
+        DidOpenTextDocument::METHOD => {
+            params::<lsp_types::DidOpenTextDocumentParams>(n).and_then(|p| {
+                let path = path_of(&p.text_document.uri)?;
+                state.open(path, p.text_document.uri, p.text_document.text);
+                Some(Effect::Changed)
+            })
+        }
+        DidChangeTextDocument::METHOD => params::<lsp_types::DidChangeTextDocumentParams>(n)
+            .and_then(|p| {
+                let path = path_of(&p.text_document.uri)?;
+                let changed = state.change(&path, |text| {
+                    for change in p.content_changes {
+                        match change.range {
+                            Some(range) => {
+                                let lines = convert::Lines::new(text);
+                                let start = lines.offset(range.start) as usize;
+                                let end = (lines.offset(range.end) as usize).max(start);
+                                text.replace_range(start..end, &change.text);
+                            }
+                            None => *text = change.text,
+                        }
+                    }
+                });
+                changed.then_some(Effect::Changed)
+            }),
+        DidCloseTextDocument::METHOD => {
+            params::<lsp_types::DidCloseTextDocumentParams>(n).map(|p| {
+                if let Some(path) = path_of(&p.text_document.uri) {
+                    state.close(&path);
+                }
+                Effect::Closed(p.text_document.uri)
+            })
+        }
+        _ => None,
+    };
+    effect.unwrap_or(Effect::Nothing)
 }
 
 fn publish(connection: &Connection, state: &State) -> Result<(), Box<dyn std::error::Error>> {

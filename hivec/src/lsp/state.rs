@@ -57,58 +57,67 @@ impl FileSource for Overlay<'_> {
 impl State {
     /// No documents yet.
     pub fn new() -> Self {
-        let mut s = State {
-            db: Database::default(),
-            ws: Workspace::new(&Database::default(), Vec::new()),
-            files: HashMap::new(),
-            docs: BTreeMap::new(),
-            load_errors: Vec::new(),
-            scratch: None,
-        };
-        s.reload();
-        s
+        Self::loaded(BTreeMap::new())
     }
 
-    /// Loads every open document and what it imports into a fresh database.
-    fn reload(&mut self) {
-        let paths: Vec<PathBuf> = self.docs.keys().cloned().collect();
+    /// `docs` and what they import, loaded into a fresh database.
+    fn loaded(docs: BTreeMap<PathBuf, Doc>) -> Self {
+        let paths: Vec<PathBuf> = docs.keys().cloned().collect();
         let mut db = Database::default();
         db.reuse_pieces();
-        let loaded = load_into(db, &Overlay(&self.docs), &paths, None);
-        self.db = loaded.db;
-        self.ws = loaded.workspace;
-        self.load_errors = loaded.errors;
-        self.scratch = None;
-        self.files = self
-            .ws
-            .files(&self.db)
+        let loaded = load_into(db, &Overlay(&docs), &paths, None);
+        let files = loaded
+            .workspace
+            .files(&loaded.db)
             .iter()
-            .map(|f| (normalize(f.path(&self.db)), *f))
+            .map(|f| (normalize(f.path(&loaded.db)), *f))
             .collect();
+        State {
+            db: loaded.db,
+            ws: loaded.workspace,
+            files,
+            docs,
+            load_errors: loaded.errors,
+            scratch: None,
+        }
     }
 
-    /// Opens or replaces a document. Re-checking is incremental unless the document's imports
-    /// changed or it was not loaded yet.
-    pub fn set(&mut self, path: PathBuf, uri: Uri, text: String) {
+    /// Reloads after the set of files changed.
+    fn reload(&mut self) {
+        *self = Self::loaded(std::mem::take(&mut self.docs));
+    }
+
+    /// Opens a document (or replaces its text).
+    pub fn open(&mut self, path: PathBuf, uri: Uri, text: String) {
         let key = normalize(&path);
-        let file = self.files.get(&key).copied();
-        let imports_before = file.map(|f| import_paths(&self.db, f));
-        self.docs.insert(
-            key.clone(),
-            Doc {
-                uri,
-                text: text.clone(),
-            },
-        );
-        match file {
-            Some(f) if f.text(&self.db) == &text => {}
-            Some(f) => {
-                f.set_text(&mut self.db).to(text);
-                if imports_before != Some(import_paths(&self.db, f)) {
-                    self.reload();
-                }
-            }
-            None => self.reload(),
+        self.docs.insert(key.clone(), Doc { uri, text });
+        self.sync(&key);
+    }
+
+    /// Edits an open document's text in place; false if it is not open.
+    pub fn change(&mut self, path: &Path, edit: impl FnOnce(&mut String)) -> bool {
+        let key = normalize(path);
+        let Some(doc) = self.docs.get_mut(&key) else {
+            return false;
+        };
+        edit(&mut doc.text);
+        self.sync(&key);
+        true
+    }
+
+    /// Gives the database a document's text. Re-checking is incremental unless the
+    /// document's imports changed or it was not loaded yet.
+    fn sync(&mut self, key: &Path) {
+        let (Some(doc), Some(file)) = (self.docs.get(key), self.files.get(key).copied()) else {
+            return self.reload();
+        };
+        if file.text(&self.db) == &doc.text {
+            return;
+        }
+        let imports_before = import_paths(&self.db, file);
+        file.set_text(&mut self.db).to(doc.text.clone());
+        if imports_before != import_paths(&self.db, file) {
+            self.reload();
         }
     }
 
@@ -117,11 +126,6 @@ impl State {
         if self.docs.remove(&normalize(path)).is_some() {
             self.reload();
         }
-    }
-
-    /// The text of an open document.
-    pub fn text(&self, path: &Path) -> Option<&str> {
-        self.docs.get(&normalize(path)).map(|d| d.text.as_str())
     }
 
     /// The loaded file of an open document, with its text.
