@@ -349,6 +349,39 @@ fn an_editor_session() {
     assert_eq!(changes.len(), 2, "{edit}");
     assert!(changes.iter().all(|e| e["newText"] == "opinion"));
 
+    // Definition into the standard library: its read-only copy; hover of an expression.
+    let with_std = fixed.replace(
+        "  output r.score",
+        "  step e = std.echo(value: code)\n  output r.score + len(code) * 2",
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 6 }, "contentChanges": [{ "text": with_std }] }),
+    );
+    let def = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&with_std, "echo(", 0) }),
+    );
+    let std_uri = def["uri"].as_str().unwrap_or_default();
+    assert!(std_uri.ends_with("/std.hive"), "{def}");
+    let std_text = std::fs::read_to_string(std_uri.trim_start_matches("file://")).expect("copy");
+    assert_eq!(def["range"]["start"], position_of(&std_text, "echo(", 0));
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": std_uri }, "position": def["range"]["start"] }),
+    );
+    let text = h["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("capability std.echo(value: json) -> json"),
+        "{text}"
+    );
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&with_std, "* 2", 0) }),
+    );
+    let text = h["contents"]["value"].as_str().unwrap_or_default();
+    assert!(text.contains("len(code) * 2: int"), "{text}");
+
     // Shutdown and exit end the process.
     c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);

@@ -74,6 +74,8 @@ pub struct ExprCx<'a> {
     pub locals: BTreeMap<String, Local>,
     /// Every use of a local of kind [`LocalKind::Step`], with its place.
     pub step_refs: Vec<(String, Span)>,
+    /// When set, every inferred expression's span and type (for hover in editors).
+    pub types: Option<Vec<(Span, Ty)>>,
 }
 
 impl<'a> ExprCx<'a> {
@@ -85,6 +87,7 @@ impl<'a> ExprCx<'a> {
             owner,
             locals: BTreeMap::new(),
             step_refs: Vec::new(),
+            types: None,
         }
     }
 
@@ -127,6 +130,14 @@ impl<'a> ExprCx<'a> {
 
     /// The type of `e`, reporting what is wrong inside it.
     pub fn infer(&mut self, e: &Expr) -> Ty {
+        let ty = self.infer_kind(e);
+        if let Some(types) = &mut self.types {
+            types.push((e.span, ty.clone()));
+        }
+        ty
+    }
+
+    fn infer_kind(&mut self, e: &Expr) -> Ty {
         match &e.kind {
             ExprKind::Int(_) => Ty::Int,
             ExprKind::Float(_) => Ty::Float,

@@ -89,6 +89,27 @@ impl CheckedWorkflow {
 /// uses, so editing another workflow does not re-run it.
 #[salsa::tracked(returns(ref))]
 pub fn check_workflow(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
+    walk(db, file, index, &mut None)
+}
+
+/// The type of every expression of workflow `index` that the checker infers (step arguments,
+/// `for` lists, outputs), with spans relative to the item, innermost last: what an editor
+/// shows on hover. It checks the workflow again with recording on; nothing reads the
+/// diagnostics this query accumulates.
+#[salsa::tracked(returns(ref))]
+pub fn expression_types(db: &dyn Db, file: SourceFile, index: u32) -> Vec<(Span, Ty)> {
+    let mut types = Some(Vec::new());
+    walk(db, file, index, &mut types);
+    types.unwrap_or_default()
+}
+
+/// Checks a workflow; with `types` set, records the type of every inferred expression.
+fn walk(
+    db: &dyn Db,
+    file: SourceFile,
+    index: u32,
+    types: &mut Option<Vec<(Span, Ty)>>,
+) -> CheckedWorkflow {
     let Some(ItemKind::Workflow(wf)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
         return CheckedWorkflow::default();
     };
@@ -173,7 +194,9 @@ pub fn check_workflow(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkf
     for (step, (callee, sig, ty)) in wf.steps.iter().zip(callees) {
         let mut cx = ExprCx::new(db, file, owner);
         cx.locals = locals.clone();
+        cx.types = types.take();
         let checked = check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index);
+        *types = cx.types.take();
         out.steps.push(checked);
     }
 
@@ -204,7 +227,9 @@ pub fn check_workflow(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkf
             }
             let mut cx = ExprCx::new(db, file, owner);
             cx.locals = locals.clone();
+            cx.types = types.take();
             let found = cx.infer(output);
+            *types = cx.types.take();
             if let Some(sig) = &sig
                 && !super::types::assignable(db, &found, &sig.ret)
             {

@@ -2,11 +2,11 @@
 //! its tasks go.
 
 use super::navigate::declaration;
-use super::symbols::{Occurrence, Symbol, at};
+use super::symbols::{Occurrence, Symbol, at, item_at};
 use crate::check::decls::{pool, route};
 use crate::check::routing::{candidates, routing_index};
 use crate::check::scope::{DefKind, ItemRef, decl_name};
-use crate::check::workflow::check_workflow;
+use crate::check::workflow::{check_workflow, expression_types};
 use crate::db::{Db, SourceFile};
 use crate::queries::{item, parse};
 use crate::syntax::Span;
@@ -14,7 +14,9 @@ use crate::syntax::ast::{Item, ItemKind};
 
 /// Markdown describing the name at `offset`, and the span it describes.
 pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String)> {
-    let occ = at(db, file, offset)?;
+    let Some(occ) = at(db, file, offset) else {
+        return expression(db, file, offset);
+    };
     let text = match &occ.symbol {
         Symbol::Item(r) => item_text(db, *r),
         Symbol::Member(r, name) => member_text(db, *r, name, &occ),
@@ -23,6 +25,26 @@ pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String
         Symbol::File(f) => Some(format!("imports `{}`", f.path(db).display())),
     }?;
     Some((occ.span, text))
+}
+
+/// The innermost expression at `offset` whose type the checker inferred: `a + b`, a call, a
+/// literal, a record. Names are answered by the symbol index instead.
+fn expression(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String)> {
+    let (index, base) = item_at(db, file, offset)?;
+    let (span, ty) = expression_types(db, file, index)
+        .iter()
+        .filter(|(s, _)| s.start + base <= offset && offset < s.end + base)
+        .min_by_key(|(s, _)| s.end - s.start)?;
+    let span = span.shift(base);
+    let text = source_of(db, file, span);
+    let shown = match text.lines().count() {
+        0 | 1 => text,
+        _ => format!("{} …", text.lines().next().unwrap_or_default().trim_end()),
+    };
+    Some((
+        span,
+        format!("{}\n\nexpression", code(&format!("{shown}: {ty}"))),
+    ))
 }
 
 fn source_of(db: &dyn Db, file: SourceFile, span: Span) -> String {
@@ -197,4 +219,43 @@ fn targets(
         };
     }
     format!("\n\n{}", lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Database;
+
+    const SRC: &str =
+        "workflow w(xs: list<string>, n: int) -> int {\n  output len(xs) + n * 2\n}\n";
+
+    fn hover_at(needle: &str) -> (String, String) {
+        let db = Database::default();
+        let file = SourceFile::new(&db, "w.hive".into(), SRC.into(), vec![], false);
+        let offset = SRC.find(needle).expect("needle") as u32;
+        let (span, text) = hover(&db, file, offset).expect("a hover");
+        (
+            SRC[span.start as usize..span.end as usize].to_string(),
+            text,
+        )
+    }
+
+    #[test]
+    fn expressions_show_their_type() {
+        let (span, text) = hover_at("+ n");
+        assert_eq!(span, "len(xs) + n * 2");
+        assert!(text.contains("len(xs) + n * 2: int"), "{text}");
+        let (span, _) = hover_at("* 2");
+        assert_eq!(span, "n * 2");
+        let (span, text) = hover_at("len(");
+        assert_eq!(span, "len(xs)");
+        assert!(text.contains(": int"), "{text}");
+        // A name inside is answered by the symbol index: a parameter, not an expression.
+        let (span, text) = hover_at("xs)");
+        assert_eq!(span, "xs");
+        assert!(
+            text.contains("xs: list<string>") && text.contains("parameter"),
+            "{text}"
+        );
+    }
 }

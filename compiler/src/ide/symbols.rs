@@ -66,13 +66,8 @@ pub fn item_symbols(db: &dyn Db, file: SourceFile, index: u32) -> Vec<Occurrence
 
 /// The innermost name at byte `offset` of `file`, with its span made file-relative.
 pub fn at(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Occurrence> {
-    let parsed = parse(db, file);
-    let index = parsed
-        .offsets
-        .partition_point(|o| *o <= offset)
-        .checked_sub(1)?;
-    let base = parsed.offsets[index];
-    item_symbols(db, file, index as u32)
+    let (index, base) = item_at(db, file, offset)?;
+    item_symbols(db, file, index)
         .iter()
         .filter(|o| o.span.start + base <= offset && offset <= o.span.end + base)
         .min_by_key(|o| o.span.end - o.span.start)
@@ -80,6 +75,13 @@ pub fn at(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Occurrence> {
             span: o.span.shift(base),
             ..o.clone()
         })
+}
+
+/// The index of the item of `file` around byte `offset`, and the item's offset.
+pub fn item_at(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(u32, u32)> {
+    let offsets = &parse(db, file).offsets;
+    let index = offsets.partition_point(|o| *o <= offset).checked_sub(1)?;
+    Some((index as u32, offsets[index]))
 }
 
 /// Every name of `file` that denotes `symbol`, with file-relative spans.

@@ -34,6 +34,8 @@ pub struct State {
     load_errors: Vec<Diagnostic<Loc>>,
     /// A copy of a file, edited for member completion.
     scratch: Option<SourceFile>,
+    /// Where the standard library was written for editors to show (see [`State::std_path`]).
+    std_copy: std::cell::OnceCell<Option<PathBuf>>,
 }
 
 /// Files as the editor has them: open documents first, then the disk.
@@ -79,6 +81,7 @@ impl State {
             docs,
             load_errors: loaded.errors,
             scratch: None,
+            std_copy: std::cell::OnceCell::new(),
         }
     }
 
@@ -87,9 +90,46 @@ impl State {
         *self = Self::loaded(std::mem::take(&mut self.docs));
     }
 
+    /// The standard library is built in and has no file, so a definition in it points at a
+    /// read-only copy written once per version under the temporary directory. `None` if it
+    /// cannot be written; definitions there then go nowhere.
+    fn std_path(&self) -> Option<&Path> {
+        self.std_copy
+            .get_or_init(|| {
+                let dir = std::env::temp_dir().join(format!("hive-{}", env!("CARGO_PKG_VERSION")));
+                let path = dir.join("std.hive");
+                let text = hive_compiler::workspace::STD_SOURCE;
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+                    std::fs::create_dir_all(&dir).ok()?;
+                    let _ = std::fs::remove_file(&path);
+                    std::fs::write(&path, text).ok()?;
+                    let mut perms = std::fs::metadata(&path).ok()?.permissions();
+                    perms.set_readonly(true);
+                    let _ = std::fs::set_permissions(&path, perms);
+                }
+                Some(normalize(&path))
+            })
+            .as_deref()
+    }
+
+    /// The standard library's file in the database.
+    fn std_file(&self) -> Option<SourceFile> {
+        self.files.values().copied().find(|f| f.is_std(&self.db))
+    }
+
+    /// Whether `key` (normalized) is the copy of the standard library.
+    fn is_std_copy(&self, key: &Path) -> bool {
+        self.std_copy.get().cloned().flatten().as_deref() == Some(key)
+    }
+
     /// Opens a document (or replaces its text).
     pub fn open(&mut self, path: PathBuf, uri: Uri, text: String) {
         let key = normalize(&path);
+        if self.is_std_copy(&key) {
+            // Shown by a definition: answered from the built-in file, never checked as a
+            // document of its own (its names would clash with the real standard library).
+            return;
+        }
         self.docs.insert(key.clone(), Doc { uri, text });
         self.sync(&key);
     }
@@ -131,6 +171,10 @@ impl State {
     /// The loaded file of an open document, with its text.
     pub fn file(&self, path: &Path) -> Option<(SourceFile, &str)> {
         let key = normalize(path);
+        if self.is_std_copy(&key) {
+            let std = self.std_file()?;
+            return Some((std, std.text(&self.db).as_str()));
+        }
         let doc = self.docs.get(&key)?;
         Some((*self.files.get(&key)?, doc.text.as_str()))
     }
@@ -177,17 +221,18 @@ impl State {
             .collect()
     }
 
-    /// The location of a span of a loaded file (`None` for the standard library).
+    /// The location of a span of a loaded file (in the standard library: of its copy).
     pub fn location<'a>(
         &'a self,
         file: SourceFile,
         span: hive_compiler::syntax::Span,
         lines: &mut HashMap<SourceFile, Lines<'a>>,
     ) -> Option<Location> {
-        if file.is_std(&self.db) {
-            return None;
-        }
-        let uri = uri_of(file.path(&self.db))?;
+        let uri = if file.is_std(&self.db) {
+            uri_of(self.std_path()?)?
+        } else {
+            uri_of(file.path(&self.db))?
+        };
         let lines = lines
             .entry(file)
             .or_insert_with(|| Lines::new(file.text(&self.db)));
