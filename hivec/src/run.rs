@@ -95,6 +95,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let result = runtime.run(Some(&entry), inputs).await;
         // A failed run's trace is the one most worth looking at.
         let trace = args.trace_out.as_ref().map(|_| runtime.trace());
+        runtime.shutdown().await;
         (result, trace)
     });
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {

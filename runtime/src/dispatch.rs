@@ -259,6 +259,16 @@ impl Dispatcher {
         })
     }
 
+    /// Every instance of every member, for shutting them down.
+    pub fn instances(&self) -> Vec<Arc<dyn crate::agent::Instance>> {
+        self.read(|s| {
+            s.fleet
+                .iter()
+                .flat_map(|m| m.instances.iter().map(|i| i.instance.clone()))
+                .collect()
+        })
+    }
+
     fn read<T: Default>(&self, f: impl FnOnce(&State) -> T) -> T {
         match self.shared.lock() {
             Ok(s) => s.as_ref().map(f).unwrap_or_default(),

@@ -200,6 +200,18 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Stops every agent instance once the run is over: exec agents are sent `shutdown`
+    /// and killed if they have not exited after [`agent::exec::SHUTDOWN_GRACE`].
+    pub async fn shutdown(&self) {
+        let mut stopping = tokio::task::JoinSet::new();
+        for instance in self.dispatcher.instances() {
+            stopping.spawn(instance.shutdown());
+        }
+        while stopping.join_next().await.is_some() {}
+    }
+}
+
 /// Every routing of every step, fallbacks included.
 fn routings(plan: &Plan) -> Vec<&Routing> {
     let mut out = Vec::new();

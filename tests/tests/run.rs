@@ -345,3 +345,110 @@ workflow main() -> int {
     assert_eq!(err.step.as_deref(), Some("main.w"));
     assert!(err.cause.contains("no live member"), "{err}");
 }
+
+/// An agent in Python that answers `work(n)` with `output(n)` (a Python expression) and runs
+/// `on_shutdown` when told to stop.
+fn python_agent(output: &str, on_shutdown: &str) -> String {
+    format!(
+        r#"import json, os, sys, time
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        print(json.dumps({{"type": "ready", "capabilities": ["work"]}}), flush=True)
+    elif msg["type"] == "task":
+        n = msg["input"]["n"]
+        print(json.dumps({{"type": "result", "id": msg["id"], "output": {output}}}), flush=True)
+    elif msg["type"] == "shutdown":
+{on_shutdown}
+"#
+    )
+}
+
+#[test]
+fn an_output_of_the_wrong_type_names_the_agent_and_the_path() {
+    let source = r#"
+type Review { score: int, notes: list<string> }
+capability work(n: int) -> Review
+agent liar { provides: [work], exec: "python3 liar.py" }
+workflow main() -> int {
+  step w = work(n: 1) with { retry: 1 }
+  output w.score
+}
+"#;
+    let script = python_agent(r#"{"score": n, "notes": ["fine", 7]}"#, "        break");
+    let (plan, _) = plan_in("liar", &[("main.hive", source), ("liar.py", &script)]);
+    let err = run_plan(plan, json!({})).expect_err("wrong type");
+    assert_eq!(err.step.as_deref(), Some("main.w"));
+    assert_eq!(err.agent.as_deref(), Some("liar#0"));
+    assert_eq!(err.attempt, Some((2, 2)));
+    assert!(
+        err.cause.contains("does not match its type `Review`") && err.cause.contains("notes[1]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exec_agents_are_sent_shutdown_when_the_run_ends() {
+    let dir = std::env::temp_dir().join(format!("hive-shutdown-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // `polite` exits when told; `stubborn` ignores both `shutdown` and the end of its input
+    // and must be killed after the grace period.
+    let polite = python_agent(
+        "n + 1",
+        "        open('polite.said', 'w').write('shutdown')\n        break",
+    );
+    let stubborn = python_agent(
+        "n + 2",
+        "        open('stubborn.pid', 'w').write(str(os.getpid()))\n        time.sleep(60)",
+    );
+    let source = r#"
+capability work(n: int) -> int
+agent polite { provides: [work], exec: "python3 polite.py" }
+agent stubborn { provides: [work], exec: "python3 stubborn.py" }
+pool both { members: [polite, stubborn], strategy: round_robin }
+route work -> both
+workflow main() -> int {
+  step xs = for i in range(0, 4) { work(n: i) }
+  output len(xs)
+}
+"#;
+    let (plan, dir) = plan_in(
+        "shutdown",
+        &[
+            ("main.hive", source),
+            ("polite.py", &polite),
+            ("stubborn.py", &stubborn),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let report = run_plan(plan, json!({})).expect("run");
+    assert_eq!(report.output, json!(4));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("polite.said"))
+            .ok()
+            .as_deref(),
+        Some("shutdown")
+    );
+    let pid = std::fs::read_to_string(dir.join("stubborn.pid")).expect("stubborn was told");
+    // SIGKILL went to its process group; its teardown may take a moment.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    for _ in 0..100 {
+        if !running() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        !running(),
+        "the stubborn agent (pid {pid}) is still running"
+    );
+    // Killed after the grace period, not left for its minute of sleep.
+    let took = started.elapsed();
+    assert!(
+        took >= hive_runtime::agent::exec::SHUTDOWN_GRACE && took.as_secs() < 30,
+        "{took:?}"
+    );
+}

@@ -39,6 +39,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const BID_TIMEOUT: Duration = Duration::from_secs(1);
 /// Starts that fail in a row before an instance is given up.
 const MAX_FAILED_STARTS: u32 = 5;
+/// Time an agent has to exit after `shutdown` (and the end of its input) before it is killed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// One instance of an exec agent, restarted with backoff when its process dies.
 pub struct ExecInstance {
@@ -46,6 +48,10 @@ pub struct ExecInstance {
     conn: Arc<Mutex<Conn>>,
     /// Becomes true when the first start has succeeded or failed.
     started: tokio::sync::watch::Receiver<bool>,
+    /// Becomes true when the supervisor has ended for good.
+    gone: tokio::sync::watch::Receiver<bool>,
+    /// Kills the running process (after a shutdown's grace period).
+    kill: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Default)]
@@ -58,6 +64,8 @@ struct Conn {
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
     next_id: u64,
     last_seen: Option<Instant>,
+    /// Shut down: the process is not started again.
+    stopping: bool,
 }
 
 impl ExecInstance {
@@ -69,11 +77,24 @@ impl ExecInstance {
             ..Conn::default()
         }));
         let (settled, started) = tokio::sync::watch::channel(false);
-        tokio::spawn(supervise(spec.clone(), conn.clone(), wake, settled));
+        let (ended, gone) = tokio::sync::watch::channel(false);
+        let kill = Arc::new(tokio::sync::Notify::new());
+        let life = Life {
+            wake,
+            settled,
+            kill: kill.clone(),
+        };
+        let supervisor = supervise(spec.clone(), conn.clone(), life);
+        tokio::spawn(async move {
+            supervisor.await;
+            ended.send_replace(true);
+        });
         ExecInstance {
             spec,
             conn,
             started,
+            gone,
+            kill,
         }
     }
 
@@ -82,20 +103,34 @@ impl ExecInstance {
     }
 }
 
-/// Starts the process, serves it until it dies, and starts it again after a growing pause;
-/// after [`MAX_FAILED_STARTS`] failed starts in a row the instance is dead for good.
-async fn supervise(
-    spec: Arc<Spec>,
-    conn: Arc<Mutex<Conn>>,
+/// What the lives of one instance's process share.
+struct Life {
+    /// Called whenever the instance's health changes.
     wake: Arc<dyn Fn() + Send + Sync>,
+    /// Set once the first start has succeeded or failed.
     settled: tokio::sync::watch::Sender<bool>,
-) {
+    /// Ends the current life at once.
+    kill: Arc<tokio::sync::Notify>,
+}
+
+fn stopping(conn: &Mutex<Conn>) -> bool {
+    conn.lock().map_or(true, |c| c.stopping)
+}
+
+/// Starts the process, serves it until it dies, and starts it again after a growing pause;
+/// after [`MAX_FAILED_STARTS`] failed starts in a row, or a shutdown, the instance is dead
+/// for good.
+async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, life: Life) {
+    let wake = &life.wake;
     let mut failed_starts = 0;
     let mut pause = Duration::from_millis(100);
-    loop {
-        let life = serve(&spec, &conn, &wake, &settled).await;
-        settled.send_replace(true);
-        match life {
+    while !stopping(&conn) {
+        let lived = serve(&spec, &conn, &life).await;
+        life.settled.send_replace(true);
+        if stopping(&conn) {
+            break;
+        }
+        match lived {
             Ok(()) => {
                 failed_starts = 0;
                 pause = Duration::from_millis(100);
@@ -113,9 +148,15 @@ async fn supervise(
         }
         set_health(&conn, Health::Starting);
         wake();
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = life.kill.notified() => {}
+        }
         pause = (pause * 2).min(Duration::from_secs(5));
     }
+    set_health(&conn, Health::Dead);
+    life.settled.send_replace(true);
+    wake();
 }
 
 fn set_health(conn: &Mutex<Conn>, health: Health) {
@@ -125,12 +166,8 @@ fn set_health(conn: &Mutex<Conn>, health: Health) {
 }
 
 /// One life of the process: `Ok` once it was ready and then ended, `Err` if it never got ready.
-async fn serve(
-    spec: &Spec,
-    conn: &Arc<Mutex<Conn>>,
-    wake: &Arc<dyn Fn() + Send + Sync>,
-    settled: &tokio::sync::watch::Sender<bool>,
-) -> Result<(), String> {
+async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), String> {
+    let (wake, settled) = (&life.wake, &life.settled);
     let who = format!("{}#{}", spec.agent, spec.instance);
     let mut child: Child = Command::new("sh")
         .arg("-c")
@@ -141,8 +178,12 @@ async fn serve(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
+        // Its own process group: `sh -c` may run the agent as its child, and killing the
+        // shell alone would leave the agent running.
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("agent {who}: cannot start `{}`: {e}", spec.command))?;
+    let group = Group(child.id());
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -171,6 +212,7 @@ async fn serve(
         json!({"type": "hello", "protocol": 1, "agent": spec.agent, "instance": spec.instance});
     let _ = tx.send(hello.to_string());
     let mut lines = BufReader::new(stdout).lines();
+    let kill = life.kill.clone();
     let ready = tokio::time::timeout(READY_TIMEOUT, async {
         loop {
             match lines.next_line().await {
@@ -182,13 +224,29 @@ async fn serve(
                     }
                     tracing::warn!(agent = %spec.agent, instance = spec.instance, "before `ready`: {line}");
                 }
-                Ok(None) => return Err(format!("agent {who} exited before answering `hello` with `ready`")),
+                Ok(None) => {
+                    return Err(format!(
+                        "agent {who} exited before answering `hello` with `ready`"
+                    ));
+                }
                 Err(e) => return Err(format!("agent {who}: reading its output: {e}")),
             }
         }
-    })
-    .await
-    .map_err(|_| format!("agent {who} did not answer `hello` with `ready` within {}s", READY_TIMEOUT.as_secs()))??;
+    });
+    let ready = tokio::select! {
+        r = ready => r,
+        () = kill.notified() => {
+            group.kill();
+            let _ = child.wait().await;
+            return Ok(());
+        }
+    }
+    .map_err(|_| {
+        format!(
+            "agent {who} did not answer `hello` with `ready` within {}s",
+            READY_TIMEOUT.as_secs()
+        )
+    })??;
     if let Some(caps) = ready.get("capabilities").and_then(Value::as_array) {
         let missing: Vec<&String> = spec
             .provides
@@ -199,10 +257,21 @@ async fn serve(
             tracing::warn!(agent = %spec.agent, instance = spec.instance, "`ready` does not list {missing:?}");
         }
     }
-    if let Ok(mut c) = conn.lock() {
-        c.writer = Some(tx.clone());
-        c.health = Some(Health::Live);
-        c.last_seen = Some(Instant::now());
+    // The connection holds the only sender, so that taking it at shutdown ends the input.
+    let shut_down = match conn.lock() {
+        Ok(mut c) if !c.stopping => {
+            c.writer = Some(tx);
+            c.health = Some(Health::Live);
+            c.last_seen = Some(Instant::now());
+            false
+        }
+        _ => true,
+    };
+    if shut_down {
+        // Shut down while starting: its input has ended, so it should exit.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, child.wait()).await;
+        group.kill();
+        return Ok(());
     }
     settled.send_replace(true);
     wake();
@@ -221,9 +290,13 @@ async fn serve(
                     c.last_seen.map(|t| busy && t.elapsed() > spec.heartbeat * 3)
                 });
                 if silent == Some(true) {
-                    let _ = child.start_kill();
+                    group.kill();
                     break format!("was silent for {} with tasks in flight (no heartbeat)", hive_plan::duration((spec.heartbeat * 3).as_millis() as u64));
                 }
+            }
+            () = kill.notified() => {
+                group.kill();
+                break "was killed: it did not exit after `shutdown`".to_string();
             }
         }
     };
@@ -249,8 +322,33 @@ async fn serve(
             }));
         }
     }
-    tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+    if stopping(conn) {
+        tracing::debug!(agent = %spec.agent, instance = spec.instance, "shut down: {why}");
+    } else {
+        tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+    }
     Ok(())
+}
+
+/// The process group of one life of an agent; killed when that life ends in any way,
+/// including the runtime itself being dropped.
+struct Group(Option<u32>);
+
+impl Group {
+    fn kill(&self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals the group; no memory is touched.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// One line from the agent.
@@ -463,6 +561,32 @@ impl Instance for ExecInstance {
             }
             answer.ok().and_then(Result::ok).flatten()
         }))
+    }
+
+    fn shutdown(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        if let Ok(mut c) = self.conn.lock() {
+            c.stopping = true;
+            c.health = Some(Health::Dead);
+            // `shutdown`, then the end of its input: an agent may stop on either.
+            if let Some(w) = c.writer.take() {
+                let _ = w.send(json!({"type": "shutdown"}).to_string());
+            }
+        }
+        let mut gone = self.gone.clone();
+        let kill = self.kill.clone();
+        let who = self.who();
+        Box::pin(async move {
+            if tokio::time::timeout(SHUTDOWN_GRACE, gone.wait_for(|g| *g))
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "agent {who} did not exit within {SHUTDOWN_GRACE:?} of `shutdown`; killing it"
+                );
+                kill.notify_one();
+                let _ = gone.wait_for(|g| *g).await;
+            }
+        })
     }
 
     fn health(&self) -> Health {

@@ -108,4 +108,10 @@ pub trait Instance: Send + Sync {
     fn health(&self) -> Health {
         Health::Live
     }
+
+    /// Stops the instance for good: an exec agent is sent `shutdown` and given a grace
+    /// period to exit before it is killed. Resolves once it is gone.
+    fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }

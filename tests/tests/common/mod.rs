@@ -62,7 +62,9 @@ fn run_on(
     };
     tokio.block_on(async {
         let rt = Runtime::start(plan, options)?;
-        rt.run(None, inputs).await
+        let report = rt.run(None, inputs).await;
+        rt.shutdown().await;
+        report
     })
 }
 
