@@ -127,17 +127,20 @@ fn on_hive(w: Workload) -> Result<(u64, Duration), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let report = tokio
+    let (report, rt) = tokio
         .block_on(async {
             let options = RunOptions {
                 simulate,
                 ..RunOptions::default()
             };
             let rt = Runtime::start(plan, options)?;
-            rt.run(None, Map::new()).await
+            Ok::<_, hive_runtime::RunError>((rt.run(None, Map::new()).await, rt))
         })
         .map_err(|e| format!("{}: {e}", w.name()))?;
     let elapsed = start.elapsed();
+    // Stopping the agents is not part of the measurement.
+    tokio.block_on(rt.shutdown());
+    let report = report.map_err(|e| format!("{}: {e}", w.name()))?;
     // Exec agents start in the plan's directory: removed only after the run.
     let _ = std::fs::remove_dir_all(&dir);
     let tasks = report.members.iter().map(|m| m.stats.tasks).sum();

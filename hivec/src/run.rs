@@ -3,9 +3,8 @@
 use crate::Color;
 use crate::plan::compile;
 use hive_plan::{FORMAT, Plan};
-use hive_runtime::dispatch::MemberReport;
 use hive_runtime::journal::{Header, Journal};
-use hive_runtime::{RunOptions, Runtime, parse_input};
+use hive_runtime::{RunOptions, RunReport, Runtime, parse_input};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -117,10 +116,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
-            eprint!(
-                "{}",
-                summary(&report.members, report.elapsed_us, simulated_in)
-            );
+            eprint!("{}", summary(&report, simulated_in));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -267,10 +263,11 @@ fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode
 /// Per agent that did anything: tasks, failures, retries, mean and p99 latency, utilisation.
 /// Under `--simulate`, `elapsed_us` is virtual time (the makespan) and `simulated_in` the
 /// real time the simulation took.
-fn summary(members: &[MemberReport], elapsed_us: u64, simulated_in: Option<u64>) -> String {
+fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
+    let elapsed_us = report.elapsed_us;
     let mut out =
         String::from("agent              tasks  failed  retries     mean      p99   busy\n");
-    for m in members.iter().filter(|m| m.stats.tasks > 0) {
+    for m in report.members.iter().filter(|m| m.stats.tasks > 0) {
         let mut lat = m.stats.latencies_us.clone();
         lat.sort_unstable();
         let mean = lat.iter().sum::<u64>() / lat.len().max(1) as u64;
@@ -301,6 +298,16 @@ fn summary(members: &[MemberReport], elapsed_us: u64, simulated_in: Option<u64>)
             m.stats.retries,
             show_us(mean),
             show_us(p99),
+        ));
+    }
+    // How deep the pools' queues got, to size `max_queue` and the pools themselves.
+    for q in report.queues.iter().filter(|q| q.peak > 0) {
+        let bound = q
+            .max_queue
+            .map_or(String::new(), |m| format!(" (max_queue {m})"));
+        out.push_str(&format!(
+            "pool {}: at most {} waiting{bound}\n",
+            q.pool, q.peak
         ));
     }
     out.push_str(&match simulated_in {

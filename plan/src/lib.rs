@@ -233,7 +233,7 @@ pub struct Pool {
     pub members: Vec<String>,
     /// How a member is chosen.
     pub strategy: Strategy,
-    /// Most tasks waiting for the pool; beyond it a task fails.
+    /// Most tasks waiting for the pool; beyond it, tasks wait at their steps (backpressure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue: Option<u32>,
     /// Where it is declared.

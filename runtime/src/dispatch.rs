@@ -44,6 +44,9 @@ pub struct Request {
     pub retry: bool,
     /// The step it belongs to, when the run is traced.
     pub label: Option<String>,
+    /// A place in its pool's bounded queue (`max_queue`), given back when the task leaves
+    /// the queue.
+    pub room: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Where the outcome goes; dropping the receiver cancels the attempt.
     pub reply: oneshot::Sender<Outcome>,
 }
@@ -109,12 +112,26 @@ pub struct Span {
     pub error: Option<String>,
 }
 
+/// What waited for one pool over the run, for the summary.
+#[derive(Clone, Debug, Default)]
+pub struct QueueReport {
+    /// The pool's name.
+    pub pool: String,
+    /// Its `max_queue`, if it has one.
+    pub max_queue: Option<u32>,
+    /// The most tasks that waited for it at once.
+    pub peak: usize,
+}
+
 /// A target: its members and strategy, and the tasks waiting for it.
 pub struct Group {
     /// Indices into the fleet, in declaration order.
     pub members: Vec<usize>,
     /// The strategy and its state.
     pub policy: Policy,
+    /// The pool it is part of (an index into the dispatcher's pools): the tasks waiting
+    /// for all of a pool's groups are counted together.
+    pub pool: Option<usize>,
     queue: BinaryHeap<Queued>,
     /// `auction`: the bids asked for each waiting task, by arrival number.
     auctions: HashMap<u64, Auction>,
@@ -130,10 +147,11 @@ enum Auction {
 
 impl Group {
     /// A target with nothing waiting.
-    pub fn new(members: Vec<usize>, policy: Policy) -> Group {
+    pub fn new(members: Vec<usize>, policy: Policy, pool: Option<usize>) -> Group {
         Group {
             members,
             policy,
+            pool,
             queue: BinaryHeap::new(),
             auctions: HashMap::new(),
         }
@@ -202,11 +220,13 @@ impl Dispatcher {
         }
     }
 
-    /// Starts dispatching over `fleet` and `groups`. Must be called inside a tokio runtime.
-    pub fn start(&self, fleet: Vec<Member>, groups: Vec<Group>) {
+    /// Starts dispatching over `fleet` and `groups`, whose [`Group::pool`]s index `pools`.
+    /// Must be called inside a tokio runtime.
+    pub fn start(&self, fleet: Vec<Member>, groups: Vec<Group>, pools: Vec<QueueReport>) {
         let state = State {
             fleet,
             groups,
+            pools,
             seq: 0,
             spans: Vec::new(),
             epoch: Instant::now(),
@@ -259,6 +279,11 @@ impl Dispatcher {
         })
     }
 
+    /// What waited for each pool.
+    pub fn queues(&self) -> Vec<QueueReport> {
+        self.read(|s| s.pools.clone())
+    }
+
     /// Every instance of every member, for shutting them down.
     pub fn instances(&self) -> Vec<Arc<dyn crate::agent::Instance>> {
         self.read(|s| {
@@ -300,6 +325,7 @@ fn deliver(shared: &Weak<Shared>, msg: Msg) {
 struct State {
     fleet: Vec<Member>,
     groups: Vec<Group>,
+    pools: Vec<QueueReport>,
     seq: u64,
     /// Finished attempts of a traced run.
     spans: Vec<Span>,
@@ -324,7 +350,12 @@ impl State {
                     request,
                 };
                 match self.groups.get_mut(group) {
-                    Some(g) => g.queue.push(queued),
+                    Some(g) => {
+                        g.queue.push(queued);
+                        if let Some(p) = g.pool {
+                            self.note_waiting(p);
+                        }
+                    }
                     None => {
                         let _ = queued.request.reply.send(Outcome {
                             member: usize::MAX,
@@ -347,6 +378,19 @@ impl State {
                     *a = Auction::Closed(bids);
                 }
             }
+        }
+    }
+
+    /// Records how many tasks wait for pool `p` now, if it is the most so far.
+    fn note_waiting(&mut self, p: usize) {
+        let waiting = self
+            .groups
+            .iter()
+            .filter(|g| g.pool == Some(p))
+            .map(|g| g.queue.len())
+            .sum();
+        if let Some(q) = self.pools.get_mut(p) {
+            q.peak = q.peak.max(waiting);
         }
     }
 

@@ -53,6 +53,8 @@ pub struct RunReport {
     pub output: Value,
     /// What every agent did.
     pub members: Vec<MemberReport>,
+    /// What waited for each pool.
+    pub queues: Vec<dispatch::QueueReport>,
     /// Wall time of the run, in microseconds.
     pub elapsed_us: u64,
 }
@@ -77,6 +79,9 @@ pub struct Runtime {
     journal: Option<Arc<journal::Journal>>,
     /// Every instance, to wait for their first start.
     instances: Vec<Arc<dyn Instance>>,
+    /// Room in the queues of pools with a `max_queue`, by dispatcher group; the groups of
+    /// one pool share it.
+    rooms: HashMap<usize, Arc<tokio::sync::Semaphore>>,
 }
 
 impl Runtime {
@@ -105,6 +110,9 @@ impl Runtime {
             fleet.push(Member::new(name, agent, instances));
         }
         let mut groups = Vec::new();
+        let mut pools: Vec<dispatch::QueueReport> = Vec::new();
+        let mut pool_rooms: Vec<Option<Arc<tokio::sync::Semaphore>>> = Vec::new();
+        let mut rooms = HashMap::new();
         // Routings to the same target with the same strategy share one group; there are few
         // distinct ones, so a scan finds them.
         let mut distinct: Vec<&Routing> = Vec::new();
@@ -129,14 +137,37 @@ impl Runtime {
             // Each target's random choices are its own, and repeat with the run's seed.
             let seed = strategy::mix(options.seed ^ groups.len() as u64);
             let policy = Policy::new(routing.strategy.clone(), members.len(), seed);
+            let pool = match &routing.target {
+                Target::Pool { pool } => Some(match pools.iter().position(|p| &p.pool == pool) {
+                    Some(p) => p,
+                    None => {
+                        let max_queue = plan.pools.get(pool).and_then(|p| p.max_queue);
+                        pools.push(dispatch::QueueReport {
+                            pool: pool.clone(),
+                            max_queue,
+                            peak: 0,
+                        });
+                        pool_rooms.push(
+                            max_queue
+                                .map(|m| Arc::new(tokio::sync::Semaphore::new(m.max(1) as usize))),
+                        );
+                        pools.len() - 1
+                    }
+                }),
+                _ => None,
+            };
+            if let Some(room) = pool.and_then(|p| pool_rooms[p].clone()) {
+                rooms.insert(groups.len(), room);
+            }
             distinct.push(routing);
             by_address.insert(address(routing), groups.len());
-            groups.push(Group::new(members, policy));
+            groups.push(Group::new(members, policy, pool));
         }
         let names = fleet.iter().map(|m| m.name.clone()).collect();
-        dispatcher.start(fleet, groups);
+        dispatcher.start(fleet, groups, pools);
         Ok(Arc::new(Runtime {
             instances: all,
+            rooms,
             names,
             plan,
             dispatcher,
@@ -195,6 +226,7 @@ impl Runtime {
         Ok(RunReport {
             output,
             members: self.dispatcher.report(),
+            queues: self.dispatcher.queues(),
             elapsed_us: micros(started.elapsed()),
         })
     }

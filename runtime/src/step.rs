@@ -250,8 +250,20 @@ async fn attempts(
         let mut handoffs = 0;
         let mut checkpoint: Option<Value> = None;
         loop {
+            // A pool with a full queue holds the task back here, in arrival order, until a
+            // waiting task leaves it (backpressure).
+            let room = match rt.rooms.get(&group) {
+                Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
+                    fail(format!(
+                        "the queue of {} was closed",
+                        routing.target.describe()
+                    ))
+                })?),
+                None => None,
+            };
             let (tx, rx) = oneshot::channel();
             let request = Request {
+                room,
                 group,
                 urgency: opts.priority.urgency(),
                 deadline: run.deadline,
