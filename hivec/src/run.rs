@@ -275,20 +275,18 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
             .get((lat.len() * 99).div_ceil(100).saturating_sub(1))
             .copied()
             .unwrap_or(0);
-        // Utilisation: busy time over the time the slots were available.
-        let slots = if m.concurrency == u32::MAX {
-            None
+        // Utilisation: busy time over the time the slots were available; for an agent
+        // that scaled, over the time each of its instances existed.
+        let slot_us = if m.concurrency == u32::MAX {
+            0
+        } else if m.replicas.0 < m.replicas.1 {
+            u64::from(m.concurrency).saturating_mul(m.scaling.instance_us)
         } else {
-            Some(u64::from(m.concurrency) * m.instances as u64)
+            u64::from(m.concurrency) * m.instances as u64 * elapsed_us
         };
-        let busy = match slots {
-            Some(s) if elapsed_us > 0 && s > 0 => {
-                format!(
-                    "{:5.1}%",
-                    100.0 * m.stats.busy_us as f64 / (elapsed_us * s) as f64
-                )
-            }
-            _ => "     -".to_string(),
+        let busy = match slot_us {
+            0 => "     -".to_string(),
+            s => format!("{:5.1}%", 100.0 * m.stats.busy_us as f64 / s as f64),
         };
         out.push_str(&format!(
             "{:<18} {:>5}  {:>6}  {:>7}  {:>7}  {:>7}  {busy}\n",
@@ -298,6 +296,16 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
             m.stats.retries,
             show_us(mean),
             show_us(p99),
+        ));
+    }
+    for m in report
+        .members
+        .iter()
+        .filter(|m| m.replicas.0 < m.replicas.1)
+    {
+        out.push_str(&format!(
+            "agent {}: {} to {} instances, at most {} ({} added, {} removed)\n",
+            m.name, m.replicas.0, m.replicas.1, m.scaling.peak, m.scaling.added, m.scaling.removed
         ));
     }
     // How deep the pools' queues got, to size `max_queue` and the pools themselves.

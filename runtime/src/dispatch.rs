@@ -61,6 +61,15 @@ pub struct Outcome {
     pub result: Result<Value, TaskError>,
 }
 
+/// How often auto-scaling looks at the members with `replicas: a..b`.
+pub const SCALE_TICK: Duration = Duration::from_millis(250);
+/// How long tasks must wait with every instance of a member busy before one is added.
+pub const SCALE_UP_AFTER: Duration = Duration::from_secs(1);
+/// How long an instance must have been idle before it is removed.
+pub const SCALE_IDLE: Duration = Duration::from_secs(10);
+/// The least time between two changes to one member's instances.
+pub const SCALE_COOLDOWN: Duration = Duration::from_secs(2);
+
 /// What a member did over the run, for the summary.
 #[derive(Clone, Debug)]
 pub struct MemberReport {
@@ -68,6 +77,10 @@ pub struct MemberReport {
     pub name: String,
     /// Instances at the end.
     pub instances: usize,
+    /// Fewest and most instances the plan allows.
+    pub replicas: (usize, usize),
+    /// How it scaled; `instance_us` counts up to the report.
+    pub scaling: crate::fleet::Scaling,
     /// Tasks in flight per instance (`u32::MAX` for unlimited).
     pub concurrency: u32,
     /// Counts and latencies.
@@ -233,8 +246,12 @@ impl Dispatcher {
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
         };
+        let scales = state.fleet.iter().any(|m| m.replicas.0 < m.replicas.1);
         if let Ok(mut s) = self.shared.lock() {
             *s = Some(state);
+        }
+        if scales {
+            tokio::spawn(autoscale(Arc::downgrade(&self.shared)));
         }
     }
 
@@ -266,17 +283,30 @@ impl Dispatcher {
 
     /// What every member did so far.
     pub fn report(&self) -> Vec<MemberReport> {
-        self.read(|s| {
+        let now = Instant::now();
+        self.write(|s| {
             s.fleet
-                .iter()
-                .map(|m| MemberReport {
-                    name: m.name.clone(),
-                    instances: m.instances.len(),
-                    concurrency: m.concurrency,
-                    stats: m.stats.clone(),
+                .iter_mut()
+                .map(|m| {
+                    m.count_instance_time(now);
+                    MemberReport {
+                        name: m.name.clone(),
+                        instances: m.current().count(),
+                        replicas: m.replicas,
+                        scaling: m.scaling.clone(),
+                        concurrency: m.concurrency,
+                        stats: m.stats.clone(),
+                    }
                 })
                 .collect()
         })
+    }
+
+    fn write<T: Default>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        match self.shared.lock() {
+            Ok(mut s) => s.as_mut().map(f).unwrap_or_default(),
+            Err(_) => T::default(),
+        }
     }
 
     /// What waited for each pool.
@@ -305,6 +335,33 @@ impl Dispatcher {
 impl Default for Dispatcher {
     fn default() -> Self {
         Dispatcher::new()
+    }
+}
+
+/// Looks at the scaling members every [`SCALE_TICK`] for as long as the dispatcher exists.
+async fn autoscale(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(SCALE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let retired = match strong.lock() {
+            Ok(mut guard) => match guard.as_mut() {
+                Some(state) => {
+                    let retired = state.scale(Instant::now());
+                    state.dispatch();
+                    retired
+                }
+                None => Vec::new(),
+            },
+            Err(_) => return,
+        };
+        drop(strong);
+        for instance in retired {
+            tokio::spawn(instance.shutdown());
+        }
     }
 }
 
@@ -379,6 +436,70 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Auto-scaling: adds an instance to a member whose tasks have waited with every
+    /// instance busy for [`SCALE_UP_AFTER`], and removes one that has idled for
+    /// [`SCALE_IDLE`], at most one change per member per [`SCALE_COOLDOWN`] and within its
+    /// `replicas` range. Returns the removed instances, to be shut down.
+    fn scale(&mut self, now: Instant) -> Vec<Arc<dyn crate::agent::Instance>> {
+        use crate::agent::Health;
+        let mut wanted = vec![false; self.fleet.len()];
+        for g in self.groups.iter().filter(|g| !g.queue.is_empty()) {
+            for &m in &g.members {
+                wanted[m] = true;
+            }
+        }
+        let mut retired = Vec::new();
+        for (i, m) in self.fleet.iter_mut().enumerate() {
+            let (min, max) = m.replicas;
+            if min == max {
+                continue;
+            }
+            let current = m.current().count();
+            let cooled = m
+                .scaling
+                .last_change
+                .is_none_or(|t| now.saturating_duration_since(t) >= SCALE_COOLDOWN);
+            let pressed = wanted[i] && m.free_slot(&Resources::default()).is_none();
+            if pressed {
+                let since = *m.scaling.pressed_since.get_or_insert(now);
+                // One that is still starting is capacity on its way.
+                let starting = m.current().any(|s| s.instance.health() == Health::Starting);
+                if now.saturating_duration_since(since) >= SCALE_UP_AFTER
+                    && cooled
+                    && current < max
+                    && !starting
+                {
+                    m.add_instance();
+                    m.scaling.added += 1;
+                    m.scaling.last_change = Some(now);
+                    m.scaling.peak = m.scaling.peak.max(current + 1);
+                    tracing::info!(agent = %m.name, instances = current + 1, "scaled up: tasks are waiting");
+                }
+                continue;
+            }
+            m.scaling.pressed_since = None;
+            if current <= min || !cooled {
+                continue;
+            }
+            // The newest idle instance goes first.
+            let idle = m.instances.iter().rposition(|s| {
+                !s.retired
+                    && s.in_flight == 0
+                    && s.idle_since
+                        .is_some_and(|t| now.saturating_duration_since(t) >= SCALE_IDLE)
+            });
+            if let Some(slot) = idle {
+                m.count_instance_time(now);
+                m.instances[slot].retired = true;
+                retired.push(m.instances[slot].instance.clone());
+                m.scaling.removed += 1;
+                m.scaling.last_change = Some(now);
+                tracing::info!(agent = %m.name, instances = current - 1, "scaled down: an instance was idle");
+            }
+        }
+        retired
     }
 
     /// Records how many tasks wait for pool `p` now, if it is the most so far.
@@ -523,6 +644,7 @@ impl State {
         }
         let s = &mut self.fleet[member].instances[slot];
         s.in_flight += 1;
+        s.idle_since = None;
         s.used.apply(&finished.demand, 1);
         let shared = self.shared.clone();
         tokio::spawn(async move {
@@ -571,6 +693,9 @@ impl State {
         if held && let Some(s) = m.instances.get_mut(f.slot) {
             s.in_flight = s.in_flight.saturating_sub(1);
             s.used.apply(&f.demand, -1);
+            if s.in_flight == 0 {
+                s.idle_since = Some(Instant::now());
+            }
         }
         m.observe(f.elapsed_us, ok, f.retry);
     }

@@ -6,6 +6,7 @@
 use crate::agent::{Health, Instance};
 use hive_plan::Resources;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// One agent of the plan.
 pub struct Member {
@@ -17,8 +18,15 @@ pub struct Member {
     pub weight: u32,
     /// Capacity of one instance; `None` dimensions are unlimited.
     pub capacity: Resources,
-    /// The running instances.
+    /// Every instance started, retired ones included (a slot's index is its instance
+    /// number, which attempts in flight refer to).
     pub instances: Vec<Slot>,
+    /// Fewest and most instances (`replicas: a..b`); equal when the agent does not scale.
+    pub replicas: (usize, usize),
+    /// Makes a new instance.
+    pub spawn: crate::Spawn,
+    /// How the member scaled.
+    pub scaling: Scaling,
     /// Exponentially weighted mean latency of successful attempts, in milliseconds.
     pub latency_ms: Option<f64>,
     /// Exponentially weighted success rate, 1.0 at the start.
@@ -35,6 +43,29 @@ pub struct Slot {
     pub in_flight: u32,
     /// Resources taken by those tasks.
     pub used: Used,
+    /// Scaled down: it takes no tasks and has been shut down.
+    pub retired: bool,
+    /// Since when it has had nothing to do.
+    pub idle_since: Option<Instant>,
+}
+
+/// The auto-scaling state and history of one member.
+#[derive(Clone, Debug, Default)]
+pub struct Scaling {
+    /// Since when its tasks have waited with every instance busy.
+    pub pressed_since: Option<Instant>,
+    /// The last time an instance was added or removed.
+    pub last_change: Option<Instant>,
+    /// Instances added after the start.
+    pub added: u32,
+    /// Instances removed.
+    pub removed: u32,
+    /// The most instances at once.
+    pub peak: usize,
+    /// Instance-microseconds up to `counted_at` (for utilisation when the count changed).
+    pub instance_us: u64,
+    /// When `instance_us` was last brought up to date.
+    pub counted_at: Option<Instant>,
 }
 
 /// Resources taken on one instance.
@@ -85,40 +116,70 @@ pub struct Stats {
 const EWMA: f64 = 0.3;
 
 impl Member {
-    /// A member with `instances` and the plan's limits.
-    pub fn new(name: &str, agent: &hive_plan::Agent, instances: Vec<Arc<dyn Instance>>) -> Member {
-        Member {
+    /// A member with the plan's limits and its fewest instances, made by `spawn`.
+    pub fn new(name: &str, agent: &hive_plan::Agent, spawn: crate::Spawn) -> Member {
+        let min = agent.min_replicas.max(1) as usize;
+        let max = (agent.max_replicas as usize).max(min);
+        let mut member = Member {
             name: name.to_string(),
             concurrency: agent.concurrency.unwrap_or(u32::MAX),
             weight: agent.weight.max(1),
             capacity: agent.resources,
-            instances: instances
-                .into_iter()
-                .map(|instance| Slot {
-                    instance,
-                    in_flight: 0,
-                    used: Used::default(),
-                })
-                .collect(),
+            instances: Vec::new(),
+            replicas: (min, max),
+            spawn,
+            scaling: Scaling::default(),
             latency_ms: None,
             success: 1.0,
             stats: Stats::default(),
+        };
+        for _ in 0..min {
+            member.add_instance();
         }
+        member.scaling.peak = min;
+        member
+    }
+
+    /// Brings the instance-time up to `now`, before the count of instances changes.
+    pub fn count_instance_time(&mut self, now: Instant) {
+        let current = self.current().count() as u64;
+        let s = &mut self.scaling;
+        if let Some(then) = s.counted_at {
+            let us = crate::micros(now.saturating_duration_since(then));
+            s.instance_us = s.instance_us.saturating_add(current.saturating_mul(us));
+        }
+        s.counted_at = Some(now);
+    }
+
+    /// Starts one more instance; returns it.
+    pub fn add_instance(&mut self) -> Arc<dyn Instance> {
+        self.count_instance_time(Instant::now());
+        let instance = (self.spawn)(self.instances.len());
+        self.instances.push(Slot {
+            instance: instance.clone(),
+            in_flight: 0,
+            used: Used::default(),
+            retired: false,
+            idle_since: Some(Instant::now()),
+        });
+        instance
+    }
+
+    /// Instances not scaled down.
+    pub fn current(&self) -> impl Iterator<Item = &Slot> {
+        self.instances.iter().filter(|s| !s.retired)
     }
 
     /// Instances taking tasks now.
     pub fn live(&self) -> usize {
-        self.instances
-            .iter()
+        self.current()
             .filter(|s| s.instance.health() == Health::Live)
             .count()
     }
 
     /// Whether some instance is live or coming back.
     pub fn alive(&self) -> bool {
-        self.instances
-            .iter()
-            .any(|s| s.instance.health() != Health::Dead)
+        self.current().any(|s| s.instance.health() != Health::Dead)
     }
 
     /// Tasks in flight over all instances.
@@ -146,7 +207,8 @@ impl Member {
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                s.in_flight < self.concurrency
+                !s.retired
+                    && s.in_flight < self.concurrency
                     && self.fits(&s.used, demand)
                     && s.instance.health() == Health::Live
             })

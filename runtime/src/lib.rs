@@ -100,14 +100,15 @@ impl Runtime {
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
         for (name, agent) in plan.agents.iter().filter(|(n, _)| used.contains(n)) {
-            let instances = if options.simulate {
-                simulated_instances(name, agent, &plan, options.seed)?
+            let spawn = if options.simulate {
+                simulated_spawn(name, agent, &plan, options.seed)?
             } else {
-                start_instances(name, agent, &base, &dispatcher)?
+                real_spawn(name, agent, &base, &dispatcher)?
             };
-            all.extend(instances.iter().cloned());
+            let member = Member::new(name, agent, spawn);
+            all.extend(member.instances.iter().map(|s| s.instance.clone()));
             index.insert(name.clone(), fleet.len());
-            fleet.push(Member::new(name, agent, instances));
+            fleet.push(member);
         }
         let mut groups = Vec::new();
         let mut pools: Vec<dispatch::QueueReport> = Vec::new();
@@ -284,20 +285,23 @@ pub fn micros(d: std::time::Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
-/// The instances of an agent under `--simulate`.
-fn simulated_instances(
+/// Makes instance number `n` of one agent: at the start, and when it scales up.
+pub type Spawn = Arc<dyn Fn(usize) -> Arc<dyn Instance> + Send + Sync>;
+
+/// How instances of an agent are made under `--simulate`.
+fn simulated_spawn(
     name: &str,
     agent: &hive_plan::Agent,
     plan: &Arc<Plan>,
     seed: u64,
-) -> Result<Vec<Arc<dyn Instance>>, RunError> {
+) -> Result<Spawn, RunError> {
     use agent::simulated::SimulatedInstance;
-    let count = agent.min_replicas.max(1) as usize;
     let Some(behaviour) = &agent.simulate else {
         if agent.builtin.as_deref() == Some("std") {
-            return Ok((0..count)
-                .map(|_| Arc::new(SimulatedInstance::std(plan.clone())) as Arc<dyn Instance>)
-                .collect());
+            let plan = plan.clone();
+            return Ok(Arc::new(move |_| {
+                Arc::new(SimulatedInstance::std(plan.clone())) as Arc<dyn Instance>
+            }));
         }
         return Err(RunError::run(format!(
             "agent `{name}` has no `simulate` block, so it cannot take part in --simulate; \
@@ -312,30 +316,28 @@ fn simulated_instances(
         None => None,
     };
     let seed = seed ^ strategy::stable_hash(name);
-    Ok((0..count)
-        .map(|i| {
-            Arc::new(SimulatedInstance::new(
-                behaviour.clone(),
-                output.clone(),
-                plan.clone(),
-                strategy::mix(seed ^ i as u64),
-            )) as Arc<dyn Instance>
-        })
-        .collect())
+    let (behaviour, plan) = (behaviour.clone(), plan.clone());
+    Ok(Arc::new(move |i| {
+        Arc::new(SimulatedInstance::new(
+            behaviour.clone(),
+            output.clone(),
+            plan.clone(),
+            strategy::mix(seed ^ i as u64),
+        )) as Arc<dyn Instance>
+    }))
 }
 
-/// The instances an agent starts with.
-fn start_instances(
+/// How instances of an agent are made for a real run.
+fn real_spawn(
     name: &str,
     agent: &hive_plan::Agent,
     base: &std::path::Path,
     dispatcher: &Dispatcher,
-) -> Result<Vec<Arc<dyn Instance>>, RunError> {
-    let count = agent.min_replicas.max(1) as usize;
+) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
-        (Some(b), _) if b == "std" => Ok((0..count)
-            .map(|_| Arc::new(StdAgent::default()) as Arc<dyn Instance>)
-            .collect()),
+        (Some(b), _) if b == "std" => Ok(Arc::new(|_| {
+            Arc::new(StdAgent::default()) as Arc<dyn Instance>
+        })),
         (Some(b), _) => Err(RunError::run(format!(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),
@@ -353,21 +355,23 @@ fn start_instances(
                 };
                 env.push((k.clone(), text));
             }
-            Ok((0..count)
-                .map(|i| {
-                    let spec = agent::exec::Spec {
-                        agent: name.to_string(),
-                        instance: i,
-                        command: command.clone(),
-                        dir: dir.clone(),
-                        env: env.clone(),
-                        heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
-                        provides: agent.provides.clone(),
-                    };
-                    Arc::new(agent::exec::ExecInstance::start(spec, dispatcher.waker()))
-                        as Arc<dyn Instance>
-                })
-                .collect())
+            let spec = agent::exec::Spec {
+                agent: name.to_string(),
+                instance: 0,
+                command: command.clone(),
+                dir,
+                env,
+                heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
+                provides: agent.provides.clone(),
+            };
+            let wake = dispatcher.waker();
+            Ok(Arc::new(move |i| {
+                let spec = agent::exec::Spec {
+                    instance: i,
+                    ..spec.clone()
+                };
+                Arc::new(agent::exec::ExecInstance::start(spec, wake.clone())) as Arc<dyn Instance>
+            }))
         }
         (None, None) => Err(RunError::run(format!(
             "agent `{name}` has neither `exec` nor `builtin`, so it cannot run outside `--simulate`"
