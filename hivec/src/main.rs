@@ -6,6 +6,7 @@ mod check;
 mod fmt;
 mod lsp;
 mod plan;
+mod progress;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};

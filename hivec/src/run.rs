@@ -6,7 +6,7 @@ use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, RunReport, Runtime, parse_input};
 use serde_json::{Map, Value};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -91,7 +91,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
             Ok(rt) => rt,
             Err(e) => return (Err(e), None),
         };
+        // On a terminal, a live display of the run (not under --simulate, which takes
+        // milliseconds, nor with -v, whose log lines would tear it).
+        let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
+        let display = live.then(|| show_progress(runtime.clone()));
         let result = runtime.run(Some(&entry), inputs).await;
+        if let Some((stop, shown)) = display {
+            let _ = stop.send(());
+            let _ = shown.await;
+        }
         // A failed run's trace is the one most worth looking at.
         let trace = args.trace_out.as_ref().map(|_| runtime.trace());
         runtime.shutdown().await;
@@ -131,6 +139,28 @@ pub fn run(args: &RunArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Redraws the progress of `runtime` until told to stop, then clears it.
+fn show_progress(
+    runtime: Arc<Runtime>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let shown = tokio::spawn(async move {
+        let mut display = crate::progress::Display::new();
+        let mut tick = tokio::time::interval(crate::progress::REFRESH);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => display.update(&runtime.progress()),
+                _ = &mut stopped => break,
+            }
+        }
+        display.clear();
+    });
+    (stop, shown)
 }
 
 /// What a run needs before it starts.

@@ -309,6 +309,25 @@ impl Dispatcher {
         }
     }
 
+    /// Every member's tasks now, and the tasks waiting in all queues.
+    pub fn progress(&self) -> (Vec<crate::progress::AgentProgress>, usize) {
+        self.read(|s| {
+            let agents = s
+                .fleet
+                .iter()
+                .map(|m| crate::progress::AgentProgress {
+                    name: m.name.clone(),
+                    running: m.in_flight(),
+                    slots: (m.concurrency != u32::MAX).then(|| m.capacity_slots()),
+                    instances: m.current().count(),
+                    done: m.stats.tasks,
+                    failed: m.stats.failures,
+                })
+                .collect();
+            (agents, s.groups.iter().map(|g| g.queue.len()).sum())
+        })
+    }
+
     /// What waited for each pool.
     pub fn queues(&self) -> Vec<QueueReport> {
         self.read(|s| s.pools.clone())

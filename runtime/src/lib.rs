@@ -13,6 +13,7 @@ pub mod eval;
 pub mod fleet;
 mod inputs;
 pub mod journal;
+pub mod progress;
 mod scope;
 mod step;
 pub mod strategy;
@@ -82,6 +83,8 @@ pub struct Runtime {
     /// Room in the queues of pools with a `max_queue`, by dispatcher group; the groups of
     /// one pool share it.
     rooms: HashMap<usize, Arc<tokio::sync::Semaphore>>,
+    /// Steps of the run by state, for [`Runtime::progress`].
+    steps: progress::StepCounts,
 }
 
 impl Runtime {
@@ -169,6 +172,7 @@ impl Runtime {
         Ok(Arc::new(Runtime {
             instances: all,
             rooms,
+            steps: progress::StepCounts::default(),
             names,
             plan,
             dispatcher,
@@ -234,6 +238,16 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Where the run is now: steps by state, and per agent its tasks (for a live display).
+    pub fn progress(&self) -> progress::Progress {
+        let (agents, queued) = self.dispatcher.progress();
+        progress::Progress {
+            steps: self.steps.read(),
+            queued,
+            agents,
+        }
+    }
+
     /// Stops every agent instance once the run is over: exec agents are sent `shutdown`
     /// and killed if they have not exited after [`agent::exec::SHUTDOWN_GRACE`].
     pub async fn shutdown(&self) {

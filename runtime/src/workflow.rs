@@ -126,9 +126,12 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
             }
         }
     }
+    let counts = &run.rt.steps;
+    counts.planned(n);
     let mut set = JoinSet::new();
     let spawn = |set: &mut JoinSet<(usize, Result<Value, RunError>)>, i: usize| {
         let run = run.clone();
+        counts.started();
         set.spawn(async move { (i, step::run(run, i).await) });
     };
     let mut done = 0;
@@ -141,6 +144,7 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
             match run.journaled(i, None) {
                 Some(value) => {
                     let _ = run.values[i].set(value);
+                    counts.skipped();
                     done += 1;
                     release(i, &dependents, &mut waiting, &mut ready);
                 }
@@ -152,6 +156,7 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
             // progress meanwhile, and a spawn would only add a hop.
             (&[i], true) => {
                 start.clear();
+                counts.started();
                 (i, step::run(run.clone(), i).await)
             }
             _ => {
@@ -164,6 +169,7 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
                 joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?
             }
         };
+        counts.finished();
         let value = result?;
         run.record(i, None, &value)?;
         let _ = run.values[i].set(value);
