@@ -224,6 +224,10 @@ functions! {
     ParseJson = "parse_json",
     ToJson = "to_json",
     Env = "env",
+    // Not callable in `.hive`: the lowering wraps `${…}` of a duration or a size in them,
+    // so that the text reads `1.5s` or `2mb` rather than a count of milliseconds or bytes.
+    DurationText = "duration_text",
+    SizeText = "size_text",
 }
 
 /// Writes an expression back in `.hive` syntax, with steps by index (`$2`) unless names are

@@ -425,6 +425,13 @@ fn equal(a: &Value, b: &Value) -> bool {
 
 /// Appends `value` as interpolation shows it: strings as they are, numbers and bools as in
 /// JSON, `none` as `none`, lists and records as compact JSON.
+/// `x` as interpolation writes it.
+fn text_of(x: &Value) -> String {
+    let mut out = String::new();
+    write_text(&mut out, x);
+    out
+}
+
 fn write_text(out: &mut String, value: &Value) {
     match value {
         Value::String(s) => out.push_str(s),
@@ -628,11 +635,15 @@ fn call(f: Function, args: &[Val<'_>]) -> Result<Value, EvalError> {
             }
             None => Err(wrong(f, 0, "a number", x)),
         },
-        (Function::ToString, [x]) => {
-            let mut out = String::new();
-            write_text(&mut out, x);
-            Ok(out.into())
-        }
+        (Function::DurationText, [x]) => Ok(match x.as_u64() {
+            Some(ms) => hive_plan::duration(ms).into(),
+            None => text_of(x).into(),
+        }),
+        (Function::SizeText, [x]) => Ok(match x.as_u64() {
+            Some(bytes) => hive_plan::size(bytes).into(),
+            None => text_of(x).into(),
+        }),
+        (Function::ToString, [x]) => Ok(text_of(x).into()),
         // Surrounding whitespace is ignored: program output often ends with a newline.
         (Function::ParseInt, [s]) => Ok(text(f, 0, s)?
             .trim()

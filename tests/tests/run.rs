@@ -452,3 +452,21 @@ workflow main() -> int {
         "{took:?}"
     );
 }
+
+#[test]
+fn durations_and_sizes_read_as_written_in_text() {
+    let report = run(
+        "units",
+        r#"
+const wait: duration = 1500ms
+workflow main(limit: size) -> string {
+  step a = std.echo(value: "waited ${wait}, then ${2s * 1.5}, for ${limit}")
+  step b = std.sleep(duration: 10ms * 1.5)
+  output "${a} (${b})"
+}
+"#,
+        json!({"limit": 2097152}),
+    )
+    .expect("run");
+    assert_eq!(report.output, json!("waited 1.5s, then 3s, for 2mb (true)"));
+}

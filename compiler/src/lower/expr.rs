@@ -3,8 +3,10 @@
 use super::names::Names;
 use crate::check::scope::{DefKind, Resolved, resolve_path};
 use crate::check::types::Ty;
+use crate::check::workflow::expression_types;
 use crate::db::{Db, SourceFile};
 use crate::queries::item;
+use crate::syntax::Span;
 use crate::syntax::ast::{self, BinaryOp, ExprKind, FieldInit, ItemKind, StrPart, UnaryOp};
 use hive_plan::{Expr, Function, Type};
 use serde_json::Value;
@@ -36,6 +38,10 @@ pub struct Lower<'a> {
     pub names: &'a Names,
     /// Names in scope besides items.
     pub locals: BTreeMap<String, Local>,
+    /// The workflow whose expressions these are (an item index of `file`), whose inferred
+    /// types tell how a value is shown in `${…}` and when arithmetic must stay whole.
+    pub workflow: Option<u32>,
+    types: std::cell::OnceCell<&'a [(Span, Ty)]>,
     depth: u32,
 }
 
@@ -47,6 +53,8 @@ impl<'a> Lower<'a> {
             file,
             names,
             locals: BTreeMap::new(),
+            workflow: None,
+            types: std::cell::OnceCell::new(),
             depth: 0,
         }
     }
@@ -57,7 +65,31 @@ impl<'a> Lower<'a> {
             file,
             names: self.names,
             locals: BTreeMap::new(),
+            workflow: None,
+            types: std::cell::OnceCell::new(),
             depth: self.depth + 1,
+        }
+    }
+
+    /// The type the checker inferred for `e`, in a workflow.
+    fn ty_of(&self, e: &ast::Expr) -> Option<&Ty> {
+        let index = self.workflow?;
+        let types = self
+            .types
+            .get_or_init(|| expression_types(self.db, self.file, index));
+        types.iter().find(|(s, _)| *s == e.span).map(|(_, t)| t)
+    }
+
+    /// `value` wrapped in `function` when `e` is a duration or a size (`DurationText`…).
+    fn by_unit(&self, e: &ast::Expr, value: Expr, unit: [Function; 2]) -> Expr {
+        let function = match self.ty_of(e) {
+            Some(Ty::Duration) => unit[0],
+            Some(Ty::Size) => unit[1],
+            _ => return value,
+        };
+        Expr::Call {
+            function,
+            args: vec![value],
         }
     }
 
@@ -100,11 +132,20 @@ impl<'a> Lower<'a> {
                 arg: Box::new(self.expr(inner)),
             },
             ExprKind::Binary(op, a, b) => match binary(*op) {
-                Some(binary) => Expr::Binary {
-                    binary,
-                    left: Box::new(self.expr(a)),
-                    right: Box::new(self.expr(b)),
-                },
+                Some(binary) => {
+                    let value = Expr::Binary {
+                        binary,
+                        left: Box::new(self.expr(a)),
+                        right: Box::new(self.expr(b)),
+                    };
+                    // `2s * 1.5` is 3000 milliseconds, not 3000.0.
+                    match op {
+                        BinaryOp::Mul | BinaryOp::Div => {
+                            self.by_unit(e, value, [Function::Round, Function::Round])
+                        }
+                        _ => value,
+                    }
+                }
                 None => Expr::Call {
                     function: Function::Range,
                     args: vec![self.expr(a), self.expr(b)],
@@ -118,7 +159,11 @@ impl<'a> Lower<'a> {
             .iter()
             .map(|p| match p {
                 StrPart::Text(t) => Expr::value(t.clone()),
-                StrPart::Interp(e) => self.expr(e),
+                StrPart::Interp(e) => self.by_unit(
+                    e,
+                    self.expr(e),
+                    [Function::DurationText, Function::SizeText],
+                ),
             })
             .collect();
         if parts

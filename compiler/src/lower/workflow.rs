@@ -51,6 +51,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     }
 
     let mut lx = Lower::new(cx.db, wf.file, cx.names);
+    lx.workflow = Some(wf.index);
     for p in &sig.params {
         lx.locals.insert(p.name.clone(), Local::Param);
     }
@@ -67,6 +68,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
         deps.sort_unstable();
         deps.dedup();
         let mut body = Lower::new(cx.db, wf.file, cx.names);
+        body.workflow = Some(wf.index);
         body.locals = lx.locals.clone();
         let map = match &step.body {
             StepBody::For { var, iter, .. } => {
