@@ -309,7 +309,7 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
         // that scaled, over the time each of its instances existed.
         let slot_us = if m.concurrency == u32::MAX {
             0
-        } else if m.replicas.0 < m.replicas.1 {
+        } else if m.scales() {
             u64::from(m.concurrency).saturating_mul(m.scaling.instance_us)
         } else {
             u64::from(m.concurrency) * m.instances as u64 * elapsed_us
@@ -328,11 +328,7 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
             show_us(p99),
         ));
     }
-    for m in report
-        .members
-        .iter()
-        .filter(|m| m.replicas.0 < m.replicas.1)
-    {
+    for m in report.members.iter().filter(|m| m.scales()) {
         out.push_str(&format!(
             "agent {}: {} to {} instances, at most {} ({} added, {} removed)\n",
             m.name, m.replicas.0, m.replicas.1, m.scaling.peak, m.scaling.added, m.scaling.removed

@@ -246,7 +246,7 @@ impl Dispatcher {
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
         };
-        let scales = state.fleet.iter().any(|m| m.replicas.0 < m.replicas.1);
+        let scales = state.fleet.iter().any(Member::scales);
         if let Ok(mut s) = self.shared.lock() {
             *s = Some(state);
         }
@@ -271,8 +271,13 @@ impl Dispatcher {
         let state = shared
             .as_mut()
             .ok_or_else(|| TaskError::fatal("the dispatcher has not started"))?;
+        let pool = state.groups.get(request.group).and_then(|g| g.pool);
         state.handle(Msg::Submit(request));
         state.dispatch();
+        // Counted after placing: a task that started at once never waited.
+        if let Some(p) = pool {
+            state.note_waiting(p);
+        }
         Ok(())
     }
 
@@ -344,10 +349,7 @@ impl Dispatcher {
     }
 
     fn read<T: Default>(&self, f: impl FnOnce(&State) -> T) -> T {
-        match self.shared.lock() {
-            Ok(s) => s.as_ref().map(f).unwrap_or_default(),
-            Err(_) => T::default(),
-        }
+        self.write(|s| f(s))
     }
 }
 
@@ -413,6 +415,13 @@ struct State {
     shared: Weak<Shared>,
 }
 
+impl MemberReport {
+    /// Whether its instances could change (`replicas: a..b`).
+    pub fn scales(&self) -> bool {
+        self.replicas.0 < self.replicas.1
+    }
+}
+
 impl State {
     fn handle(&mut self, msg: Msg) {
         match msg {
@@ -426,12 +435,7 @@ impl State {
                     request,
                 };
                 match self.groups.get_mut(group) {
-                    Some(g) => {
-                        g.queue.push(queued);
-                        if let Some(p) = g.pool {
-                            self.note_waiting(p);
-                        }
-                    }
+                    Some(g) => g.queue.push(queued),
                     None => {
                         let _ = queued.request.reply.send(Outcome {
                             member: usize::MAX,
@@ -471,10 +475,10 @@ impl State {
         }
         let mut retired = Vec::new();
         for (i, m) in self.fleet.iter_mut().enumerate() {
-            let (min, max) = m.replicas;
-            if min == max {
+            if !m.scales() {
                 continue;
             }
+            let (min, max) = m.replicas;
             let current = m.current().count();
             let cooled = m
                 .scaling
@@ -493,7 +497,6 @@ impl State {
                     m.add_instance();
                     m.scaling.added += 1;
                     m.scaling.last_change = Some(now);
-                    m.scaling.peak = m.scaling.peak.max(current + 1);
                     tracing::info!(agent = %m.name, instances = current + 1, "scaled up: tasks are waiting");
                 }
                 continue;

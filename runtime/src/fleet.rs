@@ -136,7 +136,6 @@ impl Member {
         for _ in 0..min {
             member.add_instance();
         }
-        member.scaling.peak = min;
         member
     }
 
@@ -151,18 +150,22 @@ impl Member {
         s.counted_at = Some(now);
     }
 
-    /// Starts one more instance; returns it.
-    pub fn add_instance(&mut self) -> Arc<dyn Instance> {
+    /// Starts one more instance.
+    pub fn add_instance(&mut self) {
         self.count_instance_time(Instant::now());
-        let instance = (self.spawn)(self.instances.len());
         self.instances.push(Slot {
-            instance: instance.clone(),
+            instance: (self.spawn)(self.instances.len()),
             in_flight: 0,
             used: Used::default(),
             retired: false,
             idle_since: Some(Instant::now()),
         });
-        instance
+        self.scaling.peak = self.scaling.peak.max(self.current().count());
+    }
+
+    /// Whether its instances can change (`replicas: a..b`).
+    pub fn scales(&self) -> bool {
+        self.replicas.0 < self.replicas.1
     }
 
     /// Instances not scaled down.

@@ -78,11 +78,9 @@ pub struct Runtime {
     rng: Mutex<fastrand::Rng>,
     /// The run's journal, if it keeps one.
     journal: Option<Arc<journal::Journal>>,
-    /// Every instance, to wait for their first start.
-    instances: Vec<Arc<dyn Instance>>,
     /// Room in the queues of pools with a `max_queue`, by dispatcher group; the groups of
     /// one pool share it.
-    rooms: HashMap<usize, Arc<tokio::sync::Semaphore>>,
+    rooms: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Steps of the run by state, for [`Runtime::progress`].
     steps: progress::StepCounts,
 }
@@ -99,7 +97,6 @@ impl Runtime {
             used.extend(agents_of(&plan, &routing.target)?);
         }
         let mut fleet = Vec::new();
-        let mut all = Vec::new();
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
         for (name, agent) in plan.agents.iter().filter(|(n, _)| used.contains(n)) {
@@ -108,15 +105,13 @@ impl Runtime {
             } else {
                 real_spawn(name, agent, &base, &dispatcher)?
             };
-            let member = Member::new(name, agent, spawn);
-            all.extend(member.instances.iter().map(|s| s.instance.clone()));
             index.insert(name.clone(), fleet.len());
-            fleet.push(member);
+            fleet.push(Member::new(name, agent, spawn));
         }
         let mut groups = Vec::new();
         let mut pools: Vec<dispatch::QueueReport> = Vec::new();
         let mut pool_rooms: Vec<Option<Arc<tokio::sync::Semaphore>>> = Vec::new();
-        let mut rooms = HashMap::new();
+        let mut rooms = Vec::new();
         // Routings to the same target with the same strategy share one group; there are few
         // distinct ones, so a scan finds them.
         let mut distinct: Vec<&Routing> = Vec::new();
@@ -160,9 +155,7 @@ impl Runtime {
                 }),
                 _ => None,
             };
-            if let Some(room) = pool.and_then(|p| pool_rooms[p].clone()) {
-                rooms.insert(groups.len(), room);
-            }
+            rooms.push(pool.and_then(|p| pool_rooms[p].clone()));
             distinct.push(routing);
             by_address.insert(address(routing), groups.len());
             groups.push(Group::new(members, policy, pool));
@@ -170,7 +163,6 @@ impl Runtime {
         let names = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(fleet, groups, pools);
         Ok(Arc::new(Runtime {
-            instances: all,
             rooms,
             steps: progress::StepCounts::default(),
             names,
@@ -223,7 +215,7 @@ impl Runtime {
         let (name, _) = self.plan.entry(name).map_err(RunError::run)?;
         // Every agent gets its chance to come up before the first task is placed, so that
         // the first tasks are not all given to whichever process started fastest.
-        for instance in &self.instances {
+        for instance in self.dispatcher.instances() {
             instance.started().await;
         }
         let started = tokio::time::Instant::now();

@@ -252,7 +252,7 @@ async fn attempts(
         loop {
             // A pool with a full queue holds the task back here, in arrival order, until a
             // waiting task leaves it (backpressure).
-            let room = match rt.rooms.get(&group) {
+            let room = match rt.rooms.get(group).and_then(Option::as_ref) {
                 Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
                     fail(format!(
                         "the queue of {} was closed",

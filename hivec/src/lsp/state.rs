@@ -119,7 +119,7 @@ impl State {
 
     /// Whether `key` (normalized) is the copy of the standard library.
     fn is_std_copy(&self, key: &Path) -> bool {
-        self.std_copy.get().cloned().flatten().as_deref() == Some(key)
+        self.std_copy.get().and_then(Option::as_deref) == Some(key)
     }
 
     /// Opens a document (or replaces its text).

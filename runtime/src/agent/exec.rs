@@ -183,7 +183,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         .process_group(0)
         .spawn()
         .map_err(|e| format!("agent {who}: cannot start `{}`: {e}", spec.command))?;
-    let group = Group(child.id());
+    let group = ProcessGroup(child.id());
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -332,9 +332,9 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
 
 /// The process group of one life of an agent; killed when that life ends in any way,
 /// including the runtime itself being dropped.
-struct Group(Option<u32>);
+struct ProcessGroup(Option<u32>);
 
-impl Group {
+impl ProcessGroup {
     fn kill(&self) {
         if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
             // SAFETY: kill(2) with a negative pid signals the group; no memory is touched.
@@ -345,7 +345,7 @@ impl Group {
     }
 }
 
-impl Drop for Group {
+impl Drop for ProcessGroup {
     fn drop(&mut self) {
         self.kill();
     }
