@@ -97,6 +97,9 @@ enum Cmd {
         /// On plain tokio instead of the runtime.
         #[arg(long)]
         bare: bool,
+        /// Run the timed part this many times in this process; the fastest counts.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -121,9 +124,11 @@ fn main() -> std::process::ExitCode {
             edits,
             hivec,
         } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1))),
-        Cmd::RunOne { workload, bare } => {
-            workloads_named(&[workload]).and_then(|w| run::one(w[0], bare))
-        }
+        Cmd::RunOne {
+            workload,
+            bare,
+            repeat,
+        } => workloads_named(&[workload]).and_then(|w| run::one(w[0], bare, repeat.max(1))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

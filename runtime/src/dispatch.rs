@@ -47,8 +47,67 @@ pub struct Request {
     /// A place in its pool's bounded queue (`max_queue`), given back when the task leaves
     /// the queue.
     pub room: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// Where the outcome goes; dropping the receiver cancels the attempt.
-    pub reply: oneshot::Sender<Outcome>,
+}
+
+impl Request {
+    /// The members it may not go to now.
+    fn excluded(&self) -> Vec<usize> {
+        match &self.excluded {
+            Some(list) => list.lock().map(|e| e.clone()).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// What [`Dispatcher::submit`] did with a task.
+pub enum Submitted {
+    /// It was answered at once (an in-process capability such as `std.echo`).
+    Done(Outcome),
+    /// It started or waits; its outcome arrives here, and dropping the receiver cancels
+    /// the attempt.
+    Pending(oneshot::Receiver<Outcome>),
+}
+
+/// Where an attempt's outcome goes.
+enum Reply {
+    /// Back to the caller of [`Dispatcher::submit`], which has not left it yet.
+    Caller,
+    /// Down the channel of a task that waited.
+    Channel(oneshot::Sender<Outcome>),
+}
+
+impl Reply {
+    /// Delivers an outcome known at once: to the caller it is returned.
+    fn send(self, outcome: Outcome) -> Option<Submitted> {
+        match self {
+            Reply::Caller => Some(Submitted::Done(outcome)),
+            Reply::Channel(tx) => {
+                let _ = tx.send(outcome);
+                None
+            }
+        }
+    }
+
+    /// The sender for an outcome that comes later, and for the caller its receiver.
+    fn channel(self) -> (oneshot::Sender<Outcome>, Option<Submitted>) {
+        match self {
+            Reply::Caller => {
+                let (tx, rx) = oneshot::channel();
+                (tx, Some(Submitted::Pending(rx)))
+            }
+            Reply::Channel(tx) => (tx, None),
+        }
+    }
+}
+
+/// What can be done with a task at the head of its target's queue now.
+enum Verdict {
+    /// Start it on this (member, instance).
+    Start(usize, usize),
+    /// Leave it waiting: a member will free up or come back.
+    Wait,
+    /// Fail it: no live member could ever take it.
+    Never,
 }
 
 /// What became of one attempt.
@@ -88,7 +147,6 @@ pub struct MemberReport {
 }
 
 enum Msg {
-    Submit(Request),
     Done {
         finished: Finished,
         ok: bool,
@@ -176,6 +234,7 @@ struct Queued {
     deadline: Option<Instant>,
     seq: u64,
     request: Request,
+    reply: oneshot::Sender<Outcome>,
 }
 
 impl Queued {
@@ -261,9 +320,8 @@ impl Dispatcher {
         std::sync::Arc::new(move || deliver(&shared, Msg::Wake))
     }
 
-    /// Queues a ready task, and starts it if a member is free; its outcome arrives on
-    /// `request.reply`.
-    pub fn submit(&self, request: Request) -> Result<(), TaskError> {
+    /// Starts a ready task if a member is free for it, and queues it otherwise.
+    pub fn submit(&self, request: Request) -> Result<Submitted, TaskError> {
         let mut shared = self
             .shared
             .lock()
@@ -271,14 +329,7 @@ impl Dispatcher {
         let state = shared
             .as_mut()
             .ok_or_else(|| TaskError::fatal("the dispatcher has not started"))?;
-        let pool = state.groups.get(request.group).and_then(|g| g.pool);
-        state.handle(Msg::Submit(request));
-        state.dispatch();
-        // Counted after placing: a task that started at once never waited.
-        if let Some(p) = pool {
-            state.note_waiting(p);
-        }
-        Ok(())
+        state.submit(request)
     }
 
     /// Every attempt of a traced run so far, in the order they finished.
@@ -423,28 +474,55 @@ impl MemberReport {
 }
 
 impl State {
+    /// A ready task: started at once when its target's queue is empty and a member is
+    /// free, queued otherwise. Starting it directly is what placing would do: after every
+    /// event the queues are left with no head that could be placed, and taking a slot
+    /// cannot make one placeable.
+    fn submit(&mut self, request: Request) -> Result<Submitted, TaskError> {
+        let g = request.group;
+        let group = self
+            .groups
+            .get_mut(g)
+            .ok_or_else(|| TaskError::fatal(format!("no target number {g}")))?;
+        let auction = matches!(group.policy.strategy(), Strategy::Auction);
+        if group.queue.is_empty() && !auction {
+            match judge(
+                (&mut group.policy, &group.members),
+                &self.fleet,
+                &request,
+                &[],
+            ) {
+                Verdict::Start(member, slot) => {
+                    let started = self.start(member, slot, request, Reply::Caller);
+                    return started.ok_or_else(|| TaskError::fatal("the task was not started"));
+                }
+                Verdict::Never => return Ok(Submitted::Done(never())),
+                Verdict::Wait => {}
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        self.seq += 1;
+        let pool = group.pool;
+        group.queue.push(Queued {
+            urgency: request.urgency,
+            deadline: request.deadline,
+            seq: self.seq,
+            request,
+            reply: tx,
+        });
+        // An auction's bids are asked for by placing.
+        if auction {
+            self.dispatch();
+        }
+        // Counted after placing: a task that started at once never waited.
+        if let Some(p) = pool {
+            self.note_waiting(p);
+        }
+        Ok(Submitted::Pending(rx))
+    }
+
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Submit(request) => {
-                self.seq += 1;
-                let group = request.group;
-                let queued = Queued {
-                    urgency: request.urgency,
-                    deadline: request.deadline,
-                    seq: self.seq,
-                    request,
-                };
-                match self.groups.get_mut(group) {
-                    Some(g) => g.queue.push(queued),
-                    None => {
-                        let _ = queued.request.reply.send(Outcome {
-                            member: usize::MAX,
-                            instance: 0,
-                            result: Err(TaskError::fatal(format!("no target number {group}"))),
-                        });
-                    }
-                }
-            }
             Msg::Done {
                 finished,
                 ok,
@@ -561,22 +639,12 @@ impl State {
                 let head = group.queue.peek()?;
                 let seq = head.seq;
                 // A cancelled task is dropped instead of being placed.
-                if head.request.reply.is_closed() {
+                if head.reply.is_closed() {
                     group.queue.pop();
                     group.auctions.remove(&seq);
                     return Some(None);
                 }
-                let excluded = match &head.request.excluded {
-                    Some(list) => list.lock().map(|e| e.clone()).unwrap_or_default(),
-                    None => Vec::new(),
-                };
-                let mut ask = Ask {
-                    demand: &head.request.demand,
-                    excluded: &excluded,
-                    key: head.request.key,
-                    bids: &[],
-                };
-                let bids;
+                let mut bids = Vec::new();
                 if matches!(group.policy.strategy(), Strategy::Auction) {
                     match group.auctions.get(&seq) {
                         Some(Auction::Asked) => return None,
@@ -585,8 +653,7 @@ impl State {
                             (g, seq),
                             group,
                             &self.fleet,
-                            &ask,
-                            &head.request.task,
+                            &head.request,
                             &self.shared,
                         ) {
                             Some(b) => bids = b,
@@ -596,38 +663,47 @@ impl State {
                             }
                         },
                     }
-                    ask.bids = &bids;
                 }
-                let Some(choice) = group.policy.choose(&group.members, &self.fleet, &ask) else {
-                    // Waiting helps only if some member could ever take the task.
-                    if viable(&group.members, &self.fleet, &ask) {
-                        return None;
+                match judge(
+                    (&mut group.policy, &group.members),
+                    &self.fleet,
+                    &head.request,
+                    &bids,
+                ) {
+                    Verdict::Wait => None,
+                    Verdict::Never => {
+                        let queued = group.queue.pop()?;
+                        group.auctions.remove(&seq);
+                        let _ = queued.reply.send(never());
+                        Some(None)
                     }
-                    let queued = group.queue.pop()?;
-                    group.auctions.remove(&seq);
-                    let _ = queued.request.reply.send(Outcome {
-                        member: usize::MAX,
-                        instance: 0,
-                        result: Err(TaskError::fatal(
-                            "no live member of the target can take this task",
-                        )),
-                    });
-                    return Some(None);
-                };
-                let queued = group.queue.pop()?;
-                group.auctions.remove(&seq);
-                Some(Some((choice, queued.request)))
+                    Verdict::Start(member, slot) => {
+                        let queued = group.queue.pop()?;
+                        group.auctions.remove(&seq);
+                        Some(Some((member, slot, queued)))
+                    }
+                }
             });
             self.order = order;
             match placed {
                 None => return,
                 Some(None) => continue,
-                Some(Some(((member, slot), request))) => self.start(member, slot, request),
+                Some(Some((member, slot, queued))) => {
+                    self.start(member, slot, queued.request, Reply::Channel(queued.reply));
+                }
             }
         }
     }
 
-    fn start(&mut self, member: usize, slot: usize, request: Request) {
+    /// Starts `request` on instance `slot` of `member`. Returns what the caller of
+    /// [`Dispatcher::submit`] gets when `reply` is [`Reply::Caller`].
+    fn start(
+        &mut self,
+        member: usize,
+        slot: usize,
+        request: Request,
+        reply: Reply,
+    ) -> Option<Submitted> {
         if let Some(Ok(mut excluded)) = request.excluded.as_ref().map(|e| e.lock()) {
             excluded.push(member);
         }
@@ -637,7 +713,6 @@ impl State {
             demand,
             timeout,
             retry,
-            reply,
             label,
             ..
         } = request;
@@ -657,20 +732,19 @@ impl State {
             finished.elapsed_us = micros(started.elapsed());
             let (ok, error) = verdict(Some(&result), finished.traced.is_some());
             self.record(finished, ok, error, false);
-            let _ = reply.send(Outcome {
+            return reply.send(Outcome {
                 member,
                 instance: slot,
                 result,
             });
-            return;
         }
         let s = &mut self.fleet[member].instances[slot];
         s.in_flight += 1;
         s.idle_since = None;
         s.used.apply(&finished.demand, 1);
         let shared = self.shared.clone();
+        let (mut reply, caller) = reply.channel();
         tokio::spawn(async move {
-            let mut reply = reply;
             let attempt = instance.execute(task);
             let result = tokio::select! {
                 r = with_timeout(attempt, timeout) => Some(r),
@@ -694,6 +768,7 @@ impl State {
                 });
             }
         });
+        caller
     }
 
     /// Records a finished attempt: its slot is free again (`held`), the member's measures
@@ -746,25 +821,57 @@ struct Finished {
     traced: Option<(String, String, u32)>,
 }
 
-/// Asks the members of `group` that could take `task` now for their bids. Bids known at
+/// Whether the task `request` can start now on one of a target's `members` chosen by its
+/// `policy`, must wait, or can never run there.
+fn judge(
+    (policy, members): (&mut Policy, &[usize]),
+    fleet: &[Member],
+    request: &Request,
+    bids: &[(usize, f64)],
+) -> Verdict {
+    let excluded = request.excluded();
+    let ask = Ask {
+        demand: &request.demand,
+        excluded: &excluded,
+        key: request.key,
+        bids,
+    };
+    match policy.choose(members, fleet, &ask) {
+        Some((member, slot)) => Verdict::Start(member, slot),
+        // Waiting helps only if some member could ever take the task.
+        None if viable(members, fleet, &ask) => Verdict::Wait,
+        None => Verdict::Never,
+    }
+}
+
+/// The outcome of a task no live member of its target can take.
+fn never() -> Outcome {
+    Outcome {
+        member: usize::MAX,
+        instance: 0,
+        result: Err(TaskError::fatal(
+            "no live member of the target can take this task",
+        )),
+    }
+}
+
+/// Asks the members of `group` that could take `request` now for their bids. Bids known at
 /// once are returned; when some agent must be asked, its answers arrive later as
 /// [`Msg::Bids`] and `None` is returned.
 fn open_auction(
     (index, seq): (usize, u64),
     group: &Group,
     fleet: &[Member],
-    ask: &Ask,
-    task: &Task,
+    request: &Request,
     shared: &Weak<Shared>,
 ) -> Option<Vec<(usize, f64)>> {
+    let excluded = request.excluded();
+    let (demand, task) = (&request.demand, &request.task);
     let mut known = Vec::new();
     let mut asked = Vec::new();
     for &m in &group.members {
         let member = &fleet[m];
-        let Some(slot) = member
-            .free_slot(ask.demand)
-            .filter(|_| !ask.excluded.contains(&m))
-        else {
+        let Some(slot) = member.free_slot(demand).filter(|_| !excluded.contains(&m)) else {
             continue;
         };
         match member.instances[slot].instance.bid(task) {

@@ -3,18 +3,18 @@
 
 use crate::agent::{Task, TaskError};
 use crate::conform::conform;
-use crate::dispatch::Request;
+use crate::dispatch::{Request, Submitted};
 use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::strategy::stable_hash;
 use crate::workflow::{self, WorkflowRun};
 use crate::{RunError, address};
+use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
 use hive_plan::{Callee, Consensus, Routing, Step, Strategy};
 use serde_json::{Map, Value};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, oneshot};
-use tokio::task::JoinSet;
 
 /// Elements of a `for` map started ahead of their results: bounds memory on huge lists while
 /// keeping every member busy.
@@ -24,7 +24,7 @@ const MAP_WINDOW: usize = 4_096;
 const MAX_HANDOFFS: u32 = 8;
 
 /// Runs step `index` of `run` to its value.
-pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError> {
+pub async fn run(run: &WorkflowRun, index: usize) -> Result<Value, RunError> {
     let step = &run.workflow().steps[index];
     let scope = RunScope {
         params: &run.params,
@@ -32,17 +32,17 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
         locals: &[],
     };
     if let Some(when) = &step.options.when {
-        let holds = eval(when, &scope).map_err(|e| failed(&run, step, format!("`when`: {e}")))?;
+        let holds = eval(when, &scope).map_err(|e| failed(run, step, format!("`when`: {e}")))?;
         if holds != Value::Bool(true) {
             return Ok(Value::Null);
         }
     }
     let Some(map) = &step.map else {
-        return call(run.clone(), index, None).await;
+        return call(run, index, None).await;
     };
-    let list = eval(&map.over, &scope).map_err(|e| failed(&run, step, format!("`for`: {e}")))?;
+    let list = eval(&map.over, &scope).map_err(|e| failed(run, step, format!("`for`: {e}")))?;
     let Value::Array(items) = list else {
-        return Err(failed(&run, step, "`for` needs a list".to_string()));
+        return Err(failed(run, step, "`for` needs a list".to_string()));
     };
     let limit = map
         .concurrency
@@ -50,11 +50,12 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
     let total = items.len();
     let mut out: Vec<Value> = Vec::with_capacity(total);
     out.resize(total, Value::Null);
-    let mut set = JoinSet::new();
-    let window = Arc::new(Semaphore::new(limit));
+    // The elements in flight are futures of this step's task, not tasks of their own: an
+    // element that finishes at once (`std.echo`) costs no spawn, and dropping the step
+    // drops them, which cancels their attempts.
+    let mut running = FuturesUnordered::new();
     // An element's value goes to its place in the list and, when journaled, to the journal.
-    let take = |out: &mut [Value], joined: Result<(usize, Result<Value, RunError>), _>| {
-        let (k, r) = joined.map_err(|e| failed(&run, step, format!("an element stopped: {e}")))?;
+    let take = |out: &mut [Value], (k, r): (usize, Result<Value, RunError>)| {
         out[k] = r?;
         run.record(index, Some(k), &out[k])
     };
@@ -64,37 +65,48 @@ pub async fn run(run: Arc<WorkflowRun>, index: usize) -> Result<Value, RunError>
             continue;
         }
         // Wait for room before starting the next element.
-        let permit = window
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| failed(&run, step, "the map was stopped".to_string()))?;
-        while let Some(joined) = set.try_join_next() {
-            take(&mut out, joined)?;
+        while running.len() >= limit {
+            match running.next().await {
+                Some(done) => take(&mut out, done)?,
+                None => break,
+            }
         }
-        let run = run.clone();
-        let var = map.var.clone();
-        set.spawn(async move {
-            let r = call(run, index, Some((k, var, item))).await;
-            drop(permit);
-            (k, r)
-        });
+        running.push(element(run, index, (k, &map.var, item)));
+        // Give the new element its first poll now, and take whatever has finished.
+        while let Some(Some(done)) = running.next().now_or_never() {
+            take(&mut out, done)?;
+        }
     }
-    while let Some(joined) = set.join_next().await {
-        take(&mut out, joined)?;
+    while let Some(done) = running.next().await {
+        take(&mut out, done)?;
     }
     Ok(Value::Array(out))
+}
+
+/// Element `k` of a map, with the map's variable bound to `item`. A panic in it becomes the
+/// step's error instead of ending the run's task.
+async fn element(
+    run: &WorkflowRun,
+    index: usize,
+    (k, var, item): (usize, &str, Value),
+) -> (usize, Result<Value, RunError>) {
+    let step = &run.workflow().steps[index];
+    let r = AssertUnwindSafe(call(run, index, Some((k, var, item))))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(failed(run, step, "an element stopped: it panicked".into())));
+    (k, r)
 }
 
 /// The call of a step (one element of a map when `local` is set): its arguments, then a
 /// sub-workflow or the capability's attempts, then `fallback` if they all failed.
 async fn call(
-    run: Arc<WorkflowRun>,
+    run: &WorkflowRun,
     index: usize,
-    local: Option<(usize, String, Value)>,
+    local: Option<(usize, &str, Value)>,
 ) -> Result<Value, RunError> {
     let step = &run.workflow().steps[index];
-    let locals: Vec<(&str, &Value)> = local.iter().map(|(_, n, v)| (n.as_str(), v)).collect();
+    let locals: Vec<(&str, &Value)> = local.iter().map(|(_, n, v)| (*n, v)).collect();
     let scope = RunScope {
         params: &run.params,
         steps: &run.values,
@@ -102,8 +114,8 @@ async fn call(
     };
     let mut input = Map::new();
     for (name, expr) in &step.args {
-        let value = eval(expr, &scope)
-            .map_err(|e| failed(&run, step, format!("argument `{name}`: {e}")))?;
+        let value =
+            eval(expr, &scope).map_err(|e| failed(run, step, format!("argument `{name}`: {e}")))?;
         input.insert(name.clone(), value);
     }
     let capability = match &step.call {
@@ -111,14 +123,14 @@ async fn call(
             let path = format!("{}/", run.key(index, local.as_ref().map(|l| l.0)));
             return workflow::run(run.rt.clone(), w.clone(), input, path)
                 .await
-                .map_err(|e| failed(&run, step, format!("in workflow `{w}`: {e}")));
+                .map_err(|e| failed(run, step, format!("in workflow `{w}`: {e}")));
         }
         Callee::Capability(c) => c,
     };
     let key = match &step.options.key {
         None => None,
         Some(k) => {
-            let v = eval(k, &scope).map_err(|e| failed(&run, step, format!("`key`: {e}")))?;
+            let v = eval(k, &scope).map_err(|e| failed(run, step, format!("`key`: {e}")))?;
             Some(match v {
                 Value::String(s) => s,
                 other => other.to_string(),
@@ -132,9 +144,9 @@ async fn call(
     }
     let input = Value::Object(input);
     let result = if step.options.replicas > 1 {
-        consensus(&run, index, capability, &input).await
+        consensus(run, index, capability, &input).await
     } else {
-        attempts(&run, step, capability, &input, None).await
+        attempts(run, step, capability, &input, None).await
     };
     match result {
         Ok(value) => {
@@ -150,9 +162,9 @@ async fn call(
         }
         Err(failure) => match &step.options.fallback {
             Some(fallback) => {
-                eval(fallback, &scope).map_err(|e| failed(&run, step, format!("`fallback`: {e}")))
+                eval(fallback, &scope).map_err(|e| failed(run, step, format!("`fallback`: {e}")))
             }
-            None => Err(failure.into_error(&run, step)),
+            None => Err(failure.into_error(run, step)),
         },
     }
 }
@@ -261,7 +273,6 @@ async fn attempts(
                 })?),
                 None => None,
             };
-            let (tx, rx) = oneshot::channel();
             let request = Request {
                 room,
                 group,
@@ -280,12 +291,13 @@ async fn attempts(
                 excluded: shared.clone(),
                 retry: attempt > 1,
                 label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
-                reply: tx,
             };
-            rt.dispatcher.submit(request).map_err(|e| fail(e.message))?;
-            let outcome = rx
-                .await
-                .map_err(|_| fail("the dispatcher dropped the task".to_string()))?;
+            let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
+                Submitted::Done(outcome) => outcome,
+                Submitted::Pending(rx) => rx
+                    .await
+                    .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
+            };
             let error = match outcome.result {
                 Ok(v) => match conform(v, returns, &rt.plan.types) {
                     Ok(v) => return Ok(v),
@@ -328,7 +340,7 @@ async fn attempts(
 
 /// The same task on `replicas` distinct agents, decided by the step's consensus rule.
 async fn consensus(
-    run: &Arc<WorkflowRun>,
+    run: &WorkflowRun,
     index: usize,
     capability: &str,
     input: &Value,
@@ -343,22 +355,19 @@ async fn consensus(
         Consensus::Quorum(q) => q.min(n),
     };
     let shared = Arc::new(Mutex::new(Vec::new()));
-    let mut set = JoinSet::new();
-    for _ in 0..n {
-        let run = run.clone();
-        let shared = shared.clone();
-        let capability = capability.to_string();
-        let input = input.clone();
-        set.spawn(async move {
-            let step = &run.workflow().steps[index];
-            attempts(&run, step, &capability, &input, Some(shared)).await
-        });
-    }
+    // The replicas run as futures of this task; returning early drops the rest, which
+    // cancels their attempts.
+    let mut set: FuturesUnordered<_> = (0..n)
+        .map(|_| {
+            AssertUnwindSafe(attempts(run, step, capability, input, Some(shared.clone())))
+                .catch_unwind()
+        })
+        .collect();
     // Distinct outputs with how many replicas gave each.
     let mut tally: Vec<(Value, u32)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     let mut finished = 0;
-    while let Some(joined) = set.join_next().await {
+    while let Some(joined) = set.next().await {
         finished += 1;
         match joined {
             Ok(Ok(v)) => match tally.iter_mut().find(|(seen, _)| *seen == v) {
@@ -369,7 +378,7 @@ async fn consensus(
                 Some(a) => format!("{a}: {}", f.cause),
                 None => f.cause,
             }),
-            Err(e) => failures.push(format!("a replica stopped: {e}")),
+            Err(_) => failures.push("a replica stopped: it panicked".to_string()),
         }
         if let Some((v, _)) = tally.iter().find(|(_, c)| *c >= needed) {
             // Deciding early cancels the replicas still running.

@@ -4,13 +4,14 @@ use crate::conform::conform;
 use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::{RunError, Runtime, inputs, step};
+use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
 use hive_plan::Workflow;
 use serde_json::{Map, Value};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// A workflow being run: its inputs and the values of its finished steps.
@@ -112,8 +113,10 @@ fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &m
     }
 }
 
-/// Starts every step whose dependencies are done, until all are done or one fails. Dropping
-/// the set on failure aborts the steps still running, which cancels their tasks.
+/// Starts every step whose dependencies are done, until all are done or one fails. The steps
+/// in flight are futures of this task, not tasks of their own (a step that finishes at once
+/// costs no spawn); returning on failure drops those still running, which cancels their
+/// tasks.
 async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
     let wf = run.workflow();
     let n = wf.steps.len();
@@ -128,11 +131,23 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
     }
     let counts = &run.rt.steps;
     counts.planned(n);
-    let mut set = JoinSet::new();
-    let spawn = |set: &mut JoinSet<(usize, Result<Value, RunError>)>, i: usize| {
-        let run = run.clone();
+    let mut running = FuturesUnordered::new();
+    let run_ref: &WorkflowRun = &run;
+    let start_step = |i: usize| {
+        let run = run_ref;
         counts.started();
-        set.spawn(async move { (i, step::run(run, i).await) });
+        let step = &wf.steps[i];
+        AssertUnwindSafe(step::run(run, i))
+            .catch_unwind()
+            .map(move |r| {
+                let r = r.unwrap_or_else(|_| {
+                    Err(RunError::run(format!(
+                        "step `{}.{}` stopped: it panicked",
+                        run.name, step.name
+                    )))
+                });
+                (i, r)
+            })
     };
     let mut done = 0;
     // Steps whose dependencies are done, and of those the ones to start now.
@@ -151,22 +166,19 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
                 None => start.push(i),
             }
         }
-        let (i, result) = match (start.as_slice(), set.is_empty()) {
-            // The only step to run (a chain) runs in this task: nothing else could make
-            // progress meanwhile, and a spawn would only add a hop.
+        let (i, result) = match (start.as_slice(), running.is_empty()) {
+            // The only step to run (a chain) is awaited directly: nothing else could make
+            // progress meanwhile.
             (&[i], true) => {
                 start.clear();
-                counts.started();
-                (i, step::run(run.clone(), i).await)
+                start_step(i).await
             }
             _ => {
-                for i in start.drain(..) {
-                    spawn(&mut set, i);
-                }
-                let Some(joined) = set.join_next().await else {
+                running.extend(start.drain(..).map(&start_step));
+                let Some(next) = running.next().await else {
                     break;
                 };
-                joined.map_err(|e| RunError::run(format!("a step's task stopped: {e}")))?
+                next
             }
         };
         counts.finished();
