@@ -97,7 +97,8 @@ enum Cmd {
         /// On plain tokio instead of the runtime.
         #[arg(long)]
         bare: bool,
-        /// Run the timed part this many times in this process; the fastest counts.
+        /// Runs of the timed part in this process: the first is reported as cold, the median of
+        /// the others as warm.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },

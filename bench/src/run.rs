@@ -3,6 +3,9 @@
 //!
 //! Each measurement runs in a child process of its own (`hive-bench run-one`), so that its
 //! peak memory is its own. The timed part is the run alone: the plan is compiled first.
+//! Within a child the workload runs [`Workload::repeats`] times: the first run is reported
+//! as "cold" (fresh process, nothing cached, memory still to be faulted in), the median of
+//! the others as the steady state, for the runtime and bare tokio alike.
 
 use hive_bench::workloads::Workload;
 use hive_runtime::{RunOptions, Runtime};
@@ -14,19 +17,31 @@ use std::time::{Duration, Instant};
 /// One measured run, as a child reports it.
 struct Measured {
     tasks: u64,
+    /// The median of the runs after the first.
     secs: f64,
+    /// The first run.
+    cold_secs: f64,
     peak_mb: f64,
 }
 
 /// Measures `workloads` `runs` times each and prints the table BENCHMARKS.md records.
 pub fn run(workloads: &[Workload], runs: usize) -> Result<(), String> {
     println!(
-        "cores available: {}; median of {runs} runs; each run in its own process",
+        "cores available: {}; median of {runs} processes; in each, the first run (cold) and \
+         the median of the runs after it (warm)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<9} {:>9} {:>10} {:>12} {:>14} {:>7} {:>9}",
-        "workload", "tasks", "time", "tasks/s", "bare tokio/s", "ratio", "peak MB"
+        "{:<9} {:>9} {:>9} {:>9} {:>10} {:>13} {:>6} {:>11} {:>8}",
+        "workload",
+        "tasks",
+        "cold",
+        "warm",
+        "tasks/s",
+        "bare tokio/s",
+        "ratio",
+        "cold ratio",
+        "peak MB"
     );
     for &w in workloads {
         let hive = median(w, false, runs)?;
@@ -35,40 +50,53 @@ pub fn run(workloads: &[Workload], runs: usize) -> Result<(), String> {
             None => None,
         };
         let rate = hive.tasks as f64 / hive.secs;
-        let (bare_rate, ratio) = match &bare {
+        let (bare_rate, ratio, cold_ratio) = match &bare {
             Some(b) => {
                 let r = b.tasks as f64 / b.secs;
-                (format!("{r:.0}"), format!("{:.2}", rate / r))
+                (
+                    format!("{r:.0}"),
+                    format!("{:.2}", rate / r),
+                    format!("{:.2}", b.cold_secs / hive.cold_secs),
+                )
             }
-            None => ("-".to_string(), "-".to_string()),
+            None => ("-".into(), "-".into(), "-".into()),
         };
         println!(
-            "{:<9} {:>9} {:>9.3}s {:>12.0} {:>14} {:>7} {:>9.1}",
+            "{:<9} {:>9} {:>8.4}s {:>8.4}s {:>10.0} {:>13} {:>6} {:>11} {:>8.1}",
             w.name(),
             hive.tasks,
+            hive.cold_secs,
             hive.secs,
             rate,
             bare_rate,
             ratio,
+            cold_ratio,
             hive.peak_mb
         );
     }
     Ok(())
 }
 
-/// The run with the median time among `runs` runs.
+/// The median over `runs` child processes of the warm and of the cold time.
 fn median(w: Workload, bare: bool, runs: usize) -> Result<Measured, String> {
     let mut all = (0..runs.max(1))
         .map(|_| child(w, bare))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut cold: Vec<f64> = all.iter().map(|m| m.cold_secs).collect();
+    cold.sort_by(f64::total_cmp);
     all.sort_by(|a, b| a.secs.total_cmp(&b.secs));
-    Ok(all.swap_remove(all.len() / 2))
+    let mut mid = all.swap_remove(all.len() / 2);
+    mid.cold_secs = cold[cold.len() / 2];
+    Ok(mid)
 }
 
 fn child(w: Workload, bare: bool) -> Result<Measured, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(me);
-    cmd.arg("run-one").arg(w.name());
+    cmd.arg("run-one")
+        .arg(w.name())
+        .arg("--repeat")
+        .arg(w.repeats().to_string());
     if bare {
         cmd.arg("--bare");
     }
@@ -87,48 +115,61 @@ fn child(w: Workload, bare: bool) -> Result<Measured, String> {
     Ok(Measured {
         tasks: v["tasks"].as_u64().unwrap_or(0),
         secs: v["secs"].as_f64().unwrap_or(f64::NAN),
+        cold_secs: v["cold_secs"].as_f64().unwrap_or(f64::NAN),
         peak_mb: v["peak_kb"].as_f64().unwrap_or(0.0) / 1024.0,
     })
 }
 
-/// In a child process: runs `w` once (on hive's runtime, or `bare` on plain tokio) and
-/// prints `{tasks, secs, peak_kb}`.
-///
-/// With `repeat` above 1 the timed part runs that many times in this process and the
-/// fastest counts (a way to profile the steady state; `run` does not use it).
+/// In a child process: runs `w` `repeat` times (on hive's runtime, or `bare` on plain
+/// tokio) and prints `{tasks, cold_secs, secs, peak_kb}`: the first run's time and the
+/// median of the others (the first again when there are no others).
 pub fn one(w: Workload, bare: bool, repeat: usize) -> Result<(), String> {
-    let (tasks, elapsed) = if bare {
+    let times = if bare {
         let graph = w
             .graph()
             .ok_or_else(|| format!("{} has no bare tokio version", w.name()))?;
-        fastest(repeat, || bare_tokio(&graph))?
+        repeated(repeat, || bare_tokio(&graph))?
     } else {
         on_hive(w, repeat)?
     };
     println!(
         "{}",
-        json!({"tasks": tasks, "secs": elapsed.as_secs_f64(), "peak_kb": peak_kb()})
+        json!({
+            "tasks": times.tasks,
+            "cold_secs": times.cold.as_secs_f64(),
+            "secs": times.warm.as_secs_f64(),
+            "peak_kb": peak_kb(),
+        })
     );
     Ok(())
 }
 
-/// The fastest of `repeat` runs of `f`.
-fn fastest(
+/// Tasks run, and the first and the median later time of repeated runs.
+struct Times {
+    tasks: u64,
+    cold: Duration,
+    warm: Duration,
+}
+
+/// Runs `f` `repeat` times.
+fn repeated(
     repeat: usize,
     mut f: impl FnMut() -> Result<(u64, Duration), String>,
-) -> Result<(u64, Duration), String> {
-    let mut best = f()?;
-    for _ in 1..repeat {
-        let next = f()?;
-        if next.1 < best.1 {
-            best = next;
-        }
-    }
-    Ok(best)
+) -> Result<Times, String> {
+    let (tasks, cold) = f()?;
+    let mut warm = (1..repeat)
+        .map(|_| f().map(|r| r.1))
+        .collect::<Result<Vec<_>, _>>()?;
+    warm.sort();
+    Ok(Times {
+        tasks,
+        cold,
+        warm: warm.get(warm.len() / 2).copied().unwrap_or(cold),
+    })
 }
 
 /// Compiles the workload, then times starting the runtime and running it.
-fn on_hive(w: Workload, repeat: usize) -> Result<(u64, Duration), String> {
+fn on_hive(w: Workload, repeat: usize) -> Result<Times, String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let agent = std::env::current_exe()
@@ -144,7 +185,7 @@ fn on_hive(w: Workload, repeat: usize) -> Result<(u64, Duration), String> {
         .start_paused(simulate)
         .build()
         .map_err(|e| e.to_string())?;
-    let result = fastest(repeat, || {
+    let result = repeated(repeat, || {
         let plan = plan.clone();
         let start = Instant::now();
         let (report, rt) = tokio

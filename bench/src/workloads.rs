@@ -124,6 +124,15 @@ workflow main() -> int {
         }
     }
 
+    /// Runs in one measuring process: the short workloads (milliseconds) are repeated so
+    /// that the steady state can be told from a first, cold run.
+    pub fn repeats(self) -> usize {
+        match self {
+            Workload::Fanout | Workload::Chain | Workload::Layered => 11,
+            Workload::Exec | Workload::Simulate | Workload::Map => 1,
+        }
+    }
+
     /// The same work as a graph for the bare tokio baseline: each node's dependencies.
     pub fn graph(self) -> Option<Vec<Vec<usize>>> {
         match self {

@@ -142,7 +142,7 @@ async fn call(
     {
         return Ok(done);
     }
-    let input = Value::Object(input);
+    let input = Arc::new(Value::Object(input));
     let result = if step.options.replicas > 1 {
         consensus(run, index, capability, &input).await
     } else {
@@ -223,7 +223,7 @@ async fn attempts(
     run: &WorkflowRun,
     step: &Step,
     capability: &str,
-    input: &Value,
+    input: &Arc<Value>,
     shared: Option<Arc<Mutex<Vec<usize>>>>,
 ) -> Result<Value, Failure> {
     let rt = &run.rt;
@@ -251,7 +251,7 @@ async fn attempts(
         })?;
         let key = match &routing.strategy {
             Strategy::Hash { key } => {
-                let locals = [("input", input)];
+                let locals = [("input", &**input)];
                 let v = eval(key, &RunScope::locals(&locals))
                     .map_err(|e| fail(format!("hash key: {e}")))?;
                 Some(stable_hash(&v.to_string()))
@@ -343,7 +343,7 @@ async fn consensus(
     run: &WorkflowRun,
     index: usize,
     capability: &str,
-    input: &Value,
+    input: &Arc<Value>,
 ) -> Result<Value, Failure> {
     let step = &run.workflow().steps[index];
     let n = step.options.replicas;

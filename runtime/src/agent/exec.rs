@@ -492,7 +492,7 @@ impl Instance for ExecInstance {
                     "type": "task",
                     "id": id,
                     "capability": task.capability,
-                    "input": task.input,
+                    "input": &*task.input,
                     "attempt": task.attempt,
                     "deadline_ms": task.deadline_ms,
                 });
@@ -545,7 +545,7 @@ impl Instance for ExecInstance {
                 "type": "bid",
                 "id": id,
                 "capability": task.capability,
-                "input": task.input,
+                "input": &*task.input,
             });
             if writer.send(msg.to_string()).is_err() {
                 return Bid::None;

@@ -13,8 +13,8 @@ use std::pin::Pin;
 pub struct Task {
     /// The capability, e.g. `review` or `std.echo`.
     pub capability: String,
-    /// The named arguments, as a JSON object.
-    pub input: Value,
+    /// The named arguments, as a JSON object; shared by the task's attempts.
+    pub input: std::sync::Arc<Value>,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// Milliseconds the attempt may take, if it is limited.
