@@ -2,7 +2,7 @@
 //! whole-file checks. Every phase is a salsa tracked function taking the database first.
 
 use crate::check;
-use crate::db::{Db, Diag, Loc, SourceFile, Workspace, report};
+use crate::db::{Database, Db, Diag, Loc, SourceFile, Workspace, report};
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, ParsedFile, ast};
 
@@ -86,6 +86,35 @@ pub fn check_file(db: &dyn Db, file: SourceFile) {
     check::routing::check_routing(db, file);
     check::graph::workflow_recursion(db, file);
     check::bounds::check_bounds(db, file);
+}
+
+/// Checks `files` on every core. Each file's declarations come first; then the workflows of
+/// all files are checked side by side (most of the work, and independent of one another, so
+/// even one large file uses every core); then each file's remaining checks, which find the
+/// workflows' results already in the database. Diagnostics are read afterwards, with
+/// [`workspace_diagnostics`], without re-running anything.
+pub fn check_files(db: &Database, files: &[SourceFile]) {
+    use rayon::prelude::*;
+    files.par_iter().for_each_with(db.clone(), |db, f| {
+        check::decls::decls(db, *f);
+    });
+    let workflows: Vec<(SourceFile, u32)> = files
+        .iter()
+        .flat_map(|f| {
+            check::decls::decls(db, *f)
+                .workflows
+                .keys()
+                .map(move |i| (*f, *i))
+        })
+        .collect();
+    workflows
+        .par_iter()
+        .for_each_with(db.clone(), |db, (f, i)| {
+            check::workflow::check_workflow(db, *f, *i);
+        });
+    files.par_iter().for_each_with(db.clone(), |db, f| {
+        check_file(db, *f);
+    });
 }
 
 /// Checks every file of the workspace, then what needs all of them (unused items).

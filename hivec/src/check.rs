@@ -3,10 +3,9 @@
 use crate::{CheckFormat, Color};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
-use hive_compiler::queries::{check_file, workspace_diagnostics};
+use hive_compiler::queries::{check_files, workspace_diagnostics};
 use hive_compiler::render::{Style, human, json};
 use hive_compiler::workspace::{Disk, load};
-use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,10 +26,7 @@ pub struct Checked {
 pub fn check_paths(paths: &[PathBuf], root: Option<&Path>) -> Checked {
     let loaded = load(&Disk, paths, root);
     let files = loaded.workspace.files(&loaded.db).clone();
-    // Files are checked side by side, each worker on its own database handle.
-    files.par_iter().for_each_with(loaded.db.clone(), |db, f| {
-        check_file(db, *f);
-    });
+    check_files(&loaded.db, &files);
     let unloadable = loaded.errors.len();
     let mut diagnostics = loaded.errors;
     diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
