@@ -158,21 +158,38 @@ fn workloads_named(names: &[String]) -> Result<Vec<Workload>, String> {
 fn parse(file: &Path, runs: usize) -> Result<(), String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        let parsed = hive_compiler::syntax::parse(&text);
-        times.push(start.elapsed());
-        std::hint::black_box(parsed);
-    }
-    times.sort();
-    let median = times[times.len() / 2];
+    let lines = text.lines().count();
+    let median = |f: &dyn Fn()| {
+        let mut times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[times.len() / 2]
+    };
+    let whole = median(&|| {
+        std::hint::black_box(hive_compiler::syntax::parse(&text));
+    });
+    let pest = median(&|| {
+        std::hint::black_box(hive_compiler::syntax::recognise(&text));
+    });
     println!(
-        "parse {}: {} lines, median {:.3} s of {runs}, {:.0} lines/s",
+        "parse {}: {lines} lines, {:.1} MB; median of {runs}",
         file.display(),
-        text.lines().count(),
-        median.as_secs_f64(),
-        text.lines().count() as f64 / median.as_secs_f64()
+        text.len() as f64 / 1e6
+    );
+    println!(
+        "  parse (pest and tree): {:.3} s, {:.0} lines/s",
+        whole.as_secs_f64(),
+        lines as f64 / whole.as_secs_f64()
+    );
+    println!(
+        "  pest alone (no tree):  {:.3} s, {:.0} lines/s",
+        pest.as_secs_f64(),
+        lines as f64 / pest.as_secs_f64()
     );
     Ok(())
 }

@@ -11,7 +11,7 @@ mod parser;
 mod span;
 mod split;
 
-pub use parser::{parse, parse_alone, parse_reusing};
+pub use parser::{parse, parse_alone, parse_reusing, recognise};
 pub use split::ITEM_KEYWORDS;
 
 /// The reserved words: none of them can be a name.

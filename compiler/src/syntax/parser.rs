@@ -59,6 +59,18 @@ pub fn parse(text: &str) -> ParsedFile {
     out
 }
 
+/// Runs pest alone over `text`, cut into pieces and parsed side by side as [`parse`] does,
+/// without building the tree: the number of pairs it produced. The benchmark uses it to
+/// tell pest's share of a parse from the tree building's.
+pub fn recognise(text: &str) -> usize {
+    split::pieces(text, PIECE_LEN)
+        .into_par_iter()
+        .map(|range| {
+            HiveParser::parse(Rule::file, &text[range]).map_or(0, |pairs| pairs.flatten().count())
+        })
+        .sum()
+}
+
 /// Parses `text` like [`parse`], one piece of at least `min_len` bytes at a time, taking each
 /// piece's items from `reuse` (which parses the piece's text alone, typically from a cache).
 /// A piece with a syntax error is parsed again in place, so its messages are those of a whole
