@@ -477,7 +477,7 @@ impl State {
     /// A ready task: started at once when its target's queue is empty and a member is
     /// free, queued otherwise. Starting it directly is what placing would do: after every
     /// event the queues are left with no head that could be placed, and taking a slot
-    /// cannot make one placeable.
+    /// cannot make one placeable. Behind a waiting head it goes through placing as before.
     fn submit(&mut self, request: Request) -> Result<Submitted, TaskError> {
         let g = request.group;
         let group = self
@@ -485,7 +485,8 @@ impl State {
             .get_mut(g)
             .ok_or_else(|| TaskError::fatal(format!("no target number {g}")))?;
         let auction = matches!(group.policy.strategy(), Strategy::Auction);
-        if group.queue.is_empty() && !auction {
+        let was_empty = group.queue.is_empty();
+        if was_empty && !auction {
             match judge(
                 (&mut group.policy, &group.members),
                 &self.fleet,
@@ -510,8 +511,10 @@ impl State {
             request,
             reply: tx,
         });
-        // An auction's bids are asked for by placing.
-        if auction {
+        // Placing runs when the task may be placeable and was not judged above: an auction
+        // asks for its bids there, and a task more urgent than a waiting head is now the
+        // head, which may fit where that one did not.
+        if auction || !was_empty {
             self.dispatch();
         }
         // Counted after placing: a task that started at once never waited.
