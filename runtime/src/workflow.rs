@@ -90,8 +90,8 @@ pub fn run(
             path,
         });
         match timeout {
-            None => drive(run).await,
-            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), drive(run))
+            None => drive(&run).await,
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), drive(&run))
                 .await
                 .unwrap_or_else(|_| {
                     Err(RunError::run(format!(
@@ -117,7 +117,7 @@ fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &m
 /// in flight are futures of this task, not tasks of their own (a step that finishes at once
 /// costs no spawn); returning on failure drops those still running, which cancels their
 /// tasks.
-async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
+async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
     let wf = run.workflow();
     let n = wf.steps.len();
     let mut waiting: Vec<usize> = wf.steps.iter().map(|s| s.deps.len()).collect();
@@ -132,9 +132,7 @@ async fn drive(run: Arc<WorkflowRun>) -> Result<Value, RunError> {
     let counts = &run.rt.steps;
     counts.planned(n);
     let mut running = FuturesUnordered::new();
-    let run_ref: &WorkflowRun = &run;
     let start_step = |i: usize| {
-        let run = run_ref;
         counts.started();
         let step = &wf.steps[i];
         AssertUnwindSafe(step::run(run, i))
