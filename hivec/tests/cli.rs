@@ -71,7 +71,7 @@ fn plan_prints_a_plan_only_for_a_clean_file() {
     let (code, json) = hivec(&["plan", "examples/code_review.hive", "--format", "json"]);
     assert_eq!(code, 0);
     let plan: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-    assert_eq!(plan["format"], 1);
+    assert_eq!(plan["format"], 2);
     assert_eq!(plan["workflows"]["main"]["steps"][0]["name"], "patch");
 
     let (code, dot) = hivec(&["plan", "examples/coordinator.hive", "--format", "dot"]);

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of the plan format; a plan of another version is refused.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// A lowered workspace: one root file and everything it imports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Every routing of every step, fallbacks after the routing they stand behind.
+    pub fn routings(&self) -> impl Iterator<Item = &Routing> {
+        self.workflows
+            .values()
+            .flat_map(|w| &w.steps)
+            .flat_map(|s| &s.routing)
+            .flat_map(|r| std::iter::successors(Some(r), |r| r.fallback.as_deref()))
+    }
+
+    /// Numbers every routing in plan order ([`Routing::id`]), so ids depend on the sources
+    /// alone.
+    pub fn number_routings(workflows: &mut BTreeMap<String, Workflow>) {
+        let mut next = 0;
+        for step in workflows.values_mut().flat_map(|w| &mut w.steps) {
+            for routing in &mut step.routing {
+                let mut r = Some(routing);
+                while let Some(routing) = r {
+                    routing.id = next;
+                    next += 1;
+                    r = routing.fallback.as_deref_mut();
+                }
+            }
+        }
+    }
+
     /// The workflow a run executes, with its name: `name` if given, else `main`, else the
     /// only one.
     pub fn entry(&self, name: Option<&str>) -> Result<(&str, &Workflow), String> {
@@ -345,6 +370,9 @@ impl Target {
 /// One way a capability step's tasks may be routed; the first whose `when` holds applies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Routing {
+    /// Its number in the plan, unique among all routings of all workflows (fallbacks
+    /// included): how the runtime and remote workers name it.
+    pub id: u32,
     /// Condition over `input` (the task's arguments) and `priority`; none for the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Expr>,

@@ -64,10 +64,8 @@ pub struct RunReport {
 pub struct Runtime {
     plan: Arc<Plan>,
     dispatcher: Dispatcher,
-    /// A routing's address in `plan` → its dispatcher group. The plan is never changed
-    /// after start, so the address identifies the routing without hashing its contents on
-    /// every attempt.
-    groups: HashMap<usize, usize>,
+    /// A routing's id ([`Routing::id`]) → its dispatcher group.
+    groups: HashMap<u32, usize>,
     /// Values of completed idempotency keys.
     keys: Mutex<HashMap<String, Value>>,
     /// Agent names by fleet index.
@@ -93,7 +91,7 @@ impl Runtime {
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
         let mut used: std::collections::BTreeSet<&String> = std::collections::BTreeSet::new();
-        for routing in routings(&plan) {
+        for routing in plan.routings() {
             used.extend(agents_of(&plan, &routing.target)?);
         }
         let mut fleet = Vec::new();
@@ -115,13 +113,20 @@ impl Runtime {
         // Routings to the same target with the same strategy share one group; there are few
         // distinct ones, so a scan finds them.
         let mut distinct: Vec<&Routing> = Vec::new();
-        let mut by_address = HashMap::new();
-        for routing in routings(&plan) {
-            if let Some(group) = distinct
+        let mut by_id = HashMap::new();
+        for routing in plan.routings() {
+            let group = distinct
                 .iter()
-                .position(|d| d.target == routing.target && d.strategy == routing.strategy)
+                .position(|d| d.target == routing.target && d.strategy == routing.strategy);
+            if let Some(previous) = by_id.insert(routing.id, group.unwrap_or(groups.len()))
+                && Some(previous) != group
             {
-                by_address.insert(address(routing), group);
+                return Err(RunError::run(format!(
+                    "the plan is malformed: two different routings have id {}",
+                    routing.id
+                )));
+            }
+            if group.is_some() {
                 continue;
             }
             let members = agents_of(&plan, &routing.target)?
@@ -157,7 +162,6 @@ impl Runtime {
             };
             rooms.push(pool.and_then(|p| pool_rooms[p].clone()));
             distinct.push(routing);
-            by_address.insert(address(routing), groups.len());
             groups.push(Group::new(members, policy, pool));
         }
         let names = fleet.iter().map(|m| m.name.clone()).collect();
@@ -168,7 +172,7 @@ impl Runtime {
             names,
             plan,
             dispatcher,
-            groups: by_address,
+            groups: by_id,
             keys: Mutex::new(
                 options
                     .journal
@@ -249,28 +253,6 @@ impl Runtime {
         }
         while stopping.join_next().await.is_some() {}
     }
-}
-
-/// Every routing of every step, fallbacks included.
-fn routings(plan: &Plan) -> Vec<&Routing> {
-    let mut out = Vec::new();
-    for wf in plan.workflows.values() {
-        for step in &wf.steps {
-            for routing in &step.routing {
-                let mut next = Some(routing);
-                while let Some(r) = next {
-                    out.push(r);
-                    next = r.fallback.as_deref();
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The identity of a routing of the running plan.
-pub(crate) fn address(routing: &Routing) -> usize {
-    std::ptr::from_ref(routing) as usize
 }
 
 /// The agents a target names.

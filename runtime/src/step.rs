@@ -1,6 +1,7 @@
 //! One step of a running workflow: `when`, the `for` map, the call, and for a capability its
 //! attempts (routing, retries with backoff, fallback targets), consensus and idempotency key.
 
+use crate::RunError;
 use crate::agent::{Task, TaskError};
 use crate::conform::conform;
 use crate::dispatch::{Request, Submitted};
@@ -8,7 +9,6 @@ use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::strategy::stable_hash;
 use crate::workflow::{self, WorkflowRun};
-use crate::{RunError, address};
 use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
 use hive_plan::{Callee, Consensus, Routing, Step, Strategy};
 use serde_json::{Map, Value};
@@ -243,7 +243,7 @@ async fn attempts(
     let max = opts.retry.saturating_add(1);
     let mut last = fail("no target to run on".to_string());
     while let Some(routing) = target {
-        let group = rt.groups.get(&address(routing)).copied().ok_or_else(|| {
+        let group = rt.groups.get(&routing.id).copied().ok_or_else(|| {
             fail(format!(
                 "target {} is unknown to the runtime",
                 routing.target.describe()

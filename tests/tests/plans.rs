@@ -133,6 +133,7 @@ fn step_targets_and_strategies() {
     assert_eq!(
         turns.routing,
         vec![hive_plan::Routing {
+            id: turns.routing[0].id,
             when: None,
             target: Target::Pool {
                 pool: "by_turn".into()

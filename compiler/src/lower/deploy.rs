@@ -201,6 +201,7 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
     if let Some((kind, r)) = on {
         let (target, strategy) = target_of(cx, kind, r);
         return vec![Routing {
+            id: 0,
             when: None,
             target,
             strategy,
@@ -225,6 +226,7 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
         let fallback = decl.fallback.map(|(k, f)| {
             let (target, strategy) = target_of(cx, k, f);
             Box::new(Routing {
+                id: 0,
                 when: None,
                 target,
                 strategy,
@@ -235,6 +237,7 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
         let when = decl.conditional.then(|| route_condition(cx, *r)).flatten();
         let unconditional = when.is_none();
         out.push(Routing {
+            id: 0,
             when,
             target,
             strategy,
@@ -254,6 +257,7 @@ pub fn routing(cx: &Cx, capability: ItemRef, on: Option<(DefKind, ItemRef)>) -> 
         .collect();
     if !providers.is_empty() {
         out.push(Routing {
+            id: 0,
             when: None,
             target: Target::Providers { agents: providers },
             strategy: hive_plan::Strategy::LeastBusy,

@@ -31,6 +31,8 @@ pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
         names: &names,
         sources: &sources,
     };
+    let mut workflows = workflows(&cx);
+    Plan::number_routings(&mut workflows);
     Plan {
         format: hive_plan::FORMAT,
         compiler: env!("CARGO_PKG_VERSION").to_string(),
@@ -41,7 +43,7 @@ pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
         capabilities: capabilities(&cx),
         agents: deploy::agents(&cx),
         pools: deploy::pools(&cx),
-        workflows: workflows(&cx),
+        workflows,
     }
 }
 

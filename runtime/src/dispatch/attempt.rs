@@ -1,0 +1,155 @@
+//! One attempt on one instance: started, timed out or cancelled, and recorded.
+
+use super::{Msg, Outcome, Reply, Request, Span, State, Submitted, deliver};
+use crate::agent::TaskError;
+use crate::micros;
+use hive_plan::Resources;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::time::Instant;
+
+impl State {
+    /// Starts `request` on instance `slot` of `member`. Returns what the caller of
+    /// [`Dispatcher::submit`] gets when `reply` is [`Reply::Caller`].
+    pub(super) fn start(
+        &mut self,
+        member: usize,
+        slot: usize,
+        request: Request,
+        reply: Reply,
+    ) -> Option<Submitted> {
+        if let Some(Ok(mut excluded)) = request.excluded.as_ref().map(|e| e.lock()) {
+            excluded.push(member);
+        }
+        let instance = self.fleet[member].instances[slot].instance.clone();
+        let Request {
+            task,
+            demand,
+            timeout,
+            retry,
+            label,
+            ..
+        } = request;
+        let started = Instant::now();
+        let mut finished = Finished {
+            member,
+            slot,
+            demand,
+            started,
+            elapsed_us: 0,
+            retry,
+            traced: label.map(|step| (step, task.capability.clone(), task.attempt)),
+        };
+        // An in-process capability that finishes at once (`std.echo`) is answered here:
+        // no task to spawn, no slot taken.
+        if let Some(result) = instance.immediate(&task) {
+            finished.elapsed_us = micros(started.elapsed());
+            let (ok, error) = verdict(Some(&result), finished.traced.is_some());
+            self.record(finished, ok, error, false);
+            return reply.send(Outcome {
+                member,
+                instance: slot,
+                result,
+            });
+        }
+        let s = &mut self.fleet[member].instances[slot];
+        s.in_flight += 1;
+        s.idle_since = None;
+        s.used.apply(&finished.demand, 1);
+        let shared = self.shared.clone();
+        let (mut reply, caller) = reply.channel();
+        tokio::spawn(async move {
+            let attempt = instance.execute(task);
+            let result = tokio::select! {
+                r = with_timeout(attempt, timeout) => Some(r),
+                () = reply.closed() => None,
+            };
+            finished.elapsed_us = micros(started.elapsed());
+            let (ok, error) = verdict(result.as_ref(), finished.traced.is_some());
+            deliver(
+                &shared,
+                Msg::Done {
+                    finished,
+                    ok,
+                    error,
+                },
+            );
+            if let Some(result) = result {
+                let _ = reply.send(Outcome {
+                    member,
+                    instance: slot,
+                    result,
+                });
+            }
+        });
+        caller
+    }
+
+    /// Records a finished attempt: its slot is free again (`held`), the member's measures
+    /// and, when traced, its span.
+    pub(super) fn record(&mut self, f: Finished, ok: bool, error: Option<String>, held: bool) {
+        if let Some((step, capability, attempt)) = f.traced {
+            self.spans.push(Span {
+                member: f.member,
+                instance: f.slot,
+                step,
+                capability,
+                attempt,
+                start_us: micros(f.started.saturating_duration_since(self.epoch)),
+                duration_us: f.elapsed_us,
+                error,
+            });
+        }
+        let m = &mut self.fleet[f.member];
+        if held && let Some(s) = m.instances.get_mut(f.slot) {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.used.apply(&f.demand, -1);
+            if s.in_flight == 0 {
+                s.idle_since = Some(Instant::now());
+            }
+        }
+        m.observe(f.elapsed_us, ok, f.retry);
+    }
+}
+
+/// Whether an attempt succeeded, and, when `traced`, its error for the trace; `None` is a
+/// cancelled attempt.
+pub(super) fn verdict(
+    result: Option<&Result<Value, TaskError>>,
+    traced: bool,
+) -> (bool, Option<String>) {
+    let error = |text: &str| traced.then(|| text.to_string());
+    match result {
+        Some(Ok(_)) => (true, None),
+        Some(Err(e)) => (false, error(&e.message)),
+        None => (false, error("cancelled")),
+    }
+}
+
+/// An attempt that ended, as the dispatcher records it.
+pub(super) struct Finished {
+    member: usize,
+    slot: usize,
+    demand: Resources,
+    started: Instant,
+    elapsed_us: u64,
+    retry: bool,
+    /// Step, capability and attempt number, when the run is traced.
+    traced: Option<(String, String, u32)>,
+}
+
+pub(super) async fn with_timeout(
+    attempt: crate::agent::Attempt,
+    timeout: Option<Duration>,
+) -> Result<Value, TaskError> {
+    match timeout {
+        None => attempt.await,
+        Some(limit) => match tokio::time::timeout(limit, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(TaskError::retryable(format!(
+                "timed out after {}",
+                hive_plan::duration(limit.as_millis().min(u128::from(u64::MAX)) as u64)
+            ))),
+        },
+    }
+}
