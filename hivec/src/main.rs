@@ -7,7 +7,9 @@ mod fmt;
 mod lsp;
 mod plan;
 mod progress;
+mod remote;
 mod run;
+mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -65,6 +67,8 @@ enum Command {
     },
     /// Run a workflow: its output as JSON on stdout, a summary per agent on stderr.
     Run(run::RunArgs),
+    /// Host a file's exec agents for distributed runs (`hivec run --redis`).
+    Worker(worker::WorkerArgs),
     /// Rewrite files in the canonical layout (`-` formats standard input to standard output).
     Fmt {
         /// `.hive` files or directories (searched recursively), or `-`.
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
             color,
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Run(args) => run::run(&args),
+        Command::Worker(args) => worker::worker(&args),
         Command::Lsp => lsp::run(),
         Command::Fmt {
             paths,

@@ -49,11 +49,19 @@ pub struct RunArgs {
     /// Log more: `-v` info (agents' stderr, restarts), `-vv` debug. `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    redis: crate::remote::RedisArgs,
 }
 
 /// Runs the workflow with its inputs (`name=value` or `name=@path`). The output goes to
 /// stdout as JSON and nothing else does; the summary and errors go to stderr.
 pub fn run(args: &RunArgs) -> ExitCode {
+    // Distributed: the run's id comes first on stderr, so a script can resume it.
+    let remote = args.redis.options().filter(|_| !args.simulate);
+    let run_id = remote.as_ref().map(|_| hive_runtime::remote::new_id());
+    if let Some(id) = &run_id {
+        eprintln!("run id: {id}");
+    }
     let prepared = match prepare(args) {
         Ok(p) => p,
         Err(code) => return code,
@@ -72,11 +80,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .enable_all()
         .start_paused(args.simulate)
         .build();
-    let options = RunOptions {
+    let mut options = RunOptions {
         seed: args.seed,
         simulate: args.simulate,
         journal: journal.clone(),
         trace: args.trace_out.is_some(),
+        remote: None,
     };
     let real = std::time::Instant::now();
     let tokio = match built {
@@ -86,10 +95,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (result, trace) = tokio.block_on(async {
+    let (result, trace, distributed) = tokio.block_on(async {
+        if let (Some(remote), Some(id)) = (&remote, &run_id) {
+            match hive_runtime::remote::Remote::connect(remote, &plan, id.clone()).await {
+                Ok(r) => options.remote = Some(r),
+                Err(e) => return (Err(e), None, None),
+            }
+        }
+        let distributed = options.remote.clone();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Err(e), None),
+            Err(e) => return (Err(e), None, None),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
@@ -103,7 +119,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         // A failed run's trace is the one most worth looking at.
         let trace = args.trace_out.as_ref().map(|_| runtime.trace());
         runtime.shutdown().await;
-        (result, trace)
+        let distributed = match distributed {
+            Some(remote) => {
+                if let Err(e) = remote.finish().await {
+                    eprintln!("warning: {e}");
+                }
+                Some(remote.report())
+            }
+            None => None,
+        };
+        (result, trace, distributed)
     });
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
         let text = serde_json::to_string(&trace).unwrap_or_default();
@@ -125,6 +150,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
             eprint!("{}", summary(&report, simulated_in));
+            if let Some(d) = distributed.filter(|d| d.refused + d.reclaimed > 0) {
+                eprintln!(
+                    "redis: {} deliveries reclaimed from workers that stopped renewing their lease; {} late or duplicate answers refused",
+                    d.reclaimed, d.refused
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -263,7 +294,7 @@ fn parse_inputs(
 
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this
 /// plan format.
-fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode> {
+pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode> {
     if file.extension().is_none_or(|e| e != "json") {
         return compile(file, root, color);
     }

@@ -14,6 +14,7 @@ pub mod fleet;
 mod inputs;
 pub mod journal;
 pub mod progress;
+pub mod remote;
 mod scope;
 mod step;
 pub mod strategy;
@@ -45,6 +46,8 @@ pub struct RunOptions {
     pub trace: bool,
     /// Where finished steps are recorded, and read from when the run is resumed.
     pub journal: Option<Arc<journal::Journal>>,
+    /// Distributed mode: exec agents' instances are hosted by workers through Redis.
+    pub remote: Option<Arc<remote::Remote>>,
 }
 
 /// The outcome of a run that finished.
@@ -98,13 +101,22 @@ impl Runtime {
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
         for (name, agent) in plan.agents.iter().filter(|(n, _)| used.contains(n)) {
-            let spawn = if options.simulate {
-                simulated_spawn(name, agent, &plan, options.seed)?
-            } else {
-                real_spawn(name, agent, &base, &dispatcher)?
+            let remote = options.remote.as_ref().filter(|r| r.hosts(name));
+            let spawn = match remote {
+                _ if options.simulate => simulated_spawn(name, agent, &plan, options.seed)?,
+                Some(remote) => {
+                    let (remote, name) = (remote.clone(), name.clone());
+                    Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
+                }
+                None => real_spawn(name, agent, &base, &dispatcher)?,
             };
             index.insert(name.clone(), fleet.len());
-            fleet.push(Member::new(name, agent, spawn));
+            let mut member = Member::new(name, agent, spawn);
+            if remote.is_some() && !options.simulate {
+                // Workers decide how many instances there are; the coordinator follows.
+                member.replicas = (member.replicas.0, member.replicas.0);
+            }
+            fleet.push(member);
         }
         let mut groups = Vec::new();
         let mut pools: Vec<dispatch::QueueReport> = Vec::new();
@@ -166,6 +178,9 @@ impl Runtime {
         }
         let names = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(fleet, groups, pools);
+        if let Some(remote) = options.remote.as_ref().filter(|_| !options.simulate) {
+            remote.attach(dispatcher.clone());
+        }
         Ok(Arc::new(Runtime {
             rooms,
             steps: progress::StepCounts::default(),
@@ -315,6 +330,41 @@ fn simulated_spawn(
     }))
 }
 
+/// How to start instance 0 of exec agent `name`, from `base` (the plan's directory).
+pub(crate) fn exec_spec(
+    name: &str,
+    agent: &hive_plan::Agent,
+    base: &std::path::Path,
+) -> Result<agent::exec::Spec, RunError> {
+    let Some(command) = &agent.exec else {
+        return Err(RunError::run(format!(
+            "agent `{name}` has no `exec` command"
+        )));
+    };
+    let dir = base.join(agent.dir.as_deref().unwrap_or(""));
+    let mut env = Vec::new();
+    let scope = scope::RunScope::locals(&[]);
+    for (k, e) in &agent.env {
+        let v = eval::eval(e, &scope)
+            .map_err(|err| RunError::run(format!("agent `{name}`: env `{k}`: {err}")))?;
+        let text = match v {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        env.push((k.clone(), text));
+    }
+    Ok(agent::exec::Spec {
+        agent: name.to_string(),
+        instance: 0,
+        command: command.clone(),
+        dir,
+        env,
+        heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
+        provides: agent.provides.clone(),
+    })
+}
+
 /// How instances of an agent are made for a real run.
 fn real_spawn(
     name: &str,
@@ -329,29 +379,8 @@ fn real_spawn(
         (Some(b), _) => Err(RunError::run(format!(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),
-        (None, Some(command)) => {
-            let dir = base.join(agent.dir.as_deref().unwrap_or(""));
-            let mut env = Vec::new();
-            let scope = scope::RunScope::locals(&[]);
-            for (k, e) in &agent.env {
-                let v = eval::eval(e, &scope)
-                    .map_err(|err| RunError::run(format!("agent `{name}`: env `{k}`: {err}")))?;
-                let text = match v {
-                    Value::String(s) => s,
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                env.push((k.clone(), text));
-            }
-            let spec = agent::exec::Spec {
-                agent: name.to_string(),
-                instance: 0,
-                command: command.clone(),
-                dir,
-                env,
-                heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
-                provides: agent.provides.clone(),
-            };
+        (None, Some(_)) => {
+            let spec = exec_spec(name, agent, base)?;
             let wake = dispatcher.waker();
             Ok(Arc::new(move |i| {
                 let spec = agent::exec::Spec {

@@ -42,6 +42,29 @@ pub(super) async fn autoscale(shared: Weak<Shared>) {
     }
 }
 
+impl super::Dispatcher {
+    /// Gives member `name` at least `count` instances (workers of a distributed run
+    /// reported them) and places what can be placed.
+    pub fn grow(&self, name: &str, count: usize) {
+        let Ok(mut guard) = self.shared.lock() else {
+            return;
+        };
+        let Some(state) = guard.as_mut() else {
+            return;
+        };
+        let Some(member) = state.fleet.iter_mut().find(|m| m.name == name) else {
+            return;
+        };
+        if member.instances.len() >= count {
+            return;
+        }
+        while member.instances.len() < count {
+            member.add_instance();
+        }
+        state.dispatch();
+    }
+}
+
 impl State {
     /// Auto-scaling: adds an instance to a member whose tasks have waited with every
     /// instance busy for [`SCALE_UP_AFTER`], and removes one that has idled for

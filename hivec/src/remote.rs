@@ -1,0 +1,49 @@
+//! The options of distributed mode that `hivec run` and `hivec worker` share.
+
+use hive_runtime::remote::RemoteOptions;
+use std::time::Duration;
+
+/// Where Redis is, under which namespace, and how long it may be unreachable.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RedisArgs {
+    /// Distributed mode: the Redis that carries tasks to workers
+    /// (`redis://[user:password@]host:port/db`).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Keys live under `hive:{namespace}:`; runs and workers meet only within one.
+    #[arg(long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// How long Redis may be unreachable before the command fails (`500ms`, `30s`, `2m`).
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub redis_timeout: Duration,
+}
+
+impl RedisArgs {
+    /// The runtime's options, when `--redis` was given.
+    pub fn options(&self) -> Option<RemoteOptions> {
+        self.redis.as_ref().map(|url| RemoteOptions {
+            url: url.clone(),
+            namespace: self.namespace.clone(),
+            timeout: self.redis_timeout,
+        })
+    }
+}
+
+/// `250ms`, `30s`, `2m`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 30s or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        _ => Err(format!(
+            "`{text}` is not a duration such as 500ms, 30s or 2m"
+        )),
+    }
+}

@@ -1,0 +1,82 @@
+//! `hivec worker`: hosts a file's exec agents for distributed runs until SIGTERM or Ctrl-C,
+//! then drains and exits 0.
+
+use crate::Color;
+use crate::remote::RedisArgs;
+use hive_runtime::remote::{WorkerOptions, serve};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `hivec worker`'s arguments.
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The `.hive` file (or saved JSON plan) whose agents to host: the same sources as the
+    /// coordinator's.
+    file: PathBuf,
+    #[command(flatten)]
+    redis: RedisArgs,
+    /// Host only this agent (repeatable; default: every exec agent of the file).
+    #[arg(long = "agent", value_name = "NAME")]
+    agents: Vec<String>,
+    /// The worker's id (default: host, process id and a random part). A live worker's id
+    /// cannot be taken.
+    #[arg(long)]
+    id: Option<String>,
+    /// Imports may not leave this directory (default: the file's directory).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Colour the diagnostics (default: when stderr is a terminal).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+}
+
+/// Serves until told to stop; exit 0 after a drain, 1 when Redis failed, 2 on usage errors.
+pub fn worker(args: &WorkerArgs) -> ExitCode {
+    let Some(remote) = args.redis.options() else {
+        eprintln!("error: hivec worker needs --redis URL (the Redis the coordinator uses)");
+        return ExitCode::from(2);
+    };
+    let plan = match crate::run::load(&args.file, args.root.as_deref(), args.color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = WorkerOptions {
+        remote,
+        id: args.id.clone(),
+        agents: args.agents.clone(),
+    };
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = tokio.block_on(serve(&plan, &options, stop_signal()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

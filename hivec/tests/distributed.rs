@@ -1,0 +1,420 @@
+//! Distributed mode with real components: a `redis-server` of its own per test on a free
+//! port of 127.0.0.1, real `hivec worker` and `hivec run --redis` processes, real exec agents,
+//! and faults injected with signals (SIGKILL, SIGSTOP, a killed redis-server).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The tests start many processes each; run one at a time so that their timings (leases of
+/// a few hundred milliseconds) hold on a loaded two-core machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A redis-server of the test's own, stopped when dropped.
+struct Redis {
+    port: u16,
+    child: Child,
+}
+
+impl Redis {
+    fn start(extra: &[&str]) -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `redis-cli` against this server, its output trimmed.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An agent that squares `n` after `delay` seconds and logs `pid n` to `executed.log`.
+const SQUARER: &str = r#"import json, os, sys, time
+delay = float(sys.argv[1])
+log = open("executed.log", "a")
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        print(json.dumps({"type": "ready", "capabilities": ["square"]}), flush=True)
+    elif msg["type"] == "task":
+        n = msg["input"]["n"]
+        time.sleep(delay)
+        log.write(f"{os.getpid()} {n}\n")
+        log.flush()
+        print(json.dumps({"type": "result", "id": msg["id"], "output": n * n}), flush=True)
+    elif msg["type"] == "shutdown":
+        break
+"#;
+
+/// A project directory with the squaring workflow, its agent taking `delay` seconds a task.
+fn project(tag: &str, delay: f64, heartbeat: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-distributed-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("square.py"), SQUARER).expect("agent");
+    let source = format!(
+        r#"capability square(n: int) -> int
+agent squarer {{
+  provides: [square]
+  exec: "python3 square.py {delay}"
+  replicas: 2
+  concurrency: 2
+  heartbeat: {heartbeat}
+}}
+workflow main(count: int) -> int {{
+  step xs = for i in range(0, count) {{ square(n: i) }}
+  output sum(xs)
+}}
+"#
+    );
+    std::fs::write(dir.join("main.hive"), source).expect("source");
+    dir
+}
+
+fn hivec(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+fn worker(dir: &Path, redis: &Redis, extra: &[&str]) -> Child {
+    hivec(dir)
+        .args(["worker", "main.hive", "--redis", &redis.url()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hivec worker")
+}
+
+/// Waits until `n` workers are registered.
+fn await_workers(redis: &Redis, n: usize) {
+    let start = Instant::now();
+    while redis.cli(&["SCARD", "hive:default:workers"]) != n.to_string() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "workers did not register"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn coordinator(dir: &Path, redis: &Redis, count: u32, extra: &[&str]) -> Child {
+    hivec(dir)
+        .args(["run", "main.hive", "--redis", &redis.url()])
+        .args(["--input", &format!("count={count}")])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hivec run")
+}
+
+/// Waits for `child` at most `limit`; a hang fails the test instead of blocking it.
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "still running after {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stop(mut child: Child) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    err
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Elements executed, as the agents logged them: (pid, n).
+fn executed(dir: &Path) -> Vec<(u32, u64)> {
+    std::fs::read_to_string(dir.join("executed.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (pid, n) = l.split_once(' ')?;
+            Some((pid.parse().ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
+fn sum_of_squares(count: u64) -> u64 {
+    (0..count).map(|n| n * n).sum()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Keys of the namespace holding task or result streams with entries.
+fn stream_entries(redis: &Redis) -> Vec<String> {
+    redis
+        .cli(&["--scan", "--pattern", "hive:default:run:*"])
+        .lines()
+        .filter(|k| redis.cli(&["XLEN", k]) != "0")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn two_workers_share_a_run_and_leave_no_entries_behind() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("share", 0.0, "1s");
+    let workers = [worker(&dir, &redis, &[]), worker(&dir, &redis, &[])];
+    await_workers(&redis, 2);
+    let out = finish(
+        coordinator(&dir, &redis, 2000, &[]),
+        Duration::from_secs(60),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.starts_with("run id: "), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), sum_of_squares(2000).to_string());
+    let runs = executed(&dir);
+    assert_eq!(runs.len(), 2000, "each element once");
+    let pids: std::collections::BTreeSet<u32> = runs.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        pids.len(),
+        4,
+        "both workers' two instances took tasks: {pids:?}"
+    );
+    assert_eq!(stream_entries(&redis), Vec::<String>::new());
+    assert_eq!(redis.cli(&["HLEN", "hive:default:runs"]), "0");
+    for w in workers {
+        stop(w);
+    }
+}
+
+#[test]
+fn a_killed_worker_loses_nothing_and_only_its_tasks_run_again() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("kill", 0.1, "300ms");
+    let doomed = worker(&dir, &redis, &[]);
+    let survivor = worker(&dir, &redis, &[]);
+    await_workers(&redis, 2);
+    let run = coordinator(&dir, &redis, 120, &[]);
+    // Killed once the run is under way, with tasks in the doomed worker's hands.
+    let start = Instant::now();
+    while executed(&dir).len() < 12 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&doomed, "-KILL");
+    let out = finish(run, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), sum_of_squares(120).to_string());
+    assert!(stderr.contains("deliveries reclaimed"), "{stderr}");
+    let runs = executed(&dir);
+    let mut seen = std::collections::BTreeMap::new();
+    for (_, n) in &runs {
+        *seen.entry(*n).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 120, "every element executed");
+    // Only what the dead worker held runs twice: at most its four slots.
+    let again = seen.values().filter(|&&c| c > 1).count();
+    assert!(again <= 4, "{again} elements ran twice");
+    stop(doomed);
+    stop(survivor);
+}
+
+#[test]
+fn a_paused_worker_past_its_lease_has_its_tasks_placed_again() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    // Tasks of 1 s are within the agent's three heartbeats of silence (1.5 s); the pause of
+    // 3 s is past the worker's lease (also three heartbeats).
+    let dir = project("pause", 1.0, "500ms");
+    let paused = worker(&dir, &redis, &[]);
+    let other = worker(&dir, &redis, &[]);
+    await_workers(&redis, 2);
+    let run = coordinator(&dir, &redis, 8, &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    signal(&paused, "-STOP");
+    std::thread::sleep(Duration::from_millis(3000));
+    signal(&paused, "-CONT");
+    let out = finish(run, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), sum_of_squares(8).to_string());
+    assert!(stderr.contains("deliveries reclaimed"), "{stderr}");
+    stop(paused);
+    stop(other);
+}
+
+#[test]
+fn sigterm_drains_a_worker_and_it_exits_zero() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("drain", 0.3, "1s");
+    let w = worker(&dir, &redis, &[]);
+    await_workers(&redis, 1);
+    let run = coordinator(&dir, &redis, 4, &[]);
+    std::thread::sleep(Duration::from_millis(700));
+    signal(&w, "-TERM");
+    let drained = finish(w, Duration::from_secs(20));
+    assert!(drained.status.success(), "{}", text(&drained.stderr));
+    assert_eq!(redis.cli(&["SCARD", "hive:default:workers"]), "0");
+    // The run goes on with another worker.
+    let w2 = worker(&dir, &redis, &[]);
+    let out = finish(run, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), sum_of_squares(4).to_string());
+    stop(w2);
+}
+
+#[test]
+fn a_live_worker_id_cannot_be_taken() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("id", 0.0, "1s");
+    let first = worker(&dir, &redis, &["--id", "gpu-1"]);
+    await_workers(&redis, 1);
+    let second = finish(
+        worker(&dir, &redis, &["--id", "gpu-1"]),
+        Duration::from_secs(20),
+    );
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        text(&second.stderr).contains("a live worker already has id `gpu-1`"),
+        "{}",
+        text(&second.stderr)
+    );
+    stop(first);
+}
+
+#[test]
+fn a_worker_with_other_sources_takes_no_task() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("hash", 0.0, "1s");
+    let other = project("hash-other", 0.0, "1s");
+    let changed = std::fs::read_to_string(other.join("main.hive")).unwrap() + "\n// changed\n";
+    std::fs::write(other.join("main.hive"), changed).unwrap();
+    let stranger = worker(&other, &redis, &[]);
+    await_workers(&redis, 1);
+    let run = coordinator(&dir, &redis, 3, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(executed(&other).is_empty(), "the stranger ran a task");
+    let good = worker(&dir, &redis, &[]);
+    let out = finish(run, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("runs other sources"), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), sum_of_squares(3).to_string());
+    stop(good);
+    stop(stranger);
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_without_the_password() {
+    let _serial = serial();
+    let redis = Redis::start(&["--requirepass", "right-horse-battery"]);
+    let dir = project("auth", 0.0, "1s");
+    let url = format!("redis://:wrong-staple-42@127.0.0.1:{}", redis.port);
+    let out = finish(
+        hivec(&dir)
+            .args(["run", "main.hive", "--redis", &url, "--input", "count=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run"),
+        Duration::from_secs(30),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    assert!(stderr.contains(":***@127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("wrong-staple-42"), "{stderr}");
+}
+
+#[test]
+fn redis_killed_mid_run_is_a_clear_error_within_the_timeout() {
+    let _serial = serial();
+    let mut redis = Redis::start(&[]);
+    let dir = project("dead", 0.5, "1s");
+    let w = worker(&dir, &redis, &[]);
+    await_workers(&redis, 1);
+    let run = coordinator(&dir, &redis, 40, &["--redis-timeout", "2s"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    let killed = Instant::now();
+    let out = finish(run, Duration::from_secs(30));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Redis at {} was unreachable for 2s", redis.url())),
+        "{stderr}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
+    stop(w);
+}

@@ -1,0 +1,270 @@
+//! The connection to Redis: commands retried with backoff while Redis is unreachable, for at
+//! most the run's `--redis-timeout`, then one clear error naming Redis.
+//!
+//! Invariant: the password of the URL appears in no message; every error says which Redis
+//! (the URL without its password) and why.
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, ErrorKind, FromRedisValue, RedisError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// A Redis server as the run reaches it.
+pub struct Link {
+    client: Client,
+    /// The URL with its password masked, for messages.
+    shown: String,
+    /// The password, to mask wherever a message might echo it.
+    secret: Option<String>,
+    /// How long Redis may stay unreachable before an operation fails.
+    timeout: Duration,
+    /// The shared connection for short commands.
+    conn: Mutex<Option<MultiplexedConnection>>,
+}
+
+/// Why an operation on Redis failed for good.
+#[derive(Clone, Debug)]
+pub struct RemoteError(pub String);
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Extra time a blocking read may take beyond its `BLOCK` before it counts as lost.
+const BLOCK_SLACK: Duration = Duration::from_secs(5);
+
+impl Link {
+    /// Parses `url` (`redis://[user:password@]host:port/db`) and connects, retrying for at
+    /// most `timeout`.
+    pub async fn open(url: &str, timeout: Duration) -> Result<Link, RemoteError> {
+        let shown = masked(url);
+        // The parser's message may quote the URL, password included: it is not shown.
+        let client = Client::open(url).map_err(|_| {
+            RemoteError(format!(
+                "--redis {shown}: not a Redis URL (redis://[user:password@]host:port/db)"
+            ))
+        })?;
+        let secret = client
+            .get_connection_info()
+            .redis_settings()
+            .password()
+            .map(str::to_string);
+        let link = Link {
+            client,
+            shown,
+            secret,
+            timeout,
+            conn: Mutex::new(None),
+        };
+        let _: String = link.query(&redis::cmd("PING")).await?;
+        Ok(link)
+    }
+
+    /// The URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs one command (or a pipeline, through [`Link::pipe`]) on the shared connection.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RemoteError> {
+        self.retrying(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    /// Runs a pipeline (atomic when built with `.atomic()`) on the shared connection.
+    pub async fn pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, RemoteError> {
+        self.retrying(|mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    /// A connection of its own for blocking reads (`BLOCK block`), with a response timeout
+    /// that allows for the block.
+    pub async fn reader(self: &Arc<Self>, block: Duration) -> Result<Reader, RemoteError> {
+        let mut reader = Reader {
+            link: self.clone(),
+            block,
+            conn: None,
+        };
+        reader.connect().await?;
+        Ok(reader)
+    }
+
+    /// Runs `op` on a connection, reconnecting with backoff while Redis is unreachable.
+    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T, RemoteError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let conn = {
+                let mut slot = self.conn.lock().await;
+                match &*slot {
+                    Some(c) => Ok(c.clone()),
+                    None => match self.connect(Some(self.timeout)).await {
+                        Ok(c) => {
+                            *slot = Some(c.clone());
+                            Ok(c)
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
+            };
+            let error = match conn {
+                Ok(c) => match op(c).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            if !transient(&error) {
+                return Err(self.explain(&error));
+            }
+            *self.conn.lock().await = None;
+            if start.elapsed() + pause > self.timeout {
+                return Err(self.unreachable(&error));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn connect(
+        &self,
+        response: Option<Duration>,
+    ) -> redis::RedisResult<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout.min(Duration::from_secs(5))))
+            .set_response_timeout(response);
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    fn unreachable(&self, e: &RedisError) -> RemoteError {
+        RemoteError(self.mask(format!(
+            "Redis at {} was unreachable for {}: {}",
+            self.shown,
+            hive_plan::duration(self.timeout.as_millis().min(u128::from(u64::MAX)) as u64),
+            describe(e)
+        )))
+    }
+
+    fn explain(&self, e: &RedisError) -> RemoteError {
+        let text = e.to_string();
+        let cause = match e.kind() {
+            _ if text.contains("WRONGPASS") || text.contains("NOAUTH") => {
+                "it refused the credentials (check the user and password of --redis)".to_string()
+            }
+            ErrorKind::AuthenticationFailed => {
+                "it refused the credentials (check the user and password of --redis)".to_string()
+            }
+            _ => describe(e),
+        };
+        RemoteError(self.mask(format!("Redis at {}: {cause}", self.shown)))
+    }
+
+    /// Masks the password wherever it appears in `text`.
+    fn mask(&self, text: String) -> String {
+        match &self.secret {
+            Some(s) if !s.is_empty() => text.replace(s.as_str(), "***"),
+            _ => text,
+        }
+    }
+}
+
+/// A connection for blocking reads, reconnected like [`Link::query`]'s.
+pub struct Reader {
+    link: Arc<Link>,
+    block: Duration,
+    conn: Option<MultiplexedConnection>,
+}
+
+impl Reader {
+    async fn connect(&mut self) -> Result<(), RemoteError> {
+        let response = Some(self.block + BLOCK_SLACK);
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.link.connect(response).await {
+                Ok(c) => {
+                    self.conn = Some(c);
+                    return Ok(());
+                }
+                Err(e) if !transient(&e) => return Err(self.link.explain(&e)),
+                Err(e) if start.elapsed() + pause > self.link.timeout => {
+                    return Err(self.link.unreachable(&e));
+                }
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    /// Runs a (blocking) command on this reader's connection.
+    pub async fn query<T: FromRedisValue>(&mut self, cmd: &redis::Cmd) -> Result<T, RemoteError> {
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                self.connect().await?;
+                continue;
+            };
+            match cmd.query_async(conn).await {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) => {
+                    self.conn = None;
+                    self.connect().await?;
+                }
+                Err(e) => return Err(self.link.explain(&e)),
+            }
+        }
+    }
+}
+
+/// Whether an error may go away by reconnecting.
+fn transient(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error() && e.kind() != ErrorKind::AuthenticationFailed
+}
+
+/// A Redis error for a person, without the details that may carry the URL.
+fn describe(e: &RedisError) -> String {
+    if e.is_connection_refusal() {
+        "connection refused".into()
+    } else if e.is_timeout() {
+        "no answer in time".into()
+    } else if e.is_connection_dropped() {
+        "the connection was closed".into()
+    } else {
+        e.to_string()
+    }
+}
+
+/// `url` with the password (the part between `:` and `@` of the authority) replaced by
+/// `***`.
+pub fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = match user.split_once(':') {
+                Some((name, _)) => format!("{name}:***"),
+                None => user.to_string(),
+            };
+            format!("{scheme}://{user}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}

@@ -1,0 +1,18 @@
+//! Distributed mode (`--redis`): a coordinator runs the workflow and owns the dispatcher as
+//! in one process; workers on any machine host the exec agents' instances. Tasks travel
+//! through one Redis stream per run and agent, read by workers through one consumer group;
+//! answers come back through the run's results stream.
+//!
+//! Invariant: delivery through Redis is at least once, a run takes each attempt's outcome
+//! exactly once (fencing tokens, see `coordinator`), and nothing of a finished run is left
+//! in its streams.
+
+pub mod coordinator;
+pub mod keys;
+pub mod link;
+mod wire;
+pub mod worker;
+
+pub use coordinator::{Remote, RemoteInstance, RemoteOptions, RemoteReport, new_id};
+pub use link::masked;
+pub use worker::{WorkerOptions, serve};

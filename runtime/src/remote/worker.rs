@@ -1,0 +1,521 @@
+//! `hivec worker`: hosts instances of a plan's exec agents and runs the tasks that
+//! coordinators of runs with the same sources send to their streams.
+//!
+//! Invariant: a worker answers only deliveries it holds. It renews the lease of every
+//! delivery it runs on each heartbeat; one it no longer holds (reclaimed while the worker was
+//! paused) is cancelled, and an answer that still gets out is refused by the coordinator.
+
+use super::coordinator::{RemoteOptions, new_id};
+use super::keys::{GROUP, Keys};
+use super::link::{Link, RemoteError};
+use super::wire::{Answer, Delivery};
+use crate::RunError;
+use crate::agent::exec::ExecInstance;
+use crate::agent::{Health, Instance};
+use hive_plan::Plan;
+use redis::streams::StreamReadReply;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long one blocking read of a task stream waits.
+const READ_BLOCK: Duration = Duration::from_millis(500);
+/// How often the worker looks for new runs.
+const RUNS_TICK: Duration = Duration::from_millis(250);
+/// Most deliveries read at once for an agent without a concurrency limit.
+const UNLIMITED_BATCH: usize = 256;
+/// How long a delivery waits for a live instance with room before it is answered as lost.
+const PLACE_WAIT: Duration = Duration::from_secs(10);
+/// How long a draining worker waits for its tasks before it hands them back.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// What `hivec worker` was asked to do.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Which Redis, under which namespace.
+    pub remote: RemoteOptions,
+    /// The worker's id (default: host, process and a random part).
+    pub id: Option<String>,
+    /// The agents to host (default: every exec agent of the plan).
+    pub agents: Vec<String>,
+}
+
+/// One agent the worker hosts.
+struct Hosted {
+    name: String,
+    instances: Vec<Arc<ExecInstance>>,
+    /// Tasks running per instance.
+    running: Vec<AtomicUsize>,
+    /// Tasks per instance at once.
+    concurrency: usize,
+    /// Streams of the runs that use it.
+    streams: Mutex<Vec<String>>,
+}
+
+impl Hosted {
+    fn running(&self) -> usize {
+        self.running.iter().map(|r| r.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Deliveries it can take now: free slots of live instances only, so that nothing is
+    /// read for an instance that is restarting.
+    fn free(&self) -> usize {
+        let free: usize = (0..self.instances.len())
+            .filter(|&i| self.instances[i].health() == Health::Live)
+            .map(|i| {
+                self.concurrency
+                    .saturating_sub(self.running[i].load(Ordering::Relaxed))
+            })
+            .fold(0, usize::saturating_add);
+        free.min(UNLIMITED_BATCH)
+    }
+
+    /// The live instance with a free slot and the fewest tasks.
+    fn pick(&self) -> Option<usize> {
+        (0..self.instances.len())
+            .filter(|&i| self.instances[i].health() == Health::Live)
+            .map(|i| (self.running[i].load(Ordering::Relaxed), i))
+            .filter(|(running, _)| *running < self.concurrency)
+            .min()
+            .map(|(_, i)| i)
+    }
+}
+
+/// The worker's shared state.
+struct Worker {
+    link: Arc<Link>,
+    keys: Keys,
+    id: String,
+    hash: String,
+    lease: Duration,
+    registration: String,
+    hosted: Vec<Hosted>,
+    /// Deliveries being run: (stream, entry) → what cancels it.
+    held: Mutex<HashMap<(String, String), Arc<Notify>>>,
+    /// Something finished or changed health: readers look again.
+    changed: Arc<Notify>,
+    stopping: AtomicBool,
+}
+
+/// Hosts the plan's exec agents (or those of `options.agents`) until `stop` resolves, then
+/// drains: takes no more tasks, finishes those it holds and exits.
+pub async fn serve(
+    plan: &Plan,
+    options: &WorkerOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let link = Arc::new(
+        Link::open(&options.remote.url, options.remote.timeout)
+            .await
+            .map_err(|e| RunError::run(e.0))?,
+    );
+    let names = hosted_names(plan, &options.agents)?;
+    let base = std::path::PathBuf::from(&plan.base);
+    let id = options.id.clone().unwrap_or_else(worker_id);
+    let changed = Arc::new(Notify::new());
+    let mut hosted = Vec::new();
+    let mut counts = BTreeMap::new();
+    let mut heartbeat = Duration::from_secs(5);
+    for name in &names {
+        let agent = &plan.agents[name];
+        let spec = crate::exec_spec(name, agent, &base)?;
+        heartbeat = heartbeat.min(spec.heartbeat);
+        let n = agent.min_replicas.max(1) as usize;
+        let wake = {
+            let changed = changed.clone();
+            Arc::new(move || changed.notify_waiters()) as Arc<dyn Fn() + Send + Sync>
+        };
+        let instances = (0..n)
+            .map(|i| {
+                let spec = crate::agent::exec::Spec {
+                    instance: i,
+                    ..spec.clone()
+                };
+                Arc::new(ExecInstance::start(spec, wake.clone()))
+            })
+            .collect();
+        counts.insert(name.clone(), n);
+        hosted.push(Hosted {
+            name: name.clone(),
+            instances,
+            running: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            concurrency: agent.concurrency.map_or(usize::MAX, |c| c.max(1) as usize),
+            streams: Mutex::new(Vec::new()),
+        });
+    }
+    let worker = Arc::new(Worker {
+        keys: Keys::new(&options.remote.namespace),
+        hash: plan.source_hash.clone(),
+        lease: heartbeat * 3,
+        registration: json!({
+            "hash": plan.source_hash,
+            "agents": counts,
+            "pid": std::process::id(),
+        })
+        .to_string(),
+        link,
+        id,
+        hosted,
+        held: Mutex::new(HashMap::new()),
+        changed: changed.clone(),
+        stopping: AtomicBool::new(false),
+    });
+    worker.register().await.map_err(|e| RunError::run(e.0))?;
+    for h in &worker.hosted {
+        for i in &h.instances {
+            i.started().await;
+        }
+    }
+    let summary = worker
+        .hosted
+        .iter()
+        .map(|h| format!("{} ×{}", h.name, h.instances.len()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::warn!(
+        "worker {} hosts {summary} on {}",
+        worker.id,
+        worker.link.shown()
+    );
+    eprintln!("worker {}: hosting {summary}", worker.id);
+
+    let mut loops = tokio::task::JoinSet::new();
+    loops.spawn(worker.clone().keep_alive());
+    loops.spawn(worker.clone().follow_runs());
+    for i in 0..worker.hosted.len() {
+        loops.spawn(worker.clone().read(i));
+    }
+    let failed = tokio::select! {
+        () = stop => None,
+        ended = loops.join_next() => match ended {
+            Some(Ok(Err(e))) => Some(e),
+            _ => None,
+        },
+    };
+    worker.stopping.store(true, Ordering::Relaxed);
+    worker.changed.notify_waiters();
+    // Drain: nothing new is read; what is held finishes, or is handed back at the limit.
+    let drained = tokio::time::Instant::now();
+    while worker.hosted.iter().any(|h| h.running() > 0) && drained.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loops.abort_all();
+    let mut stopping = tokio::task::JoinSet::new();
+    for h in &worker.hosted {
+        for i in &h.instances {
+            stopping.spawn(i.shutdown());
+        }
+    }
+    while stopping.join_next().await.is_some() {}
+    let _ = worker.deregister().await;
+    match failed {
+        Some(e) => Err(RunError::run(e.0)),
+        None => Ok(()),
+    }
+}
+
+/// The exec agents a worker hosts: `asked`, or all of them.
+fn hosted_names(plan: &Plan, asked: &[String]) -> Result<Vec<String>, RunError> {
+    let exec: Vec<&String> = plan
+        .agents
+        .iter()
+        .filter(|(_, a)| a.exec.is_some() && a.builtin.is_none())
+        .map(|(n, _)| n)
+        .collect();
+    if asked.is_empty() {
+        if exec.is_empty() {
+            return Err(RunError::run(
+                "the file has no exec agent, so there is nothing for a worker to host",
+            ));
+        }
+        return Ok(exec.into_iter().cloned().collect());
+    }
+    let mut out = Vec::new();
+    for name in asked {
+        if !exec.contains(&name) {
+            let known = exec
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(RunError::run(format!(
+                "--agent {name}: the file has no exec agent `{name}`; its exec agents are {known}"
+            )));
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Host, process and a random part: unique per process, never reused.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host = if host.is_empty() { "host".into() } else { host };
+    format!("{host}-{}", new_id())
+}
+
+impl Worker {
+    /// Claims the id: refused while another live worker has it.
+    async fn register(&self) -> Result<(), RemoteError> {
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.worker(&self.id))
+            .arg(&self.registration)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.lease.as_millis() as u64);
+        let claimed: Option<String> = self.link.query(&set).await?;
+        if claimed.is_none() {
+            return Err(RemoteError(format!(
+                "a live worker already has id `{}`: give this one another --id, or none",
+                self.id
+            )));
+        }
+        let mut add = redis::cmd("SADD");
+        add.arg(self.keys.workers()).arg(&self.id);
+        self.link.query::<u64>(&add).await.map(|_| ())
+    }
+
+    async fn deregister(&self) -> Result<(), RemoteError> {
+        let mut pipe = redis::pipe();
+        pipe.del(self.keys.worker(&self.id))
+            .ignore()
+            .srem(self.keys.workers(), &self.id)
+            .ignore();
+        self.link.pipe::<()>(&pipe).await
+    }
+
+    /// On every heartbeat: refreshes the registration and renews the lease of every
+    /// delivery held; one no longer held was reclaimed, and is cancelled here.
+    async fn keep_alive(self: Arc<Self>) -> Result<(), RemoteError> {
+        let mut interval = tokio::time::interval(self.lease / 3);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let mut set = redis::cmd("SET");
+            set.arg(self.keys.worker(&self.id))
+                .arg(&self.registration)
+                .arg("PX")
+                .arg(self.lease.as_millis() as u64);
+            self.link.query::<()>(&set).await?;
+            let held: Vec<(String, String)> = lock(&self.held).keys().cloned().collect();
+            let mut by_stream: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (stream, entry) in &held {
+                by_stream.entry(stream).or_default().push(entry);
+            }
+            for (stream, entries) in by_stream {
+                let mut claim = redis::cmd("XCLAIM");
+                claim
+                    .arg(stream)
+                    .arg(GROUP)
+                    .arg(&self.id)
+                    .arg(0)
+                    .arg(&entries)
+                    .arg("JUSTID");
+                let kept: HashSet<String> = match self.link.query::<Vec<String>>(&claim).await {
+                    Ok(k) => k.into_iter().collect(),
+                    Err(e) if e.0.contains("NOGROUP") => HashSet::new(),
+                    Err(e) => return Err(e),
+                };
+                for entry in entries.into_iter().filter(|e| !kept.contains(*e)) {
+                    let cancel = lock(&self.held).remove(&(stream.to_string(), entry.to_string()));
+                    if let Some(cancel) = cancel {
+                        tracing::warn!(
+                            stream,
+                            entry,
+                            "lost the lease of a delivery (reclaimed): cancelling it"
+                        );
+                        cancel.notify_one();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Follows the runs in progress: their streams for the agents hosted here.
+    async fn follow_runs(self: Arc<Self>) -> Result<(), RemoteError> {
+        let mut warned = HashSet::new();
+        let mut interval = tokio::time::interval(RUNS_TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let runs: HashMap<String, String> = self
+                .link
+                .query(redis::cmd("HGETALL").arg(self.keys.runs()))
+                .await?;
+            let mut streams: HashMap<&str, Vec<String>> = HashMap::new();
+            for (run, entry) in &runs {
+                let Ok(entry) = serde_json::from_str::<serde_json::Value>(entry) else {
+                    continue;
+                };
+                let hash = entry["hash"].as_str().unwrap_or_default();
+                let agents: Vec<&str> = entry["agents"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                    .unwrap_or_default();
+                for h in &self.hosted {
+                    if !agents.contains(&h.name.as_str()) {
+                        continue;
+                    }
+                    if hash != self.hash {
+                        if warned.insert(run.clone()) {
+                            tracing::warn!(
+                                "run {run} has other sources (hash {}…, this worker has {}…): not taking its tasks; start the worker with the same file",
+                                hash.get(..12).unwrap_or(hash),
+                                self.hash.get(..12).unwrap_or(&self.hash)
+                            );
+                        }
+                        continue;
+                    }
+                    streams
+                        .entry(h.name.as_str())
+                        .or_default()
+                        .push(self.keys.tasks(run, &h.name));
+                }
+            }
+            let mut grew = false;
+            for h in &self.hosted {
+                let mut now = streams.remove(h.name.as_str()).unwrap_or_default();
+                now.sort();
+                let mut current = lock(&h.streams);
+                grew |= now.iter().any(|s| !current.contains(s));
+                *current = now;
+            }
+            if grew {
+                self.changed.notify_waiters();
+            }
+        }
+    }
+
+    /// Reads deliveries for hosted agent `index` while it has free slots, and runs them.
+    async fn read(self: Arc<Self>, index: usize) -> Result<(), RemoteError> {
+        let mut reader = self.link.reader(READ_BLOCK).await?;
+        loop {
+            if self.stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let hosted = &self.hosted[index];
+            let free = hosted.free();
+            let streams = lock(&hosted.streams).clone();
+            if free == 0 || streams.is_empty() {
+                let _ = tokio::time::timeout(READ_BLOCK, self.changed.notified()).await;
+                continue;
+            }
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(GROUP)
+                .arg(&self.id)
+                .arg("COUNT")
+                .arg(free)
+                .arg("BLOCK")
+                .arg(READ_BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&streams);
+            for _ in &streams {
+                cmd.arg(">");
+            }
+            let reply = match reader.query::<Option<StreamReadReply>>(&cmd).await {
+                Ok(r) => r,
+                // A run ended and its stream is gone: the next look at the runs drops it.
+                Err(e) if e.0.contains("NOGROUP") || e.0.contains("UNBLOCKED") => {
+                    tokio::time::sleep(RUNS_TICK).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for key in reply.into_iter().flat_map(|r| r.keys) {
+                for entry in key.ids {
+                    let Some(delivery) = Delivery::parse(&entry) else {
+                        tracing::warn!(stream = %key.key, entry = %entry.id, "ignored a malformed delivery");
+                        continue;
+                    };
+                    let cancel = Arc::new(Notify::new());
+                    lock(&self.held).insert((key.key.clone(), entry.id.clone()), cancel.clone());
+                    let slot = self.place(index).await;
+                    hosted.running[slot].fetch_add(1, Ordering::Relaxed);
+                    let (w, stream) = (self.clone(), key.key.clone());
+                    tokio::spawn(w.run(index, slot, stream, entry.id, delivery, cancel));
+                }
+            }
+        }
+    }
+
+    /// The instance a delivery just read runs on: one that is live and has room, waiting a
+    /// little for one that is restarting; after that the least busy, whose answer (a lost
+    /// task) sends the delivery elsewhere.
+    async fn place(&self, index: usize) -> usize {
+        let hosted = &self.hosted[index];
+        let waited = tokio::time::Instant::now();
+        loop {
+            if let Some(slot) = hosted.pick() {
+                return slot;
+            }
+            if waited.elapsed() >= PLACE_WAIT {
+                return (0..hosted.instances.len())
+                    .min_by_key(|&i| hosted.running[i].load(Ordering::Relaxed))
+                    .unwrap_or(0);
+            }
+            let _ = tokio::time::timeout(READ_BLOCK, self.changed.notified()).await;
+        }
+    }
+
+    /// Runs one delivery on instance `slot` and sends its answer, unless it was reclaimed
+    /// meanwhile.
+    async fn run(
+        self: Arc<Self>,
+        index: usize,
+        slot: usize,
+        stream: String,
+        entry: String,
+        delivery: Delivery,
+        cancel: Arc<Notify>,
+    ) {
+        let hosted = &self.hosted[index];
+        let attempt = hosted.instances[slot].execute(delivery.task);
+        let result = tokio::select! {
+            r = attempt => Some(r),
+            () = cancel.notified() => None,
+        };
+        hosted.running[slot].fetch_sub(1, Ordering::Relaxed);
+        let still_held = lock(&self.held)
+            .remove(&(stream.clone(), entry.clone()))
+            .is_some();
+        self.changed.notify_waiters();
+        let (Some(result), true) = (result, still_held) else {
+            return;
+        };
+        let answer = Answer {
+            token: delivery.token,
+            by: format!("{}#{slot}@{}", hosted.name, self.id),
+            result,
+        };
+        let results = Keys::results_for(&stream);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut add = redis::cmd("XADD");
+        add.arg(&results).arg("NOMKSTREAM").arg("*");
+        for (k, v) in answer.fields() {
+            add.arg(k).arg(v);
+        }
+        pipe.add_command(add).ignore();
+        pipe.cmd("XACK")
+            .arg(&stream)
+            .arg(GROUP)
+            .arg(&entry)
+            .ignore();
+        pipe.cmd("XDEL").arg(&stream).arg(&entry).ignore();
+        if let Err(e) = self.link.pipe::<()>(&pipe).await {
+            tracing::error!("could not send the answer of {stream} {entry}: {e}");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
