@@ -10,7 +10,7 @@ use crate::strategy::stable_hash;
 use crate::workflow::{self, WorkflowRun};
 use crate::{RunError, address};
 use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
-use hive_plan::{Callee, Consensus, Routing, Step, Strategy};
+use hive_plan::{Callee, Consensus, Routing, Step, Strategy, Type};
 use serde_json::{Map, Value};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,9 @@ pub async fn run(run: &WorkflowRun, index: usize) -> Result<Value, RunError> {
     };
     if let Some(when) = &step.options.when {
         let holds = eval(when, &scope).map_err(|e| failed(run, step, format!("`when`: {e}")))?;
+        // A `json` value may reach here: only a bool decides.
+        let holds = conform(holds, &Type::Bool, &run.rt.plan.types)
+            .map_err(|m| failed(run, step, format!("`when` is not a bool {m}")))?;
         if holds != Value::Bool(true) {
             return Ok(Value::Null);
         }
@@ -113,9 +116,31 @@ async fn call(
         locals: &locals,
     };
     let mut input = Map::new();
+    let params = match &step.call {
+        Callee::Capability(c) => run.rt.plan.capabilities.get(c).map(|c| &c.params[..]),
+        // A workflow's inputs are checked when its run binds them.
+        Callee::Workflow(_) => None,
+    };
     for (name, expr) in &step.args {
         let value =
             eval(expr, &scope).map_err(|e| failed(run, step, format!("argument `{name}`: {e}")))?;
+        // A `json` value flowing into a typed parameter is checked here, before any task
+        // is sent; the checked value is the one sent (an int where a float is expected
+        // becomes a float, a record gets its defaults).
+        let value = match params.and_then(|ps| ps.iter().find(|p| p.name == *name)) {
+            Some(p) => conform(value, &p.ty, &run.rt.plan.types).map_err(|m| {
+                failed(
+                    run,
+                    step,
+                    format!(
+                        "argument `{name}` of `{}` does not match its type `{}` {m}",
+                        step.call.name(),
+                        p.ty
+                    ),
+                )
+            })?,
+            None => value,
+        };
         input.insert(name.clone(), value);
     }
     let capability = match &step.call {
@@ -162,10 +187,31 @@ async fn call(
         }
         Err(failure) => match &step.options.fallback {
             Some(fallback) => {
-                eval(fallback, &scope).map_err(|e| failed(run, step, format!("`fallback`: {e}")))
+                let value = eval(fallback, &scope)
+                    .map_err(|e| failed(run, step, format!("`fallback`: {e}")))?;
+                match returns(run, step) {
+                    Some(ty) => conform(value, ty, &run.rt.plan.types).map_err(|m| {
+                        failed(
+                            run,
+                            step,
+                            format!("`fallback` does not match the type `{ty}` {m}"),
+                        )
+                    }),
+                    None => Ok(value),
+                }
             }
             None => Err(failure.into_error(run, step)),
         },
+    }
+}
+
+/// The type of what a step's call returns (of one element, for a map): where its `fallback`
+/// value goes.
+fn returns<'r>(run: &'r WorkflowRun, step: &Step) -> Option<&'r Type> {
+    let plan = &run.rt.plan;
+    match &step.call {
+        Callee::Capability(c) => plan.capabilities.get(c).map(|c| &c.returns),
+        Callee::Workflow(w) => plan.workflows.get(w).map(|w| &w.returns),
     }
 }
 
