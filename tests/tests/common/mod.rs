@@ -84,12 +84,13 @@ pub fn plan_in(tag: &str, files: &[(&str, &str)]) -> (hive_plan::Plan, PathBuf) 
 /// JSON object a line, the agent's name from `hello`) and answers each task in a thread of
 /// its own, so that it keeps reading (and recording `cancel`s) while tasks run. `answer` is
 /// the body of `def answer(msg, me)`, indented four spaces: it returns the task's output, or
-/// raises to fail the task (not retryable).
+/// raises to fail the task (not retryable); the dict `state` is shared by all its calls.
 pub fn recording_agent(capabilities: &[&str], answer: &str) -> String {
     format!(
         r#"import json, os, sys, threading, time
 lock = threading.Lock()
 me = "agent"
+state = {{}}
 def send(obj):
     with lock:
         print(json.dumps(obj), flush=True)
