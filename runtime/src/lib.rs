@@ -6,6 +6,7 @@
 //! then every task still in flight is cancelled.
 
 pub mod agent;
+mod attempts;
 pub mod conform;
 pub mod dispatch;
 mod error;
