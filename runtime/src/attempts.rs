@@ -1,6 +1,7 @@
-//! The attempts of a capability's task: its route, `retry + 1` attempts on the route's
-//! target with backoff between them, then the same on each fallback target; for a step with
-//! `replicas`, the same task on distinct agents decided by its consensus rule.
+//! The attempts of a step's call. A capability's task: its route, `retry + 1` attempts on the
+//! route's target with backoff between them, then the same on each fallback target; for a
+//! step with `replicas`, the same task on distinct agents decided by its consensus rule. A
+//! sub-workflow: `retry + 1` runs of it, each within the step's `timeout`.
 
 use crate::RunError;
 use crate::address;
@@ -11,7 +12,7 @@ use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::step::failed;
 use crate::strategy::stable_hash;
-use crate::workflow::WorkflowRun;
+use crate::workflow::{self, WorkflowRun};
 use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
 use hive_plan::{Consensus, Routing, Step, Strategy};
 use serde_json::Value;
@@ -22,20 +23,92 @@ use std::time::Duration;
 /// Times one attempt may move because its instance died before it counts as failed.
 const MAX_HANDOFFS: u32 = 8;
 
-/// The last failed attempt of a task.
+/// The last failed attempt of a call.
 pub(crate) struct Failure {
     agent: Option<String>,
     attempt: Option<(u32, u32)>,
     cause: String,
+    /// Whether another attempt may succeed.
+    retryable: bool,
 }
 
 impl Failure {
+    /// A failure before any attempt: the plan or an expression is wrong.
+    fn fatal(cause: String) -> Failure {
+        Failure {
+            agent: None,
+            attempt: None,
+            cause,
+            retryable: false,
+        }
+    }
+
     pub(crate) fn into_error(self, run: &WorkflowRun, step: &Step) -> RunError {
         RunError {
             agent: self.agent,
             attempt: self.attempt,
+            retryable: self.retryable,
             ..failed(run, step, self.cause)
         }
+    }
+}
+
+/// Waits before attempt `attempt + 1`: the step's backoff delay with equal jitter (half the
+/// delay, plus up to the other half at random).
+async fn backoff(run: &WorkflowRun, step: &Step, attempt: u32) {
+    let delay = step.options.backoff.delay_ms(attempt);
+    if delay > 0 {
+        let jittered = delay / 2 + run.rt.random(delay - delay / 2);
+        tokio::time::sleep(Duration::from_millis(jittered)).await;
+    }
+}
+
+/// A call of workflow `name` with `params`: `retry + 1` runs of it with backoff between them,
+/// each bounded by the step's `timeout` (a run that passes it is dropped, which cancels its
+/// tasks). Each run starts afresh; what a resumed run finds in the journal is not run again.
+pub(crate) async fn runs(
+    run: &WorkflowRun,
+    step: &Step,
+    name: &str,
+    params: &serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<Value, Failure> {
+    let opts = &step.options;
+    let max = opts.retry.saturating_add(1);
+    let mut attempt = 1;
+    loop {
+        let called = workflow::run(
+            run.rt.clone(),
+            name.to_string(),
+            params.clone(),
+            path.to_string(),
+        );
+        let result = match opts.timeout_ms {
+            None => called.await,
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), called)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RunError::retryable(format!(
+                        "timed out after {}; its tasks still running were cancelled",
+                        hive_plan::duration(ms)
+                    )))
+                }),
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        if !error.retryable || attempt >= max {
+            return Err(Failure {
+                agent: None,
+                // Counted when there is more than one.
+                attempt: (max > 1).then_some((attempt, max)),
+                cause: format!("in workflow `{name}`: {error}"),
+                retryable: error.retryable,
+            });
+        }
+        backoff(run, step, attempt).await;
+        attempt += 1;
     }
 }
 
@@ -70,11 +143,7 @@ pub(crate) async fn attempts(
 ) -> Result<Value, Failure> {
     let rt = &run.rt;
     let opts = &step.options;
-    let fail = |cause: String| Failure {
-        agent: None,
-        attempt: None,
-        cause,
-    };
+    let fail = Failure::fatal;
     let returns = &rt
         .plan
         .capabilities
@@ -163,16 +232,12 @@ pub(crate) async fn attempts(
                 agent: who,
                 attempt: Some((attempt, max)),
                 cause: error.message,
+                retryable: error.retryable,
             };
             if !error.retryable || attempt >= max {
                 break;
             }
-            let delay = opts.backoff.delay_ms(attempt);
-            if delay > 0 {
-                // Equal jitter: half the delay, plus up to the other half at random.
-                let jittered = delay / 2 + rt.random(delay - delay / 2);
-                tokio::time::sleep(Duration::from_millis(jittered)).await;
-            }
+            backoff(run, step, attempt).await;
             attempt += 1;
         }
         target = routing.fallback.as_deref();
@@ -250,6 +315,7 @@ pub(crate) async fn consensus(
         agent: None,
         attempt: None,
         cause,
+        retryable: true,
     })
 }
 

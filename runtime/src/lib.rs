@@ -220,7 +220,8 @@ impl Runtime {
             instance.started().await;
         }
         let started = tokio::time::Instant::now();
-        let output = workflow::run(self.clone(), name.to_string(), inputs, String::new()).await?;
+        let params = workflow::bind(self, name, inputs)?;
+        let output = workflow::run(self.clone(), name.to_string(), params, String::new()).await?;
         Ok(RunReport {
             output,
             members: self.dispatcher.report(),

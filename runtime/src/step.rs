@@ -2,7 +2,7 @@
 //! idempotency key, and the `fallback` value when the call's attempts (`attempts.rs`) failed.
 
 use crate::RunError;
-use crate::attempts::{attempts, consensus};
+use crate::attempts::{Failure, attempts, consensus, runs};
 use crate::conform::conform;
 use crate::eval::eval;
 use crate::scope::RunScope;
@@ -139,10 +139,13 @@ async fn call(
     }
     let capability = match &step.call {
         Callee::Workflow(w) => {
+            // Inputs that do not fit fail the step before the workflow starts, like an
+            // argument of a task.
+            let params = workflow::bind(&run.rt, w, input)
+                .map_err(|e| failed(run, step, format!("in workflow `{w}`: {e}")))?;
             let path = format!("{}/", run.key(index, local.as_ref().map(|l| l.0)));
-            return workflow::run(run.rt.clone(), w.clone(), input, path)
-                .await
-                .map_err(|e| failed(run, step, format!("in workflow `{w}`: {e}")));
+            let result = runs(run, step, w, &params, &path).await;
+            return or_fallback(run, step, &scope, result);
         }
         Callee::Capability(c) => c,
     };
@@ -167,35 +170,42 @@ async fn call(
     } else {
         attempts(run, step, capability, &input, None).await
     };
-    match result {
-        Ok(value) => {
-            if let Some(k) = key {
-                if let Some(j) = &run.rt.journal {
-                    j.record_key(&k, &value).map_err(RunError::run)?;
-                }
-                if let Ok(mut keys) = run.rt.keys.lock() {
-                    keys.insert(k, value.clone());
-                }
-            }
-            Ok(value)
+    if let (Ok(value), Some(k)) = (&result, key) {
+        if let Some(j) = &run.rt.journal {
+            j.record_key(&k, value).map_err(RunError::run)?;
         }
-        Err(failure) => match &step.options.fallback {
-            Some(fallback) => {
-                let value = eval(fallback, &scope)
-                    .map_err(|e| failed(run, step, format!("`fallback`: {e}")))?;
-                match returns(run, step) {
-                    Some(ty) => conform(value, ty, &run.rt.plan.types).map_err(|m| {
-                        failed(
-                            run,
-                            step,
-                            format!("`fallback` does not match the type `{ty}` {m}"),
-                        )
-                    }),
-                    None => Ok(value),
-                }
-            }
-            None => Err(failure.into_error(run, step)),
-        },
+        if let Ok(mut keys) = run.rt.keys.lock() {
+            keys.insert(k, value.clone());
+        }
+    }
+    or_fallback(run, step, &scope, result)
+}
+
+/// The call's value, or when its attempts failed the step's `fallback` value, checked against
+/// the call's type; without one, the step's error.
+fn or_fallback(
+    run: &WorkflowRun,
+    step: &Step,
+    scope: &RunScope<'_>,
+    result: Result<Value, Failure>,
+) -> Result<Value, RunError> {
+    let failure = match result {
+        Ok(value) => return Ok(value),
+        Err(failure) => failure,
+    };
+    let Some(fallback) = &step.options.fallback else {
+        return Err(failure.into_error(run, step));
+    };
+    let value = eval(fallback, scope).map_err(|e| failed(run, step, format!("`fallback`: {e}")))?;
+    match returns(run, step) {
+        Some(ty) => conform(value, ty, &run.rt.plan.types).map_err(|m| {
+            failed(
+                run,
+                step,
+                format!("`fallback` does not match the type `{ty}` {m}"),
+            )
+        }),
+        None => Ok(value),
     }
 }
 
@@ -217,5 +227,6 @@ pub(crate) fn failed(run: &WorkflowRun, step: &Step, cause: String) -> RunError 
         agent: None,
         attempt: None,
         cause,
+        retryable: false,
     }
 }
