@@ -7,16 +7,15 @@ use crate::RunError;
 use crate::address;
 use crate::agent::{Task, TaskError};
 use crate::conform::conform;
+use crate::consensus;
 use crate::dispatch::{Request, Submitted};
 use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::step::failed;
 use crate::strategy::stable_hash;
 use crate::workflow::{self, WorkflowRun};
-use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
-use hive_plan::{Consensus, Routing, Step, Strategy};
+use hive_plan::{Routing, Step, Strategy, Type};
 use serde_json::Value;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,11 +24,11 @@ const MAX_HANDOFFS: u32 = 8;
 
 /// The last failed attempt of a call.
 pub(crate) struct Failure {
-    agent: Option<String>,
-    attempt: Option<(u32, u32)>,
-    cause: String,
+    pub(crate) agent: Option<String>,
+    pub(crate) attempt: Option<(u32, u32)>,
+    pub(crate) cause: String,
     /// Whether another attempt may succeed.
-    retryable: bool,
+    pub(crate) retryable: bool,
 }
 
 impl Failure {
@@ -131,18 +130,24 @@ fn route<'s>(step: &'s Step, input: &Value) -> Result<&'s Routing, String> {
     Err("no route matches this task and there is no default route".to_string())
 }
 
+/// Where one task goes: its routing entry, the dispatcher group of that target, and the
+/// `hash` strategy's key for this input.
+pub(crate) struct Target<'s> {
+    routing: &'s Routing,
+    group: usize,
+    key: Option<u64>,
+}
+
 /// The task's attempts: on its route's target, then on each fallback target, `retry + 1`
-/// attempts each with backoff between them. `shared` is the consensus replicas' list of
-/// members already taken.
+/// attempts each with backoff between them. With `replicas` above 1, an attempt is a round
+/// of the task on that many distinct agents, decided by the step's consensus rule.
 pub(crate) async fn attempts(
     run: &WorkflowRun,
     step: &Step,
     capability: &str,
     input: &Arc<Value>,
-    shared: Option<Arc<Mutex<Vec<usize>>>>,
 ) -> Result<Value, Failure> {
     let rt = &run.rt;
-    let opts = &step.options;
     let fail = Failure::fatal;
     let returns = &rt
         .plan
@@ -150,56 +155,122 @@ pub(crate) async fn attempts(
         .get(capability)
         .ok_or_else(|| fail(format!("the plan has no capability `{capability}`")))?
         .returns;
-    let mut target = Some(route(step, input).map_err(fail)?);
-    let max = opts.retry.saturating_add(1);
+    let task = Call {
+        run,
+        step,
+        capability,
+        input,
+        returns,
+    };
+    let mut routing = Some(route(step, input).map_err(fail)?);
+    let max = step.options.retry.saturating_add(1);
     let mut last = fail("no target to run on".to_string());
-    while let Some(routing) = target {
-        let group = rt.groups.get(&address(routing)).copied().ok_or_else(|| {
-            fail(format!(
-                "target {} is unknown to the runtime",
-                routing.target.describe()
-            ))
-        })?;
-        let key = match &routing.strategy {
-            Strategy::Hash { key } => {
-                let locals = [("input", &**input)];
-                let v = eval(key, &RunScope::locals(&locals))
-                    .map_err(|e| fail(format!("hash key: {e}")))?;
-                Some(stable_hash(&v.to_string()))
+    let mut rounds = 0;
+    while let Some(r) = routing {
+        let target = target(run, r, input)?;
+        for attempt in 1..=max {
+            let outcome = if step.options.replicas > 1 {
+                rounds += 1;
+                consensus::round(&task, &step.options, &target, (attempt, max)).await
+            } else {
+                task.once(&target, (attempt, max), None).await
+            };
+            last = match outcome {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if !last.retryable {
+                break;
             }
-            _ => None,
-        };
-        let mut attempt = 1;
+            if attempt < max {
+                backoff(run, step, attempt).await;
+            }
+        }
+        routing = r.fallback.as_deref();
+    }
+    if rounds > 0 {
+        last.cause = consensus::summary(&step.options, rounds, &last.cause);
+    }
+    Err(last)
+}
+
+/// The dispatcher group and hash key of routing entry `r` for this input.
+fn target<'s>(run: &WorkflowRun, r: &'s Routing, input: &Value) -> Result<Target<'s>, Failure> {
+    let group = run.rt.groups.get(&address(r)).copied().ok_or_else(|| {
+        Failure::fatal(format!(
+            "target {} is unknown to the runtime",
+            r.target.describe()
+        ))
+    })?;
+    let key = match &r.strategy {
+        Strategy::Hash { key } => {
+            let locals = [("input", input)];
+            let v = eval(key, &RunScope::locals(&locals))
+                .map_err(|e| Failure::fatal(format!("hash key: {e}")))?;
+            Some(stable_hash(&v.to_string()))
+        }
+        _ => None,
+    };
+    Ok(Target {
+        routing: r,
+        group,
+        key,
+    })
+}
+
+/// One task of a step: what every attempt of it sends.
+pub(crate) struct Call<'a> {
+    run: &'a WorkflowRun,
+    step: &'a Step,
+    capability: &'a str,
+    input: &'a Arc<Value>,
+    returns: &'a Type,
+}
+
+impl Call<'_> {
+    /// Attempt `attempt` of `max` on `target`, moved on (with its checkpoint) when its
+    /// instance dies under it. `taken` is the list of members a consensus round's replicas
+    /// hold, so that they land on distinct agents.
+    pub(crate) async fn once(
+        &self,
+        target: &Target<'_>,
+        (attempt, max): (u32, u32),
+        taken: Option<Arc<Mutex<Vec<usize>>>>,
+    ) -> Result<Value, Failure> {
+        let (run, step, capability) = (self.run, self.step, self.capability);
+        let rt = &run.rt;
+        let opts = &step.options;
+        let fail = Failure::fatal;
         let mut handoffs = 0;
         let mut checkpoint: Option<Value> = None;
         loop {
             // A pool with a full queue holds the task back here, in arrival order, until a
             // waiting task leaves it (backpressure).
-            let room = match rt.rooms.get(group).and_then(Option::as_ref) {
+            let room = match rt.rooms.get(target.group).and_then(Option::as_ref) {
                 Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
                     fail(format!(
                         "the queue of {} was closed",
-                        routing.target.describe()
+                        target.routing.target.describe()
                     ))
                 })?),
                 None => None,
             };
             let request = Request {
                 room,
-                group,
+                group: target.group,
                 urgency: opts.priority.urgency(),
                 deadline: run.deadline,
                 task: Task {
                     capability: capability.to_string(),
-                    input: input.clone(),
+                    input: self.input.clone(),
                     attempt,
                     deadline_ms: opts.timeout_ms,
                     checkpoint: checkpoint.take(),
                 },
                 demand: opts.resources,
                 timeout: opts.timeout_ms.map(Duration::from_millis),
-                key,
-                excluded: shared.clone(),
+                key: target.key,
+                excluded: taken.clone(),
                 retry: attempt > 1,
                 label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
             };
@@ -209,6 +280,7 @@ pub(crate) async fn attempts(
                     .await
                     .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
             };
+            let returns = self.returns;
             let error = match outcome.result {
                 Ok(v) => match conform(v, returns, &rt.plan.types) {
                     Ok(v) => return Ok(v),
@@ -218,9 +290,8 @@ pub(crate) async fn attempts(
                 },
                 Err(e) => e,
             };
-            let who = rt.member_name(outcome.member, outcome.instance);
-            // A replica that failed frees its member for another attempt there.
-            if let Some(Ok(mut taken)) = shared.as_ref().map(|s| s.lock()) {
+            // A replica that failed frees its member, so that its handoff may go there.
+            if let Some(Ok(mut taken)) = taken.as_ref().map(|s| s.lock()) {
                 taken.retain(|m| *m != outcome.member);
             }
             if error.lost && handoffs < MAX_HANDOFFS {
@@ -228,102 +299,12 @@ pub(crate) async fn attempts(
                 checkpoint = error.checkpoint;
                 continue;
             }
-            last = Failure {
-                agent: who,
+            return Err(Failure {
+                agent: rt.member_name(outcome.member, outcome.instance),
                 attempt: Some((attempt, max)),
                 cause: error.message,
                 retryable: error.retryable,
-            };
-            if !error.retryable || attempt >= max {
-                break;
-            }
-            backoff(run, step, attempt).await;
-            attempt += 1;
+            });
         }
-        target = routing.fallback.as_deref();
-    }
-    Err(last)
-}
-
-/// The same task on `replicas` distinct agents, decided by the step's consensus rule.
-pub(crate) async fn consensus(
-    run: &WorkflowRun,
-    index: usize,
-    capability: &str,
-    input: &Arc<Value>,
-) -> Result<Value, Failure> {
-    let step = &run.workflow().steps[index];
-    let n = step.options.replicas;
-    let rule = step.options.consensus.unwrap_or(Consensus::Majority);
-    let needed = match rule {
-        Consensus::First => 1,
-        Consensus::Majority => n / 2 + 1,
-        Consensus::Unanimous => n,
-        Consensus::Quorum(q) => q.min(n),
-    };
-    let shared = Arc::new(Mutex::new(Vec::new()));
-    // The replicas run as futures of this task; returning early drops the rest, which
-    // cancels their attempts.
-    let mut set: FuturesUnordered<_> = (0..n)
-        .map(|_| {
-            AssertUnwindSafe(attempts(run, step, capability, input, Some(shared.clone())))
-                .catch_unwind()
-        })
-        .collect();
-    // Distinct outputs with how many replicas gave each.
-    let mut tally: Vec<(Value, u32)> = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut finished = 0;
-    while let Some(joined) = set.next().await {
-        finished += 1;
-        match joined {
-            Ok(Ok(v)) => match tally.iter_mut().find(|(seen, _)| *seen == v) {
-                Some((_, count)) => *count += 1,
-                None => tally.push((v, 1)),
-            },
-            Ok(Err(f)) => failures.push(match f.agent {
-                Some(a) => format!("{a}: {}", f.cause),
-                None => f.cause,
-            }),
-            Err(_) => failures.push("a replica stopped: it panicked".to_string()),
-        }
-        if let Some((v, _)) = tally.iter().find(|(_, c)| *c >= needed) {
-            // Deciding early cancels the replicas still running.
-            return Ok(v.clone());
-        }
-        let best = tally.iter().map(|(_, c)| *c).max().unwrap_or(0);
-        if best + (n - finished) < needed {
-            break;
-        }
-    }
-    let counts: Vec<String> = tally.iter().map(|(_, c)| c.to_string()).collect();
-    let mut cause = format!(
-        "no {} among {n} replicas: {} distinct outputs (agreeing {}), {} failed",
-        rule_name(rule),
-        tally.len(),
-        if counts.is_empty() {
-            "0".to_string()
-        } else {
-            counts.join(", ")
-        },
-        failures.len()
-    );
-    if let Some(first) = failures.first() {
-        cause.push_str(&format!("; first failure: {first}"));
-    }
-    Err(Failure {
-        agent: None,
-        attempt: None,
-        cause,
-        retryable: true,
-    })
-}
-
-fn rule_name(rule: Consensus) -> String {
-    match rule {
-        Consensus::Majority => "majority".into(),
-        Consensus::Unanimous => "unanimous agreement".into(),
-        Consensus::First => "success".into(),
-        Consensus::Quorum(q) => format!("quorum of {q}"),
     }
 }

@@ -8,6 +8,7 @@
 pub mod agent;
 mod attempts;
 pub mod conform;
+mod consensus;
 pub mod dispatch;
 mod error;
 pub mod eval;

@@ -2,7 +2,7 @@
 //! idempotency key, and the `fallback` value when the call's attempts (`attempts.rs`) failed.
 
 use crate::RunError;
-use crate::attempts::{Failure, attempts, consensus, runs};
+use crate::attempts::{Failure, attempts, runs};
 use crate::conform::conform;
 use crate::eval::eval;
 use crate::scope::RunScope;
@@ -165,11 +165,7 @@ async fn call(
         return Ok(done);
     }
     let input = Arc::new(Value::Object(input));
-    let result = if step.options.replicas > 1 {
-        consensus(run, index, capability, &input).await
-    } else {
-        attempts(run, step, capability, &input, None).await
-    };
+    let result = attempts(run, step, capability, &input).await;
     if let (Ok(value), Some(k)) = (&result, key) {
         if let Some(j) = &run.rt.journal {
             j.record_key(&k, value).map_err(RunError::run)?;
