@@ -15,6 +15,7 @@ pub mod eval;
 pub mod fleet;
 mod inputs;
 pub mod journal;
+mod keys;
 pub mod progress;
 mod scope;
 mod step;
@@ -70,8 +71,8 @@ pub struct Runtime {
     /// after start, so the address identifies the routing without hashing its contents on
     /// every attempt.
     groups: HashMap<usize, usize>,
-    /// Values of completed idempotency keys.
-    keys: Mutex<HashMap<String, Value>>,
+    /// Idempotency keys, completed and in flight.
+    keys: keys::Keys,
     /// Agent names by fleet index.
     names: Vec<String>,
     /// Whether attempts are recorded for the trace.
@@ -171,7 +172,7 @@ impl Runtime {
             plan,
             dispatcher,
             groups: by_address,
-            keys: Mutex::new(
+            keys: keys::Keys::new(
                 options
                     .journal
                     .as_ref()

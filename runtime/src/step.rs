@@ -5,6 +5,7 @@ use crate::RunError;
 use crate::attempts::{Failure, attempts, runs};
 use crate::conform::conform;
 use crate::eval::eval;
+use crate::keys::Claim;
 use crate::scope::RunScope;
 use crate::workflow::{self, WorkflowRun};
 use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
@@ -159,20 +160,22 @@ async fn call(
             })
         }
     };
-    if let Some(k) = &key
-        && let Some(done) = run.rt.keys.lock().ok().and_then(|m| m.get(k).cloned())
-    {
-        return Ok(done);
-    }
+    // A task whose key has completed takes its value; one whose key is in flight waits for
+    // that task, and runs itself only if that one fails.
+    let ticket = match &key {
+        None => None,
+        Some(k) => match run.rt.keys.claim(k).await {
+            Claim::Done(value) => return Ok(value),
+            Claim::Run(ticket) => Some(ticket),
+        },
+    };
     let input = Arc::new(Value::Object(input));
     let result = attempts(run, step, capability, &input).await;
-    if let (Ok(value), Some(k)) = (&result, key) {
+    if let (Ok(value), Some(ticket)) = (&result, ticket) {
         if let Some(j) = &run.rt.journal {
-            j.record_key(&k, value).map_err(RunError::run)?;
+            j.record_key(ticket.key(), value).map_err(RunError::run)?;
         }
-        if let Ok(mut keys) = run.rt.keys.lock() {
-            keys.insert(k, value.clone());
-        }
+        ticket.finish(value.clone());
     }
     or_fallback(run, step, &scope, result)
 }
