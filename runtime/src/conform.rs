@@ -1,4 +1,5 @@
-//! Checks values against declared types: agent outputs, workflow inputs.
+//! Checks values against declared types: agent outputs, workflow inputs and outputs, task
+//! arguments, `fallback` values and `when` conditions (where a `json` value meets a type).
 //!
 //! A mismatch names the path inside the value, `$.reviews[2].score`, so that a person can find
 //! the offending part of a large output.

@@ -16,6 +16,10 @@ pub struct RunError {
     pub attempt: Option<(u32, u32)>,
     /// What went wrong.
     pub cause: String,
+    /// Whether running the failed part again may succeed: its last task failed in a way
+    /// another attempt may fix, or it ran out of time. An error in the plan's expressions or
+    /// types, or a task that failed with `retryable: false`, is not.
+    pub retryable: bool,
 }
 
 impl RunError {
@@ -27,6 +31,15 @@ impl RunError {
             agent: None,
             attempt: None,
             cause: cause.into(),
+            retryable: false,
+        }
+    }
+
+    /// A failure that belongs to no step and that another try may not repeat (a deadline).
+    pub fn retryable(cause: impl Into<String>) -> RunError {
+        RunError {
+            retryable: true,
+            ..RunError::run(cause)
         }
     }
 }

@@ -6,13 +6,16 @@
 //! then every task still in flight is cancelled.
 
 pub mod agent;
+mod attempts;
 pub mod conform;
+mod consensus;
 pub mod dispatch;
 mod error;
 pub mod eval;
 pub mod fleet;
 mod inputs;
 pub mod journal;
+mod keys;
 pub mod progress;
 pub mod remote;
 mod scope;
@@ -69,8 +72,8 @@ pub struct Runtime {
     dispatcher: Dispatcher,
     /// A routing's id ([`Routing::id`]) → its dispatcher group.
     groups: HashMap<u32, usize>,
-    /// Values of completed idempotency keys.
-    keys: Mutex<HashMap<String, Value>>,
+    /// Idempotency keys, completed and in flight.
+    keys: keys::Keys,
     /// Agent names by fleet index.
     names: Vec<String>,
     /// Whether attempts are recorded for the trace.
@@ -188,7 +191,7 @@ impl Runtime {
             plan,
             dispatcher,
             groups: by_id,
-            keys: Mutex::new(
+            keys: keys::Keys::new(
                 options
                     .journal
                     .as_ref()
@@ -238,7 +241,8 @@ impl Runtime {
             instance.started().await;
         }
         let started = tokio::time::Instant::now();
-        let output = workflow::run(self.clone(), name.to_string(), inputs, String::new()).await?;
+        let params = workflow::bind(self, name, inputs)?;
+        let output = workflow::run(self.clone(), name.to_string(), params, String::new()).await?;
         Ok(RunReport {
             output,
             members: self.dispatcher.report(),

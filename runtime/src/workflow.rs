@@ -68,18 +68,30 @@ impl WorkflowRun {
     }
 }
 
-/// Runs workflow `name` with `inputs`; boxed because steps may call workflows.
+/// Checks `inputs` against the parameters of workflow `name`, defaults filled in: the
+/// parameters of a run of it.
+pub fn bind(
+    rt: &Runtime,
+    name: &str,
+    inputs: Map<String, Value>,
+) -> Result<Map<String, Value>, RunError> {
+    let Some(wf) = rt.plan.workflows.get(name) else {
+        return Err(RunError::run(format!("the plan has no workflow `{name}`")));
+    };
+    inputs::bind(&rt.plan, name, &wf.params, inputs)
+}
+
+/// Runs workflow `name` with `params` from [`bind`]; boxed because steps may call workflows.
 pub fn run(
     rt: Arc<Runtime>,
     name: String,
-    inputs: Map<String, Value>,
+    params: Map<String, Value>,
     path: String,
 ) -> Pin<Box<dyn Future<Output = Result<Value, RunError>> + Send>> {
     Box::pin(async move {
         let Some(wf) = rt.plan.workflows.get(&name) else {
             return Err(RunError::run(format!("the plan has no workflow `{name}`")));
         };
-        let params = inputs::bind(&rt.plan, &name, &wf.params, inputs)?;
         let timeout = wf.timeout_ms;
         let run = Arc::new(WorkflowRun {
             values: (0..wf.steps.len()).map(|_| OnceLock::new()).collect(),
@@ -94,7 +106,7 @@ pub fn run(
             Some(ms) => tokio::time::timeout(Duration::from_millis(ms), drive(&run))
                 .await
                 .unwrap_or_else(|_| {
-                    Err(RunError::run(format!(
+                    Err(RunError::retryable(format!(
                         "workflow `{name}` timed out after {}; the tasks still running were cancelled",
                         hive_plan::duration(ms)
                     )))

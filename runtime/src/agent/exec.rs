@@ -567,8 +567,15 @@ impl Instance for ExecInstance {
         if let Ok(mut c) = self.conn.lock() {
             c.stopping = true;
             c.health = Some(Health::Dead);
-            // `shutdown`, then the end of its input: an agent may stop on either.
+            // `shutdown`, then the end of its input: an agent may stop on either. Tasks
+            // still running are abandoned by the run, so each gets its `cancel` first: the
+            // dropped attempts would send it only after the input has ended.
             if let Some(w) = c.writer.take() {
+                let mut running: Vec<u64> = c.pending.keys().copied().collect();
+                running.sort_unstable();
+                for id in running {
+                    let _ = w.send(json!({"type": "cancel", "id": id}).to_string());
+                }
                 let _ = w.send(json!({"type": "shutdown"}).to_string());
             }
         }

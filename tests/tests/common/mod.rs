@@ -79,3 +79,57 @@ pub fn plan_in(tag: &str, files: &[(&str, &str)]) -> (hive_plan::Plan, PathBuf) 
     plan.base = dir.display().to_string();
     (plan, dir)
 }
+
+/// An exec agent in Python that appends every message it receives to `AGENT.messages` (one
+/// JSON object a line, the agent's name from `hello`) and answers each task in a thread of
+/// its own, so that it keeps reading (and recording `cancel`s) while tasks run. `answer` is
+/// the body of `def answer(msg, me)`, indented four spaces: it returns the task's output, or
+/// raises to fail the task (not retryable); the dict `state` is shared by all its calls.
+pub fn recording_agent(capabilities: &[&str], answer: &str) -> String {
+    format!(
+        r#"import json, os, sys, threading, time
+lock = threading.Lock()
+me = "agent"
+state = {{}}
+def send(obj):
+    with lock:
+        print(json.dumps(obj), flush=True)
+def answer(msg, me):
+{answer}
+def run(msg):
+    try:
+        send({{"type": "result", "id": msg["id"], "output": answer(msg, me)}})
+    except Exception as e:
+        send({{"type": "error", "id": msg["id"], "message": str(e), "retryable": False}})
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        me = msg["agent"]
+    with lock, open(me + ".messages", "a") as log:
+        log.write(line.strip() + "\n")
+    if msg["type"] == "hello":
+        send({{"type": "ready", "capabilities": {capabilities:?}}})
+    elif msg["type"] == "task":
+        threading.Thread(target=run, args=(msg,), daemon=True).start()
+    elif msg["type"] == "shutdown":
+        break
+"#
+    )
+}
+
+/// The messages `agent` recorded in `dir` (see [`recording_agent`]), in order.
+pub fn messages(dir: &std::path::Path, agent: &str) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(format!("{agent}.messages")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The types of the messages `agent` recorded, in order.
+pub fn kinds(dir: &std::path::Path, agent: &str) -> Vec<String> {
+    messages(dir, agent)
+        .iter()
+        .map(|m| m["type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

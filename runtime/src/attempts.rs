@@ -1,0 +1,309 @@
+//! The attempts of a step's call. A capability's task: its route, `retry + 1` attempts on the
+//! route's target with backoff between them, then the same on each fallback target; for a
+//! step with `replicas`, the same task on distinct agents decided by its consensus rule. A
+//! sub-workflow: `retry + 1` runs of it, each within the step's `timeout`.
+
+use crate::RunError;
+use crate::agent::{Task, TaskError};
+use crate::conform::conform;
+use crate::consensus;
+use crate::dispatch::{Request, Submitted};
+use crate::eval::eval;
+use crate::scope::RunScope;
+use crate::step::failed;
+use crate::strategy::stable_hash;
+use crate::workflow::{self, WorkflowRun};
+use hive_plan::{Routing, Step, Strategy, Type};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Times one attempt may move because its instance died before it counts as failed.
+const MAX_HANDOFFS: u32 = 8;
+
+/// The last failed attempt of a call.
+pub(crate) struct Failure {
+    pub(crate) agent: Option<String>,
+    pub(crate) attempt: Option<(u32, u32)>,
+    pub(crate) cause: String,
+    /// Whether another attempt may succeed.
+    pub(crate) retryable: bool,
+}
+
+impl Failure {
+    /// A failure before any attempt: the plan or an expression is wrong.
+    fn fatal(cause: String) -> Failure {
+        Failure {
+            agent: None,
+            attempt: None,
+            cause,
+            retryable: false,
+        }
+    }
+
+    pub(crate) fn into_error(self, run: &WorkflowRun, step: &Step) -> RunError {
+        RunError {
+            agent: self.agent,
+            attempt: self.attempt,
+            retryable: self.retryable,
+            ..failed(run, step, self.cause)
+        }
+    }
+}
+
+/// Waits before attempt `attempt + 1`: the step's backoff delay with equal jitter (half the
+/// delay, plus up to the other half at random).
+async fn backoff(run: &WorkflowRun, step: &Step, attempt: u32) {
+    let delay = step.options.backoff.delay_ms(attempt);
+    if delay > 0 {
+        let jittered = delay / 2 + run.rt.random(delay - delay / 2);
+        tokio::time::sleep(Duration::from_millis(jittered)).await;
+    }
+}
+
+/// A call of workflow `name` with `params`: `retry + 1` runs of it with backoff between them,
+/// each bounded by the step's `timeout` (a run that passes it is dropped, which cancels its
+/// tasks). Each run starts afresh; what a resumed run finds in the journal is not run again.
+pub(crate) async fn runs(
+    run: &WorkflowRun,
+    step: &Step,
+    name: &str,
+    params: &serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<Value, Failure> {
+    let opts = &step.options;
+    let max = opts.retry.saturating_add(1);
+    let mut attempt = 1;
+    loop {
+        let called = workflow::run(
+            run.rt.clone(),
+            name.to_string(),
+            params.clone(),
+            path.to_string(),
+        );
+        let result = match opts.timeout_ms {
+            None => called.await,
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), called)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RunError::retryable(format!(
+                        "timed out after {}; its tasks still running were cancelled",
+                        hive_plan::duration(ms)
+                    )))
+                }),
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        if !error.retryable || attempt >= max {
+            return Err(Failure {
+                agent: None,
+                // Counted when there is more than one.
+                attempt: (max > 1).then_some((attempt, max)),
+                cause: format!("in workflow `{name}`: {error}"),
+                retryable: error.retryable,
+            });
+        }
+        backoff(run, step, attempt).await;
+        attempt += 1;
+    }
+}
+
+/// The first route whose `when` holds for this input, then its fallback chain.
+fn route<'s>(step: &'s Step, input: &Value) -> Result<&'s Routing, String> {
+    let urgency = Value::from(step.options.priority.urgency());
+    let locals = [("input", input), ("priority", &urgency)];
+    let scope = RunScope::locals(&locals);
+    for r in &step.routing {
+        match &r.when {
+            None => return Ok(r),
+            Some(when) => {
+                let holds = eval(when, &scope).map_err(|e| format!("route `when`: {e}"))?;
+                if holds == Value::Bool(true) {
+                    return Ok(r);
+                }
+            }
+        }
+    }
+    Err("no route matches this task and there is no default route".to_string())
+}
+
+/// Where one task goes: its routing entry, the dispatcher group of that target, and the
+/// `hash` strategy's key for this input.
+pub(crate) struct Target<'s> {
+    routing: &'s Routing,
+    group: usize,
+    key: Option<u64>,
+}
+
+/// The task's attempts: on its route's target, then on each fallback target, `retry + 1`
+/// attempts each with backoff between them. With `replicas` above 1, an attempt is a round
+/// of the task on that many distinct agents, decided by the step's consensus rule.
+pub(crate) async fn attempts(
+    run: &WorkflowRun,
+    step: &Step,
+    capability: &str,
+    input: &Arc<Value>,
+) -> Result<Value, Failure> {
+    let rt = &run.rt;
+    let fail = Failure::fatal;
+    let returns = &rt
+        .plan
+        .capabilities
+        .get(capability)
+        .ok_or_else(|| fail(format!("the plan has no capability `{capability}`")))?
+        .returns;
+    let task = Call {
+        run,
+        step,
+        capability,
+        input,
+        returns,
+    };
+    let mut routing = Some(route(step, input).map_err(fail)?);
+    let max = step.options.retry.saturating_add(1);
+    let mut last = fail("no target to run on".to_string());
+    let mut rounds = 0;
+    while let Some(r) = routing {
+        let target = target(run, r, input)?;
+        for attempt in 1..=max {
+            let outcome = if step.options.replicas > 1 {
+                rounds += 1;
+                consensus::round(&task, &step.options, &target, (attempt, max)).await
+            } else {
+                task.once(&target, (attempt, max), None).await
+            };
+            last = match outcome {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if !last.retryable {
+                break;
+            }
+            if attempt < max {
+                backoff(run, step, attempt).await;
+            }
+        }
+        routing = r.fallback.as_deref();
+    }
+    if rounds > 0 {
+        last.cause = consensus::summary(&step.options, rounds, &last.cause);
+    }
+    Err(last)
+}
+
+/// The dispatcher group and hash key of routing entry `r` for this input.
+fn target<'s>(run: &WorkflowRun, r: &'s Routing, input: &Value) -> Result<Target<'s>, Failure> {
+    let group = run.rt.groups.get(&r.id).copied().ok_or_else(|| {
+        Failure::fatal(format!(
+            "target {} is unknown to the runtime",
+            r.target.describe()
+        ))
+    })?;
+    let key = match &r.strategy {
+        Strategy::Hash { key } => {
+            let locals = [("input", input)];
+            let v = eval(key, &RunScope::locals(&locals))
+                .map_err(|e| Failure::fatal(format!("hash key: {e}")))?;
+            Some(stable_hash(&v.to_string()))
+        }
+        _ => None,
+    };
+    Ok(Target {
+        routing: r,
+        group,
+        key,
+    })
+}
+
+/// One task of a step: what every attempt of it sends.
+pub(crate) struct Call<'a> {
+    run: &'a WorkflowRun,
+    step: &'a Step,
+    capability: &'a str,
+    input: &'a Arc<Value>,
+    returns: &'a Type,
+}
+
+impl Call<'_> {
+    /// Attempt `attempt` of `max` on `target`, moved on (with its checkpoint) when its
+    /// instance dies under it. `taken` is the list of members a consensus round's replicas
+    /// hold, so that they land on distinct agents.
+    pub(crate) async fn once(
+        &self,
+        target: &Target<'_>,
+        (attempt, max): (u32, u32),
+        taken: Option<Arc<Mutex<Vec<usize>>>>,
+    ) -> Result<Value, Failure> {
+        let (run, step, capability) = (self.run, self.step, self.capability);
+        let rt = &run.rt;
+        let opts = &step.options;
+        let fail = Failure::fatal;
+        let mut handoffs = 0;
+        let mut checkpoint: Option<Value> = None;
+        loop {
+            // A pool with a full queue holds the task back here, in arrival order, until a
+            // waiting task leaves it (backpressure).
+            let room = match rt.rooms.get(target.group).and_then(Option::as_ref) {
+                Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
+                    fail(format!(
+                        "the queue of {} was closed",
+                        target.routing.target.describe()
+                    ))
+                })?),
+                None => None,
+            };
+            let request = Request {
+                room,
+                group: target.group,
+                urgency: opts.priority.urgency(),
+                deadline: run.deadline,
+                task: Task {
+                    capability: capability.to_string(),
+                    input: self.input.clone(),
+                    attempt,
+                    deadline_ms: opts.timeout_ms,
+                    checkpoint: checkpoint.take(),
+                },
+                demand: opts.resources,
+                timeout: opts.timeout_ms.map(Duration::from_millis),
+                key: target.key,
+                excluded: taken.clone(),
+                retry: attempt > 1,
+                label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
+            };
+            let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
+                Submitted::Done(outcome) => outcome,
+                Submitted::Pending(rx) => rx
+                    .await
+                    .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
+            };
+            let returns = self.returns;
+            let error = match outcome.result {
+                Ok(v) => match conform(v, returns, &rt.plan.types) {
+                    Ok(v) => return Ok(v),
+                    Err(m) => TaskError::retryable(format!(
+                        "output of `{capability}` does not match its type `{returns}` {m}"
+                    )),
+                },
+                Err(e) => e,
+            };
+            // A replica that failed frees its member, so that its handoff may go there.
+            if let Some(Ok(mut taken)) = taken.as_ref().map(|s| s.lock()) {
+                taken.retain(|m| *m != outcome.member);
+            }
+            if error.lost && handoffs < MAX_HANDOFFS {
+                handoffs += 1;
+                checkpoint = error.checkpoint;
+                continue;
+            }
+            return Err(Failure {
+                agent: rt.member_name(outcome.member, outcome.instance),
+                attempt: Some((attempt, max)),
+                cause: error.message,
+                retryable: error.retryable,
+            });
+        }
+    }
+}
