@@ -1,12 +1,13 @@
 //! `hivec run`: executes a workflow of a `.hive` file or of a saved JSON plan.
 
 use crate::Color;
+use crate::out::{self, errln, outln};
 use crate::plan::compile;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, RunReport, Runtime, parse_input};
 use serde_json::{Map, Value};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -82,20 +83,24 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let tokio = match built {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
     let (result, trace) = tokio.block_on(async {
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Err(e), None),
+            Err(e) => return (Some(Err(e)), None),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
         let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
         let display = live.then(|| show_progress(runtime.clone()));
-        let result = runtime.run(Some(&entry), inputs).await;
+        // Output that can no longer be shown stops the run, as SIGPIPE would have.
+        let result = tokio::select! {
+            result = runtime.run(Some(&entry), inputs) => Some(result),
+            () = out::failure() => None,
+        };
         if let Some((stop, shown)) = display {
             let _ = stop.send(());
             let _ = shown.await;
@@ -105,32 +110,35 @@ pub fn run(args: &RunArgs) -> ExitCode {
         runtime.shutdown().await;
         (result, trace)
     });
+    // Stopped because output failed: like a killed run, its journal can be resumed.
+    let Some(result) = result else {
+        return ExitCode::from(out::CLOSED);
+    };
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
         let text = serde_json::to_string(&trace).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: cannot write the trace {}: {e}", path.display());
+            errln!("error: cannot write the trace {}: {e}", path.display());
         }
     }
     if let Some(j) = &journal
         && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
     {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     match result {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report.output).unwrap_or_default();
-            let mut out = std::io::stdout().lock();
-            if writeln!(out, "{json}").is_err() {
+            if !outln!("{json}") {
                 return ExitCode::from(2);
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
-            eprint!("{}", summary(&report, simulated_in));
+            out::stderr(&summary(&report, simulated_in));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             if let Some(path) = args.journal.as_ref().or(args.resume.as_ref()) {
-                eprintln!(
+                errln!(
                     "note: continue with `hivec run {} --resume {}`",
                     args.file.display(),
                     path.display()
@@ -175,7 +183,7 @@ struct Prepared {
 /// resumed; every problem is a usage error (exit 2) before anything starts.
 fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let usage = |message: String| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         ExitCode::from(2)
     };
     let mut plan = load(&args.file, args.root.as_deref(), args.color)?;
@@ -268,16 +276,16 @@ fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode
         return compile(file, root, color);
     }
     let text = std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
+        errln!("error: cannot read {}: {e}", file.display());
         ExitCode::from(2)
     })?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: {} is not a JSON plan: {e}", file.display());
+        errln!("error: {} is not a JSON plan: {e}", file.display());
         ExitCode::from(2)
     })?;
     let format = value.get("format").and_then(Value::as_u64);
     if format != Some(u64::from(FORMAT)) {
-        eprintln!(
+        errln!(
             "error: {} is a plan of format {}, and this hivec runs format {FORMAT}; make it again with `hivec plan --format json`",
             file.display(),
             format.map_or("(none)".to_string(), |f| f.to_string())
@@ -285,7 +293,7 @@ fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode
         return Err(ExitCode::from(2));
     }
     serde_json::from_value(value).map_err(|e| {
-        eprintln!("error: {} is not a valid plan: {e}", file.display());
+        errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
     })
 }
