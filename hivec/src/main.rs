@@ -12,6 +12,7 @@ mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use out::{errln, outln};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -142,8 +143,17 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // The log goes to stderr: coloured as the command's `--color` says for stderr.
+    let color = match &cli.command {
+        Command::Check { color, .. } | Command::Plan { color, .. } | Command::Fmt { color, .. } => {
+            *color
+        }
+        Command::Run(args) => args.color,
+        Command::Lsp | Command::Explain { .. } => Color::Auto,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(check::use_color(color, std::io::stderr().is_terminal()))
         .with_writer(out::Log)
         .log_internal_errors(false)
         .init();

@@ -33,9 +33,9 @@ pub struct RunArgs {
     /// Imports may not leave this directory (default: the file's directory).
     #[arg(long)]
     root: Option<PathBuf>,
-    /// Colour the diagnostics (default: when stderr is a terminal).
+    /// Colour the diagnostics and the log (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
-    color: Color,
+    pub color: Color,
     /// Record every finished step in this journal (JSON lines), to resume the run if it
     /// is interrupted.
     #[arg(long, value_name = "FILE")]

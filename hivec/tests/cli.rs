@@ -98,3 +98,33 @@ fn plan_prints_a_plan_only_for_a_clean_file() {
     );
     assert_eq!(hivec(&["plan", "examples/missing.hive"]).0, 2);
 }
+
+#[test]
+fn log_lines_are_coloured_only_when_asked_for() {
+    let dir = std::env::temp_dir().join(format!("hive-log-colour-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("main.hive"),
+        "workflow main() -> bool {\n  step a = std.log(message: \"a line of the log\")\n  output a\n}\n",
+    )
+    .expect("write");
+    let stderr = |colour: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hivec"))
+            .args(["run", "main.hive", "-v", "--color", colour])
+            .current_dir(&dir)
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run hivec");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // stderr is a pipe here, not a terminal.
+    for colour in ["auto", "never"] {
+        let log = stderr(colour);
+        assert!(log.contains("a line of the log"), "{log}");
+        assert!(!log.contains('\x1b'), "--color {colour}: {log:?}");
+    }
+    assert!(stderr("always").contains('\x1b'));
+    let _ = std::fs::remove_dir_all(&dir);
+}
