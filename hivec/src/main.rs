@@ -4,6 +4,7 @@
 
 mod check;
 mod fmt;
+mod inputs;
 mod lsp;
 mod out;
 mod plan;

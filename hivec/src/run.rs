@@ -1,11 +1,12 @@
 //! `hivec run`: executes a workflow of a `.hive` file or of a saved JSON plan.
 
 use crate::Color;
+use crate::inputs::parse_inputs;
 use crate::out::{self, errln, outln};
 use crate::plan::compile;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
-use hive_runtime::{RunOptions, RunReport, Runtime, parse_input};
+use hive_runtime::{RunOptions, RunReport, Runtime};
 use serde_json::{Map, Value};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -218,7 +219,12 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     plan.retain_workflow(&entry).map_err(usage)?;
     let inputs = match &resumed {
         Some((_, header)) => header.inputs.clone(),
-        None => parse_inputs(&args.inputs, &params).map_err(usage)?,
+        None => parse_inputs(&args.inputs, &params, &plan.types).map_err(|problems| {
+            for problem in problems {
+                errln!("error: {problem}");
+            }
+            ExitCode::from(2)
+        })?,
     };
     let journal = match (resumed, &args.journal) {
         (Some((journal, _)), _) => Some(Arc::new(journal)),
@@ -238,35 +244,6 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         inputs,
         journal,
     })
-}
-
-/// `--input name=value` and `--input name=@file`, each checked against its parameter.
-fn parse_inputs(
-    inputs: &[String],
-    params: &[hive_plan::Param],
-) -> Result<Map<String, Value>, String> {
-    let mut given = Map::new();
-    for input in inputs {
-        let Some((name, text)) = input.split_once('=') else {
-            return Err(format!(
-                "--input `{input}` is not `name=value` or `name=@file`"
-            ));
-        };
-        let text = match text.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("--input {name}=@{path}: cannot read {path}: {e}"))?,
-            None => text.to_string(),
-        };
-        let Some(param) = params.iter().find(|p| p.name == name) else {
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            return Err(format!(
-                "the workflow has no input `{name}`; its inputs are: {}",
-                names.join(", ")
-            ));
-        };
-        given.insert(name.to_string(), parse_input(name, &text, &param.ty)?);
-    }
-    Ok(given)
 }
 
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this
