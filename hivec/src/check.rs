@@ -1,12 +1,13 @@
 //! `hivec check`.
 
+use crate::out::{self, errln};
 use crate::{CheckFormat, Color};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
 use hive_compiler::queries::{check_files, workspace_diagnostics};
 use hive_compiler::render::{Style, human, json};
 use hive_compiler::workspace::{Disk, load};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,7 +57,6 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
         ..
     } = check_paths(paths, root);
     let color = use_color(color, std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {
@@ -68,13 +68,13 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             CheckFormat::Human => human(&db, d, Style { color }),
             CheckFormat::Json => format!("{}\n", json(&db, d)),
         };
-        if out.write_all(text.as_bytes()).is_err() {
+        if !out::stdout(&text) {
             return ExitCode::from(2);
         }
     }
     if matches!(format, CheckFormat::Human) {
         let files = paths.len();
-        eprintln!(
+        errln!(
             "{} error{}, {} warning{} in {} path{}",
             errors,
             if errors == 1 { "" } else { "s" },

@@ -2,11 +2,12 @@
 
 use crate::Color;
 use crate::check::use_color;
+use crate::out::{self, errln, outln};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::format::{FormatError, format};
 use hive_compiler::render::{Style, human};
 use hive_compiler::workspace::{Disk, FileSource};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,7 +24,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: Color) -> ExitCode {
             match Disk.list(p) {
                 Ok(found) => files.extend(found),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     return ExitCode::from(2);
                 }
             }
@@ -36,23 +37,23 @@ pub fn run(paths: &[PathBuf], check: bool, color: Color) -> ExitCode {
         let text = match std::fs::read(file).map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
-                eprintln!("error: {}: not UTF-8 text", file.display());
+                errln!("error: {}: not UTF-8 text", file.display());
                 return ExitCode::from(2);
             }
             Err(e) => {
-                eprintln!("error: {}: {e}", file.display());
+                errln!("error: {}: {e}", file.display());
                 return ExitCode::from(2);
             }
         };
         match one(file, &text, color) {
             Some(out) if out == text => {}
             Some(_) if check => {
-                println!("{}", file.display());
+                outln!("{}", file.display());
                 unformatted += 1;
             }
-            Some(out) => {
-                if let Err(e) = std::fs::write(file, out) {
-                    eprintln!("error: {}: {e}", file.display());
+            Some(formatted) => {
+                if let Err(e) = std::fs::write(file, formatted) {
+                    errln!("error: {}: {e}", file.display());
                     return ExitCode::from(2);
                 }
             }
@@ -60,7 +61,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: Color) -> ExitCode {
         }
     }
     if check && unformatted > 0 {
-        eprintln!(
+        errln!(
             "{unformatted} of {} file{} not formatted; `hivec fmt` rewrites them",
             files.len(),
             if files.len() == 1 { " is" } else { "s are" }
@@ -77,12 +78,12 @@ pub fn run(paths: &[PathBuf], check: bool, color: Color) -> ExitCode {
 fn stdin(color: bool) -> ExitCode {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-        eprintln!("error: standard input: {e}");
+        errln!("error: standard input: {e}");
         return ExitCode::from(2);
     }
     match one(Path::new("<stdin>"), &text, color) {
-        Some(out) => {
-            let _ = std::io::stdout().write_all(out.as_bytes());
+        Some(formatted) => {
+            out::stdout(&formatted);
             ExitCode::SUCCESS
         }
         None => ExitCode::from(1),
@@ -94,7 +95,7 @@ fn one(path: &Path, text: &str, color: bool) -> Option<String> {
     match format(text) {
         Ok(out) => Some(out),
         Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
+            errln!("error: {}: {e}", path.display());
             if let FormatError::Syntax(diagnostics) = e {
                 let db = Database::default();
                 let file = SourceFile::new(&db, path.to_path_buf(), text.into(), Vec::new(), false);
@@ -104,7 +105,7 @@ fn one(path: &Path, text: &str, color: bool) -> Option<String> {
                         item: None,
                         span,
                     });
-                    eprint!("{}", human(&db, &d, Style { color }));
+                    out::stderr(&human(&db, &d, Style { color }));
                 }
             }
             None

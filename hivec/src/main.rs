@@ -4,7 +4,9 @@
 
 mod check;
 mod fmt;
+mod inputs;
 mod lsp;
+mod out;
 mod plan;
 mod progress;
 mod remote;
@@ -12,6 +14,8 @@ mod run;
 mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use out::{errln, outln};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -128,8 +132,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            // `--help | head -1`: the help is what failed to print.
+            return match e.print() {
+                Ok(()) => ExitCode::from(code),
+                Err(_) => ExitCode::from(out::CLOSED),
+            };
         }
     };
     // `RUST_LOG` decides, else `-v` (info) and `-vv` (debug) of `hivec run`; warnings show
@@ -141,11 +148,22 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // The log goes to stderr: coloured as the command's `--color` says for stderr.
+    let color = match &cli.command {
+        Command::Check { color, .. } | Command::Plan { color, .. } | Command::Fmt { color, .. } => {
+            *color
+        }
+        Command::Run(args) => args.color,
+        Command::Worker(args) => args.color,
+        Command::Lsp | Command::Explain { .. } => Color::Auto,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(check::use_color(color, std::io::stderr().is_terminal()))
+        .with_writer(out::Log)
+        .log_internal_errors(false)
         .init();
-    match cli.command {
+    let code = match cli.command {
         Command::Check {
             paths,
             format,
@@ -167,22 +185,26 @@ fn main() -> ExitCode {
             check,
             color,
         } => fmt::run(&paths, check, color),
-        Command::Explain { code } => match hive_compiler::codes::Code::lookup(&code) {
-            Some(c) => {
-                println!(
-                    "{} ({})\n\n{}",
-                    c.code(),
-                    c.name(),
-                    c.explanation().trim_end()
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "error: no diagnostic code `{code}`; codes look like E0101 or unknown-name"
-                );
-                ExitCode::from(2)
-            }
-        },
+        Command::Explain { code } => explain(&code),
+    };
+    out::status(code)
+}
+
+/// `hivec explain CODE`.
+fn explain(code: &str) -> ExitCode {
+    match hive_compiler::codes::Code::lookup(code) {
+        Some(c) => {
+            outln!(
+                "{} ({})\n\n{}",
+                c.code(),
+                c.name(),
+                c.explanation().trim_end()
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            errln!("error: no diagnostic code `{code}`; codes look like E0101 or unknown-name");
+            ExitCode::from(2)
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! `hivec plan`.
 
 use crate::check::{Checked, check_paths, use_color};
+use crate::out::{self, errln};
 use crate::{Color, PlanFormat};
 use hive_compiler::diagnostic::Severity;
 use hive_compiler::lower::plan;
 use hive_compiler::render::{Style, human};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -30,13 +31,13 @@ pub fn compile(
         if d.severity() == Severity::Error {
             errors += 1;
         }
-        eprint!("{}", human(&db, d, style));
+        out::stderr(&human(&db, d, style));
     }
     if unloadable > 0 {
         return Err(ExitCode::from(2));
     }
     if errors > 0 {
-        eprintln!(
+        errln!(
             "no plan: {errors} error{} in {}",
             if errors == 1 { "" } else { "s" },
             file.display()
@@ -44,7 +45,7 @@ pub fn compile(
         return Err(ExitCode::from(1));
     }
     let Some(root_file) = roots.first() else {
-        eprintln!("error: {} is not a .hive file", file.display());
+        errln!("error: {} is not a .hive file", file.display());
         return Err(ExitCode::from(2));
     };
     Ok(plan(&db, *root_file).clone())
@@ -66,23 +67,21 @@ pub fn run(
     if let Some(w) = workflow
         && let Err(e) = plan.retain_workflow(w)
     {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return ExitCode::from(2);
     }
-    let out = match format {
+    let text = match format {
         PlanFormat::Text => hive_plan::text(&plan),
         PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
             Ok(json) => json + "\n",
             Err(e) => {
-                eprintln!("error: cannot write the plan as JSON: {e}");
+                errln!("error: cannot write the plan as JSON: {e}");
                 return ExitCode::from(2);
             }
         },
         PlanFormat::Dot => hive_plan::dot(&plan),
         PlanFormat::Mermaid => hive_plan::mermaid(&plan),
     };
-    if std::io::stdout().lock().write_all(out.as_bytes()).is_err() {
-        return ExitCode::from(2);
-    }
+    out::stdout(&text);
     ExitCode::SUCCESS
 }

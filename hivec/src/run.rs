@@ -1,12 +1,14 @@
 //! `hivec run`: executes a workflow of a `.hive` file or of a saved JSON plan.
 
 use crate::Color;
+use crate::inputs::parse_inputs;
+use crate::out::{self, errln, outln};
 use crate::plan::compile;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
-use hive_runtime::{RunOptions, RunReport, Runtime, parse_input};
+use hive_runtime::{RunOptions, RunReport, Runtime};
 use serde_json::{Map, Value};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,9 +34,9 @@ pub struct RunArgs {
     /// Imports may not leave this directory (default: the file's directory).
     #[arg(long)]
     root: Option<PathBuf>,
-    /// Colour the diagnostics (default: when stderr is a terminal).
+    /// Colour the diagnostics and the log (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
-    color: Color,
+    pub color: Color,
     /// Record every finished step in this journal (JSON lines), to resume the run if it
     /// is interrupted.
     #[arg(long, value_name = "FILE")]
@@ -60,7 +62,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let remote = args.redis.options().filter(|_| !args.simulate);
     let run_id = remote.as_ref().map(|_| hive_runtime::remote::new_id());
     if let Some(id) = &run_id {
-        eprintln!("run id: {id}");
+        errln!("run id: {id}");
     }
     let prepared = match prepare(args) {
         Ok(p) => p,
@@ -91,7 +93,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let tokio = match built {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
@@ -99,19 +101,23 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
             match hive_runtime::remote::Remote::connect(remote, &plan, id.clone()).await {
                 Ok(r) => options.remote = Some(r),
-                Err(e) => return (Err(e), None, None),
+                Err(e) => return (Some(Err(e)), None, None),
             }
         }
         let distributed = options.remote.clone();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Err(e), None, None),
+            Err(e) => return (Some(Err(e)), None, None),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
         let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
         let display = live.then(|| show_progress(runtime.clone()));
-        let result = runtime.run(Some(&entry), inputs).await;
+        // Output that can no longer be shown stops the run, as SIGPIPE would have.
+        let result = tokio::select! {
+            result = runtime.run(Some(&entry), inputs) => Some(result),
+            () = out::failure() => None,
+        };
         if let Some((stop, shown)) = display {
             let _ = stop.send(());
             let _ = shown.await;
@@ -122,7 +128,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let distributed = match distributed {
             Some(remote) => {
                 if let Err(e) = remote.finish().await {
-                    eprintln!("warning: {e}");
+                    errln!("warning: {e}");
                 }
                 Some(remote.report())
             }
@@ -130,38 +136,42 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         (result, trace, distributed)
     });
+    // Stopped because output failed: like a killed run, its journal can be resumed.
+    let Some(result) = result else {
+        return ExitCode::from(out::CLOSED);
+    };
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
         let text = serde_json::to_string(&trace).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: cannot write the trace {}: {e}", path.display());
+            errln!("error: cannot write the trace {}: {e}", path.display());
         }
     }
     if let Some(j) = &journal
         && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
     {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     match result {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report.output).unwrap_or_default();
-            let mut out = std::io::stdout().lock();
-            if writeln!(out, "{json}").is_err() {
+            if !outln!("{json}") {
                 return ExitCode::from(2);
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
-            eprint!("{}", summary(&report, simulated_in));
+            out::stderr(&summary(&report, simulated_in));
             if let Some(d) = distributed.filter(|d| d.refused + d.reclaimed > 0) {
-                eprintln!(
+                errln!(
                     "redis: {} deliveries reclaimed from workers that stopped renewing their lease; {} late or duplicate answers refused",
-                    d.reclaimed, d.refused
+                    d.reclaimed,
+                    d.refused
                 );
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             if let Some(path) = args.journal.as_ref().or(args.resume.as_ref()) {
-                eprintln!(
+                errln!(
                     "note: continue with `hivec run {} --resume {}`",
                     args.file.display(),
                     path.display()
@@ -206,7 +216,7 @@ struct Prepared {
 /// resumed; every problem is a usage error (exit 2) before anything starts.
 fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let usage = |message: String| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         ExitCode::from(2)
     };
     let mut plan = load(&args.file, args.root.as_deref(), args.color)?;
@@ -241,7 +251,12 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     plan.retain_workflow(&entry).map_err(usage)?;
     let inputs = match &resumed {
         Some((_, header)) => header.inputs.clone(),
-        None => parse_inputs(&args.inputs, &params).map_err(usage)?,
+        None => parse_inputs(&args.inputs, &params, &plan.types).map_err(|problems| {
+            for problem in problems {
+                errln!("error: {problem}");
+            }
+            ExitCode::from(2)
+        })?,
     };
     let journal = match (resumed, &args.journal) {
         (Some((journal, _)), _) => Some(Arc::new(journal)),
@@ -263,35 +278,6 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     })
 }
 
-/// `--input name=value` and `--input name=@file`, each checked against its parameter.
-fn parse_inputs(
-    inputs: &[String],
-    params: &[hive_plan::Param],
-) -> Result<Map<String, Value>, String> {
-    let mut given = Map::new();
-    for input in inputs {
-        let Some((name, text)) = input.split_once('=') else {
-            return Err(format!(
-                "--input `{input}` is not `name=value` or `name=@file`"
-            ));
-        };
-        let text = match text.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("--input {name}=@{path}: cannot read {path}: {e}"))?,
-            None => text.to_string(),
-        };
-        let Some(param) = params.iter().find(|p| p.name == name) else {
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            return Err(format!(
-                "the workflow has no input `{name}`; its inputs are: {}",
-                names.join(", ")
-            ));
-        };
-        given.insert(name.to_string(), parse_input(name, &text, &param.ty)?);
-    }
-    Ok(given)
-}
-
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this
 /// plan format.
 pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode> {
@@ -299,16 +285,16 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
         return compile(file, root, color);
     }
     let text = std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
+        errln!("error: cannot read {}: {e}", file.display());
         ExitCode::from(2)
     })?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: {} is not a JSON plan: {e}", file.display());
+        errln!("error: {} is not a JSON plan: {e}", file.display());
         ExitCode::from(2)
     })?;
     let format = value.get("format").and_then(Value::as_u64);
     if format != Some(u64::from(FORMAT)) {
-        eprintln!(
+        errln!(
             "error: {} is a plan of format {}, and this hivec runs format {FORMAT}; make it again with `hivec plan --format json`",
             file.display(),
             format.map_or("(none)".to_string(), |f| f.to_string())
@@ -316,7 +302,7 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
         return Err(ExitCode::from(2));
     }
     serde_json::from_value(value).map_err(|e| {
-        eprintln!("error: {} is not a valid plan: {e}", file.display());
+        errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
     })
 }

@@ -2,6 +2,7 @@
 //! then drains and exits 0.
 
 use crate::Color;
+use crate::out::errln;
 use crate::remote::RedisArgs;
 use hive_runtime::remote::{WorkerOptions, serve};
 use std::path::PathBuf;
@@ -27,13 +28,13 @@ pub struct WorkerArgs {
     root: Option<PathBuf>,
     /// Colour the diagnostics (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
-    color: Color,
+    pub color: Color,
 }
 
 /// Serves until told to stop; exit 0 after a drain, 1 when Redis failed, 2 on usage errors.
 pub fn worker(args: &WorkerArgs) -> ExitCode {
     let Some(remote) = args.redis.options() else {
-        eprintln!("error: hivec worker needs --redis URL (the Redis the coordinator uses)");
+        errln!("error: hivec worker needs --redis URL (the Redis the coordinator uses)");
         return ExitCode::from(2);
     };
     let plan = match crate::run::load(&args.file, args.root.as_deref(), args.color) {
@@ -52,15 +53,17 @@ pub fn worker(args: &WorkerArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
-    let result = tokio.block_on(serve(&plan, &options, stop_signal()));
+    let result = tokio.block_on(serve(&plan, &options, stop_signal(), |line| {
+        errln!("{line}");
+    }));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::from(1)
         }
     }

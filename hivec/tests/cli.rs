@@ -1,4 +1,4 @@
-//! `hivec check` as a user runs it: exit codes, JSON lines, `explain`.
+//! `hivec` as a user runs it: exit codes, JSON lines, `explain`, plans, the log's colour, inputs.
 
 use std::process::Command;
 
@@ -12,6 +12,21 @@ fn hivec(args: &[&str]) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// A fresh directory holding `main.hive`.
+fn scratch(tag: &str, source: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("main.hive"), source).expect("write");
+    dir
+}
+
+/// `hivec ARGS` in `dir`, without the caller's `RUST_LOG`.
+fn hivec_in(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
+    cmd.args(args).current_dir(dir).env_remove("RUST_LOG");
+    cmd
 }
 
 #[test]
@@ -97,4 +112,64 @@ fn plan_prints_a_plan_only_for_a_clean_file() {
         2
     );
     assert_eq!(hivec(&["plan", "examples/missing.hive"]).0, 2);
+}
+
+#[test]
+fn log_lines_are_coloured_only_when_asked_for() {
+    let dir = scratch(
+        "log-colour",
+        "workflow main() -> bool {\n  step a = std.log(message: \"a line of the log\")\n  output a\n}\n",
+    );
+    let stderr = |colour: &str| {
+        let out = hivec_in(&dir, &["run", "main.hive", "-v", "--color", colour])
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("run hivec");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // stderr is a pipe here, not a terminal.
+    for colour in ["auto", "never"] {
+        let log = stderr(colour);
+        assert!(log.contains("a line of the log"), "{log}");
+        assert!(!log.contains('\x1b'), "--color {colour}: {log:?}");
+    }
+    assert!(stderr("always").contains('\x1b'));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_bad_input_is_a_usage_error_and_all_are_reported() {
+    let dir = scratch(
+        "inputs",
+        "workflow main(n: int, s: string, xs: list<int>, note: string?, k: int = 2) -> int {\n  step a = std.echo(value: n + k + len(xs))\n  output a\n}\n",
+    );
+    let run = |inputs: &[&str]| {
+        let mut args = vec!["run", "main.hive"];
+        for i in inputs {
+            args.extend(["--input", i]);
+        }
+        let out = hivec_in(&dir, &args).output().expect("run hivec");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), stderr)
+    };
+    let (code, stderr) = run(&["n=three", "xs=[\"a\"]", "nope=1", "bare"]);
+    assert_eq!(code, 2, "{stderr}");
+    for problem in [
+        "input `n` is not valid JSON for its type `int`",
+        "input `xs` at $[0]: expected int",
+        "the workflow has no input `nope`",
+        "--input `bare` is not `name=value`",
+        "the workflow needs input `s: string`",
+    ] {
+        assert!(stderr.contains(problem), "{problem}: {stderr}");
+    }
+    assert_eq!(stderr.lines().count(), 5, "{stderr}");
+    // Missing alone is as much a usage error as invalid JSON.
+    let (code, stderr) = run(&["n=1", "xs=[]"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs input `s: string`"), "{stderr}");
+    let (code, stderr) = run(&["n=1", "xs=[]", "s=text"]);
+    assert_eq!(code, 0, "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -299,13 +299,15 @@ pub fn text(plan: &Plan) -> String {
             None => format!("unknown: no timeout on {}", b.untimed_steps.join(", ")),
         };
         let _ = writeln!(out, "  worst case: {worst}");
-        let tokens = format!(
-            "{}{}",
-            if b.tokens_exact { "" } else { "at least " },
-            b.tokens
-        );
+        // A workflow whose steps declare no tokens has no token demand to show.
+        let tokens = match b.tokens {
+            0 => "0".to_string(),
+            t if b.tokens_exact => t.to_string(),
+            t => format!("at least {t}"),
+        };
         let _ = match wf.budget_tokens {
             Some(budget) => writeln!(out, "  tokens: {tokens} of a budget of {budget}"),
+            None if b.tokens == 0 => Ok(()),
             None => writeln!(out, "  tokens: {tokens}"),
         };
     }

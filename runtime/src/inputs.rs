@@ -18,7 +18,7 @@ pub fn parse_input(name: &str, text: &str, ty: &Type) -> Result<Value, String> {
         return Ok(Value::String(text.to_string()));
     }
     serde_json::from_str(text).map_err(|e| {
-        format!("input `{name}` is not valid JSON for a `{ty}` ({e}); a string input takes the text as it is only when the parameter is a string")
+        format!("input `{name}` is not valid JSON for its type `{ty}` ({e}); a string input takes the text as it is only when the parameter is a string")
     })
 }
 

@@ -7,6 +7,7 @@ mod convert;
 mod requests;
 mod state;
 
+use crate::out::{self, errln};
 use convert::path_of;
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::{
@@ -24,20 +25,40 @@ use std::process::ExitCode;
 /// Runs the server until the client says `exit`.
 pub fn run() -> ExitCode {
     let (connection, io) = Connection::stdio();
-    let result = serve(&connection);
-    drop(connection);
-    let joined = io.join();
-    match (result, joined) {
-        (Ok(()), Ok(())) => ExitCode::SUCCESS,
-        (Err(e), _) => {
-            eprintln!("error: hivec lsp: {e}");
-            ExitCode::from(1)
+    // On an error the reader thread may still wait for input that never comes: the server
+    // ends without joining it.
+    if let Err(e) = serve(&connection) {
+        if e.is::<Closed>() {
+            return ExitCode::from(out::CLOSED);
         }
-        (_, Err(e)) => {
-            eprintln!("error: hivec lsp: {e}");
+        errln!("error: hivec lsp: {e}");
+        return ExitCode::from(1);
+    }
+    drop(connection);
+    match io.join() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            errln!("error: hivec lsp: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// The writer thread is gone: writing to stdout failed, so the client is not listening.
+#[derive(Debug)]
+struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client closed the server's output")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Sends `message` to the client.
+fn send(connection: &Connection, message: Message) -> Result<(), Closed> {
+    connection.sender.send(message).map_err(|_| Closed)
 }
 
 fn capabilities() -> ServerCapabilities {
@@ -74,7 +95,7 @@ fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error>> {
                     return Ok(());
                 }
                 let resp = requests::handle(&mut state, req);
-                connection.sender.send(Message::Response(resp))?;
+                send(connection, Message::Response(resp))?;
             }
             Message::Notification(n) => match notify(&mut state, n) {
                 Effect::Nothing => {}
@@ -162,13 +183,8 @@ fn send_diagnostics(
         diagnostics,
         version: None,
     };
-    connection
-        .sender
-        .send(Message::Notification(Notification::new(
-            PublishDiagnostics::METHOD.to_string(),
-            params,
-        )))?;
-    Ok(())
+    let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
+    Ok(send(connection, Message::Notification(notification))?)
 }
 
 /// A response to `req` from a handler's result.

@@ -4,6 +4,7 @@
 //! — panics or hangs the runtime: each becomes an error naming the agent and the instance, and
 //! a task whose instance died is handed to another member without using a retry.
 
+use super::stderr::Tail;
 use super::{Attempt, Bid, Health, Instance, Task, TaskError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -33,12 +34,30 @@ pub struct Spec {
     pub provides: Vec<String>,
 }
 
+impl Spec {
+    /// ` in DIR`, the directory the command runs in, for messages.
+    fn place(&self) -> String {
+        let dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        format!(" in {}", dir.display())
+    }
+
+    /// What the life's stderr ended with, for an error, once the process has ended: its
+    /// stderr is read to the end first (briefly: a child it left running may hold it open).
+    async fn stderr(&self, tail: &Tail, forwarding: &mut tokio::task::JoinHandle<()>) -> String {
+        let _ = tokio::time::timeout(STDERR_DRAIN, forwarding).await;
+        let secrets: Vec<&str> = self.env.iter().map(|(_, v)| v.as_str()).collect();
+        tail.describe(&secrets)
+    }
+}
+
 /// Time an instance has to answer `hello` with `ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time an agent has to answer a `bid`; a later answer loses the auction.
 const BID_TIMEOUT: Duration = Duration::from_secs(1);
 /// Starts that fail in a row before an instance is given up.
 const MAX_FAILED_STARTS: u32 = 5;
+/// Time the rest of a dead process's stderr has to arrive before its error is made.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Time an agent has to exit after `shutdown` (and the end of its input) before it is killed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -182,21 +201,21 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         // shell alone would leave the agent running.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("agent {who}: cannot start `{}`: {e}", spec.command))?;
+        .map_err(|e| {
+            format!(
+                "agent {who}: cannot start `{}`{}: {e}",
+                spec.command,
+                spec.place()
+            )
+        })?;
     let group = ProcessGroup(child.id());
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         return Err(format!("agent {who}: no pipes to the process"));
     };
-    // Stderr goes to the log, tagged with the instance.
-    let tag = (spec.agent.clone(), spec.instance);
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            tracing::info!(agent = %tag.0, instance = tag.1, "{line}");
-        }
-    });
+    let tail = Tail::default();
+    let mut forwarding = tail.forward(stderr, spec.agent.clone(), spec.instance);
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
@@ -240,13 +259,29 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
             let _ = child.wait().await;
             return Ok(());
         }
-    }
-    .map_err(|_| {
-        format!(
-            "agent {who} did not answer `hello` with `ready` within {}s",
-            READY_TIMEOUT.as_secs()
-        )
-    })??;
+    };
+    let ready = match ready {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(why)) => {
+            return Err(format!(
+                "{why} (`{}`{}){}",
+                spec.command,
+                spec.place(),
+                spec.stderr(&tail, &mut forwarding).await
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "agent {who} did not answer `hello` with `ready` within {}s (`{}`{}); an agent must \
+                 write each message as one line and flush it at once (in Python, \
+                 `print(..., flush=True)`){}",
+                READY_TIMEOUT.as_secs(),
+                spec.command,
+                spec.place(),
+                spec.stderr(&tail, &mut forwarding).await
+            ));
+        }
+    };
     if let Some(caps) = ready.get("capabilities").and_then(Value::as_array) {
         let missing: Vec<&String> = spec
             .provides
@@ -305,6 +340,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         Some(code) if end == "exited" => format!("agent {who} exited with code {code}"),
         _ => format!("agent {who} {end}"),
     };
+    let last_words = spec.stderr(&tail, &mut forwarding).await;
     // Every task in flight moves elsewhere, with its last checkpoint.
     if let Ok(mut c) = conn.lock() {
         c.writer = None;
@@ -315,7 +351,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         for (id, reply) in pending {
             let checkpoint = c.checkpoints.remove(&id);
             let _ = reply.send(Err(TaskError {
-                message: format!("{why} while running the task"),
+                message: format!("{why} while running the task{last_words}"),
                 retryable: true,
                 lost: true,
                 checkpoint,

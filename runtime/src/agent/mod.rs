@@ -3,6 +3,7 @@
 pub mod exec;
 pub mod simulated;
 pub mod std_agent;
+mod stderr;
 
 use serde_json::Value;
 use std::future::Future;

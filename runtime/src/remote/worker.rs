@@ -101,11 +101,13 @@ struct Worker {
 }
 
 /// Hosts the plan's exec agents (or those of `options.agents`) until `stop` resolves, then
-/// drains: takes no more tasks, finishes those it holds and exits.
+/// drains: takes no more tasks, finishes those it holds and exits. `ready` is told, for a
+/// person, once the worker is registered and its agents have started.
 pub async fn serve(
     plan: &Plan,
     options: &WorkerOptions,
     stop: impl std::future::Future<Output = ()>,
+    ready: impl FnOnce(String),
 ) -> Result<(), RunError> {
     let link = Arc::new(
         Link::open(&options.remote.url, options.remote.timeout)
@@ -175,12 +177,11 @@ pub async fn serve(
         .map(|h| format!("{} ×{}", h.name, h.instances.len()))
         .collect::<Vec<_>>()
         .join(", ");
-    tracing::warn!(
-        "worker {} hosts {summary} on {}",
+    ready(format!(
+        "worker {}: hosting {summary} for runs on {}",
         worker.id,
         worker.link.shown()
-    );
-    eprintln!("worker {}: hosting {summary}", worker.id);
+    ));
 
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(worker.clone().keep_alive());
