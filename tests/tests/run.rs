@@ -184,6 +184,30 @@ workflow main(go: bool) -> json {
 }
 
 #[test]
+fn a_map_s_fallback_stands_in_for_each_failed_element() {
+    let source = r#"
+capability work(n: int) -> int
+agent odd_fails { provides: [work], exec: "python3 agent.py" }
+workflow main() -> list<int> {
+  step xs = for i in range(0, 4) { work(n: i) } with { fallback: 0 }
+  output xs
+}
+"#;
+    let agent = common::recording_agent(
+        &["work"],
+        r#"    if msg["input"]["n"] % 2:
+        raise Exception("odd")
+    return msg["input"]["n"] + 100"#,
+    );
+    let (plan, _) = plan_in(
+        "map-fallback",
+        &[("main.hive", source), ("agent.py", &agent)],
+    );
+    let report = run_plan(plan, json!({})).expect("run");
+    assert_eq!(report.output, json!([100, 0, 102, 0]));
+}
+
+#[test]
 fn an_attempt_timeout_is_an_error_naming_it() {
     let err = run(
         "timeout",

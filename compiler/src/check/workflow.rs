@@ -485,8 +485,9 @@ fn check_step(
         cx.check(&p.value, &Ty::Bool, "`when`");
     }
     if let Some(p) = props.get("fallback") {
-        let inner = ty.unwrap_optional().clone();
-        cx.check(&p.value, &inner, "`fallback`");
+        // The call's return type: on a map, the fallback stands in for one element.
+        let ret = sig.map_or(Ty::Error, |s| s.ret.clone());
+        cx.check(&p.value, &ret, "`fallback`");
     }
     if let Some(p) = props.get("replicas") {
         checked.replicas = v
