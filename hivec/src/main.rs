@@ -10,6 +10,7 @@ mod out;
 mod plan;
 mod progress;
 mod run;
+mod steps;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use out::{errln, outln};

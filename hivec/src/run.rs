@@ -4,6 +4,7 @@ use crate::Color;
 use crate::inputs::parse_inputs;
 use crate::out::{self, errln, outln};
 use crate::plan::compile;
+use crate::steps;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, RunReport, Runtime};
@@ -78,8 +79,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         seed: args.seed,
         simulate: args.simulate,
         journal: journal.clone(),
-        trace: args.trace_out.is_some(),
+        // Under --simulate the summary has a line per step, measured from the attempts.
+        trace: args.trace_out.is_some() || args.simulate,
     };
+    let options_trace = options.trace;
     let real = std::time::Instant::now();
     let tokio = match built {
         Ok(rt) => rt,
@@ -88,10 +91,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (result, trace) = tokio.block_on(async {
+    let (result, trace, steps) = tokio.block_on(async {
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Some(Err(e)), None),
+            Err(e) => return (Some(Err(e)), None, String::new()),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
@@ -107,9 +110,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
             let _ = shown.await;
         }
         // A failed run's trace is the one most worth looking at.
-        let trace = args.trace_out.as_ref().map(|_| runtime.trace());
+        let trace = options_trace.then(|| runtime.trace());
+        let steps = match (&result, &trace) {
+            (Some(Ok(report)), Some(trace)) if args.simulate => {
+                steps::table(runtime.plan(), &entry, trace, &report.members)
+            }
+            _ => String::new(),
+        };
         runtime.shutdown().await;
-        (result, trace)
+        (result, trace, steps)
     });
     // Stopped because output failed: like a killed run, its journal can be resumed.
     let Some(result) = result else {
@@ -133,6 +142,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
+            out::stderr(&steps);
             out::stderr(&summary(&report, simulated_in));
             ExitCode::SUCCESS
         }
@@ -341,7 +351,7 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
 }
 
 /// Microseconds for a person: `850µs`, `12.5ms`, `3.20s`.
-fn show_us(us: u64) -> String {
+pub fn show_us(us: u64) -> String {
     if us < 1_000 {
         format!("{us}µs")
     } else if us < 1_000_000 {
