@@ -11,6 +11,7 @@ mod plan;
 mod progress;
 mod remote;
 mod run;
+mod steps;
 mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -4,6 +4,7 @@ use crate::Color;
 use crate::inputs::parse_inputs;
 use crate::out::{self, errln, outln};
 use crate::plan::compile;
+use crate::steps;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::{RunOptions, RunReport, Runtime};
@@ -86,9 +87,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         seed: args.seed,
         simulate: args.simulate,
         journal: journal.clone(),
-        trace: args.trace_out.is_some(),
+        // Under --simulate the summary has a line per step, measured from the attempts.
+        trace: args.trace_out.is_some() || args.simulate,
         remote: None,
     };
+    let options_trace = options.trace;
     let real = std::time::Instant::now();
     let tokio = match built {
         Ok(rt) => rt,
@@ -97,17 +100,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (result, trace, distributed) = tokio.block_on(async {
+    let (result, trace, steps, distributed) = tokio.block_on(async {
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
             match hive_runtime::remote::Remote::connect(remote, &plan, id.clone()).await {
                 Ok(r) => options.remote = Some(r),
-                Err(e) => return (Some(Err(e)), None, None),
+                Err(e) => return (Some(Err(e)), None, String::new(), None),
             }
         }
         let distributed = options.remote.clone();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Some(Err(e)), None, None),
+            Err(e) => return (Some(Err(e)), None, String::new(), None),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
@@ -123,7 +126,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
             let _ = shown.await;
         }
         // A failed run's trace is the one most worth looking at.
-        let trace = args.trace_out.as_ref().map(|_| runtime.trace());
+        let trace = options_trace.then(|| runtime.trace());
+        let steps = match (&result, &trace) {
+            (Some(Ok(report)), Some(trace)) if args.simulate => {
+                steps::table(runtime.plan(), &entry, trace, &report.members)
+            }
+            _ => String::new(),
+        };
         runtime.shutdown().await;
         let distributed = match distributed {
             Some(remote) => {
@@ -134,7 +143,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
             None => None,
         };
-        (result, trace, distributed)
+        (result, trace, steps, distributed)
     });
     // Stopped because output failed: like a killed run, its journal can be resumed.
     let Some(result) = result else {
@@ -158,6 +167,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
+            out::stderr(&steps);
             out::stderr(&summary(&report, simulated_in));
             if let Some(d) = distributed.filter(|d| d.refused + d.reclaimed > 0) {
                 errln!(
@@ -373,7 +383,7 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
 }
 
 /// Microseconds for a person: `850µs`, `12.5ms`, `3.20s`.
-fn show_us(us: u64) -> String {
+pub fn show_us(us: u64) -> String {
     if us < 1_000 {
         format!("{us}µs")
     } else if us < 1_000_000 {

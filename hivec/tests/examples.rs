@@ -246,3 +246,70 @@ fn a_trace_shows_every_attempt_on_its_instance() {
         }
     }
 }
+
+/// The strategy comparison's table: one row per strategy, measured from the same attempts as
+/// the table of agents, and makespans that add up to the run's (the steps run one after
+/// another).
+#[test]
+fn the_strategy_comparison_has_a_row_per_strategy() {
+    let args: Vec<String> = ["run", "examples/strategy_comparison.hive", "--simulate"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (code, _, stderr) = hivec(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let seconds = |text: &str| -> f64 {
+        match text.strip_suffix("ms") {
+            Some(ms) => ms.parse::<f64>().expect("ms") / 1000.0,
+            None => text.trim_end_matches('s').parse().expect("s"),
+        }
+    };
+    let mut lines = stderr.lines();
+    let header = lines.next().expect("the table of steps");
+    assert!(header.starts_with("step "), "{stderr}");
+    let rows: Vec<Vec<&str>> = lines
+        .by_ref()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let strategies: Vec<&str> = rows.iter().map(|r| r[3]).collect();
+    assert_eq!(
+        strategies,
+        [
+            "(round_robin)",
+            "(weighted)",
+            "(least_busy)",
+            "(performance)",
+            "(random(two_choices))",
+            "(hash)"
+        ]
+    );
+    let step_tasks: u64 = rows
+        .iter()
+        .map(|r| r[4].parse::<u64>().expect("tasks"))
+        .sum();
+    let agent_tasks: u64 = lines
+        .skip(1)
+        .take_while(|l| !l.starts_with("pool "))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .expect("tasks")
+                .parse::<u64>()
+                .expect("tasks")
+        })
+        .sum();
+    assert_eq!(step_tasks, agent_tasks, "{stderr}");
+    assert!(rows.iter().all(|r| r[4].parse::<u64>().unwrap_or(0) >= 200));
+    let makespans: f64 = rows.iter().map(|r| seconds(r[6])).sum();
+    let total = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("makespan "))
+        .and_then(|l| l.split_whitespace().next())
+        .map(seconds)
+        .expect("the run's makespan");
+    assert!(
+        (makespans - total).abs() < 0.05,
+        "{makespans} against {total}"
+    );
+}
