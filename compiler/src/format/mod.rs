@@ -73,7 +73,7 @@ pub fn format(text: &str) -> Result<String, FormatError> {
 }
 
 /// The syntax tree as text with every span left out, so two layouts of one file compare equal.
-fn shape(items: &[std::sync::Arc<syntax::ast::Item>]) -> String {
+pub(crate) fn shape(items: &[std::sync::Arc<syntax::ast::Item>]) -> String {
     let full = format!("{items:?}");
     let mut out = String::with_capacity(full.len());
     let mut rest = full.as_str();

@@ -14,6 +14,9 @@ pub(super) struct Builder {
     pub diagnostics: Vec<Diagnostic<Span>>,
     /// Set once an expression was cut for depth, so a deep item reports it once.
     pub(super) depth_reported: bool,
+    /// Whether the bracket after an operand starting at this offset is a list (see
+    /// [`Builder::is_list`]), so that nested brackets are each looked at once.
+    pub(super) list_brackets: std::collections::HashMap<usize, bool>,
 }
 
 /// Pairs other than keywords and commas, which carry no structure.
@@ -47,6 +50,7 @@ impl Builder {
             base,
             diagnostics: Vec::new(),
             depth_reported: false,
+            list_brackets: std::collections::HashMap::new(),
         }
     }
 
@@ -231,16 +235,22 @@ impl Builder {
         self.call_parts(callee, args, span)
     }
 
-    /// A callee and its `call_args`.
+    /// A callee and its `call_args`. A bracket that starts a further argument (see
+    /// [`Builder::elements`]) makes one more, unnamed, argument.
     pub(super) fn call_parts(&mut self, callee: Pair<Rule>, args: Pair<Rule>, span: Span) -> Call {
-        self.check_commas(args.clone().into_inner());
+        let parts = self.delimited(args);
         let callee = self.path(callee);
-        let args = significant(args.into_inner())
-            .map(|a| {
-                let span = self.span(&a);
-                let mut parts: Vec<Pair<Rule>> = a.into_inner().collect();
-                let value = self.expr(parts.pop().expect("grammar: argument value"));
-                let name = parts.pop().map(|n| self.name(n));
+        let args = parts
+            .into_iter()
+            .map(|(arg, start, element)| {
+                let span = Span::new(start as u32 - self.base, element.end as u32 - self.base);
+                let value = self.element(element);
+                // `arg = { (ident ~ ":")? ~ element }`: a name when it has two parts.
+                let name = arg
+                    .map(|a| a.into_inner())
+                    .filter(|parts| parts.len() == 2)
+                    .and_then(|mut parts| parts.next())
+                    .map(|n| self.name(n));
                 Arg { name, value, span }
             })
             .collect();
@@ -320,47 +330,57 @@ impl Builder {
 
     /// Commas are optional only at line ends: two elements on one line need one between them.
     pub(super) fn check_commas(&mut self, pairs: Pairs<Rule>) {
+        let text = pairs.get_input();
+        let seq = pairs.map(|p| match p.as_rule() {
+            Rule::comma => Sep::Comma,
+            Rule::field
+            | Rule::variant
+            | Rule::param
+            | Rule::property
+            | Rule::step
+            | Rule::output
+            | Rule::arg
+            | Rule::expr
+            | Rule::element
+            | Rule::field_init => Sep::Element(p.as_span().start(), significant_end(&p)),
+            _ => Sep::Other,
+        });
+        self.check_separators(text, seq);
+    }
+
+    /// [`Builder::check_commas`] over elements already delimited (a list or argument list
+    /// whose brackets start further elements).
+    pub(super) fn check_separators(&mut self, text: &str, seq: impl IntoIterator<Item = Sep>) {
         let mut prev_end: Option<(usize, bool)> = None; // (end of previous element, comma seen)
-        for p in pairs {
-            let rule = p.as_rule();
-            if rule == Rule::comma {
-                if let Some((_, seen)) = prev_end.as_mut() {
-                    *seen = true;
+        for sep in seq {
+            let (start, end) = match sep {
+                Sep::Comma => {
+                    if let Some((_, seen)) = prev_end.as_mut() {
+                        *seen = true;
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if !matches!(
-                rule,
-                Rule::field
-                    | Rule::variant
-                    | Rule::param
-                    | Rule::property
-                    | Rule::step
-                    | Rule::output
-                    | Rule::arg
-                    | Rule::expr
-                    | Rule::field_init
-            ) {
-                prev_end = None;
-                continue;
-            }
-            let span = p.as_span();
-            if let Some((end, false)) = prev_end {
-                let text = span.get_input();
-                if !text[end..span.start()].contains('\n') {
-                    let at = end as u32 - self.base;
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::MissingComma,
-                            Span::new(at, at),
-                            "expected `,` between elements on one line",
-                            "add a `,` here",
-                        )
-                        .with_help("separate elements with `,` or put each on its own line"),
-                    );
+                Sep::Other => {
+                    prev_end = None;
+                    continue;
                 }
+                Sep::Element(start, end) => (start, end),
+            };
+            if let Some((prev, false)) = prev_end
+                && !text[prev..start].contains('\n')
+            {
+                let at = prev as u32 - self.base;
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::MissingComma,
+                        Span::new(at, at),
+                        "expected `,` between elements on one line",
+                        "add a `,` here",
+                    )
+                    .with_help("separate elements with `,` or put each on its own line"),
+                );
             }
-            prev_end = Some((significant_end(&p), false));
+            prev_end = Some((end, false));
         }
     }
 
@@ -388,9 +408,18 @@ impl Builder {
     }
 }
 
+/// What [`Builder::check_separators`] sees of a sequence: elements by their first byte and
+/// the end of their last token (offsets into the parsed text), and what separates them.
+pub(super) enum Sep {
+    Comma,
+    Element(usize, usize),
+    /// Anything else, such as a keyword or a name: the elements around it are not compared.
+    Other,
+}
+
 /// End of the last token of `pair`: a rule ending in an optional part also spans the trivia
 /// skipped before that part was tried, so walk down its last children to the real end.
-fn significant_end(pair: &Pair<Rule>) -> usize {
+pub(super) fn significant_end(pair: &Pair<Rule>) -> usize {
     let text = pair.as_str();
     let trailing_trivia = text.ends_with(char::is_whitespace) || text.ends_with("*/");
     if !trailing_trivia {

@@ -3,7 +3,7 @@
 
 use super::Span;
 use super::ast::*;
-use super::build::Builder;
+use super::build::{Builder, Sep, significant_end};
 use super::limits;
 use super::parser::Rule;
 use crate::codes::Code;
@@ -11,6 +11,7 @@ use crate::diagnostic::Diagnostic;
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::LazyLock;
 
 /// Lowest to highest: `..`, `||`, `&&`, comparisons, `??`, `+ -`, `* / %`, prefix `- !`.
@@ -41,6 +42,42 @@ struct Built {
     depth: u32,
 }
 
+/// The children of an `operand` (or `operand_el`) pair from `start` up to `end` that form one
+/// operand. It starts at the head unless a bracket that is a list starts it (`start > 0`).
+#[derive(Clone)]
+struct Segment<'i> {
+    operand: Pair<'i, Rule>,
+    start: usize,
+    end: usize,
+}
+
+impl<'i> Segment<'i> {
+    fn whole(operand: Pair<'i, Rule>) -> Self {
+        Segment {
+            operand,
+            start: 0,
+            end: usize::MAX,
+        }
+    }
+}
+
+/// One element of a list or argument list, as an `element` pair gives it: the whole pair, or
+/// the part of it before, between or after the brackets that start further elements.
+pub(super) struct Element<'i> {
+    parts: Parts<'i>,
+    /// Offset of the first byte.
+    pub(super) start: usize,
+    /// Offset past the last token.
+    pub(super) end: usize,
+}
+
+enum Parts<'i> {
+    Whole(Pair<'i, Rule>),
+    /// Operator pairs and operand pairs in order, and the part of each operand pair that
+    /// belongs to this element.
+    Split(Vec<Pair<'i, Rule>>, VecDeque<Segment<'i>>),
+}
+
 impl Builder {
     /// `expr` or `expr_head`.
     pub(super) fn expr(&mut self, pair: Pair<Rule>) -> Expr {
@@ -48,9 +85,157 @@ impl Builder {
     }
 
     fn expr_d(&mut self, pair: Pair<Rule>) -> Built {
+        self.pratt(pair.into_inner(), VecDeque::new())
+    }
+
+    /// The elements an `element` pair stands for: one, and one more for each bracket after an
+    /// operand that is a list rather than an index (`[a` then `[1, 2]` on the next line are
+    /// two elements, as commas are optional at line ends).
+    pub(super) fn elements<'i>(&mut self, pair: Pair<'i, Rule>) -> Vec<Element<'i>> {
+        let start = pair.as_span().start();
+        let end = significant_end(&pair);
+        if self.list_bracket(&pair).is_none() {
+            return vec![Element {
+                parts: Parts::Whole(pair),
+                start,
+                end,
+            }];
+        }
+        let mut out = Vec::new();
+        let (mut pairs, mut segments) = (Vec::new(), VecDeque::new());
+        let mut element_start = start;
+        for p in pair.into_inner() {
+            if p.as_rule() != Rule::operand_el {
+                pairs.push(p);
+                continue;
+            }
+            let children: Vec<Pair<Rule>> = p.clone().into_inner().collect();
+            let mut from = 0;
+            for (i, child) in children.iter().enumerate().skip(1) {
+                if child.as_rule() == Rule::bracket && self.is_list(child) {
+                    pairs.push(p.clone());
+                    segments.push_back(Segment {
+                        operand: p.clone(),
+                        start: from,
+                        end: i,
+                    });
+                    out.push(Element {
+                        parts: Parts::Split(
+                            std::mem::take(&mut pairs),
+                            std::mem::take(&mut segments),
+                        ),
+                        start: element_start,
+                        end: significant_end(&children[i - 1]),
+                    });
+                    element_start = child.as_span().start();
+                    from = i;
+                }
+            }
+            pairs.push(p.clone());
+            segments.push_back(Segment {
+                operand: p,
+                start: from,
+                end: children.len(),
+            });
+        }
+        out.push(Element {
+            parts: Parts::Split(pairs, segments),
+            start: element_start,
+            end,
+        });
+        out
+    }
+
+    /// The elements of a list or argument list (`list`, `bracket` or `call_args`), after
+    /// checking the commas between them: each with its first byte and, when it is the first
+    /// of its `arg` or `element` pair, that pair.
+    pub(super) fn delimited<'i>(
+        &mut self,
+        pair: Pair<'i, Rule>,
+    ) -> Vec<(Option<Pair<'i, Rule>>, usize, Element<'i>)> {
+        let text = pair.get_input();
+        let mut seps = Vec::new();
+        let mut out = Vec::new();
+        for p in pair.into_inner() {
+            if p.as_rule() == Rule::comma {
+                seps.push(Sep::Comma);
+                continue;
+            }
+            let value = match p.as_rule() {
+                Rule::arg => p
+                    .clone()
+                    .into_inner()
+                    .last()
+                    .expect("grammar: argument value"),
+                _ => p.clone(),
+            };
+            let mut first = Some(p);
+            for element in self.elements(value) {
+                let start = first
+                    .as_ref()
+                    .map_or(element.start, |p| p.as_span().start());
+                seps.push(Sep::Element(start, element.end));
+                out.push((first.take(), start, element));
+            }
+        }
+        self.check_separators(text, seps);
+        out
+    }
+
+    /// Builds one element of [`Builder::elements`].
+    pub(super) fn element(&mut self, element: Element) -> Expr {
+        self.element_d(element).expr
+    }
+
+    fn element_d(&mut self, element: Element) -> Built {
+        match element.parts {
+            Parts::Whole(pair) => self.pratt(pair.into_inner(), VecDeque::new()),
+            Parts::Split(pairs, segments) => self.pratt(pairs.into_iter(), segments),
+        }
+    }
+
+    /// The first bracket after an operand of an `element` pair (not inside its brackets) that
+    /// is a list.
+    fn list_bracket<'i>(&mut self, element: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
+        element
+            .clone()
+            .into_inner()
+            .filter(|p| p.as_rule() == Rule::operand_el)
+            .flat_map(|p| p.into_inner().skip(1))
+            .find(|p| p.as_rule() == Rule::bracket && self.is_list(p))
+    }
+
+    /// Whether a bracket after an operand is a list, which starts the next element: it is an
+    /// index only when it holds one element, no comma, and that element is not cut in two.
+    fn is_list(&mut self, bracket: &Pair<Rule>) -> bool {
+        let at = bracket.as_span().start();
+        if let Some(&known) = self.list_brackets.get(&at) {
+            return known;
+        }
+        let mut inner = bracket.clone().into_inner();
+        let list = match (inner.next(), inner.next()) {
+            (Some(e), None) if e.as_rule() == Rule::element => self.list_bracket(&e).is_some(),
+            _ => true,
+        };
+        self.list_brackets.insert(at, list);
+        list
+    }
+
+    /// Operators and operands by precedence; each operand is the next of `segments`, or the
+    /// whole pair once they run out.
+    fn pratt<'i>(
+        &mut self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+        segments: VecDeque<Segment<'i>>,
+    ) -> Built {
         let this = RefCell::new(self);
+        let segments = RefCell::new(segments);
         PRATT
-            .map_primary(|operand| this.borrow_mut().operand(operand))
+            .map_primary(|operand| {
+                let segment = segments.borrow_mut().pop_front();
+                this.borrow_mut()
+                    .operand(segment.unwrap_or_else(|| Segment::whole(operand)))
+            })
             .map_prefix(|op, rhs| {
                 let op_span = this.borrow().span(&op);
                 let op = if op.as_rule() == Rule::neg {
@@ -88,7 +273,7 @@ impl Builder {
                     depth,
                 )
             })
-            .parse(pair.into_inner())
+            .parse(pairs)
     }
 
     /// A node of depth `depth`, or an error leaf once the limit is passed.
@@ -126,9 +311,16 @@ impl Builder {
     }
 
     /// `operand = { (literal_kw | named | primary) ~ postfix* }`, where `named` is a path
-    /// optionally followed by a record body (a typed record) or call arguments.
-    fn operand(&mut self, pair: Pair<Rule>) -> Built {
-        let mut inner = pair.into_inner();
+    /// optionally followed by a record body (a typed record) or call arguments, and a postfix
+    /// is a field, an index or a bracket holding one element; or the part of an `operand_el`
+    /// that `segment` gives, which may start at a bracket that is a list.
+    fn operand(&mut self, segment: Segment) -> Built {
+        let mut inner = segment
+            .operand
+            .into_inner()
+            .skip(segment.start)
+            .take(segment.end.saturating_sub(segment.start))
+            .peekable();
         let Some(first) = inner.next() else {
             return leaf(ExprKind::Error, Span::default());
         };
@@ -207,12 +399,12 @@ impl Builder {
             Rule::kw_none => leaf(ExprKind::None, span),
             Rule::string => self.string_d(pair),
             Rule::path => leaf(ExprKind::Path(self.path(pair)), span),
-            Rule::list => {
-                self.check_commas(pair.clone().into_inner());
+            // A bracket after an operand that starts the next element is a list too.
+            Rule::list | Rule::bracket => {
                 let mut depth = 1;
                 let mut items = Vec::new();
-                for p in pair.into_inner().filter(|p| p.as_rule() == Rule::expr) {
-                    let b = self.expr_d(p);
+                for (_, _, element) in self.delimited(pair) {
+                    let b = self.element_d(element);
                     depth = depth.max(b.depth + 1);
                     items.push(b.expr);
                 }

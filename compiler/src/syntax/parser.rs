@@ -256,7 +256,8 @@ fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagno
             // name are summed up by those words.
             let range = token.chars().count() == 4 && token.get(1..3) == Some("..");
             let trivia = token.trim().is_empty() || token.starts_with('/') || range;
-            let covered = (rules.contains(&"an expression")
+            // An argument starts with an expression.
+            let covered = ((rules.contains(&"an expression") || rules.contains(&"an argument"))
                 && EXPR_START.contains(&token.as_str()))
                 || token == "_"
                 || (rules.contains(&"an item") && ITEM_KEYWORDS.contains(&token.as_str()));
@@ -270,7 +271,12 @@ fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagno
             }
         }
     }
-    expected.extend(rules.iter().map(|r| r.to_string()));
+    // A rule described by its token (`,`) may have been expected as that token too.
+    for rule in rules {
+        if !expected.iter().any(|e| e == rule) {
+            expected.push(rule.to_string());
+        }
+    }
     let expected = match expected.as_slice() {
         [] => "something else".to_string(),
         [one] => one.clone(),
@@ -321,13 +327,13 @@ fn describe(rule: Rule) -> &'static str {
         ident | path | key => "a name",
         docs | doc => "",
         item => "an item",
-        expr | expr_head | operand | operand_head | paren | size | duration | float | int
-        | string | kw_true | kw_false | kw_none | list | record | record_body | call
-        | call_args | neg | not => "an expression",
+        expr | element | expr_head | operand | operand_el | operand_head | paren | size
+        | duration | float | int | string | kw_true | kw_false | kw_none | list | record
+        | record_body | call | call_args | neg | not => "an expression",
         range_op | or | and | eq | ne | le | ge | lt | gt | coalesce | add | sub | mul | div
         | rem => "an operator",
         field_access => "`.`",
-        index => "`[`",
+        index | bracket => "`[`",
         type_expr | list_type | map_type => "a type",
         optional => "`?`",
         comma => "`,`",
@@ -367,6 +373,30 @@ mod tests {
         let mut out = ParsedFile::default();
         parse_piece(text, 0..text.len(), &mut out);
         out
+    }
+
+    /// In a list or argument list, where commas are optional at line ends, a bracket after an
+    /// operand is an index when it holds one element; otherwise it starts the next element.
+    #[test]
+    fn a_bracket_that_is_not_an_index_starts_the_next_element() {
+        let same = |a: &str, b: &str| {
+            let (a, b) = (parse(a), parse(b));
+            assert_eq!(a.diagnostics, []);
+            assert_eq!(b.diagnostics, []);
+            let shape = crate::format::shape;
+            assert_eq!(shape(&a.items), shape(&b.items));
+        };
+        same(
+            "const c: json = [a\n[1, 2][0] + b\n[]\n[c, d]\n!a\n[1]]",
+            "const c: json = [a, [1, 2][0] + b, [], [c, d], !a[1]]",
+        );
+        same(
+            "const c: json = f(x: a\n[1, 2], y: b\n[[1]\n[2, 3]])",
+            "const c: json = f(x: a, [1, 2], y: b, [[1], [2, 3]])",
+        );
+        let one_line = parse("const c: json = [a [1, 2]]");
+        let codes: Vec<Code> = one_line.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::MissingComma]);
     }
 
     /// A file large enough to be cut: every example and every error fixture, many times,
