@@ -289,11 +289,30 @@ fn a_paused_worker_past_its_lease_has_its_tasks_placed_again() {
     // Tasks of 1 s are within the agent's three heartbeats of silence (1.5 s); the pause of
     // 3 s is past the worker's lease (also three heartbeats).
     let dir = project("pause", 1.0, "500ms");
-    let paused = worker(&dir, &redis, &[]);
+    let paused = worker(&dir, &redis, &["--id", "paused"]);
     let other = worker(&dir, &redis, &[]);
     await_workers(&redis, 2);
     let run = coordinator(&dir, &redis, 8, &[]);
-    std::thread::sleep(Duration::from_millis(400));
+    // Paused once it holds deliveries.
+    let start = Instant::now();
+    loop {
+        let held = redis
+            .cli(&["--scan", "--pattern", "hive:default:run:*:tasks:squarer"])
+            .lines()
+            .any(|k| {
+                !redis
+                    .cli(&["XPENDING", k, "workers", "-", "+", "10", "paused"])
+                    .is_empty()
+            });
+        if held {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker took no task"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     signal(&paused, "-STOP");
     std::thread::sleep(Duration::from_millis(3000));
     signal(&paused, "-CONT");
