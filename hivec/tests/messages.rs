@@ -72,3 +72,27 @@ fn an_answer_to_a_task_never_sent_is_still_a_warning() {
     let (_, stderr) = run("unknown", true);
     assert!(stderr.contains("answered unknown task id 999"), "{stderr}");
 }
+
+#[test]
+fn a_cancelled_replica_is_counted_as_cancelled_not_failed() {
+    let (_, stderr) = run("summary", false);
+    let header = stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        header.split_whitespace().take(5).collect::<Vec<_>>(),
+        ["agent", "tasks", "failed", "cancelled", "retries"],
+        "{stderr}"
+    );
+    let row = |agent: &str| -> Vec<String> {
+        let line = stderr
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(agent))
+            .unwrap_or_else(|| panic!("no row for {agent}:\n{stderr}"));
+        line.split_whitespace()
+            .take(4)
+            .map(str::to_string)
+            .collect()
+    };
+    // agent, tasks finished, failed, cancelled.
+    assert_eq!(row("a"), ["a", "1", "0", "0"]);
+    assert_eq!(row("c"), ["c", "0", "0", "1"]);
+}
