@@ -317,14 +317,24 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
     })
 }
 
-/// Per agent that did anything: tasks, failures, retries, mean and p99 latency, utilisation.
+/// Per agent that did anything: tasks, failures, cancelled attempts (when there were any),
+/// retries, mean and p99 latency, utilisation.
 /// Under `--simulate`, `elapsed_us` is virtual time (the makespan) and `simulated_in` the
 /// real time the simulation took.
 fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
     let elapsed_us = report.elapsed_us;
-    let mut out =
-        String::from("agent              tasks  failed  retries     mean      p99   busy\n");
-    for m in report.members.iter().filter(|m| m.stats.tasks > 0) {
+    // Cancelled attempts are neither done nor failed; their column shows only when some were.
+    let cancelled = report.members.iter().any(|m| m.stats.cancelled > 0);
+    let mut out = String::from("agent              tasks  failed");
+    if cancelled {
+        out.push_str("  cancelled");
+    }
+    out.push_str("  retries     mean      p99   busy\n");
+    for m in report
+        .members
+        .iter()
+        .filter(|m| m.stats.tasks + m.stats.cancelled > 0)
+    {
         let mut lat = m.stats.latencies_us.clone();
         lat.sort_unstable();
         let mean = lat.iter().sum::<u64>() / lat.len().max(1) as u64;
@@ -345,14 +355,27 @@ fn summary(report: &RunReport, simulated_in: Option<u64>) -> String {
             0 => "     -".to_string(),
             s => format!("{:5.1}%", 100.0 * m.stats.busy_us as f64 / s as f64),
         };
+        // An agent whose attempts were all cancelled has no latency to show.
+        let latency = |us| {
+            if lat.is_empty() {
+                "-".to_string()
+            } else {
+                show_us(us)
+            }
+        };
+        let cancelled_column = if cancelled {
+            format!("  {:>9}", m.stats.cancelled)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{:<18} {:>5}  {:>6}  {:>7}  {:>7}  {:>7}  {busy}\n",
+            "{:<18} {:>5}  {:>6}{cancelled_column}  {:>7}  {:>7}  {:>7}  {busy}\n",
             m.name,
             m.stats.tasks,
             m.stats.failures,
             m.stats.retries,
-            show_us(mean),
-            show_us(p99),
+            latency(mean),
+            latency(p99),
         ));
     }
     for m in report.members.iter().filter(|m| m.scales()) {

@@ -104,7 +104,10 @@ pub struct Stats {
     pub tasks: u64,
     /// Attempts that failed.
     pub failures: u64,
-    /// Attempts that were retries.
+    /// Attempts cancelled before they finished: replicas of a decided consensus, tasks of
+    /// a timed-out call, those still running when the run ended. Not counted in `tasks`.
+    pub cancelled: u64,
+    /// Finished attempts that were retries.
     pub retries: u64,
     /// Latency of each finished attempt, in microseconds.
     pub latencies_us: Vec<u64>,
@@ -271,6 +274,13 @@ impl Member {
         let cap = self.capacity_slots().clamp(1, 1 << 20) as f64;
         let waiting = f64::from(self.in_flight()) / cap;
         latency * (1.0 + waiting) / self.success.max(0.01)
+    }
+
+    /// Records an attempt cancelled after `elapsed_us`: its time counts as busy, but it says
+    /// nothing about the member's latency or success.
+    pub fn cancelled(&mut self, elapsed_us: u64) {
+        self.stats.cancelled += 1;
+        self.stats.busy_us += elapsed_us;
     }
 
     /// Records a finished attempt.

@@ -37,6 +37,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use strategy::Policy;
 
+/// Times [`Runtime::run`] looks, a millisecond apart, whether the attempts left running at
+/// the end have been recorded.
+const SETTLE_POLLS: u32 = 1_000;
+
 /// How a run behaves beyond what the plan says.
 #[derive(Clone, Default)]
 pub struct RunOptions {
@@ -243,12 +247,27 @@ impl Runtime {
         let started = tokio::time::Instant::now();
         let params = workflow::bind(self, name, inputs)?;
         let output = workflow::run(self.clone(), name.to_string(), params, String::new()).await?;
+        let elapsed_us = micros(started.elapsed());
+        self.settle().await;
         Ok(RunReport {
             output,
             members: self.dispatcher.report(),
             queues: self.dispatcher.queues(),
-            elapsed_us: micros(started.elapsed()),
+            elapsed_us,
         })
+    }
+
+    /// Waits until the attempts a finished run left running (replicas of a decided
+    /// consensus) have been recorded as cancelled, so that the report counts them: each
+    /// notices at its next poll that nobody waits for it. Bounded, in case one never does.
+    async fn settle(&self) {
+        for _ in 0..SETTLE_POLLS {
+            let (agents, _) = self.dispatcher.progress();
+            if agents.iter().all(|a| a.running == 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 }
 

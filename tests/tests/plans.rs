@@ -173,6 +173,38 @@ fn scratch(test: &str, files: &[(&str, &str)]) -> PathBuf {
 }
 
 #[test]
+fn a_workflow_call_s_timeout_and_retry_bound_its_duration() {
+    let dir = scratch(
+        "call-bounds",
+        &[(
+            "calls.hive",
+            r#"workflow untimed() -> bool {
+  step s = std.sleep(duration: 1h)
+  output s
+}
+workflow long() -> bool {
+  step s = std.sleep(duration: 1h) with { timeout: 10m }
+  output s
+}
+workflow main() -> bool {
+  step a = untimed() with { timeout: 1s, retry: 2, backoff: fixed(100ms) }
+  step b = long() with { timeout: 1s }
+  step c = long() with { after: [a, b] }
+  output c
+}
+"#,
+        )],
+    );
+    let plan = plan_of(&dir.join("calls.hive"));
+    let (_, wf) = plan.entry(None).expect("main");
+    // `a`: three runs of at most 1 s and two backoffs; `b`: cut at 1 s; `c`: the callee's
+    // own 10 minutes. `a` and `b` run side by side, then `c`.
+    assert!(wf.bounds.untimed_steps.is_empty(), "{:?}", wf.bounds);
+    assert_eq!(wf.bounds.worst_case_ms, Some(3_000 + 200 + 600_000));
+    assert_eq!(wf.bounds.critical_path, ["a", "c"]);
+}
+
+#[test]
 fn steps_are_ordered_by_dependencies_then_source_order() {
     let dir = scratch(
         "order",

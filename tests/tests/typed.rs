@@ -121,3 +121,28 @@ fn a_when_that_is_not_a_bool_is_an_error_not_a_skip() {
     );
     assert!(!kinds(&dir, "a").contains(&"task".to_string()));
 }
+
+#[test]
+fn a_workflow_call_s_arguments_are_checked_before_it_starts() {
+    let source = r#"
+capability num(n: int) -> int
+agent a { provides: [num], exec: "python3 agent.py" }
+workflow inner(n: int) -> int {
+  step m = num(n: n)
+  output m
+}
+workflow main(extra: json) -> int {
+  step b = std.echo(value: extra)
+  step c = inner(n: b.s) with { fallback: 0 }
+  output c
+}
+"#;
+    let (result, dir) = run_in("typed-call", source, "    return 1", json!({"s": "high"}));
+    let err = result.expect_err("a string is not an int");
+    assert_eq!(err.step.as_deref(), Some("main.c"));
+    assert_eq!(
+        err.cause,
+        r#"in workflow `inner`: input `n` at $: expected int, found string "high""#
+    );
+    assert!(!kinds(&dir, "a").contains(&"task".to_string()));
+}

@@ -41,16 +41,25 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
     let mut own: Vec<Option<u64>> = Vec::with_capacity(n);
     for s in &checked.steps {
         let elements = s.map.flatten();
+        let attempts = u64::from(s.retry) + 1;
         let (dur, tokens, exact) = match s.callee {
             Some((DefKind::Workflow, target)) => {
                 let b = bounds(db, target, stack);
-                if b.worst_case_ms.is_none() {
+                // Each run of the callee ends at the call's `timeout`, if not sooner.
+                let run = match (b.worst_case_ms, s.timeout_ms) {
+                    (Some(w), Some(t)) => Some(w.min(t)),
+                    (w, t) => w.or(t),
+                };
+                let dur = run.map(|r| {
+                    r.saturating_mul(attempts)
+                        .saturating_add(s.backoff.max_total_ms(s.retry))
+                });
+                if dur.is_none() {
                     out.untimed_steps.push(s.name.clone());
                 }
-                (b.worst_case_ms, b.tokens, b.tokens_exact)
+                (dur, b.tokens, b.tokens_exact)
             }
             _ => {
-                let attempts = u64::from(s.retry) + 1;
                 let dur = s.timeout_ms.map(|t| {
                     t.saturating_mul(attempts)
                         .saturating_add(s.backoff.max_total_ms(s.retry))

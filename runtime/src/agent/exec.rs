@@ -60,6 +60,8 @@ const MAX_FAILED_STARTS: u32 = 5;
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Time an agent has to exit after `shutdown` (and the end of its input) before it is killed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Cancelled tasks remembered per instance for their late answers (the oldest are forgotten).
+const CANCELLED_KEPT: usize = 4_096;
 
 /// One instance of an exec agent, restarted with backoff when its process dies.
 pub struct ExecInstance {
@@ -81,6 +83,8 @@ struct Conn {
     checkpoints: HashMap<u64, Value>,
     /// Bids asked for and not answered yet; ids are shared with tasks.
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
+    /// Tasks cancelled and not answered since: their late answers are expected.
+    cancelled: std::collections::BTreeSet<u64>,
     next_id: u64,
     last_seen: Option<Instant>,
     /// Shut down: the process is not started again.
@@ -423,6 +427,12 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
         Some("bid") => tracing::warn!("agent {who} answered an unknown bid"),
         Some("result") | Some("error") => {
             let Some(reply) = id.and_then(|id| c.pending.remove(&id)) else {
+                // A task cancelled while its answer was on the way (a consensus decided
+                // without it, a timeout): expected. An id never sent breaks the protocol.
+                if let Some(id) = id.filter(|id| c.cancelled.remove(id)) {
+                    tracing::debug!("agent {who} answered task {id} after it was cancelled");
+                    return;
+                }
                 let unknown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
                 tracing::warn!("agent {who} answered unknown task id {unknown}");
                 return;
@@ -479,6 +489,16 @@ fn shorten(line: &str) -> String {
     format!("`{s}`")
 }
 
+impl Conn {
+    /// Task `id` was cancelled: an answer to it may still come.
+    fn remember_cancelled(&mut self, id: u64) {
+        self.cancelled.insert(id);
+        if self.cancelled.len() > CANCELLED_KEPT {
+            self.cancelled.pop_first();
+        }
+    }
+}
+
 /// Sends `cancel` when an attempt is dropped before its answer arrived.
 struct CancelOnDrop {
     conn: Arc<Mutex<Conn>>,
@@ -495,6 +515,7 @@ impl Drop for CancelOnDrop {
             && c.pending.remove(&self.id).is_some()
         {
             c.checkpoints.remove(&self.id);
+            c.remember_cancelled(self.id);
             if let Some(w) = &c.writer {
                 let _ = w.send(json!({"type": "cancel", "id": self.id}).to_string());
             }
@@ -610,6 +631,7 @@ impl Instance for ExecInstance {
                 let mut running: Vec<u64> = c.pending.keys().copied().collect();
                 running.sort_unstable();
                 for id in running {
+                    c.remember_cancelled(id);
                     let _ = w.send(json!({"type": "cancel", "id": id}).to_string());
                 }
                 let _ = w.send(json!({"type": "shutdown"}).to_string());

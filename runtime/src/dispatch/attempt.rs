@@ -38,6 +38,7 @@ impl State {
             started,
             elapsed_us: 0,
             retry,
+            cancelled: false,
             traced: label.map(|step| (step, task.capability.clone(), task.attempt)),
         };
         // An in-process capability that finishes at once (`std.echo`) is answered here:
@@ -66,6 +67,7 @@ impl State {
             };
             finished.elapsed_us = micros(started.elapsed());
             let (ok, error) = verdict(result.as_ref(), finished.traced.is_some());
+            finished.cancelled = result.is_none();
             deliver(
                 &shared,
                 Msg::Done {
@@ -108,7 +110,11 @@ impl State {
                 s.idle_since = Some(Instant::now());
             }
         }
-        m.observe(f.elapsed_us, ok, f.retry);
+        if f.cancelled {
+            m.cancelled(f.elapsed_us);
+        } else {
+            m.observe(f.elapsed_us, ok, f.retry);
+        }
     }
 }
 
@@ -134,6 +140,8 @@ pub(super) struct Finished {
     started: Instant,
     elapsed_us: u64,
     retry: bool,
+    /// Dropped before it finished.
+    cancelled: bool,
     /// Step, capability and attempt number, when the run is traced.
     traced: Option<(String, String, u32)>,
 }
