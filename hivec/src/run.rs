@@ -279,10 +279,17 @@ fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode
         );
         return Err(ExitCode::from(2));
     }
-    serde_json::from_value(value).map_err(|e| {
+    let mut plan: Plan = serde_json::from_value(value).map_err(|e| {
         errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
-    })
+    })?;
+    // A relative base belongs to the plan, not to wherever it is run from.
+    if let Some(dir) = file.parent()
+        && Path::new(&plan.base).is_relative()
+    {
+        plan.base = dir.join(&plan.base).display().to_string();
+    }
+    Ok(plan)
 }
 
 /// Per agent that did anything: tasks, failures, retries, mean and p99 latency, utilisation.
