@@ -138,6 +138,8 @@ class _Channel:
                 raise BrokenPipeError("the runtime closed the agent's stdout")
             try:
                 self._out.write(data)
+                # At once: to a pipe, Python's stdout is buffered, and a line the runtime does
+                # not receive is an answer it never sees.
                 self._out.flush()
             except OSError:
                 # Point fd 1 at /dev/null so that the flush at interpreter exit cannot fail again.

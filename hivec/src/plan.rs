@@ -72,7 +72,7 @@ pub fn run(
     }
     let text = match format {
         PlanFormat::Text => hive_plan::text(&plan),
-        PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
+        PlanFormat::Json => match serde_json::to_string_pretty(&saved(plan)) {
             Ok(json) => json + "\n",
             Err(e) => {
                 errln!("error: cannot write the plan as JSON: {e}");
@@ -84,4 +84,17 @@ pub fn run(
     };
     out::stdout(&text);
     ExitCode::SUCCESS
+}
+
+/// The plan as `--format json` saves it: its `base` absolute, so that the saved plan runs
+/// from any directory, wherever it is saved.
+fn saved(mut plan: hive_plan::Plan) -> hive_plan::Plan {
+    let base = match plan.base.as_str() {
+        "" => Path::new("."),
+        base => Path::new(base),
+    };
+    if let Ok(absolute) = std::path::absolute(base) {
+        plan.base = absolute.display().to_string();
+    }
+    plan
 }

@@ -311,10 +311,17 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
         );
         return Err(ExitCode::from(2));
     }
-    serde_json::from_value(value).map_err(|e| {
+    let mut plan: Plan = serde_json::from_value(value).map_err(|e| {
         errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
-    })
+    })?;
+    // A relative base belongs to the plan, not to wherever it is run from.
+    if let Some(dir) = file.parent()
+        && Path::new(&plan.base).is_relative()
+    {
+        plan.base = dir.join(&plan.base).display().to_string();
+    }
+    Ok(plan)
 }
 
 /// Per agent that did anything: tasks, failures, cancelled attempts (when there were any),

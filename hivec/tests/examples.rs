@@ -1,22 +1,13 @@
-//! Every example runs as its header says (`//   hivec run …`): for real on its stand-in
-//! agents in `examples/agents/`, and under `--simulate`. Outputs are snapshots; the few
-//! fields that depend on which agent happened to take a task are redacted by name.
+//! Every example runs as its header says (`//   hivec run …`), exactly as written, from the
+//! checkout as a new user would: on its stand-in agents in `examples/agents/`, without any of
+//! the secrets it reads, leaving the checkout as it was; and every example runs under
+//! `--simulate`. Outputs are snapshots; the few fields that depend on which agent happened
+//! to take a task are redacted by name.
 
 use std::process::Command;
 
-/// The secrets the examples read with `env(...)`; the stand-in agents ignore them.
-const SECRETS: &[&str] = &[
-    "BROWSER_GRID_TOKEN",
-    "OPENAI_API_KEY",
-    "PAGERDUTY_TOKEN",
-    "SLACK_WEBHOOK",
-    "MEDIA_API_KEY",
-    "SMOKE_TEST_PASSWORD",
-];
-
 /// The `hivec run` command in an example's header comment, split into arguments as a shell
-/// would (quotes, `\` line continuations), without the leading `hivec` and without
-/// `--trace-out FILE`.
+/// would (quotes, `\` line continuations), without the leading `hivec`.
 fn documented_run(source: &str) -> Vec<String> {
     let mut text = String::new();
     let lines = source
@@ -32,12 +23,36 @@ fn documented_run(source: &str) -> Vec<String> {
             }
         }
     }
+    shell_words(&text).into_iter().skip(1).collect()
+}
+
+/// The `hivec` arguments of the README's first command (`cargo run -p hivec -- ARGS`).
+fn readme_run() -> Vec<String> {
+    let readme = std::fs::read_to_string("../README.md").expect("README");
+    let first = readme
+        .lines()
+        .skip_while(|l| *l != "```sh")
+        .nth(1)
+        .expect("a command block in the README");
+    let words = shell_words(first);
+    let args = words
+        .iter()
+        .position(|w| w == "--")
+        .expect("cargo run … --");
+    assert_eq!(words[..2], ["cargo", "run"], "{first}");
+    words[args + 1..].to_vec()
+}
+
+/// `text` split into words as a shell would: quotes group, whitespace separates, `#` at
+/// the start of a word begins a comment.
+fn shell_words(text: &str) -> Vec<String> {
     let mut args = Vec::new();
     let mut word = String::new();
     let mut quote = None;
     let mut started = false;
     for c in text.chars() {
         match (quote, c) {
+            (None, '#') if !started => break,
             (None, '\'' | '"') => {
                 quote = Some(c);
                 started = true;
@@ -58,18 +73,29 @@ fn documented_run(source: &str) -> Vec<String> {
     if started {
         args.push(word);
     }
-    let mut out: Vec<String> = args.into_iter().skip(1).collect();
-    if let Some(i) = out.iter().position(|a| a == "--trace-out") {
-        out.drain(i..(i + 2).min(out.len()));
-    }
-    out
+    args
 }
 
+/// The variables the examples read with `env("NAME")`.
+fn secrets() -> Vec<String> {
+    let mut names = Vec::new();
+    for path in example_paths() {
+        let source = std::fs::read_to_string(&path).expect("read");
+        for (at, _) in source.match_indices("env(\"") {
+            let rest = &source[at + "env(\"".len()..];
+            names.extend(rest.split('"').next().map(str::to_string));
+        }
+    }
+    assert!(!names.is_empty(), "the examples read no secrets");
+    names
+}
+
+/// `hivec ARGS` from the root of the checkout, with none of the examples' secrets set.
 fn hivec(args: &[String]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
     cmd.args(args).current_dir("..").env_remove("RUST_LOG");
-    for s in SECRETS {
-        cmd.env(s, "stand-in");
+    for s in secrets() {
+        cmd.env_remove(s);
     }
     let out = cmd.output().expect("run hivec");
     (
@@ -79,15 +105,56 @@ fn hivec(args: &[String]) -> (i32, String, String) {
     )
 }
 
-fn examples() -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
+fn example_paths() -> Vec<std::path::PathBuf> {
     let mut paths: Vec<_> = std::fs::read_dir("../examples")
         .expect("examples")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "hive"))
         .collect();
     paths.sort();
-    for path in paths {
+    paths
+}
+
+/// What `git status` says of the checkout: every changed, new or deleted file that git does
+/// not ignore.
+fn checkout_status() -> String {
+    let out = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir("..")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git status: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The files git tracks, or that `status` shows as changed or new, written since `since`:
+/// those a run wrote into the checkout, even with the content they had.
+fn written_since(status: &str, since: std::time::SystemTime) -> Vec<String> {
+    let tracked = Command::new("git")
+        .args(["ls-files"])
+        .current_dir("..")
+        .output()
+        .expect("git runs");
+    let tracked = String::from_utf8_lossy(&tracked.stdout).into_owned();
+    let shown = status
+        .lines()
+        .filter(|l| !l.starts_with('D'))
+        .filter_map(|l| l.get(3..));
+    tracked
+        .lines()
+        .chain(shown)
+        .filter(|path| {
+            std::fs::metadata(format!("../{path}"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn examples() -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for path in example_paths() {
         let source = std::fs::read_to_string(&path).expect("read");
         let args = documented_run(&source);
         assert!(
@@ -115,21 +182,26 @@ fn the_header_command_is_split_as_a_shell_would() {
             "--input",
             "xs=[\"a b\", \"c\"]",
             "--input",
-            "q=two words"
+            "q=two words",
+            "--trace-out",
+            "t.json"
         ]
     );
 }
 
 #[test]
-fn every_example_runs_on_its_agents() {
-    for (name, args) in examples() {
-        if args.iter().any(|a| a == "--simulate") {
-            continue; // only simulated agents: covered below
-        }
+fn every_example_runs_as_its_header_says() {
+    let before = checkout_status();
+    let started = std::time::SystemTime::now();
+    let readme = ("README".to_string(), readme_run());
+    for (name, args) in examples().into_iter().chain([readme]) {
         let (code, stdout, stderr) = hivec(&args);
         assert_eq!(code, 0, "{name}: {args:?}\n{stderr}");
         let output: serde_json::Value = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("{name}: stdout is not JSON ({e}): {stdout}"));
+        if name == "README" || args.iter().any(|a| a == "--simulate") {
+            continue; // in the snapshots of the example and of the simulation
+        }
         // Which agent took a task depends on timing; so do these fields.
         match name.as_str() {
             "browser_fleet" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
@@ -145,6 +217,10 @@ fn every_example_runs_on_its_agents() {
             _ => insta::assert_json_snapshot!(format!("run_{name}"), output),
         }
     }
+    // What the runs write (reports, traces) goes where git ignores it.
+    let after = checkout_status();
+    assert_eq!(after, before, "the runs changed the checkout");
+    assert_eq!(written_since(&after, started), Vec::<String>::new());
 }
 
 #[test]
@@ -152,6 +228,10 @@ fn every_example_runs_under_simulation() {
     for (name, mut args) in examples() {
         if !args.iter().any(|a| a == "--simulate") {
             args.push("--simulate".to_string());
+        }
+        // The trace is the header command's business, tested above.
+        if let Some(i) = args.iter().position(|a| a == "--trace-out") {
+            args.drain(i..(i + 2).min(args.len()));
         }
         let (code, stdout, stderr) = hivec(&args);
         assert_eq!(code, 0, "{name}: {args:?}\n{stderr}");

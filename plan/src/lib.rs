@@ -27,8 +27,10 @@ pub struct Plan {
     pub compiler: String,
     /// SHA-256 over the sources (their paths relative to the root file and their text).
     pub source_hash: String,
-    /// Directory of the root file as the compiler was given it; `exec` agents start from the
-    /// directory of their source file, found relative to this one.
+    /// Directory of the root file as the compiler was given it (`hivec plan --format json`
+    /// saves it absolute; `hivec run` takes a relative one in a saved plan relative to the
+    /// plan file); `exec` agents start from the directory of their source file, found
+    /// relative to this one.
     pub base: String,
     /// Source files relative to `base`; [`Loc::file`] indexes this list.
     pub sources: Vec<String>,

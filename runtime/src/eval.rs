@@ -252,7 +252,7 @@ fn binary_op<'a>(
             }
         }
         BinaryOp::Coalesce => {
-            let l = eval_in(left, scope)?;
+            let l = defaultable(left, scope)?;
             return if l.is_null() {
                 eval_in(right, scope)
             } else {
@@ -277,6 +277,39 @@ fn binary_op<'a>(
         }
     };
     Ok(Cow::Owned(Value::Bool(holds)))
+}
+
+/// An operand of `??` that has a default after it: there, `env(name)` of an unset variable
+/// is `none`, so that `env("KEY") ?? ""` runs without the variable (and `env("A") ??
+/// env("B") ?? ""` tries both).
+fn defaultable<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Val<'a>, EvalError> {
+    match expr {
+        Expr::Call {
+            function: Function::Env,
+            args,
+        } if args.len() == 1 => {
+            let name = eval_in(&args[0], scope)?;
+            let name = text(Function::Env, 0, &name)?;
+            let valid = !name.is_empty() && !name.contains(['=', '\0']);
+            if valid && std::env::var_os(name).is_none() {
+                return Ok(Cow::Owned(Value::Null));
+            }
+            env(name).map(Cow::Owned)
+        }
+        Expr::Binary {
+            binary: BinaryOp::Coalesce,
+            left,
+            right,
+        } => {
+            let l = defaultable(left, scope)?;
+            if l.is_null() {
+                defaultable(right, scope)
+            } else {
+                Ok(l)
+            }
+        }
+        other => eval_in(other, scope),
+    }
 }
 
 /// An operand of `&&` or `||`.
@@ -1485,6 +1518,32 @@ mod tests {
         assert_eq!(parse("[1"), Value::Null);
         assert_eq!(parse(""), Value::Null);
         assert!(refused(Function::ParseJson, vec![json!({})]).contains("must be a string"));
+    }
+
+    #[test]
+    fn an_unset_variable_takes_the_default_after_it() {
+        let env = |name: &str| func(Function::Env, vec![lit(json!(name))]);
+        let unset = "HIVE_EVAL_TEST_VARIABLE_THAT_IS_NEVER_SET";
+        let fallback = op(BinaryOp::Coalesce, env(unset), lit(json!("")));
+        assert_eq!(ok(fallback), json!(""));
+        // The last operand has no default after it: still an error.
+        assert!(fails(op(BinaryOp::Coalesce, lit(Value::Null), env(unset))).contains("not set"));
+        let chain = op(
+            BinaryOp::Coalesce,
+            op(BinaryOp::Coalesce, env(unset), env(unset)),
+            lit(json!("d")),
+        );
+        assert_eq!(ok(chain), json!("d"));
+        let set = std::env::vars_os().find_map(|(k, v)| {
+            let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
+            (!k.is_empty() && !k.contains('=')).then_some((k, v))
+        });
+        if let Some((name, value)) = set {
+            let given = op(BinaryOp::Coalesce, env(&name), lit(json!("")));
+            assert_eq!(ok(given), json!(value));
+        }
+        // A name that cannot be a variable is an error, default or not.
+        assert!(fails(op(BinaryOp::Coalesce, env("A=B"), lit(json!("")))).contains("not a valid"));
     }
 
     #[test]
