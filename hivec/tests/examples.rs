@@ -4,6 +4,9 @@
 //! `--simulate`. Outputs are snapshots; the few fields that depend on which agent happened
 //! to take a task are redacted by name.
 
+#[path = "common/redis.rs"]
+mod redis;
+
 use std::process::Command;
 
 /// The `hivec run` command in an example's header comment, split into arguments as a shell
@@ -202,25 +205,91 @@ fn every_example_runs_as_its_header_says() {
         if name == "README" || args.iter().any(|a| a == "--simulate") {
             continue; // in the snapshots of the example and of the simulation
         }
-        // Which agent took a task depends on timing; so do these fields.
-        match name.as_str() {
-            "browser_fleet" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
-                ".pages[].load_ms" => "[depends on the browser]",
-                ".screenshot" => "[depends on the browser]"
-            }),
-            "code_review" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
-                ".reviews[].score" => "[depends on the reviewer]"
-            }),
-            "task_auction" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
-                ".captions[].url" => "[depends on the winning bidder]"
-            }),
-            _ => insta::assert_json_snapshot!(format!("run_{name}"), output),
-        }
+        snapshot(&name, &output);
     }
     // What the runs write (reports, traces) goes where git ignores it.
     let after = checkout_status();
     assert_eq!(after, before, "the runs changed the checkout");
     assert_eq!(written_since(&after, started), Vec::<String>::new());
+}
+
+/// The output of example `name`, compared with its snapshot: the few fields that depend on
+/// which agent happened to take a task (timing) are redacted.
+fn snapshot(name: &str, output: &serde_json::Value) {
+    match name {
+        "browser_fleet" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+            ".pages[].load_ms" => "[depends on the browser]",
+            ".screenshot" => "[depends on the browser]"
+        }),
+        "code_review" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+            ".reviews[].score" => "[depends on the reviewer]"
+        }),
+        "task_auction" => insta::assert_json_snapshot!(format!("run_{name}"), output, {
+            ".captions[].url" => "[depends on the winning bidder]"
+        }),
+        _ => insta::assert_json_snapshot!(format!("run_{name}"), output),
+    }
+}
+
+/// Every example with exec agents also runs as its header says with `--redis`, its agents
+/// hosted by two `hivec worker` processes: the output is the snapshot of the run in one
+/// process.
+#[test]
+fn every_example_runs_over_redis_with_two_workers() {
+    let redis = redis::Redis::start(&[]);
+    for (name, args) in examples() {
+        if args.iter().any(|a| a == "--simulate") {
+            continue;
+        }
+        let file = &args[1];
+        let namespace = format!("examples-{name}");
+        let distributed = [
+            "--redis".to_string(),
+            redis.url(),
+            "--namespace".into(),
+            namespace.clone(),
+        ];
+        let workers: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_hivec"))
+                    .args(["worker", file])
+                    .args(&distributed)
+                    .current_dir("..")
+                    .env_remove("RUST_LOG")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("hivec worker")
+            })
+            .collect();
+        let registered = format!("hive:{namespace}:workers");
+        let start = std::time::Instant::now();
+        while redis.cli(&["SCARD", &registered]) != "2" {
+            assert!(
+                start.elapsed().as_secs() < 30,
+                "{name}: the workers did not register"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let mut run = args.clone();
+        run.extend(distributed);
+        let (code, stdout, stderr) = hivec(&run);
+        for mut w in workers {
+            let _ = Command::new("kill")
+                .args(["-TERM", &w.id().to_string()])
+                .status();
+            let drained = w.wait().expect("worker exits");
+            assert!(
+                drained.success(),
+                "{name}: a worker did not drain: {drained}"
+            );
+        }
+        assert_eq!(code, 0, "{name}: {run:?}\n{stderr}");
+        assert!(stderr.starts_with("run id: "), "{name}: {stderr}");
+        let output: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{name}: stdout is not JSON ({e}): {stdout}"));
+        snapshot(&name, &output);
+    }
 }
 
 #[test]
