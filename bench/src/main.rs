@@ -3,6 +3,7 @@
 //! Every figure it prints is measured in this run: wall time per run, lines per second, peak
 //! resident memory and CPU time of the `hivec` process (from `wait4`).
 
+mod redis;
 mod run;
 
 // The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
@@ -89,6 +90,19 @@ enum Cmd {
         #[arg(long)]
         hivec: Option<PathBuf>,
     },
+    /// Measure a distributed run: `hivec run --redis` with two `hivec worker`s hosting the
+    /// echo agent, through a redis-server started for it, next to the same run in one process.
+    Redis {
+        /// Echo tasks per run.
+        #[arg(long, default_value_t = 100_000)]
+        tasks: usize,
+        /// Runs of each measurement.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
     /// One measured run in this process (what `run` starts for each measurement).
     #[command(hide = true)]
     RunOne {
@@ -125,6 +139,9 @@ fn main() -> std::process::ExitCode {
             edits,
             hivec,
         } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1))),
+        Cmd::Redis { tasks, runs, hivec } => {
+            sibling_hivec(hivec).and_then(|h| redis::run(&h, tasks, runs.max(1)))
+        }
         Cmd::RunOne {
             workload,
             bare,
@@ -236,7 +253,7 @@ fn measure(cmd: &mut Command) -> Result<Sample, String> {
             let _ = e.read_to_string(&mut text);
         }
         return Err(format!(
-            "hivec did not check clean (status {status}): {}",
+            "hivec failed (status {status}): {}",
             text.lines().take(20).collect::<Vec<_>>().join("\n")
         ));
     }

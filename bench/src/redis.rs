@@ -1,0 +1,153 @@
+//! `hive-bench redis`: the whole `hivec run` process as coordinator of a distributed run, with
+//! two `hivec worker` processes hosting the echo agent (concurrency 64), through a
+//! `redis-server` started for the measurement; next to the same file run in one process.
+
+use super::{Sample, measure};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` on a free port, stopped when dropped.
+struct Server {
+    port: u16,
+    child: Child,
+}
+
+impl Server {
+    fn start() -> Result<Server, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start redis-server (apt-get install redis-server): {e}")
+            })?;
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > Duration::from_secs(10) {
+                return Err("redis-server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Server { port, child })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Workers stopped (SIGTERM, then waited for) when dropped.
+struct Workers(Vec<Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &w.id().to_string()])
+                .status();
+            let _ = w.wait();
+        }
+    }
+}
+
+/// Measures `tasks` echo tasks over Redis `runs` times, and once more in one process each run.
+pub fn run(hivec: &Path, tasks: usize, runs: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("hive-bench-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let agent = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("hive-echo-agent");
+    let file = dir.join("echo.hive");
+    let source = format!(
+        r#"capability echo(value: int) -> int
+agent echoer {{ provides: [echo], exec: "{}", concurrency: 64 }}
+workflow main(n: int) -> int {{
+  step xs = for i in range(0, n) {{ echo(value: i) }}
+  output len(xs)
+}}
+"#,
+        agent.display()
+    );
+    std::fs::write(&file, source).map_err(|e| e.to_string())?;
+    let server = Server::start()?;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let workers = Workers(
+        (0..2)
+            .map(|_| {
+                Command::new(hivec)
+                    .args(["worker", &file.display().to_string(), "--redis", &url])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot start hivec worker: {e}"))
+            })
+            .collect::<Result<_, _>>()?,
+    );
+    await_workers(server.port, 2)?;
+    println!("hivec: {}", hivec.display());
+    println!("{tasks} echo tasks, two workers (concurrency 64 each), redis-server on loopback");
+    let input = format!("n={tasks}");
+    let mut remote = Vec::new();
+    let mut local = Vec::new();
+    for _ in 0..runs {
+        remote.push(measure(
+            Command::new(hivec)
+                .arg("run")
+                .arg(&file)
+                .args(["--input", &input, "--redis", &url]),
+        )?);
+        local.push(measure(
+            Command::new(hivec)
+                .arg("run")
+                .arg(&file)
+                .args(["--input", &input]),
+        )?);
+    }
+    print_line("through Redis", tasks, &remote);
+    print_line("in one process", tasks, &local);
+    drop(workers);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn await_workers(port: u16, n: usize) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "SCARD", "hive:default:workers"])
+            .output()
+            .map_err(|e| format!("redis-cli: {e}"))?;
+        if String::from_utf8_lossy(&out.stdout).trim() == n.to_string() {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            return Err("the workers did not register".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn print_line(what: &str, tasks: usize, samples: &[Sample]) {
+    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    walls.sort();
+    let median = walls[walls.len() / 2];
+    let peak = samples.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
+    let cpu = samples.iter().map(|s| s.cpu.as_secs_f64()).sum::<f64>() / samples.len() as f64;
+    println!(
+        "  {what}: median {:.3} s over {} runs, {:.0} tasks/s (whole coordinator process), peak {:.1} MB, coordinator CPU {:.2} s",
+        median.as_secs_f64(),
+        samples.len(),
+        tasks as f64 / median.as_secs_f64(),
+        peak as f64 / 1024.0,
+        cpu
+    );
+}
