@@ -3,6 +3,7 @@
 //! The only crate that touches the terminal: it loads files, asks the compiler, prints.
 
 mod check;
+mod dlq;
 mod fmt;
 mod inputs;
 mod lsp;
@@ -74,6 +75,8 @@ enum Command {
     Run(run::RunArgs),
     /// Host a file's exec agents for distributed runs (`hivec run --redis`).
     Worker(worker::WorkerArgs),
+    /// The dead letters of distributed runs: `list`, `show ID`, `purge`.
+    Dlq(dlq::DlqArgs),
     /// Rewrite files in the canonical layout (`-` formats standard input to standard output).
     Fmt {
         /// `.hive` files or directories (searched recursively), or `-`.
@@ -156,6 +159,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => args.color,
         Command::Worker(args) => args.color,
+        Command::Dlq(_) => Color::Auto,
         Command::Lsp | Command::Explain { .. } => Color::Auto,
     };
     tracing_subscriber::fmt()
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Run(args) => run::run(&args),
         Command::Worker(args) => worker::worker(&args),
+        Command::Dlq(args) => dlq::dlq(&args),
         Command::Lsp => lsp::run(),
         Command::Fmt {
             paths,

@@ -57,9 +57,22 @@ pub fn worker(args: &WorkerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = tokio.block_on(serve(&plan, &options, stop_signal(), |line| {
-        errln!("{line}");
-    }));
+    // The signals are caught from the start: one that arrives while the agents start still
+    // drains the worker instead of killing it.
+    let result = tokio.block_on(async {
+        let stop = match stop_signal() {
+            Ok(stop) => stop,
+            Err(e) => {
+                return Err(hive_runtime::RunError::run(format!(
+                    "cannot catch SIGTERM: {e}"
+                )));
+            }
+        };
+        serve(&plan, &options, stop, |line| {
+            errln!("{line}");
+        })
+        .await
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -69,17 +82,15 @@ pub fn worker(args: &WorkerArgs) -> ExitCode {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn stop_signal() {
+/// A future that resolves on SIGTERM or SIGINT; both are caught from this call on.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }

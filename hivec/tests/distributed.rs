@@ -389,3 +389,68 @@ fn redis_killed_mid_run_is_a_clear_error_within_the_timeout() {
     );
     stop(w);
 }
+
+#[test]
+fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("poison", 0.0, "1s");
+    // The agent dies whenever it is given 13.
+    let poisoned = SQUARER.replace(
+        "        n = msg[\"input\"][\"n\"]\n",
+        "        n = msg[\"input\"][\"n\"]\n        if n == 13:\n            os._exit(3)\n",
+    );
+    std::fs::write(dir.join("square.py"), poisoned).expect("agent");
+    let source = std::fs::read_to_string(dir.join("main.hive")).expect("source");
+    let source = source.replace(
+        "  heartbeat: 1s\n",
+        "  heartbeat: 1s\n  max_deliveries: 2\n",
+    );
+    std::fs::write(dir.join("main.hive"), source).expect("source");
+    let workers = [worker(&dir, &redis, &[]), worker(&dir, &redis, &[])];
+    await_workers(&redis, 2);
+    let out = finish(coordinator(&dir, &redis, 20, &[]), Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step `main.xs` failed"), "{stderr}");
+    assert!(stderr.contains("dead-lettered as "), "{stderr}");
+    assert!(
+        stderr.contains("after 2 deliveries without an answer"),
+        "{stderr}"
+    );
+    let id = stderr
+        .split("dead-lettered as ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("an id")
+        .to_string();
+    let dlq = |args: &[&str]| {
+        let out = hivec(&dir)
+            .args(["dlq", "--redis", &redis.url()])
+            .args(args)
+            .output()
+            .expect("hivec dlq");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, listed, _) = dlq(&["list"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(
+        listed.starts_with(&id) && listed.contains("squarer  square  2 deliveries"),
+        "{listed}"
+    );
+    let (code, shown, _) = dlq(&["show", &id]);
+    assert_eq!(code, Some(0));
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(shown["input"], serde_json::json!({"n": 13}));
+    assert_eq!(shown["agent"], "squarer");
+    let (code, _, err) = dlq(&["show", "1-1"]);
+    assert_eq!(code, Some(1), "{err}");
+    let (code, _, purged) = dlq(&["purge"]);
+    assert_eq!(code, Some(0));
+    assert!(purged.contains("purged 1 dead letters"), "{purged}");
+    assert_eq!(dlq(&["list"]).1, "");
+    for w in workers {
+        stop(w);
+    }
+}

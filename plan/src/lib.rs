@@ -223,6 +223,9 @@ pub struct Agent {
     pub resources: Resources,
     /// Heartbeat interval; three missed intervals mean the instance is dead.
     pub heartbeat_ms: u64,
+    /// Distributed mode: deliveries of one task that may go unanswered (its worker or
+    /// instance died) before the task is dead-lettered.
+    pub max_deliveries: u32,
     /// Free-form labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, Expr>,

@@ -242,6 +242,7 @@ impl Call<'_> {
         let fail = Failure::fatal;
         let mut handoffs = 0;
         let mut checkpoint: Option<Value> = None;
+        let mut lost_cause = None;
         loop {
             // A pool with a full queue holds the task back here, in arrival order, until a
             // waiting task leaves it (backpressure).
@@ -265,6 +266,7 @@ impl Call<'_> {
                     attempt,
                     deadline_ms: opts.timeout_ms,
                     checkpoint: checkpoint.take(),
+                    lost: (handoffs, lost_cause.take()),
                 },
                 demand: opts.resources,
                 timeout: opts.timeout_ms.map(Duration::from_millis),
@@ -296,6 +298,7 @@ impl Call<'_> {
             if error.lost && handoffs < MAX_HANDOFFS {
                 handoffs += 1;
                 checkpoint = error.checkpoint;
+                lost_cause = Some(error.message);
                 continue;
             }
             return Err(Failure {

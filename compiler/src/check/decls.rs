@@ -358,6 +358,8 @@ pub struct AgentDecl {
     pub resources: Resources,
     /// Heartbeat interval, ms.
     pub heartbeat_ms: u64,
+    /// Unanswered deliveries of one task before it is dead-lettered.
+    pub max_deliveries: u32,
     /// Simulation behaviour.
     pub simulate: Option<Simulate>,
     /// Whether `weight` was written (equal-weight warnings only count explicit weights).
@@ -383,6 +385,7 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
         weight: 1,
         resources: Resources::default(),
         heartbeat_ms: 5_000,
+        max_deliveries: 3,
         simulate: None,
         weight_given: false,
     };
@@ -470,6 +473,9 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
     }
     if let Some(p) = props.get("resources") {
         a.resources = resources(&v, p);
+    }
+    if let Some(p) = props.get("max_deliveries") {
+        a.max_deliveries = v.int("max_deliveries", &p.value, 1).map_or(3, clamp_u32);
     }
     if let Some(p) = props.get("heartbeat") {
         a.heartbeat_ms = v.duration("heartbeat", &p.value).unwrap_or(5_000);

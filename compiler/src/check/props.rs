@@ -48,6 +48,10 @@ pub const AGENT: &[PropSpec] = &[
         "heartbeat",
         "interval of liveness messages; silent for 3 intervals means dead (default 5s)",
     ),
+    p(
+        "max_deliveries",
+        "distributed mode: deliveries of one task that may go unanswered (its worker or instance died) before it is dead-lettered (default 3)",
+    ),
     p("labels", "free-form `{ key: \"value\" }` tags"),
     p(
         "env",

@@ -123,6 +123,7 @@ fn agent(cx: &Cx, r: ItemRef, a: &AgentDecl) -> hive_plan::Agent {
         weight: a.weight,
         resources: resources(&a.resources),
         heartbeat_ms: a.heartbeat_ms,
+        max_deliveries: a.max_deliveries,
         labels: map("labels"),
         env: map("env"),
         simulate,

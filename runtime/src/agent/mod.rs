@@ -22,6 +22,9 @@ pub struct Task {
     pub deadline_ms: Option<u64>,
     /// State saved by an instance that died under an earlier attempt (handoff).
     pub checkpoint: Option<Value>,
+    /// Deliveries of this attempt that went unanswered before this one (their instance or
+    /// worker died), with the last one's cause.
+    pub lost: (u32, Option<String>),
 }
 
 /// Why an attempt produced no output.

@@ -46,8 +46,8 @@ pub struct Remote {
     keys: Keys,
     run: String,
     hash: String,
-    /// The exec agents of the plan, with their leases (three heartbeat intervals).
-    agents: BTreeMap<String, Duration>,
+    /// The exec agents of the plan.
+    agents: BTreeMap<String, RemoteAgent>,
     waiting: Mutex<HashMap<u64, Waiting>>,
     /// Tokens whose attempt was cancelled: their answers are expected and dropped.
     withdrawn: Mutex<HashSet<u64>>,
@@ -59,6 +59,14 @@ pub struct Remote {
     /// Set when Redis stayed unreachable: every attempt fails with it.
     broken: Mutex<Option<String>>,
     loops: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What the coordinator needs of an agent its workers host.
+struct RemoteAgent {
+    /// Three heartbeat intervals: a delivery not renewed for that long is reclaimed.
+    lease: Duration,
+    /// Unanswered deliveries of one task before it is dead-lettered.
+    max_deliveries: u32,
 }
 
 /// An attempt waiting for its answer.
@@ -91,11 +99,17 @@ impl Remote {
                 .await
                 .map_err(|e| RunError::run(e.0))?,
         );
-        let agents: BTreeMap<String, Duration> = plan
+        let agents: BTreeMap<String, RemoteAgent> = plan
             .agents
             .iter()
             .filter(|(_, a)| a.exec.is_some() && a.builtin.is_none())
-            .map(|(n, a)| (n.clone(), Duration::from_millis(a.heartbeat_ms.max(1)) * 3))
+            .map(|(n, a)| {
+                let agent = RemoteAgent {
+                    lease: Duration::from_millis(a.heartbeat_ms.max(1)) * 3,
+                    max_deliveries: a.max_deliveries.max(1),
+                };
+                (n.clone(), agent)
+            })
             .collect();
         let remote = Remote {
             keys: Keys::new(&options.namespace),
@@ -218,6 +232,10 @@ impl Remote {
         if let Some(cause) = self.broken.lock().ok().and_then(|b| b.clone()) {
             return Err(TaskError::fatal(cause));
         }
+        let max = self.agents.get(&agent).map_or(3, |a| a.max_deliveries);
+        if task.lost.0 >= max {
+            return Err(self.dead_letter(&agent, &task).await);
+        }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
         let (reply, answer) = oneshot::channel();
         lock(&self.waiting).insert(
@@ -255,6 +273,28 @@ impl Remote {
             .unwrap_or_else(|_| Err(TaskError::fatal("the coordinator stopped waiting")));
         withdraw.armed = false;
         result
+    }
+
+    /// Moves a task delivered too often without an answer to the namespace's dead letters;
+    /// its step fails with the returned error, which names the entry.
+    async fn dead_letter(&self, agent: &str, task: &Task) -> TaskError {
+        let (deliveries, cause) = &task.lost;
+        let cause = cause.as_deref().unwrap_or("no answer");
+        let letter = super::dlq::Letter {
+            run: self.run.clone(),
+            agent: agent.to_string(),
+            deliveries: *deliveries,
+            error: cause.to_string(),
+        };
+        match super::dlq::add(&self.link, &self.keys, &letter, task).await {
+            Ok(id) => TaskError::fatal(format!(
+                "dead-lettered as {id} after {deliveries} deliveries without an answer (the last: {cause}); `hivec dlq show {id}` shows it"
+            )),
+            Err(e) => {
+                self.fail(&e);
+                TaskError::fatal(e.0)
+            }
+        }
     }
 
     /// Redis stayed unreachable: every attempt waiting and every later one fails with it.
@@ -379,8 +419,8 @@ async fn reclaim(weak: Weak<Remote>) {
         Some(r) => {
             r.agents
                 .values()
+                .map(|a| a.lease)
                 .min()
-                .copied()
                 .unwrap_or(Duration::from_secs(15))
                 / 3
         }
@@ -393,8 +433,8 @@ async fn reclaim(weak: Weak<Remote>) {
         let Some(remote) = weak.upgrade() else {
             return;
         };
-        for (agent, lease) in &remote.agents {
-            if let Err(e) = reclaim_agent(&remote, agent, *lease).await {
+        for (name, agent) in &remote.agents {
+            if let Err(e) = reclaim_agent(&remote, name, agent.lease).await {
                 return remote.fail(&e);
             }
         }

@@ -7,6 +7,7 @@
 //! | `runs` | hash | runs in progress: id → their sources' hash and agents |
 //! | `run:{run}:tasks:{agent}` | stream, consumer group `workers` | deliveries of one agent's tasks |
 //! | `run:{run}:results` | stream | results and errors sent back by workers |
+//! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// The consumer group every worker reads a task stream through.
 pub const GROUP: &str = "workers";
@@ -38,6 +39,11 @@ impl Keys {
     /// The runs in progress.
     pub fn runs(&self) -> String {
         format!("{}runs", self.prefix)
+    }
+
+    /// The dead letters of the namespace.
+    pub fn dlq(&self) -> String {
+        format!("{}dlq", self.prefix)
     }
 
     /// The stream of one agent's tasks in one run.

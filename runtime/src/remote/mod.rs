@@ -8,11 +8,12 @@
 //! in its streams.
 
 pub mod coordinator;
+pub mod dlq;
 pub mod keys;
 pub mod link;
 mod wire;
 pub mod worker;
 
 pub use coordinator::{Remote, RemoteInstance, RemoteOptions, RemoteReport, new_id};
-pub use link::masked;
+pub use link::{Link, RemoteError, masked};
 pub use worker::{WorkerOptions, serve};

@@ -46,6 +46,7 @@ impl Delivery {
                 attempt: text("attempt")?.parse().ok()?,
                 deadline_ms: text("deadline_ms").and_then(|t| t.parse().ok()),
                 checkpoint: json("checkpoint"),
+                lost: (0, None),
             },
         })
     }
