@@ -29,8 +29,10 @@ pub fn stdout(text: &str) -> bool {
     write(&mut std::io::stdout().lock(), text.as_bytes())
 }
 
-/// Writes `text` to stderr. Returns false once stdout or stderr has failed.
+/// Writes `text` to stderr, with the values read by `env()` masked. Returns false once
+/// stdout or stderr has failed.
 pub fn stderr(text: &str) -> bool {
+    let text = hive_runtime::secrets::mask(text);
     write(&mut std::io::stderr().lock(), text.as_bytes())
 }
 
@@ -112,7 +114,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
 
 impl Write for Log {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        write(&mut std::io::stderr().lock(), buf);
+        // A log line is one write: the values read by `env()` are masked within it.
+        let text = String::from_utf8_lossy(buf);
+        let text = hive_runtime::secrets::mask(&text);
+        write(&mut std::io::stderr().lock(), text.as_bytes());
         Ok(buf.len())
     }
 

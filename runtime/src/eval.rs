@@ -755,7 +755,10 @@ fn env(name: &str) -> Result<Value, EvalError> {
         )));
     }
     match std::env::var(name) {
-        Ok(value) => Ok(value.into()),
+        Ok(value) => {
+            crate::secrets::register(&value);
+            Ok(value.into())
+        }
         Err(std::env::VarError::NotPresent) => {
             Err(error(format!("environment variable `{name}` is not set")))
         }

@@ -39,8 +39,21 @@ pub struct Journal {
 impl Journal {
     /// Starts a new journal at `path`, replacing any file there.
     pub fn create(path: &Path, header: &Header) -> Result<Journal, String> {
-        let file = File::create(path)
-            .map_err(|e| format!("cannot create the journal {}: {e}", path.display()))?;
+        // The journal holds outputs, which may hold secrets: its owner alone may read it.
+        let file = {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path);
+            file.and_then(|f| {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                Ok(f)
+            })
+        }
+        .map_err(|e| format!("cannot create the journal {}: {e}", path.display()))?;
         let journal = Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),

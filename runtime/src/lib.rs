@@ -19,6 +19,7 @@ mod keys;
 pub mod progress;
 pub mod remote;
 mod scope;
+pub mod secrets;
 mod step;
 pub mod strategy;
 mod trace;
@@ -215,9 +216,12 @@ impl Runtime {
 
     /// Every attempt so far as a Chrome trace (the JSON object format Perfetto opens):
     /// one process per agent, one thread per instance, one complete event per attempt.
-    /// Empty unless the run was started with [`RunOptions::trace`].
+    /// Empty unless the run was started with [`RunOptions::trace`]. Values read by `env()`
+    /// are masked in it.
     pub fn trace(&self) -> Value {
-        trace::chrome(&self.dispatcher.trace(), &self.names)
+        let mut trace = trace::chrome(&self.dispatcher.trace(), &self.names);
+        secrets::mask_value(&mut trace);
+        trace
     }
 
     /// A random number from `0..=max`.
