@@ -25,12 +25,13 @@ impl RedisArgs {
             url: url.clone(),
             namespace: self.namespace.clone(),
             timeout: self.redis_timeout,
+            keep: Duration::from_secs(7 * 24 * 3600),
         })
     }
 }
 
-/// `250ms`, `30s`, `2m`.
-fn duration(text: &str) -> Result<Duration, String> {
+/// `250ms`, `30s`, `2m`, `12h`, `7d`.
+pub fn duration(text: &str) -> Result<Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -42,6 +43,8 @@ fn duration(text: &str) -> Result<Duration, String> {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
         _ => Err(format!(
             "`{text}` is not a duration such as 500ms, 30s or 2m"
         )),

@@ -54,13 +54,22 @@ pub struct RunArgs {
     pub verbose: u8,
     #[command(flatten)]
     redis: crate::remote::RedisArgs,
+    /// Distributed mode: how long a run's keys outlive a coordinator killed before it could
+    /// delete them (`7d`, `12h`, `30m`).
+    #[arg(long, default_value = "7d", value_name = "DURATION", value_parser = crate::remote::duration)]
+    keep: std::time::Duration,
 }
 
 /// Runs the workflow with its inputs (`name=value` or `name=@path`). The output goes to
 /// stdout as JSON and nothing else does; the summary and errors go to stderr.
 pub fn run(args: &RunArgs) -> ExitCode {
     // Distributed: the run's id comes first on stderr, so a script can resume it.
-    let remote = args.redis.options().filter(|_| !args.simulate);
+    let remote = args.redis.options().filter(|_| !args.simulate).map(|r| {
+        hive_runtime::remote::RemoteOptions {
+            keep: args.keep,
+            ..r
+        }
+    });
     let run_id = remote.as_ref().map(|_| hive_runtime::remote::new_id());
     if let Some(id) = &run_id {
         errln!("run id: {id}");

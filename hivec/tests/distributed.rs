@@ -454,3 +454,43 @@ fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
         stop(w);
     }
 }
+
+#[test]
+fn a_killed_coordinators_run_is_gone_from_redis_after_keep() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("keep", 0.5, "1s");
+    let w = worker(&dir, &redis, &[]);
+    await_workers(&redis, 1);
+    let mut run = coordinator(&dir, &redis, 40, &["--keep", "2s"]);
+    let start = Instant::now();
+    while executed(&dir).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no task ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let keys = redis.cli(&["--scan", "--pattern", "hive:default:run:*"]);
+    assert!(!keys.is_empty(), "the run has streams");
+    signal(&run, "-KILL");
+    let _ = run.wait();
+    assert_eq!(redis.cli(&["HLEN", "hive:default:runs"]), "1");
+    // Past `keep`, Redis has deleted the streams and the worker has dropped the run.
+    let start = Instant::now();
+    while !redis
+        .cli(&["--scan", "--pattern", "hive:default:run:*"])
+        .is_empty()
+        || redis.cli(&["HLEN", "hive:default:runs"]) != "0"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "left behind: {} and {} runs",
+            redis.cli(&["--scan", "--pattern", "hive:default:run:*"]),
+            redis.cli(&["HLEN", "hive:default:runs"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "deleted before keep passed"
+    );
+    stop(w);
+}

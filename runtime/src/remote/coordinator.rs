@@ -26,6 +26,8 @@ use tokio::task::JoinHandle;
 const REGISTRY_TICK: Duration = Duration::from_millis(250);
 /// How long one blocking read of the results waits.
 const RESULTS_BLOCK: Duration = Duration::from_millis(1000);
+/// The longest time between two signs of life of a run (see [`Remote::touch`]).
+const KEEP_TICK: Duration = Duration::from_secs(60);
 /// How long tasks may wait for an agent no worker hosts before the coordinator says so.
 const NO_WORKER_NOTICE: Duration = Duration::from_secs(5);
 
@@ -38,6 +40,9 @@ pub struct RemoteOptions {
     pub namespace: String,
     /// How long Redis may be unreachable before the run fails.
     pub timeout: Duration,
+    /// How long a run's keys outlive its last sign of life (a coordinator killed before it
+    /// could delete them).
+    pub keep: Duration,
 }
 
 /// A run whose exec agents are hosted by workers.
@@ -46,6 +51,7 @@ pub struct Remote {
     keys: Keys,
     run: String,
     hash: String,
+    keep: Duration,
     /// The exec agents of the plan.
     agents: BTreeMap<String, RemoteAgent>,
     waiting: Mutex<HashMap<u64, Waiting>>,
@@ -114,6 +120,7 @@ impl Remote {
         let remote = Remote {
             keys: Keys::new(&options.namespace),
             hash: plan.source_hash.clone(),
+            keep: options.keep.max(Duration::from_secs(1)),
             link,
             run,
             agents,
@@ -159,12 +166,8 @@ impl Remote {
 
     /// Registers the run and creates its streams with their consumer group.
     async fn announce(&self) -> Result<(), RemoteError> {
-        let agents: Vec<&String> = self.agents.keys().collect();
-        let entry = json!({ "hash": self.hash, "agents": agents }).to_string();
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset(self.keys.runs(), &self.run, entry)
-            .ignore();
+        pipe.atomic();
         // The results stream exists from the start: workers add to it only while it does
         // (`NOMKSTREAM`), so a late answer cannot bring back a finished run's stream.
         pipe.cmd("XGROUP")
@@ -181,6 +184,34 @@ impl Remote {
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
+                .ignore();
+        }
+        self.link.pipe::<()>(&pipe).await?;
+        self.touch().await
+    }
+
+    /// Shows the run alive: its registration says when it was last seen, and its streams
+    /// expire `keep` from now. A killed coordinator's run is thus deleted by Redis and
+    /// dropped by the workers once `keep` has passed.
+    async fn touch(&self) -> Result<(), RemoteError> {
+        let agents: Vec<&String> = self.agents.keys().collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let keep_ms = self.keep.as_millis() as u64;
+        let entry = json!({
+            "hash": self.hash,
+            "agents": agents,
+            "seen_ms": now,
+            "keep_ms": keep_ms,
+        });
+        let mut pipe = redis::pipe();
+        pipe.hset(self.keys.runs(), &self.run, entry.to_string())
+            .ignore();
+        pipe.pexpire(self.keys.results(&self.run), keep_ms as i64)
+            .ignore();
+        for agent in self.agents.keys() {
+            pipe.pexpire(self.keys.tasks(&self.run, agent), keep_ms as i64)
                 .ignore();
         }
         self.link.pipe::<()>(&pipe).await
@@ -509,11 +540,18 @@ async fn follow(weak: Weak<Remote>, dispatcher: Dispatcher) {
     let mut warned: HashSet<String> = HashSet::new();
     let start = tokio::time::Instant::now();
     let mut noticed = false;
+    let mut touched = tokio::time::Instant::now();
     loop {
         interval.tick().await;
         let Some(remote) = weak.upgrade() else {
             return;
         };
+        if touched.elapsed() >= (remote.keep / 2).min(KEEP_TICK) {
+            touched = tokio::time::Instant::now();
+            if let Err(e) = remote.touch().await {
+                return remote.fail(&e);
+            }
+        }
         let live = match registrations(&remote, &mut warned).await {
             Ok(l) => l,
             Err(e) => return remote.fail(&e),

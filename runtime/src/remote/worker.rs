@@ -351,10 +351,21 @@ impl Worker {
                 .query(redis::cmd("HGETALL").arg(self.keys.runs()))
                 .await?;
             let mut streams: HashMap<&str, Vec<String>> = HashMap::new();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let mut stale = Vec::new();
             for (run, entry) in &runs {
                 let Ok(entry) = serde_json::from_str::<serde_json::Value>(entry) else {
                     continue;
                 };
+                // A run not seen for its `keep` lost its coordinator: its keys have expired.
+                let seen = entry["seen_ms"].as_u64().unwrap_or(now);
+                let keep = entry["keep_ms"].as_u64().unwrap_or(u64::MAX);
+                if now.saturating_sub(seen) > keep {
+                    stale.push(run.clone());
+                    continue;
+                }
                 let hash = entry["hash"].as_str().unwrap_or_default();
                 let agents: Vec<&str> = entry["agents"]
                     .as_array()
@@ -379,6 +390,11 @@ impl Worker {
                         .or_default()
                         .push(self.keys.tasks(run, &h.name));
                 }
+            }
+            if !stale.is_empty() {
+                let mut hdel = redis::cmd("HDEL");
+                hdel.arg(self.keys.runs()).arg(&stale);
+                self.link.query::<u64>(&hdel).await?;
             }
             let mut grew = false;
             for h in &self.hosted {
