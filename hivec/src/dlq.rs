@@ -35,15 +35,9 @@ pub fn dlq(args: &DlqArgs) -> ExitCode {
         errln!("error: hivec dlq needs --redis URL");
         return ExitCode::from(2);
     };
-    let tokio = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let tokio = match crate::remote::tokio(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            errln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let keys = Keys::new(&options.namespace);
     let done = tokio.block_on(async {

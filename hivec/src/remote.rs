@@ -30,6 +30,17 @@ impl RedisArgs {
     }
 }
 
+/// The tokio runtime `builder` makes, or the usage error (exit 2) of a machine that cannot
+/// give one.
+pub fn tokio(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        crate::out::errln!("error: cannot start the runtime: {e}");
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// `250ms`, `30s`, `2m`, `12h`, `7d`.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let split = text

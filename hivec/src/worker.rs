@@ -46,16 +46,11 @@ pub fn worker(args: &WorkerArgs) -> ExitCode {
         id: args.id.clone(),
         agents: args.agents.clone(),
     };
-    let tokio = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    let tokio = match crate::remote::tokio(builder) {
         Ok(rt) => rt,
-        Err(e) => {
-            errln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // The signals are caught from the start: one that arrives while the agents start still
     // drains the worker instead of killing it.

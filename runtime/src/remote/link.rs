@@ -99,8 +99,7 @@ impl Link {
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut backoff = Backoff::new();
         loop {
             let conn = {
                 let mut slot = self.conn.lock().await;
@@ -126,11 +125,7 @@ impl Link {
                 return Err(self.explain(&error));
             }
             *self.conn.lock().await = None;
-            if start.elapsed() + pause > self.timeout {
-                return Err(self.unreachable(&error));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
+            backoff.wait(self, &error).await?;
         }
     }
 
@@ -188,8 +183,7 @@ pub struct Reader {
 impl Reader {
     async fn connect(&mut self) -> Result<(), RemoteError> {
         let response = Some(self.block + BLOCK_SLACK);
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut backoff = Backoff::new();
         loop {
             match self.link.connect(response).await {
                 Ok(c) => {
@@ -197,13 +191,7 @@ impl Reader {
                     return Ok(());
                 }
                 Err(e) if !transient(&e) => return Err(self.link.explain(&e)),
-                Err(e) if start.elapsed() + pause > self.link.timeout => {
-                    return Err(self.link.unreachable(&e));
-                }
-                Err(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
+                Err(e) => backoff.wait(&self.link, &e).await?,
             }
         }
     }
@@ -224,6 +212,31 @@ impl Reader {
                 Err(e) => return Err(self.link.explain(&e)),
             }
         }
+    }
+}
+
+/// Growing pauses between attempts to reach Redis, for at most the link's timeout.
+struct Backoff {
+    start: Instant,
+    pause: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            start: Instant::now(),
+            pause: Duration::from_millis(50),
+        }
+    }
+
+    /// Waits before the next attempt, or gives the error that ends them.
+    async fn wait(&mut self, link: &Link, error: &RedisError) -> Result<(), RemoteError> {
+        if self.start.elapsed() + self.pause > link.timeout {
+            return Err(link.unreachable(error));
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_secs(2));
+        Ok(())
     }
 }
 
