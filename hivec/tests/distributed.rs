@@ -249,7 +249,7 @@ fn a_paused_worker_past_its_lease_has_its_tasks_placed_again() {
     let start = Instant::now();
     loop {
         let held = redis
-            .cli(&["--scan", "--pattern", "hive:default:run:*:tasks:squarer"])
+            .cli(&["--scan", "--pattern", "hive:default:run:*:tasks:squarer:*"])
             .lines()
             .any(|k| {
                 !redis
@@ -492,5 +492,90 @@ fn a_killed_coordinators_run_is_gone_from_redis_after_keep() {
         start.elapsed() >= Duration::from_millis(500),
         "deleted before keep passed"
     );
+    stop(w);
+}
+
+/// Deliveries written straight into a run's streams, as a coordinator writes them: a worker
+/// reads the most urgent level first, and a delivery as one level higher for every 30 s it
+/// has waited, ahead of that level's own.
+#[test]
+fn a_worker_reads_the_most_urgent_deliveries_first_and_ages_the_rest() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("levels", 0.05, "1s");
+    let source = std::fs::read_to_string(dir.join("main.hive")).expect("source");
+    let source = source
+        .replace("replicas: 2", "replicas: 1")
+        .replace("concurrency: 2", "concurrency: 1");
+    std::fs::write(dir.join("main.hive"), source).expect("source");
+    let plan = hivec(&dir)
+        .args(["plan", "main.hive", "--format", "json"])
+        .output()
+        .expect("hivec plan");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan");
+    let hash = plan["source_hash"].as_str().expect("hash").to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let run = serde_json::json!({
+        "hash": hash, "agents": ["squarer"], "seen_ms": now, "keep_ms": 600_000
+    });
+    redis.cli(&["HSET", "hive:default:runs", "r1", &run.to_string()]);
+    redis.cli(&[
+        "XGROUP",
+        "CREATE",
+        "hive:default:run:r1:results",
+        "c",
+        "$",
+        "MKSTREAM",
+    ]);
+    let stream = |level: u8| format!("hive:default:run:r1:tasks:squarer:{level}");
+    for level in 0..=4 {
+        redis.cli(&[
+            "XGROUP",
+            "CREATE",
+            &stream(level),
+            "workers",
+            "0",
+            "MKSTREAM",
+        ]);
+    }
+    let deliver = |level: u8, id: &str, n: u64| {
+        let input = format!("{{\"n\": {n}}}");
+        let token = n.to_string();
+        redis.cli(&[
+            "XADD",
+            &stream(level),
+            id,
+            "token",
+            &token,
+            "capability",
+            "square",
+            "attempt",
+            "1",
+            "input",
+            &input,
+        ]);
+    };
+    // `low` (0), written 100 s ago; `high` (2), 40 s ago; `urgent` (3) and `critical` (4), now.
+    deliver(0, &format!("{}-0", now - 100_000), 1);
+    deliver(2, &format!("{}-0", now - 40_000), 5);
+    deliver(3, "*", 10);
+    deliver(3, "*", 11);
+    deliver(4, "*", 20);
+    let w = worker(&dir, &redis, &[]);
+    let start = Instant::now();
+    while executed(&dir).len() < 5 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            executed(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let order: Vec<u64> = executed(&dir).iter().map(|(_, n)| *n).collect();
+    assert_eq!(order, [20, 1, 5, 10, 11]);
+    assert_eq!(redis.cli(&["XLEN", "hive:default:run:r1:results"]), "5");
     stop(w);
 }

@@ -264,6 +264,7 @@ impl Call<'_> {
                     capability: capability.to_string(),
                     input: self.input.clone(),
                     attempt,
+                    urgency: opts.priority.urgency(),
                     deadline_ms: opts.timeout_ms,
                     checkpoint: checkpoint.take(),
                     lost: (handoffs, lost_cause.take()),

@@ -18,6 +18,9 @@ pub struct Task {
     pub input: std::sync::Arc<Value>,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// Its step's urgency, 0 (`low`) to 4 (`critical`): in distributed mode, the stream it
+    /// is sent to.
+    pub urgency: u8,
     /// Milliseconds the attempt may take, if it is limited.
     pub deadline_ms: Option<u64>,
     /// State saved by an instance that died under an earlier attempt (handoff).

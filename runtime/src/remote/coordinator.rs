@@ -7,7 +7,7 @@
 //! delivery was reclaimed from a worker that stopped renewing its lease) is refused and
 //! counted; a reclaimed delivery is placed again as a lost task, without using a retry.
 
-use super::keys::{GROUP, Keys};
+use super::keys::{GROUP, Keys, LEVELS};
 use super::link::{Link, RemoteError};
 use super::wire::{Answer, Delivery};
 use crate::RunError;
@@ -79,7 +79,8 @@ struct RemoteAgent {
 struct Waiting {
     /// The delivery's stream entry, once written.
     entry: Option<String>,
-    agent: String,
+    /// The stream it went to.
+    stream: String,
     reply: oneshot::Sender<Result<Value, TaskError>>,
 }
 
@@ -177,10 +178,10 @@ impl Remote {
             .arg("$")
             .arg("MKSTREAM")
             .ignore();
-        for agent in self.agents.keys() {
+        for stream in self.streams() {
             pipe.cmd("XGROUP")
                 .arg("CREATE")
-                .arg(self.keys.tasks(&self.run, agent))
+                .arg(stream)
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -210,9 +211,8 @@ impl Remote {
             .ignore();
         pipe.pexpire(self.keys.results(&self.run), keep_ms as i64)
             .ignore();
-        for agent in self.agents.keys() {
-            pipe.pexpire(self.keys.tasks(&self.run, agent), keep_ms as i64)
-                .ignore();
+        for stream in self.streams() {
+            pipe.pexpire(stream, keep_ms as i64).ignore();
         }
         self.link.pipe::<()>(&pipe).await
     }
@@ -244,10 +244,17 @@ impl Remote {
             .ignore()
             .del(self.keys.results(&self.run))
             .ignore();
-        for agent in self.agents.keys() {
-            pipe.del(self.keys.tasks(&self.run, agent)).ignore();
+        for stream in self.streams() {
+            pipe.del(stream).ignore();
         }
         self.link.pipe::<()>(&pipe).await
+    }
+
+    /// Every task stream of the run.
+    fn streams(&self) -> impl Iterator<Item = String> + '_ {
+        self.agents
+            .keys()
+            .flat_map(|agent| self.keys.levels(&self.run, agent))
     }
 
     fn stop_loops(&self) {
@@ -269,11 +276,14 @@ impl Remote {
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
         let (reply, answer) = oneshot::channel();
+        let stream = self
+            .keys
+            .tasks(&self.run, &agent, task.urgency.min(*LEVELS.end()));
         lock(&self.waiting).insert(
             token,
             Waiting {
                 entry: None,
-                agent: agent.clone(),
+                stream: stream.clone(),
                 reply,
             },
         );
@@ -283,7 +293,7 @@ impl Remote {
             armed: true,
         };
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.keys.tasks(&self.run, &agent)).arg("*");
+        cmd.arg(&stream).arg("*");
         for (k, v) in Delivery::fields(token, &task) {
             cmd.arg(k).arg(v);
         }
@@ -383,9 +393,8 @@ impl Drop for Withdraw {
         };
         let remote = self.remote.clone();
         handle.spawn(async move {
-            let stream = remote.keys.tasks(&remote.run, &w.agent);
             let mut cmd = redis::cmd("XDEL");
-            cmd.arg(stream).arg(entry);
+            cmd.arg(&w.stream).arg(entry);
             let _ = remote.link.query::<u64>(&cmd).await;
         });
     }
@@ -465,20 +474,26 @@ async fn reclaim(weak: Weak<Remote>) {
             return;
         };
         for (name, agent) in &remote.agents {
-            if let Err(e) = reclaim_agent(&remote, name, agent.lease).await {
-                return remote.fail(&e);
+            for stream in remote.keys.levels(&remote.run, name) {
+                if let Err(e) = reclaim_stream(&remote, name, &stream, agent.lease).await {
+                    return remote.fail(&e);
+                }
             }
         }
     }
 }
 
-/// One pass of [`reclaim`] over one agent's stream.
-async fn reclaim_agent(remote: &Remote, agent: &str, lease: Duration) -> Result<(), RemoteError> {
-    let stream = remote.keys.tasks(&remote.run, agent);
+/// One pass of [`reclaim`] over one of `agent`'s streams.
+async fn reclaim_stream(
+    remote: &Remote,
+    agent: &str,
+    stream: &str,
+    lease: Duration,
+) -> Result<(), RemoteError> {
     let mut cursor = "0-0".to_string();
     loop {
         let mut cmd = redis::cmd("XAUTOCLAIM");
-        cmd.arg(&stream)
+        cmd.arg(stream)
             .arg(GROUP)
             .arg("coordinator")
             .arg(lease.as_millis() as u64)
@@ -512,8 +527,8 @@ async fn reclaim_agent(remote: &Remote, agent: &str, lease: Duration) -> Result<
         }
         if !ids.is_empty() {
             let mut pipe = redis::pipe();
-            pipe.cmd("XACK").arg(&stream).arg(GROUP).arg(&ids).ignore();
-            pipe.cmd("XDEL").arg(&stream).arg(&ids).ignore();
+            pipe.cmd("XACK").arg(stream).arg(GROUP).arg(&ids).ignore();
+            pipe.cmd("XDEL").arg(stream).arg(&ids).ignore();
             remote.link.pipe::<()>(&pipe).await?;
         }
         if reply.next_stream_id == "0-0" {

@@ -5,9 +5,12 @@
 //! | `workers` | set | ids of registered workers |
 //! | `worker:{id}` | string, expires after the lease | a live worker: its sources' hash and the instances it hosts |
 //! | `runs` | hash | runs in progress: id → their sources' hash and agents |
-//! | `run:{run}:tasks:{agent}` | stream, consumer group `workers` | deliveries of one agent's tasks |
+//! | `run:{run}:tasks:{agent}:{level}` | stream, consumer group `workers` | deliveries of one agent's tasks of one priority level, 0 (`low`) to 4 (`critical`) |
 //! | `run:{run}:results` | stream | results and errors sent back by workers |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
+
+/// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
+pub const LEVELS: std::ops::RangeInclusive<u8> = 0..=4;
 
 /// The consumer group every worker reads a task stream through.
 pub const GROUP: &str = "workers";
@@ -46,9 +49,16 @@ impl Keys {
         format!("{}dlq", self.prefix)
     }
 
-    /// The stream of one agent's tasks in one run.
-    pub fn tasks(&self, run: &str, agent: &str) -> String {
-        format!("{}run:{run}:tasks:{agent}", self.prefix)
+    /// The stream of one agent's tasks of one priority level (0 `low` to 4 `critical`) in
+    /// one run.
+    pub fn tasks(&self, run: &str, agent: &str, level: u8) -> String {
+        format!("{}run:{run}:tasks:{agent}:{level}", self.prefix)
+    }
+
+    /// The streams of one agent's tasks in one run, most urgent first.
+    pub fn levels(&self, run: &str, agent: &str) -> impl Iterator<Item = String> + use<'_> {
+        let (run, agent) = (run.to_string(), agent.to_string());
+        LEVELS.rev().map(move |l| self.tasks(&run, &agent, l))
     }
 
     /// The stream workers send a run's results to.

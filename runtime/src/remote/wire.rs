@@ -44,6 +44,7 @@ impl Delivery {
                 capability: text("capability")?,
                 input: Arc::new(json("input")?),
                 attempt: text("attempt")?.parse().ok()?,
+                urgency: 0,
                 deadline_ms: text("deadline_ms").and_then(|t| t.parse().ok()),
                 checkpoint: json("checkpoint"),
                 lost: (0, None),

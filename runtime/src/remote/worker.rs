@@ -6,14 +6,15 @@
 //! paused) is cancelled, and an answer that still gets out is refused by the coordinator.
 
 use super::coordinator::{RemoteOptions, new_id};
-use super::keys::{GROUP, Keys};
+use super::keys::{GROUP, Keys, LEVELS};
 use super::link::{Link, RemoteError};
 use super::wire::{Answer, Delivery};
 use crate::RunError;
+use crate::agent::TaskError;
 use crate::agent::exec::ExecInstance;
 use crate::agent::{Health, Instance};
 use hive_plan::Plan;
-use redis::streams::StreamReadReply;
+use redis::streams::{StreamInfoGroupsReply, StreamRangeReply, StreamReadReply};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,6 +28,9 @@ const READ_BLOCK: Duration = Duration::from_millis(500);
 const RUNS_TICK: Duration = Duration::from_millis(250);
 /// Most deliveries read at once for an agent without a concurrency limit.
 const UNLIMITED_BATCH: usize = 256;
+/// A delivery that has waited this long is read as if it were one level more urgent, so
+/// that `low` cannot starve.
+const AGING: Duration = Duration::from_secs(30);
 /// How long a delivery waits for a live instance with room before it is answered as lost.
 const PLACE_WAIT: Duration = Duration::from_secs(10);
 /// How long a draining worker waits for its tasks before it hands them back.
@@ -51,7 +55,8 @@ struct Hosted {
     running: Vec<AtomicUsize>,
     /// Tasks per instance at once.
     concurrency: usize,
-    /// Streams of the runs that use it.
+    /// Streams of the runs that use it, in the order they are read: most urgent first, a
+    /// stream whose next delivery has waited counted one level higher per [`AGING`].
     streams: Mutex<Vec<String>>,
 }
 
@@ -388,7 +393,7 @@ impl Worker {
                     streams
                         .entry(h.name.as_str())
                         .or_default()
-                        .push(self.keys.tasks(run, &h.name));
+                        .extend(self.keys.levels(run, &h.name));
                 }
             }
             if !stale.is_empty() {
@@ -399,7 +404,20 @@ impl Worker {
             let mut grew = false;
             for h in &self.hosted {
                 let mut now = streams.remove(h.name.as_str()).unwrap_or_default();
-                now.sort();
+                let mut ranked = Vec::with_capacity(now.len());
+                for stream in now.drain(..) {
+                    let level = level_of(&stream);
+                    let waited = self.waited(&stream).await?;
+                    let lift = (waited.as_millis() / AGING.as_millis())
+                        .min(u128::from(*LEVELS.end() - level))
+                        as u8;
+                    // An aged delivery reads as more urgent, ahead of that level's own: it has
+                    // waited longer. Lifting a level per period means none waits forever.
+                    let rank = (level + lift, lift, level);
+                    ranked.push((std::cmp::Reverse(rank), stream));
+                }
+                ranked.sort();
+                let now: Vec<String> = ranked.into_iter().map(|(_, s)| s).collect();
                 let mut current = lock(&h.streams);
                 grew |= now.iter().any(|s| !current.contains(s));
                 *current = now;
@@ -410,7 +428,47 @@ impl Worker {
         }
     }
 
-    /// Reads deliveries for hosted agent `index` while it has free slots, and runs them.
+    /// How long the next delivery `stream` holds for the workers has waited.
+    async fn waited(&self, stream: &str) -> Result<Duration, RemoteError> {
+        let groups = match self
+            .link
+            .query::<StreamInfoGroupsReply>(redis::cmd("XINFO").arg("GROUPS").arg(stream))
+            .await
+        {
+            Ok(g) => g,
+            // The run ended meanwhile.
+            Err(e) if e.0.contains("no such key") => return Ok(Duration::ZERO),
+            Err(e) => return Err(e),
+        };
+        let Some(group) = groups.groups.into_iter().find(|g| g.name == GROUP) else {
+            return Ok(Duration::ZERO);
+        };
+        if group.lag == Some(0) {
+            return Ok(Duration::ZERO);
+        }
+        let mut next = redis::cmd("XRANGE");
+        next.arg(stream)
+            .arg(format!("({}", group.last_delivered_id))
+            .arg("+")
+            .arg("COUNT")
+            .arg(1);
+        let reply: StreamRangeReply = self.link.query(&next).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let added = reply.ids.first().map_or(now, |entry| {
+            entry
+                .id
+                .split('-')
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(now)
+        });
+        Ok(Duration::from_millis(now.saturating_sub(added)))
+    }
+
+    /// Reads deliveries for hosted agent `index` while it has free slots, most urgent stream
+    /// first, and runs them.
     async fn read(self: Arc<Self>, index: usize) -> Result<(), RemoteError> {
         let mut reader = self.link.reader(READ_BLOCK).await?;
         loop {
@@ -424,29 +482,26 @@ impl Worker {
                 let _ = tokio::time::timeout(READ_BLOCK, self.changed.notified()).await;
                 continue;
             }
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP")
-                .arg(GROUP)
-                .arg(&self.id)
-                .arg("COUNT")
-                .arg(free)
-                .arg("BLOCK")
-                .arg(READ_BLOCK.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&streams);
-            for _ in &streams {
-                cmd.arg(">");
-            }
-            let reply = match reader.query::<Option<StreamReadReply>>(&cmd).await {
-                Ok(r) => r,
-                // A run ended and its stream is gone: the next look at the runs drops it.
-                Err(e) if e.0.contains("NOGROUP") || e.0.contains("UNBLOCKED") => {
-                    tokio::time::sleep(RUNS_TICK).await;
-                    continue;
+            // Stream by stream in their order, without waiting; when all are empty, one
+            // blocking read of them all, one delivery each at most.
+            let mut read = Vec::new();
+            let mut left = free;
+            for stream in &streams {
+                if left == 0 {
+                    break;
                 }
-                Err(e) => return Err(e),
-            };
-            for key in reply.into_iter().flat_map(|r| r.keys) {
+                let Some(reply) = self.read_from(&mut reader, &[stream], left, false).await? else {
+                    continue;
+                };
+                left = left.saturating_sub(reply.keys.iter().map(|k| k.ids.len()).sum());
+                read.push(reply);
+            }
+            if left == free
+                && let Some(reply) = self.read_from(&mut reader, &streams, 1, true).await?
+            {
+                read.push(reply);
+            }
+            for key in read.into_iter().flat_map(|r| r.keys) {
                 for entry in key.ids {
                     let Some(delivery) = Delivery::parse(&entry) else {
                         tracing::warn!(stream = %key.key, entry = %entry.id, "ignored a malformed delivery");
@@ -454,29 +509,80 @@ impl Worker {
                     };
                     let cancel = Arc::new(Notify::new());
                     lock(&self.held).insert((key.key.clone(), entry.id.clone()), cancel.clone());
-                    let slot = self.place(index).await;
-                    hosted.running[slot].fetch_add(1, Ordering::Relaxed);
                     let (w, stream) = (self.clone(), key.key.clone());
-                    tokio::spawn(w.run(index, slot, stream, entry.id, delivery, cancel));
+                    match self.place(index).await {
+                        Some(slot) => {
+                            hosted.running[slot].fetch_add(1, Ordering::Relaxed);
+                            tokio::spawn(w.run(index, slot, stream, entry.id, delivery, cancel));
+                        }
+                        None => {
+                            lock(&self.held).remove(&(stream.clone(), entry.id.clone()));
+                            let lost = TaskError {
+                                message: format!(
+                                    "no instance of `{}` on worker {} could take it",
+                                    hosted.name, self.id
+                                ),
+                                retryable: true,
+                                lost: true,
+                                checkpoint: delivery.task.checkpoint.clone(),
+                            };
+                            tokio::spawn(async move {
+                                w.answer(&stream, &entry.id, delivery.token, None, Err(lost))
+                                    .await;
+                            });
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// The instance a delivery just read runs on: one that is live and has room, waiting a
-    /// little for one that is restarting; after that the least busy, whose answer (a lost
-    /// task) sends the delivery elsewhere.
-    async fn place(&self, index: usize) -> usize {
+    /// One `XREADGROUP` of up to `count` new deliveries from each of `streams`, waiting
+    /// [`READ_BLOCK`] when `block`; `None` when there were none, or a stream is gone.
+    async fn read_from(
+        &self,
+        reader: &mut super::link::Reader,
+        streams: &[impl redis::ToRedisArgs],
+        count: usize,
+        block: bool,
+    ) -> Result<Option<StreamReadReply>, RemoteError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.id)
+            .arg("COUNT")
+            .arg(count);
+        if block {
+            cmd.arg("BLOCK").arg(READ_BLOCK.as_millis() as u64);
+        }
+        cmd.arg("STREAMS").arg(streams);
+        for _ in streams {
+            cmd.arg(">");
+        }
+        match reader.query::<Option<StreamReadReply>>(&cmd).await {
+            Ok(r) => Ok(r),
+            // A run ended and its stream is gone: the next look at the runs drops it.
+            Err(e) if e.0.contains("NOGROUP") || e.0.contains("UNBLOCKED") => {
+                tokio::time::sleep(RUNS_TICK).await;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The instance a delivery just read runs on: one that is live and has room, waiting
+    /// for one (a blocking read may bring one delivery more than there were free slots, or
+    /// an instance may be restarting). `None` after [`PLACE_WAIT`]: the delivery is then
+    /// answered as lost, and the coordinator places it elsewhere.
+    async fn place(&self, index: usize) -> Option<usize> {
         let hosted = &self.hosted[index];
         let waited = tokio::time::Instant::now();
         loop {
             if let Some(slot) = hosted.pick() {
-                return slot;
+                return Some(slot);
             }
             if waited.elapsed() >= PLACE_WAIT {
-                return (0..hosted.instances.len())
-                    .min_by_key(|&i| hosted.running[i].load(Ordering::Relaxed))
-                    .unwrap_or(0);
+                return None;
             }
             let _ = tokio::time::timeout(READ_BLOCK, self.changed.notified()).await;
         }
@@ -507,12 +613,26 @@ impl Worker {
         let (Some(result), true) = (result, still_held) else {
             return;
         };
-        let answer = Answer {
-            token: delivery.token,
-            by: format!("{}#{slot}@{}", hosted.name, self.id),
-            result,
+        self.answer(&stream, &entry, delivery.token, Some((index, slot)), result)
+            .await;
+    }
+
+    /// Sends the answer of a delivery and deletes the delivery, in one transaction. `ran`
+    /// is the hosted agent and instance that ran it, if one did.
+    async fn answer(
+        &self,
+        stream: &str,
+        entry: &str,
+        token: u64,
+        ran: Option<(usize, usize)>,
+        result: Result<serde_json::Value, TaskError>,
+    ) {
+        let by = match ran {
+            Some((index, slot)) => format!("{}#{slot}@{}", self.hosted[index].name, self.id),
+            None => self.id.clone(),
         };
-        let results = Keys::results_for(&stream);
+        let answer = Answer { token, by, result };
+        let results = Keys::results_for(stream);
         let mut pipe = redis::pipe();
         pipe.atomic();
         let mut add = redis::cmd("XADD");
@@ -521,16 +641,21 @@ impl Worker {
             add.arg(k).arg(v);
         }
         pipe.add_command(add).ignore();
-        pipe.cmd("XACK")
-            .arg(&stream)
-            .arg(GROUP)
-            .arg(&entry)
-            .ignore();
-        pipe.cmd("XDEL").arg(&stream).arg(&entry).ignore();
+        pipe.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
+        pipe.cmd("XDEL").arg(stream).arg(entry).ignore();
         if let Err(e) = self.link.pipe::<()>(&pipe).await {
             tracing::error!("could not send the answer of {stream} {entry}: {e}");
         }
     }
+}
+
+/// The priority level of a task stream (`…:tasks:{agent}:{level}`).
+fn level_of(stream: &str) -> u8 {
+    stream
+        .rsplit(':')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
