@@ -41,7 +41,7 @@ pub fn dlq(args: &DlqArgs) -> ExitCode {
     };
     let keys = Keys::new(&options.namespace);
     let done = tokio.block_on(async {
-        let link = Link::open(&options.url, options.timeout).await?;
+        let link = Link::open(&options).await?;
         match &args.action {
             Action::List => {
                 let letters = dlq::list(&link, &keys).await?;

@@ -8,8 +8,13 @@ use std::time::Duration;
 pub struct RedisArgs {
     /// Distributed mode: the Redis that carries tasks to workers
     /// (`redis://[user:password@]host:port/db`).
+    /// `rediss://…` for TLS.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// The certificate authority (PEM) that signs the certificate of a `rediss://` server,
+    /// when the system's roots do not.
+    #[arg(long, value_name = "FILE")]
+    pub redis_ca: Option<std::path::PathBuf>,
     /// Keys live under `hive:{namespace}:`; runs and workers meet only within one.
     #[arg(long, default_value = "default", value_name = "NS")]
     pub namespace: String,
@@ -23,6 +28,7 @@ impl RedisArgs {
     pub fn options(&self) -> Option<RemoteOptions> {
         self.redis.as_ref().map(|url| RemoteOptions {
             url: url.clone(),
+            ca: self.redis_ca.clone(),
             namespace: self.namespace.clone(),
             timeout: self.redis_timeout,
             keep: Duration::from_secs(7 * 24 * 3600),

@@ -363,6 +363,75 @@ fn a_wrong_password_is_a_clear_error_without_the_password() {
     assert!(!stderr.contains("wrong-staple-42"), "{stderr}");
 }
 
+/// A run over TLS with a password: worker and coordinator trust the server through
+/// `--redis-ca`, and the password shows nowhere. Without the authority the certificate is
+/// refused at once, not retried for the timeout.
+#[test]
+fn a_run_over_tls_trusts_the_given_authority_and_shows_no_password() {
+    let _serial = serial();
+    let redis = Redis::start_tls(&["--requirepass", "tls-horse-77"]);
+    let ca = redis
+        .ca
+        .clone()
+        .expect("a TLS server")
+        .display()
+        .to_string();
+    let dir = project("tls", 0.0, "1s");
+    let url = format!("rediss://:tls-horse-77@127.0.0.1:{}", redis.port);
+    let w = hivec(&dir)
+        .args(["worker", "main.hive", "--redis", &url, "--redis-ca", &ca])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hivec worker");
+    let start = Instant::now();
+    while redis.cli(&[
+        "--no-auth-warning",
+        "-a",
+        "tls-horse-77",
+        "SCARD",
+        "hive:default:workers",
+    ]) != "1"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker did not register"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = |extra: &[&str]| {
+        hivec(&dir)
+            .args(["run", "main.hive", "--redis", &url, "--input", "count=6"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run")
+    };
+    let out = finish(run(&["--redis-ca", &ca]), Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout).trim(), "55");
+    assert!(!stderr.contains("tls-horse-77"), "{stderr}");
+
+    let started = Instant::now();
+    let out = finish(run(&["--redis-timeout", "20s"]), Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("its certificate is not trusted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--redis-ca"), "{stderr}");
+    assert!(stderr.contains(":***@127.0.0.1"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "retried: {stderr}"
+    );
+    let worker_log = stop(w);
+    assert!(!worker_log.contains("tls-horse-77"), "{worker_log}");
+}
+
 #[test]
 fn redis_killed_mid_run_is_a_clear_error_within_the_timeout() {
     let _serial = serial();

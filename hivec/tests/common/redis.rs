@@ -11,17 +11,103 @@ pub struct Redis {
     pub port: u16,
     /// The server's process.
     pub child: Child,
+    /// For a TLS server: the authority (PEM) that signed its certificate.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl Redis {
     /// Starts one with `extra` arguments and waits until it accepts connections.
     pub fn start(extra: &[&str]) -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
+        Redis::spawn(port, &["--port", &port.to_string()], extra, None)
+    }
+
+    /// Starts one that speaks only TLS, with a certificate for 127.0.0.1 signed by an
+    /// authority made for it with `openssl` (its PEM in [`Redis::ca`]).
+    pub fn start_tls(extra: &[&str]) -> Redis {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("hive-redis-tls-{port}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .current_dir(&dir)
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=hive test authority",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("san");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.cnf",
+        ]);
+        let file = |name: &str| dir.join(name).display().to_string();
+        let tls = [
+            "--port".to_string(),
+            "0".to_string(),
+            "--tls-port".to_string(),
+            port.to_string(),
+            "--tls-cert-file".to_string(),
+            file("server.crt"),
+            "--tls-key-file".to_string(),
+            file("server.key"),
+            "--tls-ca-cert-file".to_string(),
+            file("ca.crt"),
+            "--tls-auth-clients".to_string(),
+            "no".to_string(),
+        ];
+        let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
+        Redis::spawn(port, &tls, extra, Some(dir.join("ca.crt")))
+    }
+
+    fn spawn(port: u16, listen: &[&str], extra: &[&str], ca: Option<std::path::PathBuf>) -> Redis {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(listen)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(extra)
             .stdout(Stdio::null())
@@ -35,7 +121,7 @@ impl Redis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Redis { port, child }
+        Redis { port, child, ca }
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -45,18 +131,29 @@ impl Redis {
 
     /// `redis-cli` against this server, its output trimmed.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
+        let mut cli = Command::new("redis-cli");
+        cli.args(["-p", &self.port.to_string()]);
+        if let Some(ca) = &self.ca {
+            cli.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let out = cli.args(args).output().expect("redis-cli");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = self.ca.as_ref().and_then(|ca| ca.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -34,8 +34,11 @@ const NO_WORKER_NOTICE: Duration = Duration::from_secs(5);
 /// Where to find Redis and how long it may be unreachable.
 #[derive(Clone, Debug)]
 pub struct RemoteOptions {
-    /// `redis://[user:password@]host:port/db`.
+    /// `redis://[user:password@]host:port/db`, or `rediss://…` for TLS.
     pub url: String,
+    /// A PEM file of the authority that signs a `rediss://` server's certificate, in place
+    /// of the system's roots.
+    pub ca: Option<std::path::PathBuf>,
     /// Keys live under `hive:{namespace}:`.
     pub namespace: String,
     /// How long Redis may be unreachable before the run fails.
@@ -101,11 +104,7 @@ impl Remote {
         plan: &hive_plan::Plan,
         run: String,
     ) -> Result<Arc<Remote>, RunError> {
-        let link = Arc::new(
-            Link::open(&options.url, options.timeout)
-                .await
-                .map_err(|e| RunError::run(e.0))?,
-        );
+        let link = Arc::new(Link::open(options).await.map_err(|e| RunError::run(e.0))?);
         let agents: BTreeMap<String, RemoteAgent> = plan
             .agents
             .iter()

@@ -4,8 +4,12 @@
 //! Invariant: the password of the URL appears in no message; every error says which Redis
 //! (the URL without its password) and why.
 
+use super::coordinator::RemoteOptions;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ErrorKind, FromRedisValue, RedisError};
+use redis::{
+    AsyncConnectionConfig, Client, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError,
+    TlsCertificates,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -38,16 +42,56 @@ impl std::fmt::Display for RemoteError {
 const BLOCK_SLACK: Duration = Duration::from_secs(5);
 
 impl Link {
-    /// Parses `url` (`redis://[user:password@]host:port/db`) and connects, retrying for at
-    /// most `timeout`.
-    pub async fn open(url: &str, timeout: Duration) -> Result<Link, RemoteError> {
+    /// Parses the URL (`redis://[user:password@]host:port/db`, `rediss://` for TLS) and
+    /// connects, retrying for at most the options' timeout.
+    pub async fn open(options: &RemoteOptions) -> Result<Link, RemoteError> {
+        let (url, timeout) = (options.url.as_str(), options.timeout);
         let shown = masked(url);
+        let tls = url.starts_with("rediss://");
         // The parser's message may quote the URL, password included: it is not shown.
-        let client = Client::open(url).map_err(|_| {
+        let not_url = |_| {
             RemoteError(format!(
-                "--redis {shown}: not a Redis URL (redis://[user:password@]host:port/db)"
+                "--redis {shown}: not a Redis URL (redis://[user:password@]host:port/db, or rediss:// for TLS)"
             ))
-        })?;
+        };
+        let client = match &options.ca {
+            None => Client::open(url).map_err(not_url)?,
+            Some(path) if !tls => {
+                return Err(RemoteError(format!(
+                    "--redis-ca {}: a certificate authority is for a rediss:// URL, and --redis {shown} is not one",
+                    path.display()
+                )));
+            }
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    RemoteError(format!(
+                        "--redis-ca {}: cannot read it: {e}",
+                        path.display()
+                    ))
+                })?;
+                use rustls::pki_types::{CertificateDer, pem::PemObject};
+                let certificates =
+                    CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>();
+                if !certificates.is_ok_and(|c| !c.is_empty()) {
+                    return Err(RemoteError(format!(
+                        "--redis-ca {}: not a PEM file of certificates (-----BEGIN CERTIFICATE-----)",
+                        path.display()
+                    )));
+                }
+                let info = url.into_connection_info().map_err(not_url)?;
+                let certificates = TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Client::build_with_tls(info, certificates).map_err(|e| {
+                    RemoteError(format!(
+                        "--redis-ca {}: not a PEM certificate ({})",
+                        path.display(),
+                        describe(&e)
+                    ))
+                })?
+            }
+        };
         let secret = client
             .get_connection_info()
             .redis_settings()
@@ -153,6 +197,16 @@ impl Link {
     fn explain(&self, e: &RedisError) -> RemoteError {
         let text = e.to_string();
         let cause = match e.kind() {
+            _ if tls_failure(e).is_some() => {
+                let failure = tls_failure(e).unwrap_or_default();
+                if failure.contains("UnknownIssuer") {
+                    format!(
+                        "its certificate is not trusted ({failure}); give the authority that signed it with --redis-ca FILE"
+                    )
+                } else {
+                    format!("TLS failed: {failure}")
+                }
+            }
             _ if text.contains("WRONGPASS") || text.contains("NOAUTH") => {
                 "it refused the credentials (check the user and password of --redis)".to_string()
             }
@@ -240,13 +294,33 @@ impl Backoff {
     }
 }
 
-/// Whether an error may go away by reconnecting.
+/// Whether an error may go away by reconnecting: not a refused certificate or handshake.
 fn transient(e: &RedisError) -> bool {
+    tls_failure(e).is_none() && transient_kind(e)
+}
+
+fn transient_kind(e: &RedisError) -> bool {
     e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || e.is_timeout()
         || e.is_unrecoverable_error() && e.kind() != ErrorKind::AuthenticationFailed
+}
+
+/// The TLS failure under `e`, if the server's certificate or the handshake was refused.
+/// redis hides the io error's inner rustls error from downcasts, so its message is read.
+fn tls_failure(e: &RedisError) -> Option<String> {
+    const REFUSALS: [&str; 7] = [
+        "invalid peer certificate",
+        "peer is incompatible",
+        "peer misbehaved",
+        "received fatal alert",
+        "received corrupt message",
+        "peer sent no certificates",
+        "peer doesn't support any known protocol",
+    ];
+    let text = e.to_string();
+    REFUSALS.iter().any(|r| text.contains(r)).then_some(text)
 }
 
 /// A Redis error for a person, without the details that may carry the URL.

@@ -115,7 +115,7 @@ pub async fn serve(
     ready: impl FnOnce(String),
 ) -> Result<(), RunError> {
     let link = Arc::new(
-        Link::open(&options.remote.url, options.remote.timeout)
+        Link::open(&options.remote)
             .await
             .map_err(|e| RunError::run(e.0))?,
     );
