@@ -42,8 +42,9 @@ pub struct RunArgs {
     /// is interrupted.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
-    /// Continue the run recorded in this journal: finished steps are not run again.
-    #[arg(long, value_name = "FILE")]
+    /// Continue the run recorded in this journal (with --redis: the run's id), without
+    /// running a finished step again.
+    #[arg(long, value_name = "FILE|RUN_ID")]
     resume: Option<PathBuf>,
     /// Write every attempt on every agent instance to this file as a Chrome trace (open it
     /// in Perfetto).
@@ -70,11 +71,48 @@ pub fn run(args: &RunArgs) -> ExitCode {
             ..r
         }
     });
-    let run_id = remote.as_ref().map(|_| hive_runtime::remote::new_id());
+    if remote.is_some() && args.journal.is_some() {
+        errln!(
+            "error: a distributed run keeps its journal in Redis: leave out --journal, and continue a killed run with --resume RUN_ID --redis URL"
+        );
+        return ExitCode::from(2);
+    }
+    let run_id = remote.as_ref().map(|_| match &args.resume {
+        Some(id) => id.display().to_string(),
+        None => hive_runtime::remote::new_id(),
+    });
     if let Some(id) = &run_id {
         errln!("run id: {id}");
     }
-    let prepared = match prepare(args) {
+    // One scheduler thread: the runtime coordinates and the agents compute, and handing
+    // each ready step to another thread costs more than it gains (BENCHMARKS.md). Under
+    // --simulate the clock is paused: it jumps to the next timer whenever every task
+    // waits, so the same scheduler runs on virtual time, deterministically.
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(args.simulate)
+        .build();
+    let tokio = match built {
+        Ok(rt) => rt,
+        Err(e) => {
+            errln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A distributed run resumes from its journal in Redis.
+    let mut record = match (&remote, &run_id, &args.resume) {
+        (Some(options), Some(id), Some(_)) => {
+            match tokio.block_on(hive_runtime::remote::recorded(options, id)) {
+                Ok(record) => Some(record),
+                Err(e) => {
+                    errln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => None,
+    };
+    let prepared = match prepare(args, record.as_ref().map(|r| &r.header)) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -84,14 +122,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         inputs,
         journal,
     } = prepared;
-    // One scheduler thread: the runtime coordinates and the agents compute, and handing
-    // each ready step to another thread costs more than it gains (BENCHMARKS.md). Under
-    // --simulate the clock is paused: it jumps to the next timer whenever every task
-    // waits, so the same scheduler runs on virtual time, deterministically.
-    let built = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(args.simulate)
-        .build();
+    let header = Header {
+        plan: plan.source_hash.clone(),
+        workflow: entry.clone(),
+        inputs: inputs.clone(),
+    };
     let mut options = RunOptions {
         seed: args.seed,
         simulate: args.simulate,
@@ -102,21 +137,26 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let options_trace = options.trace;
     let real = std::time::Instant::now();
-    let tokio = match built {
-        Ok(rt) => rt,
-        Err(e) => {
-            errln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let (result, trace, steps, distributed) = tokio.block_on(async {
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
-            match hive_runtime::remote::Remote::connect(remote, &plan, id.clone()).await {
-                Ok(r) => options.remote = Some(r),
+            let resumed = record.is_some();
+            let connected =
+                hive_runtime::remote::Remote::connect(remote, &plan, id.clone(), resumed).await;
+            let journal = connected.and_then(|r| {
+                let journal = match record.take() {
+                    Some(record) => r.continue_journal(record),
+                    None => r.start_journal(&header),
+                };
+                options.remote = Some(r);
+                journal
+            });
+            match journal {
+                Ok(j) => options.journal = Some(Arc::new(j)),
                 Err(e) => return (Some(Err(e)), None, String::new(), None),
             }
         }
         let distributed = options.remote.clone();
+        let journal = options.journal.clone();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
             Err(e) => return (Some(Err(e)), None, String::new(), None),
@@ -143,6 +183,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
             _ => String::new(),
         };
         runtime.shutdown().await;
+        // Stopped because output failed: like a killed run, its journal can be resumed.
+        if let (Some(j), Some(result)) = (&journal, &result)
+            && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
+        {
+            errln!("warning: {e}");
+        }
         let distributed = match distributed {
             Some(remote) => {
                 if let Err(e) = remote.finish().await {
@@ -164,11 +210,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
             errln!("error: cannot write the trace {}: {e}", path.display());
         }
     }
-    if let Some(j) = &journal
-        && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
-    {
-        errln!("warning: {e}");
-    }
     match result {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report.output).unwrap_or_default();
@@ -178,6 +219,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
             let simulated_in = args.simulate.then(|| hive_runtime::micros(real.elapsed()));
             out::stderr(&steps);
             out::stderr(&summary(&report, simulated_in));
+            if let Some(d) = distributed.filter(|d| d.adopted > 0) {
+                errln!(
+                    "redis: {} attempts of the killed coordinator taken over (their answers, or their deliveries in flight) instead of sent again",
+                    d.adopted
+                );
+            }
             if let Some(d) = distributed.filter(|d| d.refused + d.reclaimed > 0) {
                 errln!(
                     "redis: {} deliveries reclaimed from workers that stopped renewing their lease; {} late or duplicate answers refused",
@@ -189,11 +236,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         Err(e) => {
             errln!("error: {e}");
-            if let Some(path) = args.journal.as_ref().or(args.resume.as_ref()) {
+            let resume = match (&run_id, &remote) {
+                (Some(id), Some(r)) => Some(format!(
+                    "{id} --redis {}",
+                    hive_runtime::remote::masked(&r.url)
+                )),
+                _ => args
+                    .journal
+                    .as_ref()
+                    .or(args.resume.as_ref())
+                    .map(|p| p.display().to_string()),
+            };
+            if let Some(resume) = resume {
                 errln!(
-                    "note: continue with `hivec run {} --resume {}`",
-                    args.file.display(),
-                    path.display()
+                    "note: continue with `hivec run {} --resume {resume}`",
+                    args.file.display()
                 );
             }
             ExitCode::from(1)
@@ -233,33 +290,37 @@ struct Prepared {
 
 /// Loads the plan and binds the inputs, from the command line or from the journal being
 /// resumed; every problem is a usage error (exit 2) before anything starts.
-fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
+fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCode> {
     let usage = |message: String| {
         errln!("error: {message}");
         ExitCode::from(2)
     };
     let mut plan = load(&args.file, args.root.as_deref(), args.color)?;
-    let resumed = match &args.resume {
-        None => None,
-        Some(path) => {
-            if args.journal.is_some() || args.workflow.is_some() || !args.inputs.is_empty() {
-                return Err(usage(
-                    "--resume continues the journal's run with its workflow and inputs, and appends to that journal; leave out --journal, --workflow and --input".to_string(),
-                ));
-            }
+    if args.resume.is_some()
+        && (args.journal.is_some() || args.workflow.is_some() || !args.inputs.is_empty())
+    {
+        return Err(usage(
+            "--resume continues the journal's run with its workflow and inputs, and appends to that journal; leave out --journal, --workflow and --input".to_string(),
+        ));
+    }
+    let resumed = match (&args.resume, recorded) {
+        (Some(id), Some(header)) => Some((None, header.clone(), format!("run {}", id.display()))),
+        (Some(path), None) => {
             let (journal, header) = Journal::resume(path).map_err(usage)?;
-            if header.plan != plan.source_hash {
-                return Err(usage(format!(
-                    "{} was written by a run of other sources: {} changed since, so its steps cannot be trusted; start again with --journal",
-                    path.display(),
-                    args.file.display()
-                )));
-            }
-            Some((journal, header))
+            Some((Some(journal), header, path.display().to_string()))
         }
+        (None, _) => None,
     };
+    if let Some((_, header, origin)) = &resumed
+        && header.plan != plan.source_hash
+    {
+        return Err(usage(format!(
+            "{origin} was written by a run of other sources: {} changed since, so its steps cannot be trusted; start again",
+            args.file.display()
+        )));
+    }
     let workflow = match &resumed {
-        Some((_, header)) => Some(header.workflow.as_str()),
+        Some((_, header, _)) => Some(header.workflow.as_str()),
         None => args.workflow.as_deref(),
     };
     let (entry, params) = match plan.entry(workflow) {
@@ -269,7 +330,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     // Only the entry and the workflows it calls: their agents are the ones to start.
     plan.retain_workflow(&entry).map_err(usage)?;
     let inputs = match &resumed {
-        Some((_, header)) => header.inputs.clone(),
+        Some((_, header, _)) => header.inputs.clone(),
         None => parse_inputs(&args.inputs, &params, &plan.types).map_err(|problems| {
             for problem in problems {
                 errln!("error: {problem}");
@@ -278,7 +339,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         })?,
     };
     let journal = match (resumed, &args.journal) {
-        (Some((journal, _)), _) => Some(Arc::new(journal)),
+        (Some((journal, _, _)), _) => journal.map(Arc::new),
         (None, Some(path)) => {
             let header = Header {
                 plan: plan.source_hash.clone(),

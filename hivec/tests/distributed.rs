@@ -162,11 +162,12 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// Keys of the namespace holding task or result streams with entries.
+/// Streams of runs with entries, but for journals: those are kept, expiring, by design.
 fn stream_entries(redis: &Redis) -> Vec<String> {
     redis
         .cli(&["--scan", "--pattern", "hive:default:run:*"])
         .lines()
-        .filter(|k| redis.cli(&["XLEN", k]) != "0")
+        .filter(|k| !k.ends_with(":journal") && redis.cli(&["XLEN", k]) != "0")
         .map(str::to_string)
         .collect()
 }
@@ -196,6 +197,17 @@ fn two_workers_share_a_run_and_leave_no_entries_behind() {
     );
     assert_eq!(stream_entries(&redis), Vec::<String>::new());
     assert_eq!(redis.cli(&["HLEN", "hive:default:runs"]), "0");
+    // The journal stays for --keep (7 days by default), to be read or resumed.
+    let id = stderr
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run id: "));
+    let journal = format!("hive:default:run:{}:journal", id.unwrap_or_default());
+    let ttl: u64 = redis.cli(&["TTL", &journal]).parse().unwrap_or(0);
+    assert!(
+        (7 * 86_400 - 60..=7 * 86_400).contains(&ttl),
+        "{journal} ttl {ttl}"
+    );
     for w in workers {
         stop(w);
     }
@@ -232,6 +244,82 @@ fn a_killed_worker_loses_nothing_and_only_its_tasks_run_again() {
     assert!(again <= 4, "{again} elements ran twice");
     stop(doomed);
     stop(survivor);
+}
+
+/// A coordinator killed mid-run is continued by another process from the run's journal in
+/// Redis: the output is exact and every element ran exactly once — finished ones are not
+/// run again, and those in flight at the kill are taken over, not sent again.
+#[test]
+fn a_killed_coordinator_is_resumed_from_redis_and_runs_nothing_twice() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("resume", 0.4, "1s");
+    let w = worker(&dir, &redis, &[]);
+    await_workers(&redis, 1);
+    let run = coordinator(&dir, &redis, 16, &[]);
+    let start = Instant::now();
+    while executed(&dir).len() < 5 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = stop(run);
+    let id = killed
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run id: "))
+        .unwrap_or_else(|| panic!("no run id: {killed}"))
+        .to_string();
+    let before = executed(&dir).len();
+    assert!(before < 16, "the run was over before the kill");
+    let resumed = finish(
+        hivec(&dir)
+            .args(["run", "main.hive", "--resume", &id, "--redis", &redis.url()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run --resume"),
+        Duration::from_secs(60),
+    );
+    let stderr = text(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert_eq!(text(&resumed.stdout).trim(), sum_of_squares(16).to_string());
+    assert!(stderr.contains(&format!("run id: {id}")), "{stderr}");
+    assert!(
+        stderr.contains("of the killed coordinator taken over"),
+        "{stderr}"
+    );
+    let mut seen = std::collections::BTreeMap::new();
+    for (_, n) in executed(&dir) {
+        *seen.entry(n).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 16, "every element executed: {seen:?}");
+    assert!(seen.values().all(|&c| c == 1), "ran twice: {seen:?}");
+    // Of the run, only its journal is left, until --keep.
+    let keys = redis.cli(&["KEYS", &format!("hive:default:run:{id}:*")]);
+    assert_eq!(keys, format!("hive:default:run:{id}:journal"));
+    stop(w);
+
+    let unknown = finish(
+        hivec(&dir)
+            .args([
+                "run",
+                "main.hive",
+                "--resume",
+                "no-such-run",
+                "--redis",
+                &redis.url(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run --resume"),
+        Duration::from_secs(30),
+    );
+    let stderr = text(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has no journal of run `no-such-run`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -28,70 +28,59 @@ pub struct Header {
     pub inputs: Map<String, Value>,
 }
 
-/// An open journal and what it already holds.
-pub struct Journal {
+/// Where a journal's events go: a file, or in distributed mode the run's stream in Redis.
+pub trait Sink: Send + Sync {
+    /// Appends one event (a JSON object, without a newline), in order.
+    fn append(&self, line: String) -> Result<(), String>;
+}
+
+/// A journal file, written through to the operating system event by event.
+struct FileSink {
     path: PathBuf,
     file: Mutex<File>,
+}
+
+impl Sink for FileSink {
+    /// Hands the line to the operating system at once, so a killed process loses nothing
+    /// it recorded.
+    fn append(&self, mut line: String) -> Result<(), String> {
+        line.push('\n');
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| "the journal's lock was poisoned".to_string())?;
+        file.write_all(line.as_bytes())
+            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+    }
+}
+
+/// What a journal holds: the run it was started for and what finished.
+pub struct Record {
+    /// The run it was started for.
+    pub header: Header,
     done: HashMap<String, Value>,
     keys: HashMap<String, Value>,
 }
 
-impl Journal {
-    /// Starts a new journal at `path`, replacing any file there.
-    pub fn create(path: &Path, header: &Header) -> Result<Journal, String> {
-        // The journal holds outputs, which may hold secrets: its owner alone may read it.
-        let file = {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path);
-            file.and_then(|f| {
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-                Ok(f)
-            })
-        }
-        .map_err(|e| format!("cannot create the journal {}: {e}", path.display()))?;
-        let journal = Journal {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
-            done: HashMap::new(),
-            keys: HashMap::new(),
-        };
-        journal.append(&json!({
-            "event": "run",
-            "plan": header.plan,
-            "workflow": header.workflow,
-            "inputs": header.inputs,
-        }))?;
-        Ok(journal)
-    }
-
-    /// Opens the journal at `path` to continue its run: reads what finished, and appends
-    /// from here on. A last line cut short by a kill is ignored.
-    pub fn resume(path: &Path) -> Result<(Journal, Header), String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+impl Record {
+    /// Reads the events of a journal, `origin` naming it in errors. When the last write was
+    /// not `complete` (a kill in the middle of it), a last event that does not parse is
+    /// ignored: it did not happen.
+    pub fn read<'a>(
+        lines: impl IntoIterator<Item = &'a str>,
+        complete: bool,
+        origin: &str,
+    ) -> Result<Record, String> {
         let mut header = None;
         let mut done = HashMap::new();
         let mut keys = HashMap::new();
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
-            let last = n + 1 == lines.len();
+        let mut lines = lines.into_iter().enumerate().peekable();
+        while let Some((n, line)) = lines.next() {
+            let last = lines.peek().is_none();
             let event: Value = match serde_json::from_str(line) {
                 Ok(v) => v,
-                // The write of the last event was cut short: that event did not happen.
                 Err(_) if last && !complete => break,
-                Err(e) => {
-                    return Err(format!(
-                        "{}:{}: not a journal event: {e}",
-                        path.display(),
-                        n + 1
-                    ));
-                }
+                Err(e) => return Err(format!("{origin}:{}: not a journal event: {e}", n + 1)),
             };
             match event.get("event").and_then(Value::as_str) {
                 Some("run") if n == 0 => {
@@ -115,11 +104,67 @@ impl Journal {
             }
         }
         let header = header.ok_or_else(|| {
-            format!(
-                "{} is not a run journal: its first line is not a `run` event",
-                path.display()
-            )
+            format!("{origin} is not a run journal: its first event is not a `run` event")
         })?;
+        Ok(Record { header, done, keys })
+    }
+}
+
+/// An open journal and what it already holds.
+pub struct Journal {
+    sink: Box<dyn Sink>,
+    done: HashMap<String, Value>,
+    keys: HashMap<String, Value>,
+}
+
+impl Journal {
+    /// Starts a new journal at `path`, replacing any file there.
+    pub fn create(path: &Path, header: &Header) -> Result<Journal, String> {
+        // The journal holds outputs, which may hold secrets: its owner alone may read it.
+        let file = {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path);
+            file.and_then(|f| {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                Ok(f)
+            })
+        }
+        .map_err(|e| format!("cannot create the journal {}: {e}", path.display()))?;
+        let sink = FileSink {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        };
+        Journal::start(Box::new(sink), header)
+    }
+
+    /// Starts a new journal that writes to `sink`.
+    pub fn start(sink: Box<dyn Sink>, header: &Header) -> Result<Journal, String> {
+        let journal = Journal {
+            sink,
+            done: HashMap::new(),
+            keys: HashMap::new(),
+        };
+        journal.append(&json!({
+            "event": "run",
+            "plan": header.plan,
+            "workflow": header.workflow,
+            "inputs": header.inputs,
+        }))?;
+        Ok(journal)
+    }
+
+    /// Opens the journal at `path` to continue its run: reads what finished, and appends
+    /// from here on. A last line cut short by a kill is ignored.
+    pub fn resume(path: &Path) -> Result<(Journal, Header), String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+        let complete = text.ends_with('\n');
+        let record = Record::read(text.lines(), complete, &path.display().to_string())?;
         let file = OpenOptions::new()
             .append(true)
             .open(path)
@@ -130,14 +175,23 @@ impl Journal {
             file.set_len(keep as u64)
                 .map_err(|e| format!("cannot repair the journal {}: {e}", path.display()))?;
         }
-        let journal = Journal {
+        let sink = FileSink {
             path: path.to_path_buf(),
             file: Mutex::new(file),
-            done,
-            keys,
+        };
+        let header = record.header.clone();
+        Ok((Journal::continued(Box::new(sink), record)?, header))
+    }
+
+    /// Continues the run of `record`, appending to `sink` from here on.
+    pub fn continued(sink: Box<dyn Sink>, record: Record) -> Result<Journal, String> {
+        let journal = Journal {
+            sink,
+            done: record.done,
+            keys: record.keys,
         };
         journal.append(&json!({"event": "resumed", "done": journal.done.len()}))?;
-        Ok((journal, header))
+        Ok(journal)
     }
 
     /// The recorded value of a step or element, if it finished before.
@@ -168,17 +222,8 @@ impl Journal {
         })
     }
 
-    /// Appends one event as a line and hands it to the operating system at once, so a
-    /// killed process loses nothing it recorded.
     fn append(&self, event: &Value) -> Result<(), String> {
-        let mut line = event.to_string();
-        line.push('\n');
-        let mut file = self
-            .file
-            .lock()
-            .map_err(|_| "the journal's lock was poisoned".to_string())?;
-        file.write_all(line.as_bytes())
-            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+        self.sink.append(event.to_string())
     }
 }
 

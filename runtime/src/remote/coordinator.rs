@@ -7,15 +7,17 @@
 //! delivery was reclaimed from a worker that stopped renewing its lease) is refused and
 //! counted; a reclaimed delivery is placed again as a lost task, without using a retry.
 
+use super::journal::Writer;
 use super::keys::{GROUP, Keys, LEVELS};
 use super::link::{Link, RemoteError};
-use super::wire::{Answer, Delivery};
+use super::wire::{Answer, Delivery, identity};
 use crate::RunError;
 use crate::agent::{Attempt, Health, Instance, Task, TaskError};
 use crate::dispatch::Dispatcher;
+use crate::journal::{Header, Journal, Record};
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -68,6 +70,29 @@ pub struct Remote {
     /// Set when Redis stayed unreachable: every attempt fails with it.
     broken: Mutex<Option<String>>,
     loops: Mutex<Vec<JoinHandle<()>>>,
+    /// What a resumed coordinator takes over from the killed one.
+    adoptable: Mutex<Adoptable>,
+    adopted: AtomicU64,
+    /// The last answer read before the run (re)started: reading goes on after it.
+    results_from: String,
+    /// The writer of the run's journal, once it keeps one.
+    journal: Mutex<Option<Writer>>,
+}
+
+/// The attempts of a killed coordinator, by [`identity`]: a resumed one takes their answers,
+/// or waits for them, instead of sending them again.
+#[derive(Default)]
+struct Adoptable {
+    /// Answers in the results stream, oldest first.
+    answered: HashMap<String, VecDeque<Result<Value, TaskError>>>,
+    /// Deliveries still in a task stream (unread, or held by a worker): token, entry, stream.
+    sent: HashMap<String, VecDeque<(u64, String, String)>>,
+}
+
+/// What a resumed coordinator found of an attempt it was about to send.
+enum Found {
+    Answer(Result<Value, TaskError>),
+    Sent(u64, String, String),
 }
 
 /// What the coordinator needs of an agent its workers host.
@@ -94,15 +119,20 @@ pub struct RemoteReport {
     pub refused: u64,
     /// Deliveries reclaimed from workers that stopped renewing their lease.
     pub reclaimed: u64,
+    /// Attempts of the killed coordinator a resumed one took over (their answer, or their
+    /// delivery in flight) instead of sending them again.
+    pub adopted: u64,
 }
 
 impl Remote {
-    /// Connects to Redis and announces a new run of `plan`, so that workers with the same
-    /// sources read its streams.
+    /// Connects to Redis and announces a run of `plan`, so that workers with the same
+    /// sources read its streams. A `resumed` run takes over the deliveries and answers its
+    /// killed coordinator left.
     pub async fn connect(
         options: &RemoteOptions,
         plan: &hive_plan::Plan,
         run: String,
+        resumed: bool,
     ) -> Result<Arc<Remote>, RunError> {
         let link = Arc::new(Link::open(options).await.map_err(|e| RunError::run(e.0))?);
         let agents: BTreeMap<String, RemoteAgent> = plan
@@ -117,7 +147,7 @@ impl Remote {
                 (n.clone(), agent)
             })
             .collect();
-        let remote = Remote {
+        let mut remote = Remote {
             keys: Keys::new(&options.namespace),
             hash: plan.source_hash.clone(),
             keep: options.keep.max(Duration::from_secs(1)),
@@ -132,9 +162,100 @@ impl Remote {
             live: Mutex::new(HashMap::new()),
             broken: Mutex::new(None),
             loops: Mutex::new(Vec::new()),
+            adoptable: Mutex::new(Adoptable::default()),
+            adopted: AtomicU64::new(0),
+            results_from: "0-0".to_string(),
+            journal: Mutex::new(None),
         };
-        remote.announce().await.map_err(|e| RunError::run(e.0))?;
+        let ready = async {
+            if resumed {
+                remote.adopt().await?;
+            }
+            remote.announce(resumed).await
+        };
+        ready.await.map_err(|e| RunError::run(e.0))?;
         Ok(Arc::new(remote))
+    }
+
+    /// Reads what the killed coordinator of this run left: the answers not yet deleted and
+    /// the deliveries still in the task streams. Tokens go on from the highest seen.
+    async fn adopt(&mut self) -> Result<(), RemoteError> {
+        let mut adoptable = Adoptable::default();
+        let mut highest = 0;
+        let mut answered = HashSet::new();
+        for entry in self.link.range(&self.keys.results(&self.run)).await? {
+            if let Some(answer) = Answer::parse(&entry) {
+                highest = highest.max(answer.token);
+                answered.insert(answer.token);
+                adoptable
+                    .answered
+                    .entry(answer.identity)
+                    .or_default()
+                    .push_back(answer.result);
+            }
+            self.results_from = entry.id;
+        }
+        let streams: Vec<String> = self.streams().collect();
+        for stream in streams {
+            for entry in self.link.range(&stream).await? {
+                let Some(delivery) = Delivery::parse(&entry) else {
+                    continue;
+                };
+                highest = highest.max(delivery.token);
+                if !answered.contains(&delivery.token) {
+                    adoptable
+                        .sent
+                        .entry(delivery.identity)
+                        .or_default()
+                        .push_back((delivery.token, entry.id, stream.clone()));
+                }
+            }
+        }
+        *self.next_token.get_mut() = highest;
+        *lock(&self.adoptable) = adoptable;
+        Ok(())
+    }
+
+    /// The answer or the delivery of the killed coordinator that stands for `task`.
+    fn found(&self, task: &Task) -> Option<Found> {
+        let mut adoptable = lock(&self.adoptable);
+        if adoptable.answered.is_empty() && adoptable.sent.is_empty() {
+            return None;
+        }
+        let id = identity(task);
+        let found = match adoptable
+            .answered
+            .get_mut(&id)
+            .and_then(VecDeque::pop_front)
+        {
+            Some(answer) => Some(Found::Answer(answer)),
+            None => adoptable
+                .sent
+                .get_mut(&id)
+                .and_then(VecDeque::pop_front)
+                .map(|(token, entry, stream)| Found::Sent(token, entry, stream)),
+        };
+        if found.is_some() {
+            self.adopted.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Starts the run's journal in Redis.
+    pub fn start_journal(&self, header: &Header) -> Result<Journal, RunError> {
+        Journal::start(self.journal_sink(), header).map_err(RunError::run)
+    }
+
+    /// Continues the journal of a resumed run in Redis.
+    pub fn continue_journal(&self, record: Record) -> Result<Journal, RunError> {
+        Journal::continued(self.journal_sink(), record).map_err(RunError::run)
+    }
+
+    fn journal_sink(&self) -> Box<dyn crate::journal::Sink> {
+        let key = self.keys.journal(&self.run);
+        let (writer, sink) = Writer::start(self.link.clone(), key, self.keep);
+        *lock(&self.journal) = Some(writer);
+        sink
     }
 
     /// The run's id, as `hivec run` prints it.
@@ -161,32 +282,44 @@ impl Remote {
         RemoteReport {
             refused: self.refused.load(Ordering::Relaxed),
             reclaimed: self.reclaimed.load(Ordering::Relaxed),
+            adopted: self.adopted.load(Ordering::Relaxed),
         }
     }
 
-    /// Registers the run and creates its streams with their consumer group.
-    async fn announce(&self) -> Result<(), RemoteError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+    /// Registers the run and creates its streams with their consumer group; a resumed run
+    /// keeps those that are there.
+    async fn announce(&self, resumed: bool) -> Result<(), RemoteError> {
         // The results stream exists from the start: workers add to it only while it does
         // (`NOMKSTREAM`), so a late answer cannot bring back a finished run's stream.
-        pipe.cmd("XGROUP")
-            .arg("CREATE")
-            .arg(self.keys.results(&self.run))
-            .arg("coordinator")
-            .arg("$")
-            .arg("MKSTREAM")
-            .ignore();
-        for stream in self.streams() {
-            pipe.cmd("XGROUP")
-                .arg("CREATE")
-                .arg(stream)
-                .arg(GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .ignore();
+        let results = (self.keys.results(&self.run), "coordinator", "$");
+        let tasks = self.streams().map(|s| (s, GROUP, "0"));
+        let creates: Vec<redis::Cmd> = std::iter::once(results)
+            .chain(tasks)
+            .map(|(stream, group, from)| {
+                let mut cmd = redis::cmd("XGROUP");
+                cmd.arg("CREATE")
+                    .arg(stream)
+                    .arg(group)
+                    .arg(from)
+                    .arg("MKSTREAM");
+                cmd
+            })
+            .collect();
+        if resumed {
+            for cmd in &creates {
+                match self.link.query::<()>(cmd).await {
+                    Err(e) if !e.0.contains("BUSYGROUP") => return Err(e),
+                    _ => {}
+                }
+            }
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for cmd in creates {
+                pipe.add_command(cmd).ignore();
+            }
+            self.link.pipe::<()>(&pipe).await?;
         }
-        self.link.pipe::<()>(&pipe).await?;
         self.touch().await
     }
 
@@ -209,6 +342,8 @@ impl Remote {
         pipe.hset(self.keys.runs(), &self.run, entry.to_string())
             .ignore();
         pipe.pexpire(self.keys.results(&self.run), keep_ms as i64)
+            .ignore();
+        pipe.pexpire(self.keys.journal(&self.run), keep_ms as i64)
             .ignore();
         for stream in self.streams() {
             pipe.pexpire(stream, keep_ms as i64).ignore();
@@ -233,15 +368,22 @@ impl Remote {
         }
     }
 
-    /// Ends the run in Redis: its streams and registration are deleted, so nothing of it
-    /// is left behind but what outlives it by design.
+    /// Ends the run in Redis: its journal is written out and expires `--keep` from now, its
+    /// other streams and its registration are deleted, so nothing of it is left behind but
+    /// what outlives it by design.
     pub async fn finish(&self) -> Result<(), RemoteError> {
         self.stop_loops();
+        let writer = lock(&self.journal).take();
+        if let Some(writer) = writer {
+            writer.flush().await?;
+        }
         let mut pipe = redis::pipe();
         pipe.atomic()
             .hdel(self.keys.runs(), &self.run)
             .ignore()
             .del(self.keys.results(&self.run))
+            .ignore()
+            .pexpire(self.keys.journal(&self.run), self.keep.as_millis() as i64)
             .ignore();
         for stream in self.streams() {
             pipe.del(stream).ignore();
@@ -273,15 +415,21 @@ impl Remote {
         if task.lost.0 >= max {
             return Err(self.dead_letter(&agent, &task).await);
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+        let (token, entry, stream) = match self.found(&task) {
+            Some(Found::Answer(result)) => return result,
+            Some(Found::Sent(token, entry, stream)) => (token, Some(entry), stream),
+            None => {
+                let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+                let level = task.urgency.min(*LEVELS.end());
+                (token, None, self.keys.tasks(&self.run, &agent, level))
+            }
+        };
         let (reply, answer) = oneshot::channel();
-        let stream = self
-            .keys
-            .tasks(&self.run, &agent, task.urgency.min(*LEVELS.end()));
+        let sent = entry.is_some();
         lock(&self.waiting).insert(
             token,
             Waiting {
-                entry: None,
+                entry,
                 stream: stream.clone(),
                 reply,
             },
@@ -296,8 +444,14 @@ impl Remote {
         for (k, v) in Delivery::fields(token, &task) {
             cmd.arg(k).arg(v);
         }
-        match self.link.query::<String>(&cmd).await {
-            Ok(id) => {
+        // A delivery taken over is in its stream already.
+        let written = match sent {
+            true => Ok(None),
+            false => self.link.query::<String>(&cmd).await.map(Some),
+        };
+        match written {
+            Ok(None) => {}
+            Ok(Some(id)) => {
                 if let Some(w) = lock(&self.waiting).get_mut(&token) {
                     w.entry = Some(id);
                 }
@@ -409,8 +563,8 @@ async fn collect(weak: Weak<Remote>) {
         Ok(r) => r,
         Err(e) => return remote.fail(&e),
     };
+    let mut last = remote.results_from.clone();
     drop(remote);
-    let mut last = "0-0".to_string();
     loop {
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT")
@@ -440,13 +594,10 @@ async fn collect(weak: Weak<Remote>) {
                 entry.id
             })
             .collect();
+        // Answers stay in the stream until the run ends: they are what a resumed
+        // coordinator takes instead of sending their attempts again.
         if let Some(id) = ids.last() {
             last.clone_from(id);
-            let mut del = redis::cmd("XDEL");
-            del.arg(&key).arg(&ids);
-            if let Err(e) = remote.link.query::<u64>(&del).await {
-                return remote.fail(&e);
-            }
         }
     }
 }

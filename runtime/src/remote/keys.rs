@@ -6,7 +6,8 @@
 //! | `worker:{id}` | string, expires after the lease | a live worker: its sources' hash and the instances it hosts |
 //! | `runs` | hash | runs in progress: id → their sources' hash and agents |
 //! | `run:{run}:tasks:{agent}:{level}` | stream, consumer group `workers` | deliveries of one agent's tasks of one priority level, 0 (`low`) to 4 (`critical`) |
-//! | `run:{run}:results` | stream | results and errors sent back by workers |
+//! | `run:{run}:results` | stream | results and errors sent back by workers, kept for the run's life: what a resumed coordinator takes instead of sending again |
+//! | `run:{run}:journal` | stream | the run's journal: one entry per event, expiring `--keep` after the run's end |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
@@ -64,6 +65,11 @@ impl Keys {
     /// The stream workers send a run's results to.
     pub fn results(&self, run: &str) -> String {
         format!("{}run:{run}:results", self.prefix)
+    }
+
+    /// The stream of a run's journal.
+    pub fn journal(&self, run: &str) -> String {
+        format!("{}run:{run}:journal", self.prefix)
     }
 
     /// The results stream of the run a task stream belongs to.

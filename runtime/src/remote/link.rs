@@ -125,6 +125,26 @@ impl Link {
             .await
     }
 
+    /// Every entry of stream `key`, oldest first (none if it does not exist), read in pages.
+    pub async fn range(&self, key: &str) -> Result<Vec<redis::streams::StreamId>, RemoteError> {
+        const PAGE: usize = 10_000;
+        let mut entries = Vec::new();
+        let mut from = "-".to_string();
+        loop {
+            let mut cmd = redis::cmd("XRANGE");
+            cmd.arg(key).arg(&from).arg("+").arg("COUNT").arg(PAGE);
+            let page: redis::streams::StreamRangeReply = self.query(&cmd).await?;
+            let n = page.ids.len();
+            if let Some(last) = page.ids.last() {
+                from = format!("({}", last.id);
+            }
+            entries.extend(page.ids);
+            if n < PAGE {
+                return Ok(entries);
+            }
+        }
+    }
+
     /// A connection of its own for blocking reads (`BLOCK block`), with a response timeout
     /// that allows for the block.
     pub async fn reader(self: &Arc<Self>, block: Duration) -> Result<Reader, RemoteError> {

@@ -14,6 +14,16 @@ pub struct Delivery {
     pub token: u64,
     /// The attempt to run.
     pub task: Task,
+    /// The attempt's [`identity`], which its answer carries back.
+    pub identity: String,
+}
+
+/// What a resumed coordinator knows an attempt by, the same in every coordinator of the run:
+/// its capability, attempt and input. Equal attempts (the replicas of a consensus) are
+/// interchangeable, so one may take the other's answer.
+pub fn identity(task: &Task) -> String {
+    let text = format!("{}\0{}\0{}", task.capability, task.attempt, task.input);
+    format!("{:016x}", crate::strategy::stable_hash(&text))
 }
 
 impl Delivery {
@@ -38,17 +48,19 @@ impl Delivery {
     pub fn parse(entry: &StreamId) -> Option<Delivery> {
         let text = |k: &str| entry.get::<String>(k);
         let json = |k: &str| text(k).and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        let task = Task {
+            capability: text("capability")?,
+            input: Arc::new(json("input")?),
+            attempt: text("attempt")?.parse().ok()?,
+            urgency: 0,
+            deadline_ms: text("deadline_ms").and_then(|t| t.parse().ok()),
+            checkpoint: json("checkpoint"),
+            lost: (0, None),
+        };
         Some(Delivery {
             token: text("token")?.parse().ok()?,
-            task: Task {
-                capability: text("capability")?,
-                input: Arc::new(json("input")?),
-                attempt: text("attempt")?.parse().ok()?,
-                urgency: 0,
-                deadline_ms: text("deadline_ms").and_then(|t| t.parse().ok()),
-                checkpoint: json("checkpoint"),
-                lost: (0, None),
-            },
+            identity: identity(&task),
+            task,
         })
     }
 }
@@ -57,6 +69,8 @@ impl Delivery {
 pub struct Answer {
     /// The delivery's token.
     pub token: u64,
+    /// The delivery's [`identity`].
+    pub identity: String,
     /// Who ran it: `agent#instance@worker`.
     pub by: String,
     /// The output or the failure.
@@ -77,6 +91,7 @@ impl Answer {
         };
         vec![
             ("token", self.token.to_string()),
+            ("task", self.identity.clone()),
             ("by", self.by.clone()),
             ("outcome", outcome.to_string()),
         ]
@@ -97,6 +112,7 @@ impl Answer {
         };
         Some(Answer {
             token: entry.get::<String>("token")?.parse().ok()?,
+            identity: entry.get::<String>("task").unwrap_or_default(),
             by: entry.get::<String>("by").unwrap_or_default(),
             result,
         })

@@ -527,8 +527,8 @@ impl Worker {
                                 checkpoint: delivery.task.checkpoint.clone(),
                             };
                             tokio::spawn(async move {
-                                w.answer(&stream, &entry.id, delivery.token, None, Err(lost))
-                                    .await;
+                                let sent = (delivery.token, delivery.identity.as_str());
+                                w.answer(&stream, &entry.id, sent, None, Err(lost)).await;
                             });
                         }
                     }
@@ -613,17 +613,18 @@ impl Worker {
         let (Some(result), true) = (result, still_held) else {
             return;
         };
-        self.answer(&stream, &entry, delivery.token, Some((index, slot)), result)
+        let sent = (delivery.token, delivery.identity.as_str());
+        self.answer(&stream, &entry, sent, Some((index, slot)), result)
             .await;
     }
 
-    /// Sends the answer of a delivery and deletes the delivery, in one transaction. `ran`
-    /// is the hosted agent and instance that ran it, if one did.
+    /// Sends the answer of a delivery (its token and identity) and deletes the delivery, in
+    /// one transaction. `ran` is the hosted agent and instance that ran it, if one did.
     async fn answer(
         &self,
         stream: &str,
         entry: &str,
-        token: u64,
+        (token, identity): (u64, &str),
         ran: Option<(usize, usize)>,
         result: Result<serde_json::Value, TaskError>,
     ) {
@@ -631,7 +632,12 @@ impl Worker {
             Some((index, slot)) => format!("{}#{slot}@{}", self.hosted[index].name, self.id),
             None => self.id.clone(),
         };
-        let answer = Answer { token, by, result };
+        let answer = Answer {
+            token,
+            identity: identity.to_string(),
+            by,
+            result,
+        };
         let results = Keys::results_for(stream);
         let mut pipe = redis::pipe();
         pipe.atomic();
