@@ -1,4 +1,5 @@
-//! `hivec dlq`: the dead letters of a namespace: list them, show one, purge them.
+//! `hivec dlq`: the dead letters of a namespace: list them, show one, requeue one into its
+//! run, purge them.
 
 use crate::out::{errln, outln};
 use crate::remote::RedisArgs;
@@ -22,6 +23,11 @@ enum Action {
     List,
     /// One dead letter as JSON, its input included.
     Show {
+        /// Its id, as `list` prints it.
+        id: String,
+    },
+    /// Takes one dead letter out, so that resuming its run sends its task again.
+    Requeue {
         /// Its id, as `list` prints it.
         id: String,
     },
@@ -79,6 +85,30 @@ pub fn dlq(args: &DlqArgs) -> ExitCode {
                     Ok(false)
                 }
             },
+            Action::Requeue { id } => {
+                let Some(letter) = dlq::show(&link, &keys, id).await? else {
+                    errln!(
+                        "error: no dead letter `{id}` in namespace `{}`",
+                        options.namespace
+                    );
+                    return Ok(false);
+                };
+                let run = letter
+                    .get("run")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                // Only a run that can still be resumed can take it back.
+                hive_runtime::remote::recorded(&options, run).await?;
+                if !dlq::requeue(&link, &keys, id).await? {
+                    errln!("error: dead letter `{id}` was taken out meanwhile");
+                    return Ok(false);
+                }
+                errln!(
+                    "requeued {id}: it is sent again when run {run} is resumed (`hivec run FILE --resume {run} --redis {}`)",
+                    link.shown()
+                );
+                Ok(true)
+            }
             Action::Purge => {
                 let n = dlq::purge(&link, &keys).await?;
                 errln!(

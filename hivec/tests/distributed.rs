@@ -552,11 +552,12 @@ fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
     let _serial = serial();
     let redis = Redis::start(&[]);
     let dir = project("poison", 0.0, "1s");
-    // The agent dies whenever it is given 13.
+    // The agent dies whenever it is given 13, while the file `poison` is there.
     let poisoned = SQUARER.replace(
         "        n = msg[\"input\"][\"n\"]\n",
-        "        n = msg[\"input\"][\"n\"]\n        if n == 13:\n            os._exit(3)\n",
+        "        n = msg[\"input\"][\"n\"]\n        if n == 13 and os.path.exists(\"poison\"):\n            os._exit(3)\n",
     );
+    std::fs::write(dir.join("poison"), "").expect("poison");
     std::fs::write(dir.join("square.py"), poisoned).expect("agent");
     let source = std::fs::read_to_string(dir.join("main.hive")).expect("source");
     let source = source.replace(
@@ -603,6 +604,61 @@ fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
     assert_eq!(shown["agent"], "squarer");
     let (code, _, err) = dlq(&["show", "1-1"]);
     assert_eq!(code, Some(1), "{err}");
+
+    // A dead letter stays dead when its run is resumed, until it is requeued.
+    let run = stderr
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run id: "))
+        .expect("a run id")
+        .to_string();
+    let resume = || {
+        finish(
+            hivec(&dir)
+                .args([
+                    "run",
+                    "main.hive",
+                    "--resume",
+                    &run,
+                    "--redis",
+                    &redis.url(),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("hivec run --resume"),
+            Duration::from_secs(60),
+        )
+    };
+    let again = resume();
+    let err = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("still dead-lettered as {id}")),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("poison")).expect("cure");
+    let (code, _, requeued) = dlq(&["requeue", &id]);
+    assert_eq!(code, Some(0), "{requeued}");
+    assert!(requeued.contains(&format!("--resume {run}")), "{requeued}");
+    assert_eq!(dlq(&["list"]).1, "");
+    let healed = resume();
+    let err = text(&healed.stderr);
+    assert_eq!(healed.status.code(), Some(0), "{err}");
+    assert_eq!(text(&healed.stdout).trim(), sum_of_squares(20).to_string());
+    let (code, _, err) = dlq(&["requeue", &id]);
+    assert_eq!(code, Some(1), "{err}");
+
+    // Purge: a letter written as the coordinator writes them.
+    redis.cli(&[
+        "XADD",
+        "hive:default:dlq",
+        "*",
+        "run",
+        "r",
+        "agent",
+        "squarer",
+    ]);
     let (code, _, purged) = dlq(&["purge"]);
     assert_eq!(code, Some(0));
     assert!(purged.contains("purged 1 dead letters"), "{purged}");

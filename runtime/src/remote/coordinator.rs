@@ -87,6 +87,8 @@ struct Adoptable {
     answered: HashMap<String, VecDeque<Result<Value, TaskError>>>,
     /// Deliveries still in a task stream (unread, or held by a worker): token, entry, stream.
     sent: HashMap<String, VecDeque<(u64, String, String)>>,
+    /// The run's dead letters, by identity: they are not sent again until requeued.
+    dead: HashMap<String, String>,
 }
 
 /// What a resumed coordinator found of an attempt it was about to send.
@@ -211,18 +213,25 @@ impl Remote {
                 }
             }
         }
+        adoptable.dead = super::dlq::of_run(&self.link, &self.keys, &self.run).await?;
         *self.next_token.get_mut() = highest;
         *lock(&self.adoptable) = adoptable;
         Ok(())
     }
 
-    /// The answer or the delivery of the killed coordinator that stands for `task`.
+    /// The answer or the delivery of the killed coordinator that stands for `task`; a dead
+    /// letter's task stays failed.
     fn found(&self, task: &Task) -> Option<Found> {
         let mut adoptable = lock(&self.adoptable);
-        if adoptable.answered.is_empty() && adoptable.sent.is_empty() {
+        if adoptable.answered.is_empty() && adoptable.sent.is_empty() && adoptable.dead.is_empty() {
             return None;
         }
         let id = identity(task);
+        if let Some(letter) = adoptable.dead.get(&id) {
+            return Some(Found::Answer(Err(TaskError::fatal(format!(
+                "still dead-lettered as {letter}: `hivec dlq requeue {letter}` puts it back, to be sent when the run is resumed again"
+            )))));
+        }
         let found = match adoptable
             .answered
             .get_mut(&id)

@@ -1,12 +1,14 @@
 //! Dead letters: tasks delivered `max_deliveries` times without an answer (their worker or
 //! instance died under each delivery), kept in the namespace's `dlq` stream with what is
-//! needed to look into them.
+//! needed to look into them. A dead letter stays dead: a resumed run fails its step again
+//! at once, until `hivec dlq requeue` takes the letter out.
 
 use super::keys::Keys;
 use super::link::{Link, RemoteError};
 use crate::agent::Task;
 use redis::streams::StreamRangeReply;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// Most dead letters kept: older ones are trimmed.
 const KEPT: usize = 10_000;
@@ -76,6 +78,35 @@ pub async fn show(
         .into_iter()
         .next()
         .map(|(_, f)| f))
+}
+
+/// The dead letters of `run`: their id by the [`identity`](super::wire::identity) of the
+/// attempt each holds.
+pub async fn of_run(
+    link: &Link,
+    keys: &Keys,
+    run: &str,
+) -> Result<HashMap<String, String>, RemoteError> {
+    Ok(list(link, keys)
+        .await?
+        .into_iter()
+        .filter(|(_, f)| f.get("run").and_then(Value::as_str) == Some(run))
+        .filter_map(|(id, f)| {
+            let capability = f.get("capability")?.as_str()?;
+            let attempt = u32::try_from(f.get("attempt")?.as_u64()?).ok()?;
+            let input = f.get("input")?;
+            Some((super::wire::identity_of(capability, attempt, input), id))
+        })
+        .collect())
+}
+
+/// Takes dead letter `id` out, so that its task is sent again when its run is resumed;
+/// `false` if there was no such letter.
+pub async fn requeue(link: &Link, keys: &Keys, id: &str) -> Result<bool, RemoteError> {
+    let deleted: u64 = link
+        .query(redis::cmd("XDEL").arg(keys.dlq()).arg(id))
+        .await?;
+    Ok(deleted > 0)
 }
 
 /// Deletes every dead letter; returns how many there were.

@@ -22,7 +22,12 @@ pub struct Delivery {
 /// its capability, attempt and input. Equal attempts (the replicas of a consensus) are
 /// interchangeable, so one may take the other's answer.
 pub fn identity(task: &Task) -> String {
-    let text = format!("{}\0{}\0{}", task.capability, task.attempt, task.input);
+    identity_of(&task.capability, task.attempt, &task.input)
+}
+
+/// The [`identity`] of attempt `attempt` of `capability` on `input`.
+pub fn identity_of(capability: &str, attempt: u32, input: &Value) -> String {
+    let text = format!("{capability}\0{attempt}\0{input}");
     format!("{:016x}", crate::strategy::stable_hash(&text))
 }
 
