@@ -1,5 +1,5 @@
-//! A distributed run's journal: the events of [`crate::journal`] as entries of the run's
-//! `journal` stream, so that `hivec run --resume ID --redis URL` continues a run whose
+//! A distributed run's journal: the events of [`crate::journal`] in the run's `journal`
+//! stream, each entry the events appended since the last one, so that `hivec run --resume ID --redis URL` continues a run whose
 //! coordinator was killed.
 //!
 //! Invariant: events reach the stream in the order they were appended; after
@@ -74,20 +74,29 @@ async fn write(
         while let Ok(next) = events.try_recv() {
             batch.push(next);
         }
-        let mut pipe = redis::pipe();
+        // The waiting events go as one entry of JSON lines (a line holds no newline), so
+        // that the writer keeps up with a run of many short tasks.
+        let mut lines = String::new();
         let mut flushes = Vec::new();
         for w in batch {
             match w {
                 Write::Event(line) => {
-                    pipe.cmd("XADD")
-                        .arg(&key)
-                        .arg("*")
-                        .arg("event")
-                        .arg(line)
-                        .ignore();
+                    if !lines.is_empty() {
+                        lines.push('\n');
+                    }
+                    lines.push_str(&line);
                 }
                 Write::Flush(done) => flushes.push(done),
             }
+        }
+        let mut pipe = redis::pipe();
+        if !lines.is_empty() {
+            pipe.cmd("XADD")
+                .arg(&key)
+                .arg("*")
+                .arg("events")
+                .arg(lines)
+                .ignore();
         }
         // Each write renews the expiry, so that a killed coordinator's journal goes with
         // the rest of its run.
@@ -115,17 +124,16 @@ pub async fn recorded(options: &RemoteOptions, run: &str) -> Result<Record, Remo
         ))
     })?;
     let origin = format!("the journal of run {run}");
-    // Each event is one stream entry, written whole or not at all.
+    // Each entry is written whole or not at all.
     Record::read(events.iter().map(String::as_str), true, &origin).map_err(RemoteError)
 }
 
 /// Every event of the journal in stream `key`, in order; `None` when there is none.
 async fn read(link: &Link, key: &str) -> Result<Option<Vec<String>>, RemoteError> {
-    let events: Vec<String> = link
-        .range(key)
-        .await?
-        .into_iter()
-        .map(|entry| entry.get::<String>("event").unwrap_or_default())
-        .collect();
+    let mut events = Vec::new();
+    for entry in link.range(key).await? {
+        let lines = entry.get::<String>("events").unwrap_or_default();
+        events.extend(lines.lines().map(str::to_string));
+    }
     Ok((!events.is_empty()).then_some(events))
 }

@@ -7,7 +7,7 @@
 //! | `runs` | hash | runs in progress: id → their sources' hash and agents |
 //! | `run:{run}:tasks:{agent}:{level}` | stream, consumer group `workers` | deliveries of one agent's tasks of one priority level, 0 (`low`) to 4 (`critical`) |
 //! | `run:{run}:results` | stream | results and errors sent back by workers, kept for the run's life: what a resumed coordinator takes instead of sending again |
-//! | `run:{run}:journal` | stream | the run's journal: one entry per event, expiring `--keep` after the run's end |
+//! | `run:{run}:journal` | stream | the run's journal: each entry the events appended since the one before, expiring `--keep` after the last |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
