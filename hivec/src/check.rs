@@ -4,7 +4,7 @@ use crate::{CheckFormat, Color};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
 use hive_compiler::queries::{check_files, workspace_diagnostics};
-use hive_compiler::render::{Style, human, json};
+use hive_compiler::render::{Renderer, Style};
 use hive_compiler::workspace::{Disk, load};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -57,6 +57,7 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
     } = check_paths(paths, root);
     let color = use_color(color, std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
+    let mut render = Renderer::new(&db, Style { color });
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {
@@ -65,8 +66,8 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             Severity::Warning => warnings += 1,
         }
         let text = match format {
-            CheckFormat::Human => human(&db, d, Style { color }),
-            CheckFormat::Json => format!("{}\n", json(&db, d)),
+            CheckFormat::Human => render.human(d),
+            CheckFormat::Json => format!("{}\n", render.json(d)),
         };
         if out.write_all(text.as_bytes()).is_err() {
             return ExitCode::from(2);
@@ -84,6 +85,7 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             if files == 1 { "" } else { "s" }
         );
     }
+    drop(render);
     // The process ends here: freeing every query result one by one would only cost time.
     std::mem::forget(db);
     if unloadable > 0 {

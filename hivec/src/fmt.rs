@@ -4,7 +4,7 @@ use crate::Color;
 use crate::check::use_color;
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::format::{FormatError, format};
-use hive_compiler::render::{Style, human};
+use hive_compiler::render::{Renderer, Style};
 use hive_compiler::workspace::{Disk, FileSource};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -98,13 +98,14 @@ fn one(path: &Path, text: &str, color: bool) -> Option<String> {
             if let FormatError::Syntax(diagnostics) = e {
                 let db = Database::default();
                 let file = SourceFile::new(&db, path.to_path_buf(), text.into(), Vec::new(), false);
+                let mut render = Renderer::new(&db, Style { color });
                 for d in diagnostics {
                     let d = d.map_loc(|span| Loc {
                         file,
                         item: None,
                         span,
                     });
-                    eprint!("{}", human(&db, &d, Style { color }));
+                    eprint!("{}", render.human(&d));
                 }
             }
             None

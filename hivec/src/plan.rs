@@ -4,7 +4,7 @@ use crate::check::{Checked, check_paths, use_color};
 use crate::{Color, PlanFormat};
 use hive_compiler::diagnostic::Severity;
 use hive_compiler::lower::plan;
-use hive_compiler::render::{Style, human};
+use hive_compiler::render::{Renderer, Style};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,12 +26,14 @@ pub fn compile(
         color: use_color(color, std::io::stderr().is_terminal()),
     };
     let mut errors = 0;
+    let mut render = Renderer::new(&db, style);
     for d in &diagnostics {
         if d.severity() == Severity::Error {
             errors += 1;
         }
-        eprint!("{}", human(&db, d, style));
+        eprint!("{}", render.human(d));
     }
+    drop(render);
     if unloadable > 0 {
         return Err(ExitCode::from(2));
     }
