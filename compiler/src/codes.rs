@@ -44,6 +44,7 @@ codes! {
     MissingComma = "E0006" "missing-comma",
     UnreadableFile = "E0007" "unreadable-file",
     TooManyErrors = "E0008" "too-many-errors",
+    NotRegularFile = "E0009" "not-a-regular-file",
     UnknownName = "E0101" "unknown-name",
     DuplicateName = "E0102" "duplicate-name",
     ImportNotFound = "E0103" "import-not-found",

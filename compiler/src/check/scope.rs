@@ -281,7 +281,7 @@ fn check_imports(db: &dyn Db, file: SourceFile) {
                 )
                 .with_help("import paths are relative to the importing file"),
             ),
-            Some(ImportTarget::EscapesRoot(path)) => report(
+            Some(ImportTarget::EscapesRoot(path, None)) => report(
                 db,
                 Diagnostic::new(
                     Code::ImportEscapesRoot,
@@ -292,6 +292,32 @@ fn check_imports(db: &dyn Db, file: SourceFile) {
                 .with_help(
                     "imports may not leave the directory given to hivec; move the file inside it",
                 ),
+            ),
+            Some(ImportTarget::EscapesRoot(path, Some(real))) => report(
+                db,
+                Diagnostic::new(
+                    Code::ImportEscapesRoot,
+                    at,
+                    format!(
+                        "`{}` is outside the project root through a symbolic link",
+                        import.path
+                    ),
+                    format!("{} is really {}", path.display(), real.display()),
+                )
+                .with_help(
+                    "imports may not leave the directory given to hivec, through links either; \
+                     copy the file inside it instead of linking to it",
+                ),
+            ),
+            Some(ImportTarget::NotRegular(path, why)) => report(
+                db,
+                Diagnostic::new(
+                    Code::NotRegularFile,
+                    at,
+                    format!("cannot import `{}`: {why}", import.path),
+                    format!("{} was not read", path.display()),
+                )
+                .with_help("an import must name a `.hive` file"),
             ),
             Some(ImportTarget::Unreadable(path, why)) => report(
                 db,
