@@ -6,6 +6,7 @@
 mod convert;
 mod requests;
 mod state;
+mod transport;
 
 use convert::path_of;
 use lsp_server::{Connection, Message, Notification, Request, Response};
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 /// Runs the server until the client says `exit`.
 pub fn run() -> ExitCode {
-    let (connection, io) = Connection::stdio();
+    let (connection, io) = transport::stdio();
     let result = serve(&connection);
     drop(connection);
     let joined = io.join();
