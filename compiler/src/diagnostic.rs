@@ -69,6 +69,9 @@ pub struct Diagnostic<L> {
     pub help: Option<String>,
     /// A "did you mean" to work out into `help` when the diagnostic is shown.
     pub suggestion: Option<Suggestion>,
+    /// For the diagnostic that stands for those of a file not shown (too-many-errors,
+    /// too-many-warnings): how many errors and warnings it stands for.
+    pub left_out: Option<(usize, usize)>,
 }
 
 impl<L> Diagnostic<L> {
@@ -82,6 +85,7 @@ impl<L> Diagnostic<L> {
             labels: Vec::new(),
             help: None,
             suggestion: None,
+            left_out: None,
         }
     }
 
@@ -147,6 +151,7 @@ impl<L> Diagnostic<L> {
                 .collect(),
             help: self.help,
             suggestion: self.suggestion,
+            left_out: self.left_out,
         }
     }
 }

@@ -193,7 +193,7 @@ fn left_out<'a>(
             format!("{} and {}", count(e, "error"), count(w, "warning")),
         ),
     };
-    Diagnostic::new(
+    let mut d = Diagnostic::new(
         code,
         Loc {
             file,
@@ -205,5 +205,7 @@ fn left_out<'a>(
     )
     .with_help(format!(
         "at most {MAX_DIAGNOSTICS_PER_FILE} diagnostics are shown per file: fix these and check again"
-    ))
+    ));
+    d.left_out = Some((errors, warnings));
+    d
 }

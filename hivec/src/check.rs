@@ -61,9 +61,14 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {
-        match d.severity() {
-            Severity::Error => errors += 1,
-            Severity::Warning => warnings += 1,
+        // The summary counts what a file's last diagnostic says was left out, not that one.
+        match (d.left_out, d.severity()) {
+            (Some((e, w)), _) => {
+                errors += e;
+                warnings += w;
+            }
+            (None, Severity::Error) => errors += 1,
+            (None, Severity::Warning) => warnings += 1,
         }
         let text = match format {
             CheckFormat::Human => render.human(d),
