@@ -4,7 +4,7 @@
 use hive_compiler::db::{Database, Loc};
 use hive_compiler::diagnostic::Diagnostic;
 use hive_compiler::queries::workspace_diagnostics;
-use hive_compiler::render::{Style, human};
+use hive_compiler::render::{Renderer, Style, human};
 use hive_compiler::workspace::{Disk, load};
 use std::path::{Path, PathBuf};
 
@@ -24,10 +24,8 @@ pub fn check(paths: &[PathBuf]) -> (Database, Vec<Diagnostic<Loc>>) {
 /// What `hivec check --color never` prints for `path`.
 pub fn render_check(path: &Path) -> String {
     let (db, diagnostics) = check(&[path.to_path_buf()]);
-    diagnostics
-        .iter()
-        .map(|d| human(&db, d, Style { color: false }))
-        .collect()
+    let mut render = Renderer::new(&db, Style { color: false });
+    diagnostics.iter().map(|d| render.human(d)).collect()
 }
 
 /// The `.hive` files directly in `dir`, sorted.

@@ -2,4 +2,5 @@
 
 pub mod generate;
 pub mod lsp;
+pub mod shapes;
 pub mod workloads;

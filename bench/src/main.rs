@@ -78,6 +78,13 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Measure `hivec` on inputs shaped to grow costs faster than their size, each at two
+    /// sizes: time, peak memory and how much each grew.
+    Shapes {
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
     /// Measure `hivec lsp`: diagnostics republished after one-line edits of a large file.
     Lsp {
         /// Lines of the edited file.
@@ -134,6 +141,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }
+        Cmd::Shapes { hivec } => sibling_hivec(hivec).and_then(|h| shapes(&h)),
         Cmd::Lsp {
             lines,
             edits,
@@ -224,11 +232,19 @@ fn write_workspace(dir: &Path, files: usize, stages: usize) -> Result<(), String
 struct Sample {
     wall: Duration,
     cpu: Duration,
+    /// CPU time in the program itself, without the kernel's (which grows with the memory
+    /// taken, as each new page is cleared).
+    user: Duration,
     peak_rss_kb: u64,
 }
 
-/// Runs `cmd` to completion and reads its resource use from `wait4`.
+/// Runs `cmd` to completion and reads its resource use from `wait4`; it must exit with 0.
 fn measure(cmd: &mut Command) -> Result<Sample, String> {
+    measure_exit(cmd, &[0])
+}
+
+/// [`measure`], accepting any of the exit codes `ok`.
+fn measure_exit(cmd: &mut Command, ok: &[i32]) -> Result<Sample, String> {
     let start = Instant::now();
     let child = cmd
         .stdout(Stdio::null())
@@ -246,14 +262,14 @@ fn measure(cmd: &mut Command) -> Result<Sample, String> {
     if r != pid {
         return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
     }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    if !libc::WIFEXITED(status) || !ok.contains(&libc::WEXITSTATUS(status)) {
         let mut text = String::new();
         if let Some(e) = stderr.as_mut() {
             use std::io::Read;
             let _ = e.read_to_string(&mut text);
         }
         return Err(format!(
-            "hivec failed (status {status}): {}",
+            "hivec exited unexpectedly (status {status}): {}",
             text.lines().take(20).collect::<Vec<_>>().join("\n")
         ));
     }
@@ -263,6 +279,7 @@ fn measure(cmd: &mut Command) -> Result<Sample, String> {
     Ok(Sample {
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        user: tv(usage.ru_utime),
         peak_rss_kb: usage.ru_maxrss as u64,
     })
 }
@@ -349,6 +366,56 @@ fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Res
         ws_bytes,
         &samples,
     );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `hive-bench shapes`: each shape at its two sizes, one line per shape.
+fn shapes(hivec: &Path) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("hive-bench-shapes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    println!("hivec: {}", hivec.display());
+    println!(
+        "{:<38} {:>5} | {:>9} {:>7} {:>7} {:>7} | {:>9} {:>7} {:>7} {:>7} | growth: wall, user (input)",
+        "shape", "cmd", "n", "wall s", "user s", "peak MB", "n", "wall s", "user s", "peak MB"
+    );
+    for (shape, command) in hive_bench::shapes::ALL
+        .iter()
+        .flat_map(|s| s.commands.iter().map(move |c| (s, *c)))
+    {
+        let mut samples = Vec::new();
+        for n in shape.sizes {
+            let file = dir.join("shape.hive");
+            let text = (shape.make)(n);
+            std::fs::write(&file, &text).map_err(|e| e.to_string())?;
+            let mut cmd = Command::new(hivec);
+            match command {
+                "fmt" => cmd.args(["fmt", "--check"]),
+                _ => cmd.arg("check"),
+            };
+            // Diagnostics (check) or an unformatted file (fmt) exit with 1.
+            samples.push((text.len(), measure_exit(cmd.arg(&file), &[0, 1])?));
+        }
+        let row = |n: usize, s: &Sample| {
+            format!(
+                "{n:>9} {:>7.3} {:>7.3} {:>7.1}",
+                s.wall.as_secs_f64(),
+                s.user.as_secs_f64(),
+                s.peak_rss_kb as f64 / 1024.0
+            )
+        };
+        let [(b0, s0), (b1, s1)] = [&samples[0], &samples[1]];
+        println!(
+            "{:<38} {:>5} | {} | {} | ×{:.1}, ×{:.1} (×{:.1})",
+            shape.name,
+            command,
+            row(shape.sizes[0], s0),
+            row(shape.sizes[1], s1),
+            s1.wall.as_secs_f64() / s0.wall.as_secs_f64(),
+            s1.user.as_secs_f64() / s0.user.as_secs_f64(),
+            *b1 as f64 / *b0 as f64
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -43,6 +43,8 @@ codes! {
     InvalidLiteral = "E0005" "invalid-literal",
     MissingComma = "E0006" "missing-comma",
     UnreadableFile = "E0007" "unreadable-file",
+    TooManyErrors = "E0008" "too-many-errors",
+    NotRegularFile = "E0009" "not-a-regular-file",
     UnknownName = "E0101" "unknown-name",
     DuplicateName = "E0102" "duplicate-name",
     ImportNotFound = "E0103" "import-not-found",
@@ -83,6 +85,7 @@ codes! {
     MemberLacksCapability = "W0002" "member-lacks-capability",
     EqualWeights = "W0003" "equal-weights",
     TimeoutExceeded = "W0004" "timeout-exceeded",
+    TooManyWarnings = "W0005" "too-many-warnings",
 }
 
 impl Code {

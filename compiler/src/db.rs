@@ -53,10 +53,13 @@ pub enum ImportTarget {
     File(SourceFile),
     /// No file at the resolved path.
     NotFound(PathBuf),
-    /// The path leaves the project root.
-    EscapesRoot(PathBuf),
+    /// The path leaves the project root: as written, or (with the real path) through a
+    /// symbolic link.
+    EscapesRoot(PathBuf, Option<PathBuf>),
     /// The file exists but could not be read.
     Unreadable(PathBuf, String),
+    /// Not a regular file (a FIFO, a device…), so not read; what it is.
+    NotRegular(PathBuf, String),
 }
 
 /// A place in a file: either file-relative, or relative to an item so that it survives edits

@@ -5,6 +5,7 @@
 
 use crate::codes::Code;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Error or warning; derived from the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -25,6 +26,32 @@ pub struct Label<L> {
     pub message: String,
 }
 
+/// A "did you mean" not worked out yet: the name written and the names it may have meant.
+/// Comparing a name with every name in scope costs as much as the scope is large, for every
+/// unknown name, so it is done only for the diagnostics shown ([`Diagnostic::suggest`]).
+#[derive(Clone, Debug)]
+pub struct Suggestion {
+    /// The name written.
+    pub name: String,
+    /// Lists of the names it may have meant, shared with the other suggestions of a scope.
+    pub among: Vec<Arc<[String]>>,
+}
+
+// Two diagnostics are the same whichever lists their suggestions are drawn from.
+impl PartialEq for Suggestion {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Suggestion {}
+
+impl std::hash::Hash for Suggestion {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
 /// One problem found in the source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic<L> {
@@ -40,6 +67,11 @@ pub struct Diagnostic<L> {
     pub labels: Vec<Label<L>>,
     /// How to fix it, when known.
     pub help: Option<String>,
+    /// A "did you mean" to work out into `help` when the diagnostic is shown.
+    pub suggestion: Option<Suggestion>,
+    /// For the diagnostic that stands for those of a file not shown (too-many-errors,
+    /// too-many-warnings): how many errors and warnings it stands for.
+    pub left_out: Option<(usize, usize)>,
 }
 
 impl<L> Diagnostic<L> {
@@ -52,6 +84,8 @@ impl<L> Diagnostic<L> {
             label: label.into(),
             labels: Vec::new(),
             help: None,
+            suggestion: None,
+            left_out: None,
         }
     }
 
@@ -76,6 +110,25 @@ impl<L> Diagnostic<L> {
         self
     }
 
+    /// Adds a "did you mean" for `name` among `among`, worked out by [`Diagnostic::suggest`].
+    pub fn with_suggestion(mut self, name: impl Into<String>, among: Vec<Arc<[String]>>) -> Self {
+        self.suggestion = Some(Suggestion {
+            name: name.into(),
+            among,
+        });
+        self
+    }
+
+    /// Works the suggestion out: `help` names the closest name, if one is close enough.
+    pub fn suggest(&mut self) {
+        if let Some(s) = self.suggestion.take() {
+            let names = s.among.iter().flat_map(|l| l.iter().map(String::as_str));
+            if let Some(help) = did_you_mean(&s.name, names) {
+                self.help = Some(help);
+            }
+        }
+    }
+
     /// Error or warning.
     pub fn severity(&self) -> Severity {
         self.code.severity()
@@ -97,6 +150,8 @@ impl<L> Diagnostic<L> {
                 })
                 .collect(),
             help: self.help,
+            suggestion: self.suggestion,
+            left_out: self.left_out,
         }
     }
 }
@@ -109,12 +164,22 @@ pub fn did_you_mean<'a>(
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// Names longer than this are not compared: the edit distance costs the product of the two
+/// lengths, and a name this long is rarely a typo of another.
+const MAX_COMPARED_LEN: usize = 100;
+
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1) + usize::from(name.len() > 8);
+    let len = name.chars().count();
+    if len > MAX_COMPARED_LEN {
+        return None;
+    }
+    let limit = (len / 3).max(1) + usize::from(name.len() > 8);
+    // The distance is at least the difference in length; a case-insensitive match has the
+    // same length.
     candidates
         .into_iter()
-        .filter(|c| *c != name)
+        .filter(|c| *c != name && c.chars().count().abs_diff(len) <= limit)
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|(d, c)| *d <= limit || c.eq_ignore_ascii_case(name))
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))

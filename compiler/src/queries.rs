@@ -126,7 +126,12 @@ pub fn check_workspace(db: &dyn Db, ws: Workspace) {
     check::unused::check_unused(db, ws);
 }
 
-/// Every diagnostic of the workspace, sorted by file and place, without duplicates.
+/// The most diagnostics shown for one file; the rest are summed up in one more.
+pub const MAX_DIAGNOSTICS_PER_FILE: usize = 100;
+
+/// Every diagnostic of the workspace, sorted by file and place, without duplicates, with its
+/// "did you mean" worked out; past [`MAX_DIAGNOSTICS_PER_FILE`] in a file, one diagnostic
+/// says how many more there are.
 pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic<Loc>> {
     let mut out: Vec<((std::path::PathBuf, u32), Diagnostic<Loc>)> =
         check_workspace::accumulated::<Diag>(db, ws)
@@ -144,5 +149,63 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic<Loc>>
             .then(a.1.message.cmp(&b.1.message))
     });
     out.dedup_by(|a, b| a.1 == b.1);
-    out.into_iter().map(|(_, d)| d).collect()
+    let mut shown = Vec::with_capacity(out.len().min(MAX_DIAGNOSTICS_PER_FILE));
+    for file in out.chunk_by(|a, b| a.0.0 == b.0.0) {
+        let (kept, rest) = file.split_at(file.len().min(MAX_DIAGNOSTICS_PER_FILE));
+        shown.extend(kept.iter().map(|(_, d)| {
+            let mut d = d.clone();
+            d.suggest();
+            d
+        }));
+        if let Some(((_, at), _)) = rest.first() {
+            shown.push(left_out(
+                rest.iter().map(|(_, d)| d),
+                rest[0].1.at.file,
+                *at,
+            ));
+        }
+    }
+    shown
+}
+
+/// The diagnostic that stands for `rest`, the diagnostics of `file` not shown, the first of
+/// them at byte `at`.
+fn left_out<'a>(
+    rest: impl Iterator<Item = &'a Diagnostic<Loc>>,
+    file: SourceFile,
+    at: u32,
+) -> Diagnostic<Loc> {
+    use crate::codes::Code;
+    use crate::diagnostic::Severity;
+    let (mut errors, mut warnings) = (0usize, 0usize);
+    for d in rest {
+        match d.severity() {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+        }
+    }
+    let count = |n: usize, what: &str| format!("{n} more {what}{}", if n == 1 { "" } else { "s" });
+    let (code, message) = match (errors, warnings) {
+        (0, w) => (Code::TooManyWarnings, count(w, "warning")),
+        (e, 0) => (Code::TooManyErrors, count(e, "error")),
+        (e, w) => (
+            Code::TooManyErrors,
+            format!("{} and {}", count(e, "error"), count(w, "warning")),
+        ),
+    };
+    let mut d = Diagnostic::new(
+        code,
+        Loc {
+            file,
+            item: None,
+            span: crate::syntax::Span::new(at, at),
+        },
+        format!("{message} in this file are not shown"),
+        "the first of them is here",
+    )
+    .with_help(format!(
+        "at most {MAX_DIAGNOSTICS_PER_FILE} diagnostics are shown per file: fix these and check again"
+    ));
+    d.left_out = Some((errors, warnings));
+    d
 }

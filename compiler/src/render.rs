@@ -1,9 +1,10 @@
 //! Diagnostics for people (ariadne) and for tools (JSON lines). Pure: returns text.
 
-use crate::db::{Db, Loc};
+use crate::db::{Db, Loc, SourceFile};
 use crate::diagnostic::{Diagnostic, Severity};
-use ariadne::{Config, IndexType, Label, Report, ReportKind};
+use ariadne::{Cache, Config, IndexType, Label, Report, ReportKind, Source};
 use serde_json::json;
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// How to render.
@@ -13,54 +14,169 @@ pub struct Style {
     pub color: bool,
 }
 
-/// Renders one diagnostic as a person reads it, with the source lines it points at.
+/// Renders one diagnostic as a person reads it, with the source lines it points at. For many
+/// diagnostics, a [`Renderer`] reads each file once.
 pub fn human(db: &dyn Db, d: &Diagnostic<Loc>, style: Style) -> String {
-    let kind = match d.severity() {
-        Severity::Error => ReportKind::Error,
-        Severity::Warning => ReportKind::Warning,
-    };
-    let id = |l: &Loc| l.file.path(db).display().to_string();
-    let range = |l: &Loc| -> Range<usize> {
-        let s = l.absolute(db);
-        s.start as usize..s.end as usize
-    };
-    let primary = (id(&d.at), range(&d.at));
-    let mut report = Report::build(kind, primary.clone())
-        .with_config(
-            Config::default()
-                .with_index_type(IndexType::Byte)
-                .with_color(style.color),
+    Renderer::new(db, style).human(d)
+}
+
+/// One diagnostic as a JSON object (the fields of `hivec check --format json`).
+pub fn json(db: &dyn Db, d: &Diagnostic<Loc>) -> serde_json::Value {
+    Renderer::new(db, Style { color: false }).json(d)
+}
+
+/// Renders diagnostics one after another. Each file's lines are indexed once, on its first
+/// diagnostic: indexing them again for every diagnostic would cost the file's length each
+/// time, which for many diagnostics in a large file grows with its square.
+pub struct Renderer<'db> {
+    files: Files<'db>,
+    style: Style,
+    /// Where each line starts, by file.
+    line_starts: HashMap<SourceFile, Vec<usize>>,
+}
+
+/// The sources ariadne reads, indexed on first use.
+struct Files<'db> {
+    db: &'db dyn Db,
+    sources: HashMap<SourceFile, Source<String>>,
+}
+
+impl Cache<SourceFile> for &mut Files<'_> {
+    type Storage = String;
+
+    fn fetch(&mut self, file: &SourceFile) -> Result<&Source<String>, impl std::fmt::Debug> {
+        let db = self.db;
+        Ok::<_, ()>(
+            self.sources
+                .entry(*file)
+                .or_insert_with(|| Source::from(file.text(db).clone())),
         )
-        .with_code(format!("{}/{}", d.code.code(), d.code.name()))
-        .with_message(&d.message);
-    if !d.label.is_empty() {
-        report = report.with_label(Label::new(primary).with_message(&d.label).with_order(0));
     }
-    for (i, l) in d.labels.iter().enumerate() {
-        report = report.with_label(
-            Label::new((id(&l.at), range(&l.at)))
-                .with_message(&l.message)
-                .with_order(i as i32 + 1),
-        );
+
+    fn display<'a>(&self, file: &'a SourceFile) -> Option<impl std::fmt::Display + 'a> {
+        Some(file.path(self.db).display().to_string())
     }
-    if let Some(help) = &d.help {
-        report = report.with_help(help);
-    }
-    let mut sources = vec![(id(&d.at), d.at.file.text(db).clone())];
-    for l in &d.labels {
-        if !sources.iter().any(|(p, _)| *p == id(&l.at)) {
-            sources.push((id(&l.at), l.at.file.text(db).clone()));
+}
+
+impl<'db> Renderer<'db> {
+    /// A renderer over the files of `db`.
+    pub fn new(db: &'db dyn Db, style: Style) -> Self {
+        Renderer {
+            files: Files {
+                db,
+                sources: HashMap::new(),
+            },
+            style,
+            line_starts: HashMap::new(),
         }
     }
-    let mut out = Vec::new();
-    if report
-        .finish()
-        .write(ariadne::sources(sources), &mut out)
-        .is_err()
-    {
-        return format!("{}[{}]: {}\n", kind_word(d), d.code.code(), d.message);
+
+    /// One diagnostic as a person reads it, with the source lines it points at.
+    pub fn human(&mut self, d: &Diagnostic<Loc>) -> String {
+        let db = self.files.db;
+        let kind = match d.severity() {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+        };
+        let place = |l: &Loc| -> (SourceFile, Range<usize>) {
+            let s = l.absolute(db);
+            (l.file, s.start as usize..s.end as usize)
+        };
+        let primary = place(&d.at);
+        let mut report = Report::build(kind, primary.clone())
+            .with_config(
+                Config::default()
+                    .with_index_type(IndexType::Byte)
+                    .with_color(self.style.color),
+            )
+            .with_code(format!("{}/{}", d.code.code(), d.code.name()))
+            .with_message(&d.message);
+        if !d.label.is_empty() {
+            report = report.with_label(Label::new(primary).with_message(&d.label).with_order(0));
+        }
+        for (i, l) in d.labels.iter().enumerate() {
+            report = report.with_label(
+                Label::new(place(&l.at))
+                    .with_message(&l.message)
+                    .with_order(i as i32 + 1),
+            );
+        }
+        if let Some(help) = &d.help {
+            report = report.with_help(help);
+        }
+        let mut out = Vec::new();
+        if report.finish().write(&mut self.files, &mut out).is_err() {
+            return format!("{}[{}]: {}\n", kind_word(d), d.code.code(), d.message);
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    /// One diagnostic as a JSON object (the fields of `hivec check --format json`).
+    pub fn json(&mut self, d: &Diagnostic<Loc>) -> serde_json::Value {
+        let db = self.files.db;
+        let mut place = |l: &Loc| {
+            let text = l.file.text(db);
+            let starts = self
+                .line_starts
+                .entry(l.file)
+                .or_insert_with(|| line_starts(text));
+            let span = l.absolute(db);
+            let (line, column) = line_col(text, starts, span.start);
+            let (end_line, end_column) = line_col(text, starts, span.end);
+            (
+                l.file.path(db).display().to_string(),
+                line,
+                column,
+                end_line,
+                end_column,
+            )
+        };
+        let (file, line, column, end_line, end_column) = place(&d.at);
+        let labels: Vec<serde_json::Value> = d
+            .labels
+            .iter()
+            .map(|l| {
+                let (file, line, column, end_line, end_column) = place(&l.at);
+                json!({ "message": l.message, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column })
+            })
+            .collect();
+        json!({
+            "severity": kind_word(d),
+            "code": d.code.code(),
+            "name": d.code.name(),
+            "message": d.message,
+            "file": file,
+            "line": line,
+            "column": column,
+            "end_line": end_line,
+            "end_column": end_column,
+            "label": d.label,
+            "labels": labels,
+            "help": d.help,
+        })
+    }
+}
+
+/// The offset of every line's first byte.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// 1-based line and column (in characters) of a byte offset, given where lines start.
+fn line_col(text: &str, starts: &[usize], offset: u32) -> (usize, usize) {
+    let offset = (offset as usize).min(text.len());
+    // An offset inside a character stands for the end of the text.
+    let offset = if text.is_char_boundary(offset) {
+        offset
+    } else {
+        text.len()
+    };
+    let line = starts.partition_point(|&s| s <= offset);
+    let start = starts[line - 1];
+    let column = text.get(start..offset).map_or(0, |t| t.chars().count());
+    (line, column + 1)
 }
 
 fn kind_word(d: &Diagnostic<Loc>) -> &'static str {
@@ -68,48 +184,4 @@ fn kind_word(d: &Diagnostic<Loc>) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: u32) -> (usize, usize) {
-    let offset = (offset as usize).min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// One diagnostic as a JSON object (the fields of `hivec check --format json`).
-pub fn json(db: &dyn Db, d: &Diagnostic<Loc>) -> serde_json::Value {
-    let place = |l: &Loc| {
-        let text = l.file.text(db);
-        let span = l.absolute(db);
-        let (line, column) = line_col(text, span.start);
-        let (end_line, end_column) = line_col(text, span.end);
-        (
-            l.file.path(db).display().to_string(),
-            line,
-            column,
-            end_line,
-            end_column,
-        )
-    };
-    let (file, line, column, end_line, end_column) = place(&d.at);
-    json!({
-        "severity": kind_word(d),
-        "code": d.code.code(),
-        "name": d.code.name(),
-        "message": d.message,
-        "file": file,
-        "line": line,
-        "column": column,
-        "end_line": end_line,
-        "end_column": end_column,
-        "label": d.label,
-        "labels": d.labels.iter().map(|l| {
-            let (file, line, column, end_line, end_column) = place(&l.at);
-            json!({ "message": l.message, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column })
-        }).collect::<Vec<_>>(),
-        "help": d.help,
-    })
 }

@@ -20,6 +20,8 @@ pub enum ReadError {
     NotFound,
     /// Larger than [`limits::MAX_FILE_BYTES`]; the size.
     TooLarge(u64),
+    /// Not a regular file (a directory, a FIFO, a device, a socket); what it is.
+    NotRegular(&'static str),
     /// Any other failure, described.
     Other(String),
 }
@@ -32,6 +34,11 @@ pub trait FileSource {
     fn list(&self, dir: &Path) -> Result<Vec<PathBuf>, String>;
     /// Whether `path` is a directory.
     fn is_dir(&self, path: &Path) -> bool;
+    /// `path` with every symbolic link resolved, when it can be (for the root check of
+    /// imports); `None` when the source has no links or the path cannot be resolved.
+    fn real_path(&self, _path: &Path) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The real file system.
@@ -39,26 +46,46 @@ pub struct Disk;
 
 impl FileSource for Disk {
     fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        use std::io::Read;
         let io = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => ReadError::NotFound,
             _ => ReadError::Other(e.to_string()),
         };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.len() > limits::MAX_FILE_BYTES as u64 {
-            return Err(ReadError::TooLarge(meta.len()));
+        // What the path is, before opening it: opening a FIFO waits for a writer, and a
+        // device such as /dev/zero never ends.
+        regular(&std::fs::metadata(path).map_err(io)?)?;
+        let file = open_nonblocking(path).map_err(io)?;
+        // The path may have been replaced since: what was opened is what counts.
+        let meta = file.metadata().map_err(io)?;
+        regular(&meta)?;
+        // A file may grow while it is read: read at most one byte past the limit.
+        let limit = limits::MAX_FILE_BYTES as u64;
+        let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > limit {
+            return Err(ReadError::TooLarge(meta.len().max(bytes.len() as u64)));
         }
-        std::fs::read(path).map_err(io)
+        Ok(bytes)
     }
 
+    /// Symbolic links inside `dir` are not followed, to files or to directories: a walk of a
+    /// directory stays in it (a path named on the command line is read wherever it leads).
     fn list(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
             for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
-                let path = entry.map_err(|e| e.to_string())?.path();
-                if path.is_dir() {
+                let entry = entry.map_err(|e| e.to_string())?;
+                // The entry's own type: a link is a link, whatever it points at.
+                let kind = entry.file_type().map_err(|e| e.to_string())?;
+                let path = entry.path();
+                if kind.is_symlink() {
+                    continue;
+                }
+                if kind.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "hive") {
+                    // Other kinds than regular files are listed, for `read` to refuse by name.
                     out.push(path);
                 }
             }
@@ -70,6 +97,53 @@ impl FileSource for Disk {
     fn is_dir(&self, path: &Path) -> bool {
         path.is_dir()
     }
+
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        if let Ok(real) = std::fs::canonicalize(path) {
+            return Some(real);
+        }
+        // A file not written yet (an editor's new buffer): its directory's real path.
+        let parent = std::fs::canonicalize(path.parent()?).ok()?;
+        Some(parent.join(path.file_name()?))
+    }
+}
+
+/// Refuses anything but a regular file, saying what it is.
+fn regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Err(ReadError::NotRegular("a FIFO"));
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Err(ReadError::NotRegular("a device"));
+        }
+        if kind.is_socket() {
+            return Err(ReadError::NotRegular("a socket"));
+        }
+    }
+    if kind.is_dir() {
+        return Err(ReadError::NotRegular("a directory"));
+    }
+    Err(ReadError::NotRegular("another kind of file"))
+}
+
+/// Opens `path` for reading without waiting, should it have become a FIFO after it was looked
+/// at (reads of a regular file are not affected).
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// A loaded workspace.
@@ -174,11 +248,24 @@ pub fn load_into(
                 _ => None,
             })
             .collect();
+        let real_root = source.real_path(if file_root.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &file_root
+        });
         let mut targets = Vec::new();
         for w in wanted {
             let resolved = normalize(&dir.join(&w));
             if !absolute(&resolved).starts_with(absolute(&file_root)) {
-                targets.push(ImportTarget::EscapesRoot(resolved));
+                targets.push(ImportTarget::EscapesRoot(resolved, None));
+                continue;
+            }
+            // The path stays inside the root as written; through a symbolic link (to the file
+            // or to a directory on its way) it may still lead out.
+            if let (Some(root), Some(real)) = (&real_root, source.real_path(&resolved))
+                && !real.starts_with(root)
+            {
+                targets.push(ImportTarget::EscapesRoot(resolved, Some(real)));
                 continue;
             }
             if let Some((g, _)) = files.get(&resolved) {
@@ -193,6 +280,9 @@ pub fn load_into(
                     targets.push(ImportTarget::File(g));
                 }
                 Err((Code::ImportNotFound, _)) => targets.push(ImportTarget::NotFound(resolved)),
+                Err((Code::NotRegularFile, m)) => {
+                    targets.push(ImportTarget::NotRegular(resolved, m))
+                }
                 Err((_, m)) => targets.push(ImportTarget::Unreadable(resolved, m)),
             }
         }
@@ -219,6 +309,10 @@ fn read_text(source: &dyn FileSource, path: &Path) -> Result<String, (Code, Stri
                 "file is {n} bytes, above the limit of {} bytes",
                 limits::MAX_FILE_BYTES
             ),
+        ),
+        ReadError::NotRegular(what) => (
+            Code::NotRegularFile,
+            format!("not a regular file ({what}); only regular files are read"),
         ),
         ReadError::Other(m) => (Code::UnreadableFile, m),
     })?;

@@ -5,7 +5,7 @@ use crate::{CheckFormat, Color};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
 use hive_compiler::queries::{check_files, workspace_diagnostics};
-use hive_compiler::render::{Style, human, json};
+use hive_compiler::render::{Renderer, Style};
 use hive_compiler::workspace::{Disk, load};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -57,16 +57,22 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
         ..
     } = check_paths(paths, root);
     let color = use_color(color, std::io::stdout().is_terminal());
+    let mut render = Renderer::new(&db, Style { color });
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {
-        match d.severity() {
-            Severity::Error => errors += 1,
-            Severity::Warning => warnings += 1,
+        // The summary counts what a file's last diagnostic says was left out, not that one.
+        match (d.left_out, d.severity()) {
+            (Some((e, w)), _) => {
+                errors += e;
+                warnings += w;
+            }
+            (None, Severity::Error) => errors += 1,
+            (None, Severity::Warning) => warnings += 1,
         }
         let text = match format {
-            CheckFormat::Human => human(&db, d, Style { color }),
-            CheckFormat::Json => format!("{}\n", json(&db, d)),
+            CheckFormat::Human => render.human(d),
+            CheckFormat::Json => format!("{}\n", render.json(d)),
         };
         if !out::stdout(&text) {
             return ExitCode::from(2);
@@ -84,6 +90,7 @@ pub fn run(paths: &[PathBuf], format: CheckFormat, root: Option<&Path>, color: C
             if files == 1 { "" } else { "s" }
         );
     }
+    drop(render);
     // The process ends here: freeing every query result one by one would only cost time.
     std::mem::forget(db);
     if unloadable > 0 {

@@ -5,8 +5,8 @@ use crate::check::use_color;
 use crate::out::{self, errln, outln};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::format::{FormatError, format};
-use hive_compiler::render::{Style, human};
-use hive_compiler::workspace::{Disk, FileSource};
+use hive_compiler::render::{Renderer, Style};
+use hive_compiler::workspace::{Disk, FileSource, ReadError};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,14 +34,24 @@ pub fn run(paths: &[PathBuf], check: bool, color: Color) -> ExitCode {
     }
     let (mut unformatted, mut failed) = (0, 0);
     for file in &files {
-        let text = match std::fs::read(file).map(String::from_utf8) {
+        // As `check` reads files: only regular ones, within the size limit.
+        let text = match Disk.read(file).map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
                 errln!("error: {}: not UTF-8 text", file.display());
                 return ExitCode::from(2);
             }
             Err(e) => {
-                errln!("error: {}: {e}", file.display());
+                let why = match e {
+                    ReadError::NotFound => "no such file".to_string(),
+                    ReadError::TooLarge(n) => format!(
+                        "file is {n} bytes, above the limit of {} bytes",
+                        hive_compiler::syntax::limits::MAX_FILE_BYTES
+                    ),
+                    ReadError::NotRegular(what) => format!("not a regular file ({what})"),
+                    ReadError::Other(m) => m,
+                };
+                errln!("error: {}: {why}", file.display());
                 return ExitCode::from(2);
             }
         };
@@ -99,13 +109,14 @@ fn one(path: &Path, text: &str, color: bool) -> Option<String> {
             if let FormatError::Syntax(diagnostics) = e {
                 let db = Database::default();
                 let file = SourceFile::new(&db, path.to_path_buf(), text.into(), Vec::new(), false);
+                let mut render = Renderer::new(&db, Style { color });
                 for d in diagnostics {
                     let d = d.map_loc(|span| Loc {
                         file,
                         item: None,
                         span,
                     });
-                    out::stderr(&human(&db, &d, Style { color }));
+                    out::stderr(&render.human(&d));
                 }
             }
             None

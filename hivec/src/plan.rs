@@ -5,7 +5,7 @@ use crate::out::{self, errln};
 use crate::{Color, PlanFormat};
 use hive_compiler::diagnostic::Severity;
 use hive_compiler::lower::plan;
-use hive_compiler::render::{Style, human};
+use hive_compiler::render::{Renderer, Style};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,12 +27,14 @@ pub fn compile(
         color: use_color(color, std::io::stderr().is_terminal()),
     };
     let mut errors = 0;
+    let mut render = Renderer::new(&db, style);
     for d in &diagnostics {
         if d.severity() == Severity::Error {
             errors += 1;
         }
-        out::stderr(&human(&db, d, style));
+        out::stderr(&render.human(d));
     }
+    drop(render);
     if unloadable > 0 {
         return Err(ExitCode::from(2));
     }

@@ -173,3 +173,34 @@ fn every_bad_input_is_a_usage_error_and_all_are_reported() {
     assert_eq!(code, 0, "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Past 100 diagnostics in a file the rest are summed up in one more, and the summary line
+/// still counts every one.
+#[test]
+fn the_summary_counts_the_diagnostics_left_out() {
+    let dir = std::env::temp_dir().join(format!("hive-cli-many-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("many.hive");
+    let text: String = (0..150)
+        .map(|i| format!("const c{i}: int = \"a\"\n"))
+        .collect();
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_hivec"))
+        .arg("check")
+        .arg(&file)
+        .output()
+        .expect("run hivec");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("[E0201/").count(), 100, "{stdout}");
+    assert!(
+        stdout.contains("50 more errors in this file are not shown"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("150 errors, 0 warnings in 1 path"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

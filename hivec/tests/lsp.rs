@@ -388,3 +388,73 @@ fn an_editor_session() {
     let status = c.child.wait().expect("exit");
     assert!(status.success());
 }
+
+/// A malformed frame is answered with a JSON-RPC error and the server reads on: a bad or
+/// missing `Content-Length`, a length past the limit, a line that is no header, a body that is
+/// not JSON, JSON that is not a message.
+#[test]
+fn malformed_frames_are_answered_and_the_server_goes_on() {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-frames-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("lib.hive"), LIB).expect("write");
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let mut c = Client::start(&dir);
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+
+    let framed = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    // After a malformed header the server skips to the next `Content-Length`, so each is
+    // followed by a well-formed frame.
+    let frames: Vec<(String, Value, i64)> = vec![
+        ("Content-Length: abc\r\n\r\n{}".into(), Value::Null, -32700),
+        (
+            "Content-Length: 10\r\n\r\n{\"jsonrpc\"".into(),
+            Value::Null,
+            -32700,
+        ),
+        (framed("[1, 2, 3]"), Value::Null, -32600),
+        ("this is no header\r\n\r\n".into(), Value::Null, -32700),
+        (framed("42"), Value::Null, -32600),
+        (
+            "Content-Length: 99999999999\r\n\r\n".into(),
+            Value::Null,
+            -32700,
+        ),
+        (
+            framed(r#"{"jsonrpc":"2.0","id":9,"method":5}"#),
+            json!(9),
+            -32600,
+        ),
+        (
+            "Content-Length: 99999999999999999999999\r\n\r\n".into(),
+            Value::Null,
+            -32700,
+        ),
+        (framed(r#"{"jsonrpc":"2.0"}"#), Value::Null, -32600),
+        ("Content-Type: x\r\n\r\n{}".into(), Value::Null, -32700),
+    ];
+    for (frame, id, code) in frames {
+        c.stdin.write_all(frame.as_bytes()).expect("write");
+        c.stdin.flush().expect("flush");
+        let answer = c.next();
+        assert_eq!(answer["id"], id, "{frame:?}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{frame:?}: {answer}");
+    }
+
+    // Still serving: a document opened now is checked.
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": MAIN } }),
+    );
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -178,3 +178,64 @@ proptest! {
         }
     }
 }
+
+/// Files held in memory, at the paths the test names.
+struct Memory(Vec<(PathBuf, String)>);
+
+impl hive_compiler::workspace::FileSource for Memory {
+    fn read(&self, path: &std::path::Path) -> Result<Vec<u8>, hive_compiler::workspace::ReadError> {
+        self.0
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, text)| text.clone().into_bytes())
+            .ok_or(hive_compiler::workspace::ReadError::NotFound)
+    }
+    fn list(&self, _: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+        Ok(Vec::new())
+    }
+    fn is_dir(&self, _: &std::path::Path) -> bool {
+        false
+    }
+}
+
+/// What `hivec check` prints for `text`, as `name`, one string per diagnostic.
+fn rendered(name: &str, text: String) -> Vec<String> {
+    let loaded = load(&Memory(vec![(name.into(), text)]), &[name.into()], None);
+    let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+    let mut render = hive_compiler::render::Renderer::new(
+        &loaded.db,
+        hive_compiler::render::Style { color: false },
+    );
+    diagnostics.iter().map(|d| render.human(d)).collect()
+}
+
+/// Past a hundred diagnostics in a file, one more says how many were left out and where the
+/// first of them is: an error when errors were left out, otherwise a warning.
+#[test]
+fn diagnostics_past_a_hundred_per_file_are_summed_up() {
+    let max = hive_compiler::queries::MAX_DIAGNOSTICS_PER_FILE;
+    let errors: String = (0..max + 50)
+        .map(|i| format!("const c{i}: int = \"a\"\n"))
+        .collect();
+    let shown = rendered("errors.hive", errors);
+    assert_eq!(shown.len(), max + 1);
+    insta::assert_snapshot!("more_errors_than_shown", shown[max]);
+
+    let mut warnings: String = (0..max + 20)
+        .map(|i| format!("agent a{i} {{ builtin: \"std\", provides: [std.shell] }}\n"))
+        .collect();
+    warnings.push_str("workflow w() -> int {\n  output 1\n}\n");
+    let shown = rendered("warnings.hive", warnings);
+    assert_eq!(shown.len(), max + 1);
+    insta::assert_snapshot!("more_warnings_than_shown", shown[max]);
+}
+
+/// An import path with interpolations is one mistake, reported once however many there are.
+#[test]
+fn an_interpolated_import_path_is_one_error() {
+    let text = format!("import \"{}\"\n", "${a}/".repeat(10_000));
+    let parsed = parse(&text);
+    assert_eq!(parsed.diagnostics.len(), 1);
+    assert_eq!(parsed.diagnostics[0].code, Code::InvalidLiteral);
+    assert_eq!(parsed.diagnostics[0].label, "10000 interpolations here");
+}

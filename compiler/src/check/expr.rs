@@ -11,6 +11,7 @@ use crate::syntax::ast::{
     BinaryOp, Call, Expr, ExprKind, FieldInit, ItemKind, Path, StrPart, UnaryOp,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a local name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +33,44 @@ pub struct Local {
     pub ty: Ty,
     /// What it is.
     pub kind: LocalKind,
+}
+
+/// Names in scope besides items: those of a whole workflow (its parameters and steps), shared
+/// by the contexts of all its steps, and those one context adds (a loop variable). Sharing the
+/// workflow's names keeps checking a step from costing as much as the workflow is long.
+#[derive(Clone, Default)]
+pub struct Locals {
+    shared: Arc<BTreeMap<String, Local>>,
+    /// The names of `shared`, for suggestions.
+    shared_names: Arc<[String]>,
+    own: BTreeMap<String, Local>,
+}
+
+impl Locals {
+    /// The names of a workflow, for one of its steps.
+    pub fn shared(shared: Arc<BTreeMap<String, Local>>, names: Arc<[String]>) -> Self {
+        Locals {
+            shared,
+            shared_names: names,
+            own: BTreeMap::new(),
+        }
+    }
+
+    /// The local of this name.
+    pub fn get(&self, name: &str) -> Option<&Local> {
+        self.own.get(name).or_else(|| self.shared.get(name))
+    }
+
+    /// Adds a name, hiding a shared one of the same name.
+    pub fn insert(&mut self, name: String, local: Local) {
+        self.own.insert(name, local);
+    }
+
+    /// The lists of names, for a suggestion.
+    fn suggestible(&self) -> Vec<Arc<[String]>> {
+        let own: Arc<[String]> = self.own.keys().cloned().collect();
+        vec![self.shared_names.clone(), own]
+    }
 }
 
 /// The pure functions of the standard library, for suggestions.
@@ -71,7 +110,7 @@ pub struct ExprCx<'a> {
     /// The item whose spans the expressions carry.
     pub owner: ItemRef,
     /// Names in scope besides items.
-    pub locals: BTreeMap<String, Local>,
+    pub locals: Locals,
     /// Every use of a local of kind [`LocalKind::Step`], with its place.
     pub step_refs: Vec<(String, Span)>,
     /// When set, every inferred expression's span and type (for hover in editors).
@@ -85,7 +124,7 @@ impl<'a> ExprCx<'a> {
             db,
             file,
             owner,
-            locals: BTreeMap::new(),
+            locals: Locals::default(),
             step_refs: Vec::new(),
             types: None,
         }
@@ -277,7 +316,7 @@ impl<'a> ExprCx<'a> {
                                 self.loc(variant.span),
                                 &variant.text,
                                 &format!("value of enum `{enum_name}`"),
-                                variants.iter().cloned(),
+                                vec![variants.as_slice().into()],
                             );
                             return Ty::Error;
                         }
@@ -301,19 +340,11 @@ impl<'a> ExprCx<'a> {
                 ty
             }
             Resolved::Unknown => {
-                let mut candidates: Vec<String> = self.locals.keys().cloned().collect();
-                candidates.extend(
-                    scope(self.db, self.file)
-                        .names_of(&[DefKind::Const, DefKind::Enum])
-                        .map(str::to_string),
+                let mut among = self.locals.suggestible();
+                among.extend(
+                    scope(self.db, self.file).suggestible(&[DefKind::Const, DefKind::Enum]),
                 );
-                unknown_name(
-                    self.db,
-                    self.loc(first.span),
-                    &first.text,
-                    "name",
-                    candidates,
-                );
+                unknown_name(self.db, self.loc(first.span), &first.text, "name", among);
                 Ty::Error
             }
         }
@@ -573,7 +604,7 @@ impl<'a> ExprCx<'a> {
                     self.loc(call.callee.span),
                     &name,
                     "function",
-                    FUNCTIONS.iter().map(|s| s.to_string()),
+                    vec![FUNCTIONS.iter().map(|s| s.to_string()).collect()],
                 ),
             }
             return Ty::Error;

@@ -25,19 +25,29 @@ pub fn cycles<E: Clone>(n: usize, edges: &[(usize, usize, E)]) -> Vec<Vec<(usize
     for (k, (a, b, _)) in edges.iter().enumerate() {
         g.add_edge(nodes[*a], nodes[*b], k);
     }
+    // Each node's outgoing edges (in the order given) and component: scanning every edge for
+    // each component would cost the square of a long chain of steps.
+    let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, (a, _, _)) in edges.iter().enumerate() {
+        outgoing[*a].push(k);
+    }
     let mut out = Vec::new();
     let mut sccs = tarjan_scc(&g);
     for scc in &mut sccs {
         scc.sort();
     }
     sccs.sort();
-    for scc in sccs {
-        let members: Vec<usize> = scc.iter().map(|i| g[*i]).collect();
-        let start = members[0];
-        let self_loop = edges.iter().find(|(a, b, _)| *a == start && *b == start);
-        if members.len() == 1 {
-            if let Some(e) = self_loop {
-                out.push(vec![e.clone()]);
+    let mut component = vec![usize::MAX; n];
+    for (c, scc) in sccs.iter().enumerate() {
+        for i in scc {
+            component[g[*i]] = c;
+        }
+    }
+    for (c, scc) in sccs.iter().enumerate() {
+        let start = g[scc[0]];
+        if scc.len() == 1 {
+            if let Some(k) = outgoing[start].iter().find(|k| edges[**k].1 == start) {
+                out.push(vec![edges[*k].clone()]);
             }
             continue;
         }
@@ -46,17 +56,18 @@ pub fn cycles<E: Clone>(n: usize, edges: &[(usize, usize, E)]) -> Vec<Vec<(usize
         let mut queue = VecDeque::from([start]);
         let mut closing = None;
         while let Some(at) = queue.pop_front() {
-            for (k, (a, b, _)) in edges.iter().enumerate() {
-                if *a != at || !members.contains(b) {
+            for &k in &outgoing[at] {
+                let b = edges[k].1;
+                if component[b] != c {
                     continue;
                 }
-                if *b == start {
+                if b == start {
                     closing = Some(k);
                     break;
                 }
-                if !prev.contains_key(b) {
-                    prev.insert(*b, k);
-                    queue.push_back(*b);
+                if let std::collections::btree_map::Entry::Vacant(e) = prev.entry(b) {
+                    e.insert(k);
+                    queue.push_back(b);
                 }
             }
             if closing.is_some() {

@@ -2,10 +2,11 @@
 
 use crate::codes::Code;
 use crate::db::{Db, ImportTarget, Loc, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::{item, item_heads, parse};
 use crate::syntax::ast::{ItemKind, Path};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// An item of some file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,9 +106,34 @@ pub struct Def {
 pub struct Scope {
     /// Name → meaning.
     pub names: BTreeMap<String, Def>,
+    /// The names of each kind, shared by every "did you mean" drawn from them.
+    by_kind: Vec<(DefKind, Arc<[String]>)>,
 }
 
 impl Scope {
+    fn new(names: BTreeMap<String, Def>) -> Self {
+        let mut by_kind: Vec<(DefKind, Vec<String>)> = Vec::new();
+        for (name, def) in &names {
+            match by_kind.iter_mut().find(|(k, _)| *k == def.kind) {
+                Some((_, list)) => list.push(name.clone()),
+                None => by_kind.push((def.kind, vec![name.clone()])),
+            }
+        }
+        Scope {
+            names,
+            by_kind: by_kind.into_iter().map(|(k, l)| (k, l.into())).collect(),
+        }
+    }
+
+    /// The lists of names of the given kinds, for a [`Diagnostic::with_suggestion`].
+    pub fn suggestible(&self, kinds: &[DefKind]) -> Vec<Arc<[String]>> {
+        self.by_kind
+            .iter()
+            .filter(|(k, _)| kinds.contains(k))
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
     /// Names of the given kinds, for "did you mean".
     pub fn names_of<'a>(&'a self, kinds: &'a [DefKind]) -> impl Iterator<Item = &'a str> + 'a {
         self.names
@@ -208,7 +234,7 @@ pub fn scope(db: &dyn Db, file: SourceFile) -> Scope {
             }
         }
     }
-    Scope { names }
+    Scope::new(names)
 }
 
 /// The span of a declared item's name, inside the item.
@@ -255,7 +281,7 @@ fn check_imports(db: &dyn Db, file: SourceFile) {
                 )
                 .with_help("import paths are relative to the importing file"),
             ),
-            Some(ImportTarget::EscapesRoot(path)) => report(
+            Some(ImportTarget::EscapesRoot(path, None)) => report(
                 db,
                 Diagnostic::new(
                     Code::ImportEscapesRoot,
@@ -266,6 +292,32 @@ fn check_imports(db: &dyn Db, file: SourceFile) {
                 .with_help(
                     "imports may not leave the directory given to hivec; move the file inside it",
                 ),
+            ),
+            Some(ImportTarget::EscapesRoot(path, Some(real))) => report(
+                db,
+                Diagnostic::new(
+                    Code::ImportEscapesRoot,
+                    at,
+                    format!(
+                        "`{}` is outside the project root through a symbolic link",
+                        import.path
+                    ),
+                    format!("{} is really {}", path.display(), real.display()),
+                )
+                .with_help(
+                    "imports may not leave the directory given to hivec, through links either; \
+                     copy the file inside it instead of linking to it",
+                ),
+            ),
+            Some(ImportTarget::NotRegular(path, why)) => report(
+                db,
+                Diagnostic::new(
+                    Code::NotRegularFile,
+                    at,
+                    format!("cannot import `{}`: {why}", import.path),
+                    format!("{} was not read", path.display()),
+                )
+                .with_help("an import must name a `.hive` file"),
             ),
             Some(ImportTarget::Unreadable(path, why)) => report(
                 db,
@@ -296,20 +348,33 @@ pub enum Resolved {
 /// imported file. Returns the item and how many segments it consumed.
 pub fn resolve_path(db: &dyn Db, file: SourceFile, path: &Path) -> Resolved {
     let scope = scope(db, file);
-    let segs: Vec<&str> = path.segments.iter().map(|s| s.text.as_str()).collect();
-    for take in (1..=segs.len()).rev() {
-        let name = segs[..take].join(".");
-        if let Some(def) = scope.names.get(&name) {
+    // The path's text once, with where each segment starts and ends in it: joining the
+    // segments anew for every prefix tried would cost the square of a long path.
+    let n = path.segments.len();
+    let mut text = String::new();
+    let mut bounds = Vec::with_capacity(n);
+    for (i, s) in path.segments.iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        bounds.push((text.len(), text.len() + s.text.len()));
+        text.push_str(&s.text);
+    }
+    let joined = |from: usize, to: usize| &text[bounds[from].0..bounds[to - 1].1];
+    for take in (1..=n).rev() {
+        if let Some(def) = scope.names.get(joined(0, take)) {
             mark(db, def);
             if def.kind == DefKind::Module {
                 let Some(module) = def.module else {
                     // The import failed and was reported; do not report its members too.
-                    return Resolved::Item(*def, segs.len());
+                    return Resolved::Item(*def, n);
                 };
                 let inner = own_names(db, module);
-                for t2 in (take + 1..=segs.len()).rev() {
-                    let name = segs[take..t2].join(".");
-                    if let Some(d) = inner.get(&name).filter(|d| d.kind != DefKind::Module) {
+                for t2 in (take + 1..=n).rev() {
+                    if let Some(d) = inner
+                        .get(joined(take, t2))
+                        .filter(|d| d.kind != DefKind::Module)
+                    {
                         mark(db, d);
                         return Resolved::Item(*d, t2);
                     }
@@ -330,15 +395,9 @@ fn mark(db: &dyn Db, def: &Def) {
     }
 }
 
-/// Reports `name` as unknown, suggesting the closest name of the expected kinds.
-pub fn unknown_name(
-    db: &dyn Db,
-    at: Loc,
-    name: &str,
-    what: &str,
-    candidates: impl IntoIterator<Item = String>,
-) {
-    unknown(db, Code::UnknownName, at, name, what, candidates);
+/// Reports `name` as unknown, suggesting the closest of the names `among`.
+pub fn unknown_name(db: &dyn Db, at: Loc, name: &str, what: &str, among: Vec<Arc<[String]>>) {
+    unknown(db, Code::UnknownName, at, name, what, among);
 }
 
 /// Like [`unknown_name`], with a more specific code (`unknown-type`).
@@ -348,7 +407,7 @@ pub fn unknown(
     at: Loc,
     name: &str,
     what: &str,
-    candidates: impl IntoIterator<Item = String>,
+    among: Vec<Arc<[String]>>,
 ) {
     // A name a malformed item meant to declare was reported with that item.
     let head = name.split('.').next().unwrap_or(name);
@@ -359,8 +418,6 @@ pub fn unknown(
     {
         return;
     }
-    let candidates: Vec<String> = candidates.into_iter().collect();
-    let suggestion = closest(name, candidates.iter().map(String::as_str));
     report(
         db,
         Diagnostic::new(
@@ -369,7 +426,7 @@ pub fn unknown(
             format!("unknown {what} `{name}`"),
             format!("no {what} of this name"),
         )
-        .with_help_opt(suggestion.map(|s| format!("did you mean `{s}`?"))),
+        .with_suggestion(name, among),
     );
 }
 
@@ -404,13 +461,12 @@ pub fn expect_item(
             None
         }
         _ => {
-            let names = scope(db, file);
             unknown_name(
                 db,
                 owner.loc(path.span),
                 &path.text(),
                 what,
-                names.names_of(kinds).map(str::to_string),
+                scope(db, file).suggestible(kinds),
             );
             None
         }

@@ -187,24 +187,16 @@ pub fn resolve_type(db: &dyn Db, file: SourceFile, owner: ItemRef, ty: &TypeExpr
 }
 
 fn report_unknown_type(db: &dyn Db, file: SourceFile, at: Loc, name: &str) {
-    let mut candidates: Vec<String> =
-        ["string", "int", "float", "bool", "duration", "size", "json"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-    candidates.extend(
-        scope(db, file)
-            .names_of(&[DefKind::Type, DefKind::Enum])
-            .map(str::to_string),
-    );
-    super::scope::unknown(
-        db,
-        crate::codes::Code::UnknownType,
-        at,
-        name,
-        "type",
-        candidates,
-    );
+    static BUILT_IN: std::sync::LazyLock<std::sync::Arc<[String]>> =
+        std::sync::LazyLock::new(|| {
+            ["string", "int", "float", "bool", "duration", "size", "json"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+    let mut among = vec![BUILT_IN.clone()];
+    among.extend(scope(db, file).suggestible(&[DefKind::Type, DefKind::Enum]));
+    super::scope::unknown(db, crate::codes::Code::UnknownType, at, name, "type", among);
 }
 
 /// Whether a value of type `from` may flow where `to` is expected. `json` and unknown types

@@ -2,7 +2,7 @@
 //! dependency graph of its steps.
 
 use super::decls::{Resources, Signature, callee_signature, resources};
-use super::expr::{ExprCx, Local, LocalKind};
+use super::expr::{ExprCx, Local, LocalKind, Locals};
 use super::props::{self, Values};
 use super::scope::{DefKind, ItemRef, Resolved, resolve_path, scope, unknown_name};
 use super::types::Ty;
@@ -13,7 +13,8 @@ use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, Workflow};
 use hive_plan::{Backoff, Consensus, Priority};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A step after checking.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -136,8 +137,10 @@ fn walk(
         }
     }
     let mut callees = Vec::new();
-    for (i, step) in wf.steps.iter().enumerate() {
-        if let Some(first) = wf.steps[..i].iter().find(|s| s.name.text == step.name.text) {
+    let mut first_of: HashMap<&str, &Step> = HashMap::new();
+    for step in &wf.steps {
+        let first = *first_of.entry(&step.name.text).or_insert(step);
+        if !std::ptr::eq(first, step) {
             report(
                 db,
                 Diagnostic::new(
@@ -191,9 +194,13 @@ fn walk(
         .rev()
         .collect();
 
+    // Shared by every step's context: a copy for each step would cost the square of a long
+    // workflow.
+    let names: Arc<[String]> = locals.keys().cloned().collect();
+    let locals = Arc::new(locals);
     for (step, (callee, sig, ty)) in wf.steps.iter().zip(callees) {
         let mut cx = ExprCx::new(db, file, owner);
-        cx.locals = locals.clone();
+        cx.locals = Locals::shared(locals.clone(), names.clone());
         cx.types = types.take();
         let checked = check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index);
         *types = cx.types.take();
@@ -226,7 +233,7 @@ fn walk(
                 );
             }
             let mut cx = ExprCx::new(db, file, owner);
-            cx.locals = locals.clone();
+            cx.locals = Locals::shared(locals.clone(), names.clone());
             cx.types = types.take();
             let found = cx.infer(output);
             *types = cx.types.take();
@@ -331,15 +338,12 @@ fn resolve_callee(
                 );
                 return None;
             }
-            let names = scope(db, file);
             unknown_name(
                 db,
                 owner.loc(path.span),
                 &text,
                 "capability or workflow",
-                names
-                    .names_of(&[DefKind::Capability, DefKind::Workflow])
-                    .map(str::to_string),
+                scope(db, file).suggestible(&[DefKind::Capability, DefKind::Workflow]),
             );
             None
         }

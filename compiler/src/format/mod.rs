@@ -74,17 +74,7 @@ pub fn format(text: &str) -> Result<String, FormatError> {
 
 /// The syntax tree as text with every span left out, so two layouts of one file compare equal.
 pub(crate) fn shape(items: &[std::sync::Arc<syntax::ast::Item>]) -> String {
-    let full = format!("{items:?}");
-    let mut out = String::with_capacity(full.len());
-    let mut rest = full.as_str();
-    while let Some(at) = rest.find("Span { start: ") {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.find('}').map_or(rest.len(), |e| e + 1);
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
+    syntax::without_spans(|| format!("{items:?}"))
 }
 
 #[cfg(test)]

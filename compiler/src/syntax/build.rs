@@ -238,22 +238,20 @@ impl Builder {
     /// A callee and its `call_args`. A bracket that starts a further argument (see
     /// [`Builder::elements`]) makes one more, unnamed, argument.
     pub(super) fn call_parts(&mut self, callee: Pair<Rule>, args: Pair<Rule>, span: Span) -> Call {
-        let parts = self.delimited(args);
         let callee = self.path(callee);
-        let args = parts
-            .into_iter()
-            .map(|(arg, start, element)| {
-                let span = Span::new(start as u32 - self.base, element.end as u32 - self.base);
-                let value = self.element(element);
-                // `arg = { (ident ~ ":")? ~ element }`: a name when it has two parts.
-                let name = arg
-                    .map(|a| a.into_inner())
-                    .filter(|parts| parts.len() == 2)
-                    .and_then(|mut parts| parts.next())
-                    .map(|n| self.name(n));
-                Arg { name, value, span }
-            })
-            .collect();
+        let mut out = Vec::new();
+        self.delimited(args, |b, arg, start, element| {
+            let span = Span::new(start as u32 - b.base, element.end as u32 - b.base);
+            let value = b.element(element);
+            // `arg = { (ident ~ ":")? ~ element }`: a name when it has two parts.
+            let name = arg
+                .map(|a| a.into_inner())
+                .filter(|parts| parts.len() == 2)
+                .and_then(|mut parts| parts.next())
+                .map(|n| b.name(n));
+            out.push(Arg { name, value, span });
+        });
+        let args = out;
         Call { callee, args, span }
     }
 
@@ -331,90 +329,100 @@ impl Builder {
     /// Commas are optional only at line ends: two elements on one line need one between them.
     pub(super) fn check_commas(&mut self, pairs: Pairs<Rule>) {
         let text = pairs.get_input();
-        let seq = pairs.map(|p| match p.as_rule() {
-            Rule::comma => Sep::Comma,
-            Rule::field
-            | Rule::variant
-            | Rule::param
-            | Rule::property
-            | Rule::step
-            | Rule::output
-            | Rule::arg
-            | Rule::expr
-            | Rule::element
-            | Rule::field_init => Sep::Element(p.as_span().start(), significant_end(&p)),
-            _ => Sep::Other,
-        });
-        self.check_separators(text, seq);
-    }
-
-    /// [`Builder::check_commas`] over elements already delimited (a list or argument list
-    /// whose brackets start further elements).
-    pub(super) fn check_separators(&mut self, text: &str, seq: impl IntoIterator<Item = Sep>) {
-        let mut prev_end: Option<(usize, bool)> = None; // (end of previous element, comma seen)
-        for sep in seq {
-            let (start, end) = match sep {
-                Sep::Comma => {
-                    if let Some((_, seen)) = prev_end.as_mut() {
-                        *seen = true;
-                    }
-                    continue;
+        let mut commas = Commas::default();
+        for p in pairs {
+            match p.as_rule() {
+                Rule::comma => commas.comma(),
+                Rule::field
+                | Rule::variant
+                | Rule::param
+                | Rule::property
+                | Rule::step
+                | Rule::output
+                | Rule::arg
+                | Rule::expr
+                | Rule::element
+                | Rule::field_init => {
+                    commas.element(self, text, p.as_span().start(), significant_end(&p))
                 }
-                Sep::Other => {
-                    prev_end = None;
-                    continue;
-                }
-                Sep::Element(start, end) => (start, end),
-            };
-            if let Some((prev, false)) = prev_end
-                && !text[prev..start].contains('\n')
-            {
-                let at = prev as u32 - self.base;
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::MissingComma,
-                        Span::new(at, at),
-                        "expected `,` between elements on one line",
-                        "add a `,` here",
-                    )
-                    .with_help("separate elements with `,` or put each on its own line"),
-                );
+                _ => commas.other(),
             }
-            prev_end = Some((end, false));
         }
     }
 
-    /// A string without interpolation (import paths).
+    /// A string without interpolation (import paths). Interpolations are one mistake, reported
+    /// once over all of them.
     fn plain_string(&mut self, pair: Pair<Rule>) -> String {
         let expr = self.string(pair);
-        match expr.kind {
-            ExprKind::String(parts) => {
-                let mut out = String::new();
-                for part in parts {
-                    match part {
-                        StrPart::Text(t) => out.push_str(&t),
-                        StrPart::Interp(e) => self.diagnostics.push(Diagnostic::new(
-                            Code::InvalidLiteral,
-                            e.span,
-                            "an import path cannot be interpolated",
-                            "interpolation here",
-                        )),
-                    }
+        let ExprKind::String(parts) = expr.kind else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let mut interpolated: Option<(Span, usize)> = None;
+        for part in parts {
+            match part {
+                StrPart::Text(t) => out.push_str(&t),
+                StrPart::Interp(e) => {
+                    interpolated = Some(match interpolated {
+                        None => (e.span, 1),
+                        Some((span, n)) => (span.to(e.span), n + 1),
+                    })
                 }
-                out
             }
-            _ => String::new(),
         }
+        if let Some((span, n)) = interpolated {
+            self.diagnostics.push(Diagnostic::new(
+                Code::InvalidLiteral,
+                span,
+                "an import path cannot be interpolated",
+                if n == 1 {
+                    "interpolation here".to_string()
+                } else {
+                    format!("{n} interpolations here")
+                },
+            ));
+        }
+        out
     }
 }
 
-/// What [`Builder::check_separators`] sees of a sequence: elements by their first byte and
-/// the end of their last token (offsets into the parsed text), and what separates them.
-pub(super) enum Sep {
-    Comma,
-    Element(usize, usize),
+/// [`Builder::check_commas`] as the elements of a sequence come, by their first byte and the
+/// end of their last token (offsets into the parsed text).
+#[derive(Default)]
+pub(super) struct Commas {
+    /// The end of the previous element, and whether a comma followed it.
+    prev: Option<(usize, bool)>,
+}
+
+impl Commas {
+    pub(super) fn comma(&mut self) {
+        if let Some((_, seen)) = self.prev.as_mut() {
+            *seen = true;
+        }
+    }
+
     /// Anything else, such as a keyword or a name: the elements around it are not compared.
-    Other,
+    pub(super) fn other(&mut self) {
+        self.prev = None;
+    }
+
+    pub(super) fn element(&mut self, b: &mut Builder, text: &str, start: usize, end: usize) {
+        if let Some((prev, false)) = self.prev
+            && !text[prev..start].contains('\n')
+        {
+            let at = prev as u32 - b.base;
+            b.diagnostics.push(
+                Diagnostic::new(
+                    Code::MissingComma,
+                    Span::new(at, at),
+                    "expected `,` between elements on one line",
+                    "add a `,` here",
+                )
+                .with_help("separate elements with `,` or put each on its own line"),
+            );
+        }
+        self.prev = Some((end, false));
+    }
 }
 
 /// End of the last token of `pair`: a rule ending in an optional part also spans the trivia

@@ -3,7 +3,7 @@
 
 use super::Span;
 use super::ast::*;
-use super::build::{Builder, Sep, significant_end};
+use super::build::{Builder, Commas, significant_end};
 use super::limits;
 use super::parser::Rule;
 use crate::codes::Code;
@@ -146,19 +146,19 @@ impl Builder {
         out
     }
 
-    /// The elements of a list or argument list (`list`, `bracket` or `call_args`), after
-    /// checking the commas between them: each with its first byte and, when it is the first
-    /// of its `arg` or `element` pair, that pair.
+    /// Hands each element of a list or argument list (`list`, `bracket` or `call_args`) to
+    /// `each` in turn, checking the commas between them: with its first byte and, when it is
+    /// the first of its `arg` or `element` pair, that pair.
     pub(super) fn delimited<'i>(
         &mut self,
         pair: Pair<'i, Rule>,
-    ) -> Vec<(Option<Pair<'i, Rule>>, usize, Element<'i>)> {
+        mut each: impl FnMut(&mut Self, Option<Pair<'i, Rule>>, usize, Element<'i>),
+    ) {
         let text = pair.get_input();
-        let mut seps = Vec::new();
-        let mut out = Vec::new();
+        let mut commas = Commas::default();
         for p in pair.into_inner() {
             if p.as_rule() == Rule::comma {
-                seps.push(Sep::Comma);
+                commas.comma();
                 continue;
             }
             let value = match p.as_rule() {
@@ -174,12 +174,10 @@ impl Builder {
                 let start = first
                     .as_ref()
                     .map_or(element.start, |p| p.as_span().start());
-                seps.push(Sep::Element(start, element.end));
-                out.push((first.take(), start, element));
+                commas.element(self, text, start, element.end);
+                each(self, first.take(), start, element);
             }
         }
-        self.check_separators(text, seps);
-        out
     }
 
     /// Builds one element of [`Builder::elements`].
@@ -403,11 +401,11 @@ impl Builder {
             Rule::list | Rule::bracket => {
                 let mut depth = 1;
                 let mut items = Vec::new();
-                for (_, _, element) in self.delimited(pair) {
-                    let b = self.element_d(element);
+                self.delimited(pair, |this, _, _, element| {
+                    let b = this.element_d(element);
                     depth = depth.max(b.depth + 1);
                     items.push(b.expr);
-                }
+                });
                 self.node(ExprKind::List(items), span, depth)
             }
             Rule::record => {

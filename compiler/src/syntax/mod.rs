@@ -46,6 +46,7 @@ pub fn is_name(s: &str) -> bool {
         && !KEYWORDS.contains(&s)
 }
 pub use span::Span;
+pub(crate) use span::without_spans;
 
 use crate::diagnostic::Diagnostic;
 

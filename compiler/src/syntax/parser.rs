@@ -208,8 +208,32 @@ fn parse_detailed(rule: Rule, text: &str) -> Result<(), pest::error::Error<Rule>
     result
 }
 
+/// How far past the furthest failure pest may have read: the longest literal token or
+/// lookahead of the grammar, with room to spare.
+const READ_AHEAD: usize = 64;
+
 fn explain_junk(text: &str, start: usize) -> Diagnostic<Span> {
-    match parse_detailed(Rule::item, &text[start..]) {
+    // pest finds the line of an error by scanning back from the end of its input, so parsing
+    // the whole rest of the file for every malformed item would cost the square of a file full
+    // of them. The item is parsed within a window that widens until the failure lies well
+    // inside it, where the text past the window cannot have changed the outcome.
+    let mut window = 4096;
+    let result = loop {
+        let end = text.len().min(start + window);
+        let end = (end..=text.len())
+            .find(|&e| text.is_char_boundary(e))
+            .unwrap_or(text.len());
+        let result = parse_detailed(Rule::item, &text[start..end]);
+        let inside = match &result {
+            Err(e) => furthest(e) + READ_AHEAD < end - start,
+            Ok(()) => false,
+        };
+        if inside || end == text.len() {
+            break result;
+        }
+        window *= 4;
+    };
+    match result {
         Err(e) => syntax_error(text, start, &e),
         Ok(_) => {
             let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
@@ -223,16 +247,24 @@ fn explain_junk(text: &str, start: usize) -> Diagnostic<Span> {
     }
 }
 
-fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagnostic<Span> {
+/// Where a parse failed: the furthest position any rule or literal token was tried at.
+fn furthest(e: &pest::error::Error<Rule>) -> usize {
     let rule_pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
     // The detailed attempts reach further than the rule positives when a literal token failed.
+    e.parse_attempts()
+        .map_or(rule_pos, |a| a.max_position.max(rule_pos))
+}
+
+fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagnostic<Span> {
+    let rule_pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
     let attempts = e.parse_attempts();
-    let furthest = attempts
-        .as_ref()
-        .map_or(rule_pos, |a| a.max_position.max(rule_pos));
+    let furthest = furthest(e);
     let pos = base + furthest;
     let (found, len) = token_at(text, pos);
     let mut rules: Vec<&str> = Vec::new();

@@ -6,6 +6,7 @@
 mod convert;
 mod requests;
 mod state;
+mod transport;
 
 use crate::out::{self, errln};
 use convert::path_of;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 
 /// Runs the server until the client says `exit`.
 pub fn run() -> ExitCode {
-    let (connection, io) = Connection::stdio();
+    let (connection, io) = transport::stdio();
     // On an error the reader thread may still wait for input that never comes: the server
     // ends without joining it.
     if let Err(e) = serve(&connection) {

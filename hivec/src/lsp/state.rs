@@ -54,6 +54,9 @@ impl FileSource for Overlay<'_> {
     fn is_dir(&self, path: &Path) -> bool {
         Disk.is_dir(path)
     }
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        Disk.real_path(path)
+    }
 }
 
 impl State {
