@@ -268,6 +268,9 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     };
     // Only the entry and the workflows it calls: their agents are the ones to start.
     plan.retain_workflow(&entry).map_err(usage)?;
+    if let Some((journal, _)) = &resumed {
+        journal.check(&plan, &entry).map_err(usage)?;
+    }
     let inputs = match &resumed {
         Some((_, header)) => header.inputs.clone(),
         None => parse_inputs(&args.inputs, &params, &plan.types).map_err(|problems| {
@@ -298,7 +301,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
 }
 
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this
-/// plan format.
+/// plan format and validated ([`hive_plan::validate`]).
 pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode> {
     if file.extension().is_none_or(|e| e != "json") {
         return compile(file, root, color);
@@ -324,6 +327,27 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
         errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
     })?;
+    // A saved plan may have been edited: it is held to what the compiler could write before
+    // anything of it starts.
+    let problems = hive_plan::validate(&plan);
+    if !problems.is_empty() {
+        const SHOWN: usize = 20;
+        for p in problems.iter().take(SHOWN) {
+            errln!("error: {}: {p}", file.display());
+        }
+        if problems.len() > SHOWN {
+            errln!(
+                "error: {}: and {} more problems",
+                file.display(),
+                problems.len() - SHOWN
+            );
+        }
+        errln!(
+            "note: {} is not a plan hivec wrote; make it again with `hivec plan --format json`",
+            file.display()
+        );
+        return Err(ExitCode::from(2));
+    }
     // A relative base belongs to the plan, not to wherever it is run from.
     if let Some(dir) = file.parent()
         && Path::new(&plan.base).is_relative()

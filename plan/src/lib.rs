@@ -5,12 +5,15 @@
 //! plan, byte for byte. The runtime reads nothing else.
 
 mod expr;
+pub mod limits;
 mod render;
 mod types;
+mod validate;
 
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
 pub use types::{FieldDef, Type, TypeDef};
+pub use validate::{Problem, validate};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

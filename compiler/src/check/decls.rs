@@ -316,7 +316,7 @@ pub fn resources(v: &Values, prop: &Property) -> Resources {
         match key {
             "cpu" => {
                 r.cpu = v
-                    .fraction("resources.cpu", value, 0.0, 1e6)
+                    .fraction("resources.cpu", value, 0.0, hive_plan::limits::MAX_CPU)
                     .map(|f| FloatBits(f.to_bits()))
             }
             "memory" => r.memory = v.size("resources.memory", value),
@@ -497,6 +497,22 @@ fn clamp_u32(i: i64) -> u32 {
 }
 
 fn replicas(v: &Values, p: &Property) -> Option<(u32, u32)> {
+    use hive_plan::limits::MAX_REPLICAS;
+    let most = match super::consts::eval(v.db, v.file, &p.value) {
+        Some(super::consts::Const::Int(n) | super::consts::Const::Range(_, n)) => n,
+        _ => 0,
+    };
+    if most > i64::from(MAX_REPLICAS) {
+        v.out_of_range(
+            "replicas",
+            &format!("of {most} is over the limit of {MAX_REPLICAS} instances"),
+            p.value.span,
+            Some(format!(
+                "use at most {MAX_REPLICAS} instances for one agent"
+            )),
+        );
+        return None;
+    }
     match super::consts::eval(v.db, v.file, &p.value) {
         Some(super::consts::Const::Int(n)) if n >= 1 => Some((clamp_u32(n), clamp_u32(n))),
         Some(super::consts::Const::Range(lo, hi)) if lo >= 1 && hi >= lo => {
