@@ -83,6 +83,7 @@ codes! {
     MemberLacksCapability = "W0002" "member-lacks-capability",
     EqualWeights = "W0003" "equal-weights",
     TimeoutExceeded = "W0004" "timeout-exceeded",
+    ShellInterpolation = "W0005" "shell-interpolation",
 }
 
 impl Code {

@@ -212,6 +212,10 @@ pub struct Agent {
     /// Name of a built-in agent (`std`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
+    /// For a `std` agent: the directory its file capabilities may reach, as written (a
+    /// relative one is relative to the run's directory); none for the run's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<String>,
     /// Fewest instances.
     pub min_replicas: u32,
     /// Most instances; above `min_replicas` the agent scales automatically.

@@ -279,6 +279,17 @@ impl<'a> Validator<'a> {
                 self.expr(&format!("{path}.simulate.output"), e, CONSTANT);
             }
         }
+        if let Some(f) = &a.files {
+            if f.is_empty() {
+                self.problem(format!("{path}.files"), "is empty: it names a directory");
+            }
+            if a.builtin.as_deref() != Some("std") {
+                self.problem(
+                    format!("{path}.files"),
+                    "applies only to `builtin: \"std\"` agents",
+                );
+            }
+        }
         self.loc(&format!("{path}.loc"), &a.loc);
     }
 
