@@ -264,3 +264,33 @@ fn an_interpolated_shell_command_warns_with_the_std_exec_call() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn files_is_checked_and_its_root_must_exist() {
+    let dir = scratch("property");
+    let exec = "agent x { provides: [std.read_file], exec: \"true\", files: \"data\" }\n\
+                workflow main() -> string {\n  step r = std.read_file(path: \"a\") with { on: x }\n  output r\n}\n";
+    std::fs::write(dir.join("run/exec.hive"), exec).expect("write");
+    let out = hivec(&dir.join("run"), &["check", "exec.hive"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "[E0304/value-out-of-range] Error: `files` applies only to `builtin: \"std\"` agents"
+        ),
+        "{stdout}"
+    );
+    let missing = format!(
+        "agent data {{ provides: [std.read_file], builtin: \"std\", files: \"no-such-dir\" }}\n\
+         route std.read_file -> data\n\n{FILES}"
+    );
+    std::fs::write(dir.join("run/missing.hive"), missing).expect("write");
+    let (code, _, stderr) = run(&dir, "missing.hive", "read", "a.txt");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: agent `data`: files: ")
+            && stderr.contains("no-such-dir: No such file or directory"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

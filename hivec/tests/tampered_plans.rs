@@ -251,3 +251,36 @@ fn a_journal_value_of_the_wrong_type_is_refused_on_resume() {
     assert!(!dir.join("started").exists(), "a step ran: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The value of an idempotency key in a resumed journal is checked against the type of the
+/// step that takes it: a changed one fails that step instead of flowing on.
+#[test]
+fn a_journal_key_value_of_the_wrong_type_fails_the_step_that_takes_it() {
+    let dir = std::env::temp_dir().join(format!("hive-tampered-key-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let hive = "workflow main() -> bool {\n  step a = std.sleep(duration: 1ms) with { key: \"nap\" }\n  output a\n}\n";
+    std::fs::write(dir.join("main.hive"), hive).expect("write");
+    let out = hivec(&dir, &["run", "main.hive", "--journal", "run.jsonl"]);
+    assert!(out.status.success(), "{out:?}");
+    let journal = std::fs::read_to_string(dir.join("run.jsonl")).expect("journal");
+    assert!(journal.contains(r#""event":"key""#), "{journal}");
+    // As if killed after the key was recorded and before the step was: only the key remains.
+    let tampered: String = journal
+        .lines()
+        .filter(|l| !l.contains("\"finished\"") && !l.contains("\"done\""))
+        .map(|l| format!("{}\n", l.replace(r#""value":true"#, r#""value":"yes""#)))
+        .collect();
+    std::fs::write(dir.join("run.jsonl"), tampered).expect("write");
+    let out = hivec(&dir, &["run", "main.hive", "--resume", "run.jsonl"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("step `main.a`")
+            && stderr.contains(
+                "the value recorded for key `nap` does not match the type `bool` at $: expected bool, found string \"yes\""
+            ),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

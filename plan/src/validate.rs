@@ -5,7 +5,7 @@
 //! the compiler could not have written.
 //!
 //! Invariant: a plan the compiler lowered from a file without errors has no problem here
-//! (`tests/tests/plans.rs` validates every example's plan).
+//! (`plan_of` in `tests/lib.rs` validates every plan the tests lower).
 
 use crate::limits::{MAX_CPU, MAX_REPLICAS};
 use crate::{Agent, Callee, Consensus, Expr, Loc, Param, Plan, Resources, Routing, Strategy};
