@@ -133,6 +133,23 @@ fn a_symbolic_link_out_of_the_run_directory_is_refused() {
         "link/sub/new.txt",
         "outside/sub/new.txt",
     );
+    // Back to the link through a directory that does not exist.
+    let result = run(&dir, "files.hive", "write", "new/../link/new.txt");
+    assert_refused(
+        &dir,
+        result,
+        "std.write_file",
+        "new/../link/new.txt",
+        "outside/new.txt",
+    );
+    let result = run(&dir, "files.hive", "read", "new/../link/secret.txt");
+    assert_refused(
+        &dir,
+        result,
+        "std.read_file",
+        "new/../link/secret.txt",
+        "outside/secret.txt",
+    );
     // A link whose target is missing is not followed out either.
     std::os::unix::fs::symlink(dir.join("outside/missing.txt"), dir.join("run/dangling"))
         .expect("link");

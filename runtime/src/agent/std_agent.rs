@@ -75,7 +75,6 @@ impl Files {
     fn resolve(&self, cap: &str, path: &str) -> Result<PathBuf, TaskError> {
         let fail = |why: String| TaskError::fatal(format!("{cap}: {path}: {why}"));
         let mut real = PathBuf::new();
-        let mut exists = true;
         for c in self.dir.join(path).components() {
             match c {
                 Component::Prefix(_) | Component::RootDir => real.push(c.as_os_str()),
@@ -85,12 +84,12 @@ impl Files {
                 }
                 Component::Normal(name) => {
                     real.push(name);
-                    if exists && std::fs::symlink_metadata(&real).is_ok() {
+                    // Every component is looked at, also after one that does not exist:
+                    // `new/../link` reaches `link` again.
+                    if std::fs::symlink_metadata(&real).is_ok() {
                         real = std::fs::canonicalize(&real).map_err(|e| {
                             fail(format!("{} cannot be resolved: {e}", real.display()))
                         })?;
-                    } else {
-                        exists = false;
                     }
                 }
             }
