@@ -25,6 +25,15 @@ pub struct Label<L> {
     pub message: String,
 }
 
+/// A fix a tool can apply as it is: the text at `at` replaced by `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fix<L> {
+    /// The text to replace.
+    pub at: L,
+    /// What to write there.
+    pub replacement: String,
+}
+
 /// One problem found in the source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic<L> {
@@ -40,6 +49,9 @@ pub struct Diagnostic<L> {
     pub labels: Vec<Label<L>>,
     /// How to fix it, when known.
     pub help: Option<String>,
+    /// The edit that fixes it, when it can be applied as it is (editors offer it as a quick
+    /// fix; `--format json` gives it).
+    pub fix: Option<Fix<L>>,
 }
 
 impl<L> Diagnostic<L> {
@@ -52,6 +64,7 @@ impl<L> Diagnostic<L> {
             label: label.into(),
             labels: Vec::new(),
             help: None,
+            fix: None,
         }
     }
 
@@ -76,6 +89,15 @@ impl<L> Diagnostic<L> {
         self
     }
 
+    /// Adds the edit that fixes it: `replacement` for the text at `at`.
+    pub fn with_fix(mut self, at: L, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix {
+            at,
+            replacement: replacement.into(),
+        });
+        self
+    }
+
     /// Error or warning.
     pub fn severity(&self) -> Severity {
         self.code.severity()
@@ -97,6 +119,10 @@ impl<L> Diagnostic<L> {
                 })
                 .collect(),
             help: self.help,
+            fix: self.fix.map(|x| Fix {
+                at: f(x.at),
+                replacement: x.replacement,
+            }),
         }
     }
 }

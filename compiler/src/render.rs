@@ -95,7 +95,7 @@ pub fn json(db: &dyn Db, d: &Diagnostic<Loc>) -> serde_json::Value {
         )
     };
     let (file, line, column, end_line, end_column) = place(&d.at);
-    json!({
+    let mut out = json!({
         "severity": kind_word(d),
         "code": d.code.code(),
         "name": d.code.name(),
@@ -111,5 +111,10 @@ pub fn json(db: &dyn Db, d: &Diagnostic<Loc>) -> serde_json::Value {
             json!({ "message": l.message, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column })
         }).collect::<Vec<_>>(),
         "help": d.help,
-    })
+    });
+    if let Some(fix) = &d.fix {
+        let (file, line, column, end_line, end_column) = place(&fix.at);
+        out["fix"] = json!({ "replacement": fix.replacement, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column });
+    }
+    out
 }

@@ -279,6 +279,18 @@ fn an_interpolated_shell_command_warns_with_the_std_exec_call() {
             .is_some_and(|h| h.contains(r#"`std.exec(argv: ["echo", "hello", name])`"#)),
         "{stdout}"
     );
+    // The fix replaces the whole call.
+    let fix = &diags[0]["fix"];
+    assert_eq!(
+        fix["replacement"],
+        r#"std.exec(argv: ["echo", "hello", name])"#
+    );
+    assert_eq!(
+        (&fix["line"], &fix["column"]),
+        (&7.into(), &16.into()),
+        "{fix}"
+    );
+    assert_eq!(fix["end_column"], 56, "{fix}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

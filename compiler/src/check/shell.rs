@@ -29,6 +29,11 @@ pub fn check_command(cx: &ExprCx, call: &Call) {
         return;
     };
     let argv = suggestion(parts);
+    // The call can be rewritten as it is when the command is its only argument.
+    let fix = argv
+        .as_ref()
+        .filter(|_| call.args.len() == 1)
+        .map(|argv| format!("std.exec(argv: {argv})"));
     for part in parts {
         let StrPart::Interp(e) = part else { continue };
         let Some(name) = run_time_name(cx, e) else {
@@ -42,16 +47,17 @@ pub fn check_command(cx: &ExprCx, call: &Call) {
                 "the shell would run whatever `{name}` holds (`x; rm -rf ~`): run the program without a shell with `std.exec(argv: [\"program\", {name}])`, each value one argument"
             ),
         };
-        report(
-            cx.db,
-            Diagnostic::new(
-                Code::ShellInterpolation,
-                cx.owner.loc(e.span),
-                format!("`{name}` is interpolated into a `std.shell` command"),
-                "a value known only at run time",
-            )
-            .with_help(help),
-        );
+        let mut d = Diagnostic::new(
+            Code::ShellInterpolation,
+            cx.owner.loc(e.span),
+            format!("`{name}` is interpolated into a `std.shell` command"),
+            "a value known only at run time",
+        )
+        .with_help(help);
+        if let Some(fix) = &fix {
+            d = d.with_fix(cx.owner.loc(call.span), fix.clone());
+        }
+        report(cx.db, d);
     }
 }
 
