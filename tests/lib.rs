@@ -39,7 +39,8 @@ pub fn hive_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The plan `hivec plan` makes of `path`, with `base` shown as the repository sees it.
-/// Panics with the rendered diagnostics if the file has errors.
+/// Panics with the rendered diagnostics if the file has errors, and with the problems if the
+/// plan would not pass the validation of a saved plan (which every lowered plan passes).
 pub fn plan_of(path: &Path) -> hive_plan::Plan {
     let loaded = load(&Disk, &[path.to_path_buf()], None);
     let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
@@ -54,6 +55,12 @@ pub fn plan_of(path: &Path) -> hive_plan::Plan {
         path.display()
     );
     let mut plan = hive_compiler::lower::plan(&loaded.db, loaded.roots[0]).clone();
+    let problems = hive_plan::validate(&plan);
+    assert!(
+        problems.is_empty(),
+        "the plan of {} fails validation: {problems:#?}",
+        path.display()
+    );
     plan.base = plan
         .base
         .strip_prefix("../")

@@ -86,6 +86,7 @@ codes! {
     EqualWeights = "W0003" "equal-weights",
     TimeoutExceeded = "W0004" "timeout-exceeded",
     TooManyWarnings = "W0005" "too-many-warnings",
+    ShellInterpolation = "W0006" "shell-interpolation",
 }
 
 impl Code {

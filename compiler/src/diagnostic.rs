@@ -52,6 +52,15 @@ impl std::hash::Hash for Suggestion {
     }
 }
 
+/// A fix a tool can apply as it is: the text at `at` replaced by `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fix<L> {
+    /// The text to replace.
+    pub at: L,
+    /// What to write there.
+    pub replacement: String,
+}
+
 /// One problem found in the source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic<L> {
@@ -72,6 +81,9 @@ pub struct Diagnostic<L> {
     /// For the diagnostic that stands for those of a file not shown (too-many-errors,
     /// too-many-warnings): how many errors and warnings it stands for.
     pub left_out: Option<(usize, usize)>,
+    /// The edit that fixes it, when it can be applied as it is (editors offer it as a quick
+    /// fix; `--format json` gives it).
+    pub fix: Option<Fix<L>>,
 }
 
 impl<L> Diagnostic<L> {
@@ -86,6 +98,7 @@ impl<L> Diagnostic<L> {
             help: None,
             suggestion: None,
             left_out: None,
+            fix: None,
         }
     }
 
@@ -115,6 +128,15 @@ impl<L> Diagnostic<L> {
         self.suggestion = Some(Suggestion {
             name: name.into(),
             among,
+        });
+        self
+    }
+
+    /// Adds the edit that fixes it: `replacement` for the text at `at`.
+    pub fn with_fix(mut self, at: L, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix {
+            at,
+            replacement: replacement.into(),
         });
         self
     }
@@ -152,6 +174,10 @@ impl<L> Diagnostic<L> {
             help: self.help,
             suggestion: self.suggestion,
             left_out: self.left_out,
+            fix: self.fix.map(|x| Fix {
+                at: f(x.at),
+                replacement: x.replacement,
+            }),
         }
     }
 }

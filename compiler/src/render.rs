@@ -140,7 +140,11 @@ impl<'db> Renderer<'db> {
                 json!({ "message": l.message, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column })
             })
             .collect();
-        json!({
+        let fix = d.fix.as_ref().map(|fix| {
+            let (file, line, column, end_line, end_column) = place(&fix.at);
+            json!({ "replacement": fix.replacement, "file": file, "line": line, "column": column, "end_line": end_line, "end_column": end_column })
+        });
+        let mut out = json!({
             "severity": kind_word(d),
             "code": d.code.code(),
             "name": d.code.name(),
@@ -153,7 +157,11 @@ impl<'db> Renderer<'db> {
             "label": d.label,
             "labels": labels,
             "help": d.help,
-        })
+        });
+        if let Some(fix) = fix {
+            out["fix"] = fix;
+        }
+        out
     }
 }
 

@@ -6,7 +6,7 @@ use crate::out::{self, errln, outln};
 use crate::plan::compile;
 use crate::steps;
 use hive_plan::{FORMAT, Plan};
-use hive_runtime::journal::{Header, Journal};
+use hive_runtime::journal::{Header, Journal, Record};
 use hive_runtime::{RunOptions, RunReport, Runtime};
 use serde_json::{Map, Value};
 use std::io::IsTerminal;
@@ -112,7 +112,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         _ => None,
     };
-    let prepared = match prepare(args, record.as_ref().map(|r| &r.header)) {
+    let prepared = match prepare(args, record.as_ref()) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -290,7 +290,7 @@ struct Prepared {
 
 /// Loads the plan and binds the inputs, from the command line or from the journal being
 /// resumed; every problem is a usage error (exit 2) before anything starts.
-fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCode> {
+fn prepare(args: &RunArgs, recorded: Option<&Record>) -> Result<Prepared, ExitCode> {
     let usage = |message: String| {
         errln!("error: {message}");
         ExitCode::from(2)
@@ -303,15 +303,18 @@ fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCo
             "--resume continues the journal's run with its workflow and inputs, and appends to that journal; leave out --journal, --workflow and --input".to_string(),
         ));
     }
+    // The journal's file, opened but not appended to until it has passed the checks.
+    let mut reopened = None;
     let resumed = match (&args.resume, recorded) {
-        (Some(id), Some(header)) => Some((None, header.clone(), format!("run {}", id.display()))),
+        (Some(id), Some(record)) => Some((record, format!("run {}", id.display()))),
         (Some(path), None) => {
-            let (journal, header) = Journal::resume(path).map_err(usage)?;
-            Some((Some(journal), header, path.display().to_string()))
+            let (sink, record) = Journal::reopen(path).map_err(usage)?;
+            let record = &reopened.insert((sink, record)).1;
+            Some((record, path.display().to_string()))
         }
         (None, _) => None,
     };
-    if let Some((_, header, origin)) = &resumed
+    if let Some((Record { header, .. }, origin)) = &resumed
         && header.plan != plan.source_hash
     {
         return Err(usage(format!(
@@ -320,7 +323,7 @@ fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCo
         )));
     }
     let workflow = match &resumed {
-        Some((_, header, _)) => Some(header.workflow.as_str()),
+        Some((record, _)) => Some(record.header.workflow.as_str()),
         None => args.workflow.as_deref(),
     };
     let (entry, params) = match plan.entry(workflow) {
@@ -329,8 +332,13 @@ fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCo
     };
     // Only the entry and the workflows it calls: their agents are the ones to start.
     plan.retain_workflow(&entry).map_err(usage)?;
+    if let Some((record, origin)) = &resumed {
+        record
+            .check(&plan, &entry)
+            .map_err(|e| usage(format!("{origin}: {e}")))?;
+    }
     let inputs = match &resumed {
-        Some((_, header, _)) => header.inputs.clone(),
+        Some((record, _)) => record.header.inputs.clone(),
         None => parse_inputs(&args.inputs, &params, &plan.types).map_err(|problems| {
             for problem in problems {
                 errln!("error: {problem}");
@@ -338,8 +346,10 @@ fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCo
             ExitCode::from(2)
         })?,
     };
-    let journal = match (resumed, &args.journal) {
-        (Some((journal, _, _)), _) => journal.map(Arc::new),
+    let journal = match (reopened, &args.journal) {
+        (Some((sink, record)), _) => {
+            Some(Arc::new(Journal::continued(sink, record).map_err(usage)?))
+        }
         (None, Some(path)) => {
             let header = Header {
                 plan: plan.source_hash.clone(),
@@ -359,7 +369,7 @@ fn prepare(args: &RunArgs, recorded: Option<&Header>) -> Result<Prepared, ExitCo
 }
 
 /// A `.hive` file is checked and lowered; a `.json` file is read as a saved plan of this
-/// plan format.
+/// plan format and validated ([`hive_plan::validate`]).
 pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Plan, ExitCode> {
     if file.extension().is_none_or(|e| e != "json") {
         return compile(file, root, color);
@@ -385,6 +395,27 @@ pub(crate) fn load(file: &Path, root: Option<&Path>, color: Color) -> Result<Pla
         errln!("error: {} is not a valid plan: {e}", file.display());
         ExitCode::from(2)
     })?;
+    // A saved plan may have been edited: it is held to what the compiler could write before
+    // anything of it starts.
+    let problems = hive_plan::validate(&plan);
+    if !problems.is_empty() {
+        const SHOWN: usize = 20;
+        for p in problems.iter().take(SHOWN) {
+            errln!("error: {}: {p}", file.display());
+        }
+        if problems.len() > SHOWN {
+            errln!(
+                "error: {}: and {} more problems",
+                file.display(),
+                problems.len() - SHOWN
+            );
+        }
+        errln!(
+            "note: {} is not a plan hivec wrote; make it again with `hivec plan --format json`",
+            file.display()
+        );
+        return Err(ExitCode::from(2));
+    }
     // A relative base belongs to the plan, not to wherever it is run from.
     if let Some(dir) = file.parent()
         && Path::new(&plan.base).is_relative()

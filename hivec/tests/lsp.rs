@@ -458,3 +458,43 @@ fn malformed_frames_are_answered_and_the_server_goes_on() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `std.shell` command built from an input is a warning whose quick fix rewrites the whole
+/// call as `std.exec`.
+#[test]
+fn an_interpolated_shell_command_has_a_quick_fix() {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-shell-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = "workflow main(name: string) -> ShellResult {\n  step greet = std.shell(command: \"echo ${name}\")\n  output greet\n}\n";
+    std::fs::write(dir.join("main.hive"), text).expect("write");
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let mut c = Client::start(&dir);
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
+    );
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert_eq!(d["code"], "W0006");
+    assert_eq!(d["range"]["start"], position_of(text, "name}", 0));
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": d["range"], "context": { "diagnostics": [d] } }),
+    );
+    let edit = &actions[0]["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], r#"std.exec(argv: ["echo", name])"#);
+    assert_eq!(edit["range"]["start"], position_of(text, "std.shell", 0));
+    assert_eq!(edit["range"]["end"], position_of(text, "\n  output", 0));
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

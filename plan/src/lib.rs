@@ -5,12 +5,15 @@
 //! plan, byte for byte. The runtime reads nothing else.
 
 mod expr;
+pub mod limits;
 mod render;
 mod types;
+mod validate;
 
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
 pub use types::{FieldDef, Type, TypeDef};
+pub use validate::{Problem, validate};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -209,6 +212,10 @@ pub struct Agent {
     /// Name of a built-in agent (`std`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
+    /// For a `std` agent: the directory its file capabilities may reach, as written (a
+    /// relative one is relative to the run's directory); none for the run's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<String>,
     /// Fewest instances.
     pub min_replicas: u32,
     /// Most instances; above `min_replicas` the agent scales automatically.

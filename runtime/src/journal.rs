@@ -10,6 +10,8 @@
 //! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
 //! `finished` (the output) and `failed` (the error).
 
+use crate::conform::conform;
+use hive_plan::{Callee, Plan, Type};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -110,6 +112,23 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Checks every recorded step and element value against the type of its step in `plan`
+    /// (run from workflow `entry`): a resumed run takes these values as they are, so one that
+    /// was edited, or names no step, is refused before anything starts.
+    pub fn check(&self, plan: &Plan, entry: &str) -> Result<(), String> {
+        // In key order, so that the first problem reported does not depend on hashing.
+        let mut done: Vec<(&String, &Value)> = self.done.iter().collect();
+        done.sort_unstable_by_key(|(k, _)| *k);
+        for (key, value) in done {
+            check_done(plan, entry, key, value).map_err(|e| {
+                format!("{e}; the journal was changed after its run, so it cannot be resumed")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// An open journal and what it already holds.
 pub struct Journal {
     sink: Box<dyn Sink>,
@@ -161,6 +180,13 @@ impl Journal {
     /// Opens the journal at `path` to continue its run: reads what finished, and appends
     /// from here on. A last line cut short by a kill is ignored.
     pub fn resume(path: &Path) -> Result<(Journal, Header), String> {
+        let (sink, record) = Journal::reopen(path)?;
+        let header = record.header.clone();
+        Ok((Journal::continued(sink, record)?, header))
+    }
+
+    /// Reads the journal at `path` and opens it for appending, without appending yet.
+    pub fn reopen(path: &Path) -> Result<(Box<dyn Sink>, Record), String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
         let complete = text.ends_with('\n');
@@ -179,8 +205,7 @@ impl Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
         };
-        let header = record.header.clone();
-        Ok((Journal::continued(Box::new(sink), record)?, header))
+        Ok((Box::new(sink), record))
     }
 
     /// Continues the run of `record`, appending to `sink` from here on.
@@ -225,6 +250,62 @@ impl Journal {
     fn append(&self, event: &Value) -> Result<(), String> {
         self.sink.append(event.to_string())
     }
+}
+
+/// Checks the value recorded for journal key `key` (`review`, `chunks[3]`, `call/inner`)
+/// against what its step returns.
+fn check_done(plan: &Plan, entry: &str, key: &str, value: &Value) -> Result<(), String> {
+    let mut workflow = entry;
+    let segments: Vec<&str> = key.split('/').collect();
+    for (n, segment) in segments.iter().enumerate() {
+        let (name, element) = match segment.split_once('[') {
+            Some((name, rest)) => match rest.strip_suffix(']').map(str::parse::<usize>) {
+                Some(Ok(k)) => (name, Some(k)),
+                _ => return Err(format!("`{key}` is not the key of a step")),
+            },
+            None => (*segment, None),
+        };
+        let wf = plan
+            .workflows
+            .get(workflow)
+            .ok_or_else(|| format!("step `{key}` belongs to no workflow of the plan"))?;
+        let step = wf.steps.iter().find(|s| s.name == name).ok_or_else(|| {
+            format!("it records step `{key}`, and workflow `{workflow}` has no step `{name}`")
+        })?;
+        if element.is_some() && step.map.is_none() {
+            return Err(format!(
+                "it records element `{key}` of step `{name}`, which is not a `for` step"
+            ));
+        }
+        let (returns, callee) = match &step.call {
+            Callee::Capability(c) => (plan.capabilities.get(c).map(|c| &c.returns), None),
+            Callee::Workflow(w) => (plan.workflows.get(w).map(|w| &w.returns), Some(w)),
+        };
+        if n + 1 < segments.len() {
+            workflow = callee.ok_or_else(|| {
+                format!("it records `{key}` inside step `{name}`, which calls no workflow")
+            })?;
+            continue;
+        }
+        let Some(returns) = returns else {
+            return Err(format!(
+                "step `{key}` calls `{}`, which the plan has not",
+                step.call.name()
+            ));
+        };
+        // A skipped step's value is `none`.
+        if value.is_null() && element.is_none() && step.options.when.is_some() {
+            return Ok(());
+        }
+        let ty = match (&step.map, element) {
+            (Some(_), None) => Type::List(Box::new(returns.clone())),
+            _ => returns.clone(),
+        };
+        return conform(value.clone(), &ty, &plan.types)
+            .map(|_| ())
+            .map_err(|m| format!("the value it records for step `{key}` does not match the step's type `{ty}` {m}"));
+    }
+    Err(format!("`{key}` is not the key of a step"))
 }
 
 fn text_of(event: &Value, field: &str) -> String {

@@ -400,9 +400,14 @@ fn real_spawn(
     dispatcher: &Dispatcher,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
-        (Some(b), _) if b == "std" => Ok(Arc::new(|_| {
-            Arc::new(StdAgent::default()) as Arc<dyn Instance>
-        })),
+        (Some(b), _) if b == "std" => {
+            let files = agent::std_agent::Files::new(agent.files.as_deref())
+                .map_err(|e| RunError::run(format!("agent `{name}`: {e}")))?;
+            let files = Arc::new(files);
+            Ok(Arc::new(move |_| {
+                Arc::new(StdAgent::with_files(files.clone())) as Arc<dyn Instance>
+            }))
+        }
         (Some(b), _) => Err(RunError::run(format!(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),

@@ -165,7 +165,19 @@ async fn call(
     let ticket = match &key {
         None => None,
         Some(k) => match run.rt.keys.claim(k).await {
-            Claim::Done(value) => return Ok(value),
+            // A value from the journal of a resumed run is checked like an agent's output.
+            Claim::Done(value) => {
+                return match returns(run, step) {
+                    Some(ty) => conform(value, ty, &run.rt.plan.types).map_err(|m| {
+                        failed(
+                            run,
+                            step,
+                            format!("the value recorded for key `{k}` does not match the type `{ty}` {m}"),
+                        )
+                    }),
+                    None => Ok(value),
+                };
+            }
             Claim::Run(ticket) => Some(ticket),
         },
     };

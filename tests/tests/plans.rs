@@ -49,6 +49,15 @@ fn plans_are_deterministic_and_round_trip() {
     }
 }
 
+/// What `hivec run` holds a saved plan to, the compiler's plans meet.
+#[test]
+fn every_example_plan_passes_validation() {
+    for path in hive_files(&repo().join("examples")) {
+        let problems = hive_plan::validate(&plan_of(&path));
+        assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
+    }
+}
+
 #[test]
 fn code_review_steps_options_and_bounds() {
     let plan = example("code_review.hive");

@@ -316,7 +316,7 @@ pub fn resources(v: &Values, prop: &Property) -> Resources {
         match key {
             "cpu" => {
                 r.cpu = v
-                    .fraction("resources.cpu", value, 0.0, 1e6)
+                    .fraction("resources.cpu", value, 0.0, hive_plan::limits::MAX_CPU)
                     .map(|f| FloatBits(f.to_bits()))
             }
             "memory" => r.memory = v.size("resources.memory", value),
@@ -348,6 +348,8 @@ pub struct AgentDecl {
     pub exec: Option<String>,
     /// `builtin` implementation.
     pub builtin: Option<String>,
+    /// `files`: the root of a `std` agent's file capabilities.
+    pub files: Option<String>,
     /// Minimum and maximum instances.
     pub replicas: (u32, u32),
     /// Tasks in flight per instance.
@@ -380,6 +382,7 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
         provides: Vec::new(),
         exec: None,
         builtin: None,
+        files: None,
         replicas: (1, 1),
         concurrency: 1,
         weight: 1,
@@ -433,6 +436,28 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
                 &format!("names no built-in agent: `{b}`"),
                 p.value.span,
                 Some("the runtime implements `\"std\"`".into()),
+            );
+        }
+    }
+    if let Some(p) = props.get("files") {
+        a.files = v.string("files", &p.value);
+        if a.files.as_deref() == Some("") {
+            v.out_of_range(
+                "files",
+                "must name a directory",
+                p.value.span,
+                Some(
+                    "give the directory its file capabilities may reach: `files: \"data\"`".into(),
+                ),
+            );
+        } else if a.files.is_some() && a.builtin.as_deref() != Some("std") {
+            v.out_of_range(
+                "files",
+                "applies only to `builtin: \"std\"` agents",
+                p.name.span,
+                Some(
+                    "an exec agent's process reaches the files its user can: remove `files`".into(),
+                ),
             );
         }
     }
@@ -497,6 +522,22 @@ fn clamp_u32(i: i64) -> u32 {
 }
 
 fn replicas(v: &Values, p: &Property) -> Option<(u32, u32)> {
+    use hive_plan::limits::MAX_REPLICAS;
+    let most = match super::consts::eval(v.db, v.file, &p.value) {
+        Some(super::consts::Const::Int(n) | super::consts::Const::Range(_, n)) => n,
+        _ => 0,
+    };
+    if most > i64::from(MAX_REPLICAS) {
+        v.out_of_range(
+            "replicas",
+            &format!("of {most} is over the limit of {MAX_REPLICAS} instances"),
+            p.value.span,
+            Some(format!(
+                "use at most {MAX_REPLICAS} instances for one agent"
+            )),
+        );
+        return None;
+    }
     match super::consts::eval(v.db, v.file, &p.value) {
         Some(super::consts::Const::Int(n)) if n >= 1 => Some((clamp_u32(n), clamp_u32(n))),
         Some(super::consts::Const::Range(lo, hi)) if lo >= 1 && hi >= lo => {

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod props;
 pub mod routing;
 pub mod scope;
+pub mod shell;
 pub mod types;
 pub mod unused;
 pub mod workflow;

@@ -32,6 +32,10 @@ pub const AGENT: &[PropSpec] = &[
     ),
     p("builtin", "an agent implemented by the runtime (`\"std\"`)"),
     p(
+        "files",
+        "for `builtin: \"std\"`: the directory `std.read_file` and `std.write_file` may reach (default: the run's directory)",
+    ),
+    p(
         "replicas",
         "instances to start: a number, or a range `1..8` to auto-scale",
     ),

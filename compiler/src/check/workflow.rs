@@ -393,6 +393,12 @@ fn check_step(
         );
     }
     check_arguments(cx, call, sig);
+    if let Some((_, r)) = callee
+        && r.file.is_std(db)
+        && sig.is_some_and(|s| s.name == "std.shell")
+    {
+        super::shell::check_command(cx, call);
+    }
 
     let props = props::index(db, owner, &step.options, props::STEP, "a step");
     let v = Values {

@@ -115,6 +115,7 @@ fn agent(cx: &Cx, r: ItemRef, a: &AgentDecl) -> hive_plan::Agent {
         exec: a.exec.clone(),
         dir,
         builtin: a.builtin.clone(),
+        files: a.files.clone(),
         min_replicas: a.replicas.0,
         max_replicas: a.replicas.1,
         // The built-in agent has no limit unless its declaration sets one.

@@ -89,7 +89,13 @@ pub fn handle(state: &mut State, req: Request) -> Response {
                 else {
                     continue;
                 };
-                let edit = TextEdit::new(d.range, fix.to_string());
+                let range = d
+                    .data
+                    .as_ref()
+                    .and_then(|v| v.get("range"))
+                    .and_then(|r| serde_json::from_value(r.clone()).ok())
+                    .unwrap_or(d.range);
+                let edit = TextEdit::new(range, fix.to_string());
                 let changes = HashMap::from([(p.text_document.uri.clone(), vec![edit])]);
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                     title: format!("Change to `{fix}`"),

@@ -278,6 +278,12 @@ impl State {
                     .unwrap_or_default();
             data = did_you_mean_fix(written, help).map(|fix| serde_json::json!({ "fix": fix }));
         }
+        // A fix of its own replaces its own range, which may be wider than the diagnostic's.
+        if let Some(fix) = &d.fix
+            && let Some(at) = self.location(fix.at.file, fix.at.absolute(&self.db), lines)
+        {
+            data = Some(serde_json::json!({ "fix": fix.replacement, "range": at.range }));
+        }
         lsp_types::Diagnostic {
             range,
             severity: Some(match d.severity() {

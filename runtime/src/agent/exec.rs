@@ -326,11 +326,11 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
             _ = watchdog.tick() => {
                 let silent = conn.lock().ok().and_then(|c| {
                     let busy = !c.pending.is_empty();
-                    c.last_seen.map(|t| busy && t.elapsed() > spec.heartbeat * 3)
+                    c.last_seen.map(|t| busy && t.elapsed() > spec.heartbeat.saturating_mul(3))
                 });
                 if silent == Some(true) {
                     group.kill();
-                    break format!("was silent for {} with tasks in flight (no heartbeat)", hive_plan::duration((spec.heartbeat * 3).as_millis() as u64));
+                    break format!("was silent for {} with tasks in flight (no heartbeat)", hive_plan::duration(u64::try_from(spec.heartbeat.saturating_mul(3).as_millis()).unwrap_or(u64::MAX)));
                 }
             }
             () = kill.notified() => {

@@ -75,13 +75,16 @@ impl Instance for SimulatedInstance {
         }
         let (delay, fails) = {
             let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            let jitter = self.behaviour.jitter_ms;
+            // Summed in i128, so that no latency or jitter a plan can hold overflows; a jitter
+            // beyond i64 (hundreds of millions of years) is drawn from i64's range.
+            let jitter = i64::try_from(self.behaviour.jitter_ms).unwrap_or(i64::MAX);
             let offset = if jitter == 0 {
                 0
             } else {
-                rng.i64(-(jitter as i64)..=jitter as i64)
+                rng.i64(-jitter..=jitter)
             };
-            let delay = (self.behaviour.latency_ms as i64 + offset).max(0) as u64;
+            let delay = i128::from(self.behaviour.latency_ms) + i128::from(offset);
+            let delay = u64::try_from(delay.max(0)).unwrap_or(u64::MAX);
             (delay, rng.f64() < self.behaviour.failure_rate)
         };
         let output = match &self.output {

@@ -2,15 +2,19 @@
 
 use super::{Attempt, Instance, Task, TaskError};
 use serde_json::{Value, json};
+use std::path::{Component, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
-/// The `std` agent. Not limited in concurrency, except that `std.shell` runs at most as many
-/// commands at once as there are CPUs.
+/// The `std` agent. Not limited in concurrency, except that `std.shell` and `std.exec` run at
+/// most as many commands at once as there are CPUs.
 pub struct StdAgent {
     shell: Arc<Semaphore>,
+    /// Where `std.read_file` and `std.write_file` may reach; none under `--simulate`, which
+    /// touches no file.
+    files: Option<Arc<Files>>,
 }
 
 impl Default for StdAgent {
@@ -18,7 +22,99 @@ impl Default for StdAgent {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         StdAgent {
             shell: Arc::new(Semaphore::new(cpus)),
+            files: None,
         }
+    }
+}
+
+impl StdAgent {
+    /// A `std` agent whose file capabilities reach only the files under `files`.
+    pub fn with_files(files: Arc<Files>) -> StdAgent {
+        StdAgent {
+            files: Some(files),
+            ..StdAgent::default()
+        }
+    }
+}
+
+/// The directory a `std` agent's files are confined to. Paths are resolved to real paths,
+/// every link followed, before they are compared with it, so that neither `..` nor a
+/// symbolic link leads out of it.
+#[derive(Debug)]
+pub struct Files {
+    /// The run's directory: where `hivec run` started, against which relative paths resolve.
+    dir: PathBuf,
+    /// The root, as a real path.
+    root: PathBuf,
+    /// Whether the root is the agent's own `files` rather than the run's directory.
+    granted: bool,
+}
+
+impl Files {
+    /// The root `files` (none: the run's directory), relative to the run's directory; it
+    /// must exist.
+    pub fn new(files: Option<&str>) -> Result<Files, String> {
+        let dir =
+            std::env::current_dir().map_err(|e| format!("cannot tell the run's directory: {e}"))?;
+        let given = dir.join(files.unwrap_or(""));
+        let root = std::fs::canonicalize(&given)
+            .map_err(|e| format!("files: {}: {e}", given.display()))?;
+        if !root.is_dir() {
+            return Err(format!("files: {} is not a directory", root.display()));
+        }
+        Ok(Files {
+            dir,
+            root,
+            granted: files.is_some(),
+        })
+    }
+
+    /// The real path of `path` for capability `cap`, if it is inside the root. Components
+    /// that exist are resolved by the file system (links included); those that do not yet
+    /// exist (a file or directories `std.write_file` creates) are taken as written.
+    fn resolve(&self, cap: &str, path: &str) -> Result<PathBuf, TaskError> {
+        let fail = |why: String| TaskError::fatal(format!("{cap}: {path}: {why}"));
+        let mut real = PathBuf::new();
+        for c in self.dir.join(path).components() {
+            match c {
+                Component::Prefix(_) | Component::RootDir => real.push(c.as_os_str()),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    real.pop();
+                }
+                Component::Normal(name) => {
+                    real.push(name);
+                    // Every component is looked at, also after one that does not exist:
+                    // `new/../link` reaches `link` again.
+                    if std::fs::symlink_metadata(&real).is_ok() {
+                        real = std::fs::canonicalize(&real).map_err(|e| {
+                            fail(format!("{} cannot be resolved: {e}", real.display()))
+                        })?;
+                    }
+                }
+            }
+        }
+        if real.starts_with(&self.root) {
+            return Ok(real);
+        }
+        let (which, grant) = if self.granted {
+            (
+                "the agent's `files`",
+                "widen the agent's `files`".to_string(),
+            )
+        } else {
+            (
+                "the run's directory",
+                format!(
+                    "declare an agent with `builtin: \"std\"` and `files: \"DIR\"` and route `{cap}` to it"
+                ),
+            )
+        };
+        Err(fail(format!(
+            "resolves to {}, outside {} ({which}), the only directory this agent's files may be in; to reach it, {grant}",
+            real.display(),
+            self.root.display()
+        )))
     }
 }
 
@@ -62,7 +158,11 @@ impl StdAgent {
 
     /// Runs one standard-library capability. `std.echo` and `std.log` finish at once; the
     /// others wait on time, files or processes.
-    async fn run(shell: Arc<Semaphore>, task: Task) -> Result<Value, TaskError> {
+    async fn run(
+        shell: Arc<Semaphore>,
+        files: Option<Arc<Files>>,
+        task: Task,
+    ) -> Result<Value, TaskError> {
         if let Some(result) = StdAgent::now(&task) {
             return result;
         }
@@ -76,7 +176,8 @@ impl StdAgent {
             }
             "std.read_file" => {
                 let path = str_arg(&task, "path")?;
-                tokio::fs::read_to_string(path)
+                let real = root(&files, &task)?.resolve("std.read_file", path)?;
+                tokio::fs::read_to_string(&real)
                     .await
                     .map(Value::String)
                     .map_err(|e| TaskError::fatal(format!("std.read_file: {path}: {e}")))
@@ -84,14 +185,13 @@ impl StdAgent {
             "std.write_file" => {
                 let path = str_arg(&task, "path")?;
                 let content = str_arg(&task, "content")?;
-                if let Some(dir) = std::path::Path::new(path).parent()
-                    && !dir.as_os_str().is_empty()
-                {
+                let real = root(&files, &task)?.resolve("std.write_file", path)?;
+                if let Some(dir) = real.parent() {
                     tokio::fs::create_dir_all(dir)
                         .await
                         .map_err(|e| TaskError::fatal(format!("std.write_file: {path}: {e}")))?;
                 }
-                tokio::fs::write(path, content)
+                tokio::fs::write(&real, content)
                     .await
                     .map(|()| Value::Bool(true))
                     .map_err(|e| TaskError::fatal(format!("std.write_file: {path}: {e}")))
@@ -103,7 +203,25 @@ impl StdAgent {
                     .acquire_owned()
                     .await
                     .map_err(|_| TaskError::fatal("std.shell: shutting down"))?;
-                shell_run(&command, &stdin).await
+                let mut sh = tokio::process::Command::new("sh");
+                sh.arg("-c").arg(&command);
+                command_run("std.shell", "sh", sh, &stdin).await
+            }
+            "std.exec" => {
+                let argv = argv(&task)?;
+                let stdin = str_arg(&task, "stdin").unwrap_or("").to_string();
+                let Some((program, args)) = argv.split_first() else {
+                    return Err(TaskError::fatal(
+                        "std.exec: `argv` is empty; its first element is the program to run",
+                    ));
+                };
+                let _permit = shell
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| TaskError::fatal("std.exec: shutting down"))?;
+                let mut cmd = tokio::process::Command::new(program);
+                cmd.args(args);
+                command_run("std.exec", program, cmd, &stdin).await
             }
             other => Err(TaskError::fatal(format!(
                 "the std agent has no capability `{other}`"
@@ -112,18 +230,61 @@ impl StdAgent {
     }
 }
 
-/// `sh -c command`, with `stdin` written to it; a non-zero exit code is a result, not a
-/// failure. The child is killed if the task is cancelled.
-async fn shell_run(command: &str, stdin: &str) -> Result<Value, TaskError> {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
+/// The file root of the agent, for `task`.
+fn root<'f>(files: &'f Option<Arc<Files>>, task: &Task) -> Result<&'f Files, TaskError> {
+    files.as_deref().ok_or_else(|| {
+        TaskError::fatal(format!(
+            "{}: this std agent has no directory for files",
+            task.capability
+        ))
+    })
+}
+
+/// `std.exec`'s `argv`: a list of strings.
+fn argv(task: &Task) -> Result<Vec<String>, TaskError> {
+    let bad = || TaskError::fatal("std.exec: `argv` is not a list of strings");
+    arg(task, "argv")?
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+        .collect()
+}
+
+/// Runs `cmd` (`program`, for messages) with `stdin` written to it; a non-zero exit code is
+/// a result, not a failure, and so is a program that is not found (code 127) or may not be
+/// run (126), as `sh` reports them. The child is killed if the task is cancelled.
+async fn command_run(
+    cap: &str,
+    program: &str,
+    mut cmd: tokio::process::Command,
+    stdin: &str,
+) -> Result<Value, TaskError> {
+    let child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| TaskError::fatal(format!("std.shell: cannot start `sh`: {e}")))?;
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            let code = match e.kind() {
+                std::io::ErrorKind::NotFound => 127,
+                std::io::ErrorKind::PermissionDenied => 126,
+                _ => {
+                    return Err(TaskError::fatal(format!(
+                        "{cap}: cannot start `{program}`: {e}"
+                    )));
+                }
+            };
+            return Ok(json!({
+                "code": code,
+                "stdout": "",
+                "stderr": format!("{cap}: cannot start `{program}`: {e}\n"),
+            }));
+        }
+    };
     if let Some(mut input) = child.stdin.take() {
         // A command that does not read its input closes the pipe: not an error.
         let _ = input.write_all(stdin.as_bytes()).await;
@@ -131,7 +292,7 @@ async fn shell_run(command: &str, stdin: &str) -> Result<Value, TaskError> {
     let out = child
         .wait_with_output()
         .await
-        .map_err(|e| TaskError::retryable(format!("std.shell: {e}")))?;
+        .map_err(|e| TaskError::retryable(format!("{cap}: {e}")))?;
     Ok(json!({
         "code": out.status.code().unwrap_or(-1),
         "stdout": String::from_utf8_lossy(&out.stdout),
@@ -141,7 +302,7 @@ async fn shell_run(command: &str, stdin: &str) -> Result<Value, TaskError> {
 
 impl Instance for StdAgent {
     fn execute(&self, task: Task) -> Attempt {
-        Box::pin(StdAgent::run(self.shell.clone(), task))
+        Box::pin(StdAgent::run(self.shell.clone(), self.files.clone(), task))
     }
 
     fn immediate(&self, task: &Task) -> Option<Result<Value, TaskError>> {

@@ -143,7 +143,7 @@ impl Remote {
             .filter(|(_, a)| a.exec.is_some() && a.builtin.is_none())
             .map(|(n, a)| {
                 let agent = RemoteAgent {
-                    lease: Duration::from_millis(a.heartbeat_ms.max(1)) * 3,
+                    lease: Duration::from_millis(a.heartbeat_ms.max(1)).saturating_mul(3),
                     max_deliveries: a.max_deliveries.max(1),
                 };
                 (n.clone(), agent)

@@ -156,7 +156,7 @@ pub async fn serve(
     let worker = Arc::new(Worker {
         keys: Keys::new(&options.remote.namespace),
         hash: plan.source_hash.clone(),
-        lease: heartbeat * 3,
+        lease: heartbeat.saturating_mul(3),
         registration: json!({
             "hash": plan.source_hash,
             "agents": counts,
