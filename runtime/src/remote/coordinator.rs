@@ -184,6 +184,18 @@ impl Remote {
     async fn adopt(&mut self) -> Result<(), RemoteError> {
         let mut adoptable = Adoptable::default();
         let mut highest = 0;
+        // Task streams first: a delivery answered meanwhile has its answer among the results
+        // read next, and one answered later is waited for; none falls between the two.
+        let mut sent = Vec::new();
+        let streams: Vec<String> = self.streams().collect();
+        for stream in streams {
+            for entry in self.link.range(&stream).await? {
+                if let Some(delivery) = Delivery::parse(&entry) {
+                    highest = highest.max(delivery.token);
+                    sent.push((delivery, entry.id, stream.clone()));
+                }
+            }
+        }
         let mut answered = HashSet::new();
         for entry in self.link.range(&self.keys.results(&self.run)).await? {
             if let Some(answer) = Answer::parse(&entry) {
@@ -197,20 +209,13 @@ impl Remote {
             }
             self.results_from = entry.id;
         }
-        let streams: Vec<String> = self.streams().collect();
-        for stream in streams {
-            for entry in self.link.range(&stream).await? {
-                let Some(delivery) = Delivery::parse(&entry) else {
-                    continue;
-                };
-                highest = highest.max(delivery.token);
-                if !answered.contains(&delivery.token) {
-                    adoptable
-                        .sent
-                        .entry(delivery.identity)
-                        .or_default()
-                        .push_back((delivery.token, entry.id, stream.clone()));
-                }
+        for (delivery, entry, stream) in sent {
+            if !answered.contains(&delivery.token) {
+                adoptable
+                    .sent
+                    .entry(delivery.identity)
+                    .or_default()
+                    .push_back((delivery.token, entry, stream));
             }
         }
         adoptable.dead = super::dlq::of_run(&self.link, &self.keys, &self.run).await?;
