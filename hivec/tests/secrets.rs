@@ -50,7 +50,11 @@ workflow main() -> string {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     // Each place the agent and std.log put it, masked.
-    for seen in ["stderr: got Bearer ***", "log: got Bearer ***", "refused Bearer ***"] {
+    for seen in [
+        "stderr: got Bearer ***",
+        "log: got Bearer ***",
+        "refused Bearer ***",
+    ] {
         assert!(stderr.contains(seen), "no `{seen}` in:\n{stderr}");
     }
     assert!(!stderr.contains(SECRET), "{stderr}");

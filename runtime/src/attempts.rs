@@ -7,7 +7,7 @@ use crate::RunError;
 use crate::agent::{Task, TaskError};
 use crate::conform::conform;
 use crate::consensus;
-use crate::dispatch::{Request, Submitted};
+use crate::dispatch::{Check, Request, Submitted};
 use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::step::failed;
@@ -159,7 +159,7 @@ pub(crate) async fn attempts(
         step,
         capability,
         input,
-        returns,
+        check: output_check(run, capability, returns),
     };
     let mut routing = Some(route(step, input).map_err(fail)?);
     let max = step.options.retry.saturating_add(1);
@@ -223,7 +223,26 @@ pub(crate) struct Call<'a> {
     step: &'a Step,
     capability: &'a str,
     input: &'a Arc<Value>,
-    returns: &'a Type,
+    check: Check,
+}
+
+/// Conforms an output of `capability` to its type `returns`; one that does not match fails
+/// its attempt (retryable), so that the trace and the summary count it as failed.
+fn output_check(run: &WorkflowRun, capability: &str, returns: &Type) -> Check {
+    // Weak: a request left in a queue must not keep the runtime alive.
+    let rt = Arc::downgrade(&run.rt);
+    let returns = returns.clone();
+    let capability = capability.to_string();
+    Arc::new(move |v| {
+        let rt = rt
+            .upgrade()
+            .ok_or_else(|| TaskError::fatal("the run has ended"))?;
+        conform(v, &returns, &rt.plan.types).map_err(|m| {
+            TaskError::retryable(format!(
+                "output of `{capability}` does not match its type `{returns}` {m}"
+            ))
+        })
+    })
 }
 
 impl Call<'_> {
@@ -274,6 +293,7 @@ impl Call<'_> {
                 excluded: taken.clone(),
                 retry: attempt > 1,
                 label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
+                check: Some(self.check.clone()),
             };
             let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
                 Submitted::Done(outcome) => outcome,
@@ -281,14 +301,8 @@ impl Call<'_> {
                     .await
                     .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
             };
-            let returns = self.returns;
             let error = match outcome.result {
-                Ok(v) => match conform(v, returns, &rt.plan.types) {
-                    Ok(v) => return Ok(v),
-                    Err(m) => TaskError::retryable(format!(
-                        "output of `{capability}` does not match its type `{returns}` {m}"
-                    )),
-                },
+                Ok(v) => return Ok(v),
                 Err(e) => e,
             };
             // A replica that failed frees its member, so that its handoff may go there.

@@ -35,7 +35,7 @@ use queue::Queued;
 use scale::autoscale;
 
 pub use queue::Group;
-pub use report::{MemberReport, QueueReport, Span};
+pub use report::{MemberReport, QueueReport, Span, SpanOutcome};
 pub use scale::{SCALE_COOLDOWN, SCALE_IDLE, SCALE_TICK, SCALE_UP_AFTER};
 
 /// A task that is ready to run, as a step hands it to the dispatcher.
@@ -61,6 +61,9 @@ pub struct Request {
     pub retry: bool,
     /// The step it belongs to, when the run is traced.
     pub label: Option<String>,
+    /// Turns an output into the task's value, or fails the attempt (an output that does
+    /// not match the capability's type), before the attempt is recorded.
+    pub check: Option<Check>,
     /// A place in its pool's bounded queue (`max_queue`), given back when the task leaves
     /// the queue.
     pub room: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -75,6 +78,9 @@ impl Request {
         }
     }
 }
+
+/// See [`Request::check`].
+pub type Check = Arc<dyn Fn(Value) -> Result<Value, TaskError> + Send + Sync>;
 
 /// What [`Dispatcher::submit`] did with a task.
 pub enum Submitted {
@@ -131,7 +137,7 @@ enum Msg {
     Done {
         finished: Finished,
         ok: bool,
-        error: Option<String>,
+        outcome: Option<SpanOutcome>,
     },
     /// An instance's health changed: waiting tasks may be placed, or fail.
     Wake,
@@ -318,8 +324,8 @@ impl State {
             Msg::Done {
                 finished,
                 ok,
-                error,
-            } => self.record(finished, ok, error, true),
+                outcome,
+            } => self.record(finished, ok, outcome, true),
             Msg::Wake => {}
             Msg::Bids { group, seq, bids } => {
                 if let Some(g) = self.groups.get_mut(group)

@@ -1,0 +1,131 @@
+//! `hivec run` against exec agents that misbehave — fail, answer wrongly, close their
+//! output, hang, or are left busy by a signal to hivec — and what the run then does. The
+//! agents are small Python scripts speaking the protocol; every run has a time limit, so a
+//! hang fails its test instead of stalling the suite.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[path = "common/project.rs"]
+mod project;
+
+fn dir(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    project::dir(&format!("faults-{tag}"), files)
+}
+
+fn hivec(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
+    cmd.args(args)
+        .args(["--color", "never"])
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for `child` at most `limit`; one still running then is killed and the test fails.
+fn wait_within(mut child: Child, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return (child.wait_with_output().expect("output"), started.elapsed());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "hivec still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run_within(dir: &Path, args: &[&str], limit: Duration) -> (Output, Duration) {
+    wait_within(hivec(dir, args).spawn().expect("start hivec"), limit)
+}
+
+/// A protocol agent whose answer to each task is `answer(msg)`: a message (its `id` is the
+/// task's unless it has one), or `None` for no answer.
+fn agent(answer: &str) -> String {
+    format!(
+        r#"import json, os, sys, time
+{answer}
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        print(json.dumps({{"type": "ready", "capabilities": ["work"]}}), flush=True)
+    elif msg["type"] == "task":
+        reply = answer(msg)
+        if reply is not None:
+            reply.setdefault("id", msg["id"])
+            print(json.dumps(reply), flush=True)
+"#
+    )
+}
+
+const FLAKY_TRACE: &str = r#"capability work(n: int) -> int
+
+agent flaky {
+  provides: [work]
+  exec: "python3 flaky.py"
+}
+
+workflow main() -> int {
+  step a = work(n: 1) with { retry: 2, timeout: 20s }
+  output a
+}
+"#;
+
+#[test]
+fn the_trace_labels_each_attempt_by_its_outcome() {
+    // Attempt 1 fails, attempt 2 answers with a string for an `int`, attempt 3 succeeds.
+    let flaky = agent(
+        r#"def answer(msg):
+    if msg["attempt"] == 1:
+        return {"type": "error", "message": "not yet"}
+    if msg["attempt"] == 2:
+        return {"type": "result", "output": "seven"}
+    return {"type": "result", "output": 7}"#,
+    );
+    let dir = dir("trace", &[("main.hive", FLAKY_TRACE), ("flaky.py", &flaky)]);
+    let (out, _) = run_within(
+        &dir,
+        &["run", "main.hive", "--trace-out", "trace.json"],
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let trace: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("trace.json")).expect("trace"))
+            .expect("trace JSON");
+    let mut attempts: Vec<(u64, String, Value)> = trace["traceEvents"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            (
+                e["args"]["attempt"].as_u64().expect("attempt"),
+                e["cat"].as_str().expect("cat").to_string(),
+                e["args"]["error"].clone(),
+            )
+        })
+        .collect();
+    attempts.sort_by_key(|a| a.0);
+    let cats: Vec<&str> = attempts.iter().map(|a| a.1.as_str()).collect();
+    assert_eq!(cats, ["failed", "failed", "ok"], "{trace}");
+    assert!(
+        attempts[1]
+            .2
+            .as_str()
+            .is_some_and(|e| e.contains("does not match its type `int`")),
+        "{trace}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
