@@ -129,3 +129,109 @@ fn the_trace_labels_each_attempt_by_its_outcome() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const ONE_TASK: &str = r#"capability work(n: int) -> int
+
+agent worker {
+  provides: [work]
+  exec: "python3 worker.py"
+}
+
+workflow main() -> int {
+  step a = work(n: 7)
+  output a
+}
+"#;
+
+#[test]
+fn an_agent_that_closes_its_output_has_crashed() {
+    // Its first life closes stdout on its task and sleeps on; the next one answers.
+    let worker = agent(
+        r#"def answer(msg):
+    if not os.path.exists("closed"):
+        open("closed", "w").close()
+        os.close(1)
+        time.sleep(60)
+    return {"type": "result", "output": msg["input"]["n"]}"#,
+    );
+    let dir = dir("eof", &[("main.hive", ONE_TASK), ("worker.py", &worker)]);
+    let (out, took) = run_within(&dir, &["run", "main.hive", "-v"], Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    assert!(
+        stderr.contains("agent worker#0 closed its output and was killed"),
+        "{stderr}"
+    );
+    // Handled at once, not after three heartbeats (15 s) of silence.
+    assert!(took < Duration::from_secs(10), "took {took:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_answer_to_a_task_never_sent_fails_the_tasks_in_flight() {
+    // Its answer carries an id it was never sent.
+    let worker = agent(
+        r#"def answer(msg):
+    return {"type": "result", "id": msg["id"] + 100, "output": 1}"#,
+    );
+    let dir = dir(
+        "unknown-id",
+        &[("main.hive", ONE_TASK), ("worker.py", &worker)],
+    );
+    let (out, took) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "protocol error: agent worker#0 answered task id 101, which it was never sent"
+        ),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const TWO_TASKS: &str = r#"capability work(n: int) -> int
+
+agent worker {
+  provides: [work]
+  exec: "python3 worker.py"
+  concurrency: 2
+}
+
+workflow main() -> int {
+  step a = work(n: 1)
+  step b = work(n: 2)
+  output a + b
+}
+"#;
+
+#[test]
+fn a_second_answer_to_a_task_fails_the_tasks_in_flight() {
+    // Once both tasks are in flight, it answers the first twice and never the second.
+    let worker = agent(
+        r#"held = []
+def answer(msg):
+    held.append(msg)
+    if len(held) < 2:
+        return None
+    first = held[0]
+    for _ in range(2):
+        print(json.dumps({"type": "result", "id": first["id"], "output": 1}), flush=True)
+    return None"#,
+    );
+    let dir = dir(
+        "duplicate",
+        &[("main.hive", TWO_TASKS), ("worker.py", &worker)],
+    );
+    let (out, took) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("protocol error: agent worker#0 answered task 1 a second time"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -60,7 +60,8 @@ const MAX_FAILED_STARTS: u32 = 5;
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Time an agent has to exit after `shutdown` (and the end of its input) before it is killed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// Cancelled tasks remembered per instance for their late answers (the oldest are forgotten).
+/// Cancelled and answered tasks remembered per instance for later answers (the oldest are
+/// forgotten).
 const CANCELLED_KEPT: usize = 4_096;
 
 /// One instance of an exec agent, restarted with backoff when its process dies.
@@ -85,6 +86,8 @@ struct Conn {
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
     /// Tasks cancelled and not answered since: their late answers are expected.
     cancelled: std::collections::BTreeSet<u64>,
+    /// Tasks answered (the latest of them): a second answer breaks the protocol.
+    answered: std::collections::BTreeSet<u64>,
     next_id: u64,
     last_seen: Option<Instant>,
     /// Shut down: the process is not started again.
@@ -194,7 +197,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
     let who = format!("{}#{}", spec.agent, spec.instance);
     let mut child: Child = Command::new("sh")
         .arg("-c")
-        .arg(&spec.command)
+        .arg(shell_line(&spec.command).as_ref())
         .current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::piped())
@@ -320,6 +323,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         tokio::select! {
             line = lines.next_line() => match line {
                 Ok(Some(line)) => on_line(&who, conn, &line),
+                // No answer can come any more: a crash, whether or not the process lives on.
                 Ok(None) => break "exited".to_string(),
                 Err(e) => break format!("output unreadable: {e}"),
             },
@@ -339,9 +343,28 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
             }
         }
     };
-    let status = child.wait().await.ok().and_then(|s| s.code());
+    // A process that closed its output but lives on is killed after a moment (after the
+    // grace period when it was shut down: it may be cleaning up).
+    let linger = if stopping(conn) {
+        SHUTDOWN_GRACE
+    } else {
+        STDERR_DRAIN
+    };
+    let exited = tokio::select! {
+        status = tokio::time::timeout(linger, child.wait()) => status.ok(),
+        () = kill.notified() => None,
+    };
+    let status = match exited {
+        Some(status) => status.ok(),
+        None => {
+            group.kill();
+            let _ = child.wait().await;
+            None
+        }
+    };
     let why = match status {
-        Some(code) if end == "exited" => format!("agent {who} exited with code {code}"),
+        Some(status) if end == "exited" => format!("agent {who} {}", ended(status)),
+        None if end == "exited" => format!("agent {who} closed its output and was killed"),
         _ => format!("agent {who} {end}"),
     };
     let last_words = spec.stderr(&tail, &mut forwarding).await;
@@ -368,6 +391,40 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
     }
     Ok(())
+}
+
+/// What `sh -c` runs for `command`: a simple command is run with `exec`, so that the agent
+/// is the only holder of its stdout and the runtime sees the end of it when the agent closes
+/// it (`sh` would hold it open while it waits). Lists, pipelines, compound commands, leading
+/// assignments and shell builtins (which `exec` cannot run: `exit 3`) are left to the shell
+/// as written.
+fn shell_line(command: &str) -> std::borrow::Cow<'_, str> {
+    let first = command.split_whitespace().next().unwrap_or("");
+    let compound = command.contains([';', '&', '|', '(', ')', '{', '}', '`', '\n']);
+    if compound || first.contains('=') || SHELL_WORDS.contains(&first) {
+        command.into()
+    } else {
+        format!("exec {command}").into()
+    }
+}
+
+/// Reserved words and builtins of `sh` that are not programs `exec` could run instead.
+const SHELL_WORDS: &[&str] = &[
+    "", "!", "[[", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "do",
+    "done", "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",
+    "function", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "select",
+    "set", "shift", "source", "then", "time", "times", "trap", "type", "ulimit", "umask",
+    "unalias", "unset", "until", "wait", "while",
+];
+
+/// How a process ended, for messages: `exited with code 3`, `was killed by signal 9`.
+fn ended(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "exited".to_string(),
+    }
 }
 
 /// The process group of one life of an agent; killed when that life ends in any way,
@@ -398,14 +455,11 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
     let msg: Value = match serde_json::from_str(line) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
-            // The stream can no longer be trusted for the tasks in flight.
-            let pending: Vec<_> = c.pending.drain().collect();
-            for (_, reply) in pending {
-                let _ = reply.send(Err(TaskError::retryable(format!(
-                    "agent {who} wrote a line that is not a protocol message: {}",
-                    shorten(line)
-                ))));
-            }
+            let why = format!(
+                "agent {who} wrote a line that is not a protocol message: {}",
+                shorten(line)
+            );
+            c.protocol_error(&why);
             return;
         }
     };
@@ -424,7 +478,10 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
         return;
     }
     match kind {
-        Some("bid") => tracing::warn!("agent {who} answered an unknown bid"),
+        Some("bid") => match id.filter(|id| c.cancelled.remove(id)) {
+            Some(id) => tracing::debug!("agent {who} bid {id} too late"),
+            None => tracing::warn!("agent {who} answered an unknown bid"),
+        },
         Some("result") | Some("error") => {
             let Some(reply) = id.and_then(|id| c.pending.remove(&id)) else {
                 // A task cancelled while its answer was on the way (a consensus decided
@@ -433,12 +490,22 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
                     tracing::debug!("agent {who} answered task {id} after it was cancelled");
                     return;
                 }
-                let unknown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
-                tracing::warn!("agent {who} answered unknown task id {unknown}");
+                let shown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
+                let why = match id {
+                    Some(id) if c.answered.contains(&id) => {
+                        format!("agent {who} answered task {id} a second time")
+                    }
+                    Some(id) if (1..=c.next_id).contains(&id) => {
+                        format!("agent {who} answered task {id}, which is not in flight")
+                    }
+                    _ => format!("agent {who} answered task id {shown}, which it was never sent"),
+                };
+                c.protocol_error(&why);
                 return;
             };
             if let Some(id) = id {
                 c.checkpoints.remove(&id);
+                c.remember(id, Remembered::Answered);
             }
             let result = if msg["type"] == "result" {
                 match msg.get("output") {
@@ -489,12 +556,45 @@ fn shorten(line: &str) -> String {
     format!("`{s}`")
 }
 
+/// Which ids an instance keeps for the answers that may still come.
+enum Remembered {
+    /// Cancelled: a late answer is expected.
+    Cancelled,
+    /// Answered: another answer is a protocol error.
+    Answered,
+}
+
 impl Conn {
     /// Task `id` was cancelled: an answer to it may still come.
     fn remember_cancelled(&mut self, id: u64) {
-        self.cancelled.insert(id);
-        if self.cancelled.len() > CANCELLED_KEPT {
-            self.cancelled.pop_first();
+        self.remember(id, Remembered::Cancelled);
+    }
+
+    /// Keeps `id` among the ids `what`, forgetting the oldest beyond [`CANCELLED_KEPT`].
+    fn remember(&mut self, id: u64, what: Remembered) {
+        let set = match what {
+            Remembered::Cancelled => &mut self.cancelled,
+            Remembered::Answered => &mut self.answered,
+        };
+        set.insert(id);
+        if set.len() > CANCELLED_KEPT {
+            set.pop_first();
+        }
+    }
+
+    /// The instance broke the protocol: its stream can no longer be trusted for the tasks
+    /// in flight, which fail (retryable) with `why`.
+    fn protocol_error(&mut self, why: &str) {
+        tracing::warn!("{why}");
+        self.checkpoints.clear();
+        let pending: Vec<_> = self.pending.drain().collect();
+        for (id, reply) in pending {
+            // The agent may still be working on it: it need not.
+            self.remember_cancelled(id);
+            if let Some(w) = &self.writer {
+                let _ = w.send(json!({"type": "cancel", "id": id}).to_string());
+            }
+            let _ = reply.send(Err(TaskError::retryable(format!("protocol error: {why}"))));
         }
     }
 }
@@ -613,8 +713,11 @@ impl Instance for ExecInstance {
         let conn = self.conn.clone();
         Bid::Later(Box::pin(async move {
             let answer = tokio::time::timeout(BID_TIMEOUT, rx).await;
-            if let Ok(mut c) = conn.lock() {
-                c.bids.remove(&id);
+            // A late answer lost the auction: expected, not a protocol error.
+            if let Ok(mut c) = conn.lock()
+                && c.bids.remove(&id).is_some()
+            {
+                c.remember_cancelled(id);
             }
             answer.ok().and_then(Result::ok).flatten()
         }))
@@ -660,5 +763,30 @@ impl Instance for ExecInstance {
             .ok()
             .and_then(|c| c.health)
             .unwrap_or(Health::Dead)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_line;
+
+    #[test]
+    fn only_a_simple_command_of_a_program_is_run_with_exec() {
+        assert_eq!(
+            shell_line("python3 agent.py --fast"),
+            "exec python3 agent.py --fast"
+        );
+        assert_eq!(shell_line("./agent 2>err.log"), "exec ./agent 2>err.log");
+        for left in [
+            "exit 3",
+            "cd sub && ./agent",
+            "python3 a.py | tee log",
+            "MODEL=x ./agent",
+            "while true; do ./agent; done",
+            "exec ./agent",
+            ". ./env.sh",
+        ] {
+            assert_eq!(shell_line(left), left);
+        }
     }
 }
