@@ -235,3 +235,56 @@ def answer(msg):
     assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_agent_that_exits_before_ready_is_named_with_its_code_and_stderr() {
+    let source = ONE_TASK.replace("python3 worker.py", "python3 start.py");
+    let start = "import sys\nprint('cannot load /models/x.bin', file=sys.stderr)\nsys.exit(3)\n";
+    let dir = dir(
+        "exit-at-start",
+        &[("main.hive", &source), ("start.py", start)],
+    );
+    let (out, took) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error = &stderr[stderr.find("error: ").expect("an error")..];
+    assert!(error.contains("step `main.a` failed"), "{error}");
+    assert!(
+        error.contains("agent worker#0 exited with code 3 before answering `hello` with `ready`"),
+        "{error}"
+    );
+    assert!(error.contains("    cannot load /models/x.bin"), "{error}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_agent_that_never_gets_ready_is_given_up_after_one_wait() {
+    // `ready` without a flush: to a pipe, Python's stdout is block-buffered.
+    let buffered = r#"import json, sys
+for line in sys.stdin:
+    if json.loads(line)["type"] == "hello":
+        print(json.dumps({"type": "ready", "capabilities": ["work"]}))
+"#;
+    let source = ONE_TASK.replace("python3 worker.py", "python3 buffered.py");
+    let dir = dir(
+        "never-ready",
+        &[("main.hive", &source), ("buffered.py", buffered)],
+    );
+    let child = hivec(&dir, &["run", "main.hive"])
+        .env_remove("PYTHONUNBUFFERED")
+        .spawn()
+        .expect("start hivec");
+    let (out, took) = wait_within(child, Duration::from_secs(70));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error = &stderr[stderr.find("error: ").expect("an error")..];
+    assert!(
+        error.contains("agent worker#0 did not answer `hello` with `ready` within 10s"),
+        "{error}"
+    );
+    assert!(error.contains("flush it at once"), "{error}");
+    // One wait for `ready`, not five.
+    assert!(took < Duration::from_secs(25), "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

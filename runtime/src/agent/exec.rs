@@ -92,6 +92,8 @@ struct Conn {
     last_seen: Option<Instant>,
     /// Shut down: the process is not started again.
     stopping: bool,
+    /// Why the instance was given up, for the error of a task nothing else can take.
+    failure: Option<String>,
 }
 
 impl ExecInstance {
@@ -143,12 +145,21 @@ fn stopping(conn: &Mutex<Conn>) -> bool {
     conn.lock().map_or(true, |c| c.stopping)
 }
 
+/// Why a start failed: what happened, and the end of the process's stderr.
+struct FailedStart {
+    why: String,
+    last_words: String,
+    /// It ran but never answered `hello`: starting it again would only wait as long again.
+    silent: bool,
+}
+
 /// Starts the process, serves it until it dies, and starts it again after a growing pause;
-/// after [`MAX_FAILED_STARTS`] failed starts in a row, or a shutdown, the instance is dead
-/// for good.
+/// after [`MAX_FAILED_STARTS`] failed starts in a row, a first start that got no `ready`
+/// in time, or a shutdown, the instance is dead for good.
 async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, life: Life) {
     let wake = &life.wake;
     let mut failed_starts = 0;
+    let mut ever_ready = false;
     let mut pause = Duration::from_millis(100);
     while !stopping(&conn) {
         let lived = serve(&spec, &conn, &life).await;
@@ -156,19 +167,36 @@ async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, life: Life) {
         if stopping(&conn) {
             break;
         }
+        let mut given_up = None;
         match lived {
             Ok(()) => {
+                ever_ready = true;
                 failed_starts = 0;
                 pause = Duration::from_millis(100);
             }
-            Err(why) => {
+            Err(failed) => {
+                let FailedStart {
+                    why,
+                    last_words,
+                    silent,
+                } = failed;
                 failed_starts += 1;
-                tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+                tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}{last_words}");
+                if silent && !ever_ready {
+                    given_up = Some(format!("{why}{last_words}"));
+                } else if failed_starts >= MAX_FAILED_STARTS {
+                    given_up = Some(format!(
+                        "{why}; given up after {MAX_FAILED_STARTS} failed starts in a row{last_words}"
+                    ));
+                }
             }
         }
-        if failed_starts >= MAX_FAILED_STARTS {
-            set_health(&conn, Health::Dead);
-            tracing::error!(agent = %spec.agent, instance = spec.instance, "given up after {MAX_FAILED_STARTS} failed starts");
+        if let Some(failure) = given_up {
+            if let Ok(mut c) = conn.lock() {
+                c.health = Some(Health::Dead);
+                c.failure = Some(failure);
+            }
+            tracing::error!(agent = %spec.agent, instance = spec.instance, "given up after {failed_starts} failed start(s)");
             wake();
             return;
         }
@@ -192,7 +220,12 @@ fn set_health(conn: &Mutex<Conn>, health: Health) {
 }
 
 /// One life of the process: `Ok` once it was ready and then ended, `Err` if it never got ready.
-async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), String> {
+async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), FailedStart> {
+    let failed = |why: String| FailedStart {
+        why,
+        last_words: String::new(),
+        silent: false,
+    };
     let (wake, settled) = (&life.wake, &life.settled);
     let who = format!("{}#{}", spec.agent, spec.instance);
     let mut child: Child = Command::new("sh")
@@ -209,17 +242,17 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         .process_group(0)
         .spawn()
         .map_err(|e| {
-            format!(
+            failed(format!(
                 "agent {who}: cannot start `{}`{}: {e}",
                 spec.command,
                 spec.place()
-            )
+            ))
         })?;
     let group = ProcessGroup(child.id());
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return Err(format!("agent {who}: no pipes to the process"));
+        return Err(failed(format!("agent {who}: no pipes to the process")));
     };
     let tail = Tail::default();
     let mut forwarding = tail.forward(stderr, spec.agent.clone(), spec.instance);
@@ -250,12 +283,8 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
                     }
                     tracing::warn!(agent = %spec.agent, instance = spec.instance, "before `ready`: {line}");
                 }
-                Ok(None) => {
-                    return Err(format!(
-                        "agent {who} exited before answering `hello` with `ready`"
-                    ));
-                }
-                Err(e) => return Err(format!("agent {who}: reading its output: {e}")),
+                Ok(None) => return Err(None),
+                Err(e) => return Err(Some(format!("reading its output: {e}"))),
             }
         }
     });
@@ -269,24 +298,37 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
     };
     let ready = match ready {
         Ok(Ok(ready)) => ready,
-        Ok(Err(why)) => {
-            return Err(format!(
-                "{why} (`{}`{}){}",
-                spec.command,
-                spec.place(),
-                spec.stderr(&tail, &mut forwarding).await
-            ));
+        Ok(Err(unreadable)) => {
+            // The end of its output: its exit status says why, if it has exited.
+            let status = tokio::time::timeout(STDERR_DRAIN, child.wait()).await;
+            let what = match (unreadable, status) {
+                (Some(e), _) => e,
+                (None, Ok(Ok(status))) => ended(status),
+                (None, _) => "closed its output".to_string(),
+            };
+            return Err(FailedStart {
+                why: format!(
+                    "agent {who} {what} before answering `hello` with `ready` (`{}`{})",
+                    spec.command,
+                    spec.place(),
+                ),
+                last_words: spec.stderr(&tail, &mut forwarding).await,
+                silent: false,
+            });
         }
         Err(_) => {
-            return Err(format!(
-                "agent {who} did not answer `hello` with `ready` within {}s (`{}`{}); an agent must \
-                 write each message as one line and flush it at once (in Python, \
-                 `print(..., flush=True)`){}",
-                READY_TIMEOUT.as_secs(),
-                spec.command,
-                spec.place(),
-                spec.stderr(&tail, &mut forwarding).await
-            ));
+            return Err(FailedStart {
+                why: format!(
+                    "agent {who} did not answer `hello` with `ready` within {}s (`{}`{}); an agent \
+                     must write each message as one line and flush it at once (in Python, \
+                     `print(..., flush=True)`)",
+                    READY_TIMEOUT.as_secs(),
+                    spec.command,
+                    spec.place(),
+                ),
+                last_words: spec.stderr(&tail, &mut forwarding).await,
+                silent: true,
+            });
         }
     };
     if let Some(caps) = ready.get("capabilities").and_then(Value::as_array) {
@@ -763,6 +805,10 @@ impl Instance for ExecInstance {
             .ok()
             .and_then(|c| c.health)
             .unwrap_or(Health::Dead)
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.conn.lock().ok().and_then(|c| c.failure.clone())
     }
 }
 

@@ -292,7 +292,7 @@ impl State {
                     let started = self.start(member, slot, request, Reply::Caller);
                     return started.ok_or_else(|| TaskError::fatal("the task was not started"));
                 }
-                Verdict::Never => return Ok(Submitted::Done(never())),
+                Verdict::Never => return Ok(Submitted::Done(never(&group.members, &self.fleet))),
                 Verdict::Wait => {}
             }
         }
