@@ -288,3 +288,32 @@ for line in sys.stdin:
     assert!(took < Duration::from_secs(25), "took {took:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_step_timeout_holds_across_handoffs() {
+    // Silent on its task: killed after three heartbeats, again and again.
+    let source = r#"capability work(n: int) -> int
+
+agent worker {
+  provides: [work]
+  exec: "python3 worker.py"
+  heartbeat: 1s
+}
+
+workflow main() -> int {
+  step a = work(n: 1) with { timeout: 5s }
+  output a
+}
+"#;
+    let worker = agent("def answer(msg):\n    return None");
+    let dir = dir(
+        "timeout-handoff",
+        &[("main.hive", source), ("worker.py", &worker)],
+    );
+    let (out, took) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out after 5s"), "{stderr}");
+    assert!(took < Duration::from_secs(15), "took {took:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

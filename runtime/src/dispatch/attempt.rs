@@ -26,12 +26,14 @@ impl State {
             task,
             demand,
             timeout,
+            expires,
             retry,
             label,
             check,
             ..
         } = request;
         let started = Instant::now();
+        let limit = timeout.map(|t| (t, expires.unwrap_or(started + t)));
         let mut finished = Finished {
             member,
             slot,
@@ -52,6 +54,7 @@ impl State {
             return reply.send(Outcome {
                 member,
                 instance: slot,
+                started: Some(started),
                 result,
             });
         }
@@ -64,7 +67,7 @@ impl State {
         tokio::spawn(async move {
             let attempt = instance.execute(task);
             let result = tokio::select! {
-                r = with_timeout(attempt, timeout) => Some(checked(r, check.as_ref())),
+                r = with_timeout(attempt, limit) => Some(checked(r, check.as_ref())),
                 () = reply.closed() => None,
             };
             finished.elapsed_us = micros(started.elapsed());
@@ -82,6 +85,7 @@ impl State {
                 let _ = reply.send(Outcome {
                     member,
                     instance: slot,
+                    started: Some(started),
                     result,
                 });
             }
@@ -162,13 +166,14 @@ pub(super) struct Finished {
     traced: Option<(String, String, u32)>,
 }
 
+/// `attempt`, failed as timed out at `limit`'s instant; the error names its duration.
 pub(super) async fn with_timeout(
     attempt: crate::agent::Attempt,
-    timeout: Option<Duration>,
+    limit: Option<(Duration, Instant)>,
 ) -> Result<Value, TaskError> {
-    match timeout {
+    match limit {
         None => attempt.await,
-        Some(limit) => match tokio::time::timeout(limit, attempt).await {
+        Some((limit, end)) => match tokio::time::timeout_at(end, attempt).await {
             Ok(r) => r,
             Err(_) => Err(TaskError::retryable(format!(
                 "timed out after {}",

@@ -52,6 +52,9 @@ pub struct Request {
     pub demand: Resources,
     /// Per-attempt limit.
     pub timeout: Option<Duration>,
+    /// When the attempt's time runs out, if an earlier delivery of it started the clock (it
+    /// moved because its instance died): it then ends by then, not `timeout` after this start.
+    pub expires: Option<Instant>,
     /// The `hash` strategy's key, hashed.
     pub key: Option<u64>,
     /// Members this task may not go to; the chosen member is added (consensus replicas
@@ -129,6 +132,8 @@ pub struct Outcome {
     pub member: usize,
     /// The instance of that member.
     pub instance: usize,
+    /// When it started on that instance; `None` if it never started.
+    pub started: Option<Instant>,
     /// The output or the failure.
     pub result: Result<Value, TaskError>,
 }

@@ -141,6 +141,7 @@ pub(super) fn never(members: &[usize], fleet: &[Member]) -> Outcome {
     Outcome {
         member: usize::MAX,
         instance: 0,
+        started: None,
         result: Err(TaskError::fatal(message)),
     }
 }
