@@ -317,3 +317,53 @@ workflow main() -> int {
     assert!(took < Duration::from_secs(15), "took {took:?}: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_retry_goes_to_a_member_that_has_not_failed_the_task() {
+    let source = r#"capability work(n: int) -> int
+
+agent bad {
+  provides: [work]
+  exec: "python3 worker.py bad"
+}
+
+agent good {
+  provides: [work]
+  exec: "python3 worker.py good"
+}
+
+pool workers {
+  members: [bad, good]
+  strategy: least_busy
+}
+
+route work -> workers
+
+workflow main() -> int {
+  step a = work(n: 4) with { retry: 5 }
+  output a
+}
+"#;
+    let worker = agent(
+        r#"def answer(msg):
+    me = sys.argv[1]
+    with open(me + ".log", "a") as f:
+        f.write(f"{msg['attempt']}\n")
+    if me == "bad":
+        return {"type": "error", "message": "bad at this"}
+    return {"type": "result", "output": msg["input"]["n"]}"#,
+    );
+    let dir = dir(
+        "retry-elsewhere",
+        &[("main.hive", source), ("worker.py", &worker)],
+    );
+    let (out, _) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+    let tries =
+        |who: &str| std::fs::read_to_string(dir.join(format!("{who}.log"))).unwrap_or_default();
+    assert_eq!(tries("bad"), "1\n", "{stderr}");
+    assert_eq!(tries("good"), "2\n", "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

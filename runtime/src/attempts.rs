@@ -161,6 +161,7 @@ pub(crate) async fn attempts(
         capability,
         input,
         check: output_check(run, capability, returns),
+        failed_on: Mutex::new(Vec::new()),
     };
     let mut routing = Some(route(step, input).map_err(fail)?);
     let max = step.options.retry.saturating_add(1);
@@ -225,6 +226,9 @@ pub(crate) struct Call<'a> {
     capability: &'a str,
     input: &'a Arc<Value>,
     check: Check,
+    /// Members on which an attempt of this task failed or was lost: the next one goes
+    /// elsewhere when another member can take it.
+    failed_on: Mutex<Vec<usize>>,
 }
 
 /// Conforms an output of `capability` to its type `returns`; one that does not match fails
@@ -307,6 +311,12 @@ impl Call<'_> {
                 taken.retain(|m| *m != outcome.member);
             }
             last_agent = rt.member_name(outcome.member, outcome.instance);
+            if last_agent.is_some()
+                && let Ok(mut failed_on) = self.failed_on.lock()
+                && !failed_on.contains(&outcome.member)
+            {
+                failed_on.push(outcome.member);
+            }
             if error.lost && moved.count < MAX_HANDOFFS {
                 moved.count += 1;
                 moved.checkpoint = error.checkpoint;
@@ -370,6 +380,7 @@ impl Call<'_> {
             expires: moved.expires,
             key: target.key,
             excluded: taken,
+            avoided: self.failed_on.lock().map(|f| f.clone()).unwrap_or_default(),
             retry: attempt > 1,
             label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
             check: Some(self.check.clone()),

@@ -60,6 +60,9 @@ pub struct Request {
     /// Members this task may not go to; the chosen member is added (consensus replicas
     /// share one list so that they land on distinct agents).
     pub excluded: Option<Arc<Mutex<Vec<usize>>>>,
+    /// Members that failed this task before: one of them takes it only when no other member
+    /// can take it now.
+    pub avoided: Vec<usize>,
     /// Whether this attempt is a retry (for the summary).
     pub retry: bool,
     /// The step it belongs to, when the run is traced.

@@ -107,7 +107,22 @@ pub(super) fn judge(
     request: &Request,
     bids: &[(usize, f64)],
 ) -> Verdict {
-    let excluded = request.excluded();
+    let mut excluded = request.excluded();
+    // A retry goes first to the members that have not failed the task.
+    if !request.avoided.is_empty() {
+        let others = excluded.len();
+        excluded.extend(&request.avoided);
+        let ask = Ask {
+            demand: &request.demand,
+            excluded: &excluded,
+            key: request.key,
+            bids,
+        };
+        if let Some((member, slot)) = policy.choose(members, fleet, &ask) {
+            return Verdict::Start(member, slot);
+        }
+        excluded.truncate(others);
+    }
     let ask = Ask {
         demand: &request.demand,
         excluded: &excluded,
