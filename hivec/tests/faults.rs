@@ -236,6 +236,120 @@ def answer(msg):
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Whether process `pid` has ended (a zombie has ended too: only its exit status is left).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+fn read_when_there(path: &Path, limit: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no {} after {limit:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const BUSY: &str = r#"capability work(n: int) -> int
+
+agent worker {
+  provides: [work]
+  exec: "python3 busy.py"
+}
+
+workflow main() -> int {
+  step a = work(n: 1)
+  step b = work(n: a + 1)
+  output b
+}
+"#;
+
+/// Answers `n: 1` at once; on `n: 2` it writes its pid and that of a child it starts, then
+/// works without reading its input (it sees neither `cancel` nor `shutdown`), unless the
+/// file `go` exists.
+const BUSY_AGENT: &str = r#"def answer(msg):
+    n = msg["input"]["n"]
+    with open("runs", "a") as f:
+        f.write(f"{n}\n")
+    if n == 2 and not os.path.exists("go"):
+        import subprocess
+        child = subprocess.Popen(["sleep", "600"])
+        with open("busy.pid", "w") as f:
+            f.write(f"{os.getpid()} {child.pid}\n")
+        time.sleep(600)
+    return {"type": "result", "output": n if n == 1 else n * 10}"#;
+
+#[test]
+fn a_signal_stops_the_run_its_agents_and_leaves_a_journal_to_resume() {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let dir = dir(
+            &format!("signal-{signal}"),
+            &[("main.hive", BUSY), ("busy.py", &agent(BUSY_AGENT))],
+        );
+        let child = hivec(&dir, &["run", "main.hive", "--journal", "run.jsonl"])
+            .spawn()
+            .expect("start hivec");
+        let pids = read_when_there(&dir.join("busy.pid"), Duration::from_secs(30));
+        let pids: Vec<u32> = pids
+            .split_whitespace()
+            .map(|p| p.parse().expect("pid"))
+            .collect();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let (out, took) = wait_within(child, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(stderr.contains(&format!("SIG{signal}")), "{stderr}");
+        // The agent ignored `shutdown`: it was killed after the grace period, with its child.
+        assert!(took < Duration::from_secs(10), "SIG{signal} took {took:?}");
+        let started = Instant::now();
+        while !pids.iter().all(|&p| gone(p)) && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for pid in &pids {
+            assert!(gone(*pid), "SIG{signal}: process {pid} still runs");
+        }
+        let journal = std::fs::read_to_string(dir.join("run.jsonl")).expect("journal");
+        let events: Vec<Value> = journal
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a journal event"))
+            .collect();
+        let last = events.last().expect("events");
+        assert_eq!(last["event"], "interrupted", "{journal}");
+        assert_eq!(last["signal"], format!("SIG{signal}"), "{journal}");
+        // Resumed, it runs only what had not finished.
+        std::fs::write(dir.join("go"), "").expect("go");
+        let (out, _) = run_within(
+            &dir,
+            &["run", "main.hive", "--resume", "run.jsonl"],
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "20");
+        let runs = std::fs::read_to_string(dir.join("runs")).expect("runs");
+        assert_eq!(runs, "1\n2\n2\n", "SIG{signal}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn an_agent_that_exits_before_ready_is_named_with_its_code_and_stderr() {
     let source = ONE_TASK.replace("python3 worker.py", "python3 start.py");
