@@ -481,3 +481,35 @@ workflow main() -> int {
     assert_eq!(tries("good"), "2\n", "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_agent_idle_for_long_is_not_dead_when_a_task_comes() {
+    // Its task comes 4 s (four heartbeats) after its `ready`; it answers 2 s later, without
+    // a heartbeat, within the three heartbeats it has.
+    let source = r#"capability work(n: int) -> int
+
+agent worker {
+  provides: [work]
+  exec: "python3 worker.py"
+  heartbeat: 1s
+}
+
+workflow main() -> int {
+  step pause = std.sleep(duration: 4s)
+  step a = work(n: 3) with { after: [pause] }
+  output a
+}
+"#;
+    let worker = agent(
+        r#"def answer(msg):
+    time.sleep(2)
+    return {"type": "result", "output": msg["input"]["n"]}"#,
+    );
+    let dir = dir("idle", &[("main.hive", source), ("worker.py", &worker)]);
+    let (out, _) = run_within(&dir, &["run", "main.hive"], Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    assert!(!stderr.contains("silent"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -698,6 +698,11 @@ impl Instance for ExecInstance {
                 if let Some(cp) = &task.checkpoint {
                     msg["checkpoint"] = cp.clone();
                 }
+                // Silence counts while it has tasks: an instance idle for long has not been
+                // silent when its first task comes.
+                if c.pending.is_empty() {
+                    c.last_seen = Some(Instant::now());
+                }
                 c.pending.insert(id, tx);
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
