@@ -137,7 +137,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let options_trace = options.trace;
     let real = std::time::Instant::now();
-    let (result, trace, steps, distributed) = tokio.block_on(async {
+    let (ended, trace, steps, distributed) = tokio.block_on(async {
+        let failed = |e| (Ended::Ran(Err(e)), None, String::new(), None);
+        // Caught from before the first agent starts, so that none is left behind.
+        let mut signals = match Signals::catch() {
+            Ok(s) => s,
+            Err(e) => {
+                return failed(hive_runtime::RunError::run(format!(
+                    "cannot catch signals: {e}"
+                )));
+            }
+        };
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
             let resumed = record.is_some();
             let connected =
@@ -152,23 +162,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
             });
             match journal {
                 Ok(j) => options.journal = Some(Arc::new(j)),
-                Err(e) => return (Some(Err(e)), None, String::new(), None),
+                Err(e) => return failed(e),
             }
         }
         let distributed = options.remote.clone();
         let journal = options.journal.clone();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
-            Err(e) => return (Some(Err(e)), None, String::new(), None),
+            Err(e) => return failed(e),
         };
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
         let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
         let display = live.then(|| show_progress(runtime.clone()));
-        // Output that can no longer be shown stops the run, as SIGPIPE would have.
-        let result = tokio::select! {
-            result = runtime.run(Some(&entry), inputs) => Some(result),
-            () = out::failure() => None,
+        // Output that can no longer be shown stops the run, as SIGPIPE would have; a signal
+        // stops it too. Either drops the run, which cancels its tasks.
+        let ended = tokio::select! {
+            result = runtime.run(Some(&entry), inputs) => Ended::Ran(result),
+            () = out::failure() => Ended::Closed,
+            signal = signals.next() => Ended::Signal(signal),
         };
         if let Some((stop, shown)) = display {
             let _ = stop.send(());
@@ -176,18 +188,34 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         // A failed run's trace is the one most worth looking at.
         let trace = options_trace.then(|| runtime.trace());
-        let steps = match (&result, &trace) {
-            (Some(Ok(report)), Some(trace)) if args.simulate => {
+        let steps = match (&ended, &trace) {
+            (Ended::Ran(Ok(report)), Some(trace)) if args.simulate => {
                 steps::table(runtime.plan(), &entry, trace, &report.members)
             }
             _ => String::new(),
         };
-        runtime.shutdown().await;
-        // Stopped because output failed: like a killed run, its journal can be resumed.
-        if let (Some(j), Some(result)) = (&journal, &result)
-            && let Err(e) = j.record_end(result.as_ref().map(|r| &r.output))
-        {
-            errln!("warning: {e}");
+        // Agents are sent `cancel` and `shutdown`, and killed after the grace period; a
+        // second signal kills them at once (ending the runtime kills every process group).
+        if let Ended::Signal(signal) = &ended {
+            errln!(
+                "{}: cancelling the running tasks and stopping the agents (a second signal kills them at once)",
+                signal.name
+            );
+        }
+        tokio::select! {
+            () = runtime.shutdown() => {}
+            _ = signals.next(), if matches!(ended, Ended::Signal(_)) => {}
+        }
+        // The journal's last event, written before a distributed run's journal is flushed.
+        if let Some(j) = &journal {
+            let written = match &ended {
+                Ended::Ran(result) => j.record_end(result.as_ref().map(|r| &r.output)),
+                Ended::Signal(signal) => j.record_interrupted(signal.name),
+                Ended::Closed => Ok(()),
+            };
+            if let Err(e) = written {
+                errln!("warning: {e}");
+            }
         }
         let distributed = match distributed {
             Some(remote) => {
@@ -198,18 +226,27 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
             None => None,
         };
-        (result, trace, steps, distributed)
+        (ended, trace, steps, distributed)
     });
-    // Stopped because output failed: like a killed run, its journal can be resumed.
-    let Some(result) = result else {
-        return ExitCode::from(out::CLOSED);
-    };
     if let (Some(path), Some(trace)) = (&args.trace_out, trace) {
         let text = serde_json::to_string(&trace).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
             errln!("error: cannot write the trace {}: {e}", path.display());
         }
     }
+    let result = match ended {
+        Ended::Ran(result) => result,
+        // Stopped because output failed: like a killed run, its journal can be resumed.
+        Ended::Closed => return ExitCode::from(out::CLOSED),
+        Ended::Signal(signal) => {
+            errln!(
+                "error: interrupted by {}; the tasks still running were cancelled",
+                signal.name
+            );
+            resume_note(args, run_id.as_deref(), remote.as_ref());
+            return ExitCode::from(signal.status);
+        }
+    };
     match result {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report.output).unwrap_or_default();
@@ -236,25 +273,84 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         Err(e) => {
             errln!("error: {e}");
-            let resume = match (&run_id, &remote) {
-                (Some(id), Some(r)) => Some(format!(
-                    "{id} --redis {}",
-                    hive_runtime::remote::masked(&r.url)
-                )),
-                _ => args
-                    .journal
-                    .as_ref()
-                    .or(args.resume.as_ref())
-                    .map(|p| p.display().to_string()),
-            };
-            if let Some(resume) = resume {
-                errln!(
-                    "note: continue with `hivec run {} --resume {resume}`",
-                    args.file.display()
-                );
-            }
+            resume_note(args, run_id.as_deref(), remote.as_ref());
             ExitCode::from(1)
         }
+    }
+}
+
+/// How a run ended.
+enum Ended {
+    /// It finished or failed.
+    Ran(Result<RunReport, hive_runtime::RunError>),
+    /// Its output could no longer be written.
+    Closed,
+    /// A signal stopped it.
+    Signal(Signal),
+}
+
+/// A signal that stops a run: its name and the exit status it gives (128 + its number, as
+/// a shell reports a command the signal killed).
+#[derive(Clone, Copy)]
+struct Signal {
+    name: &'static str,
+    status: u8,
+}
+
+/// SIGINT, SIGTERM and SIGHUP, caught while they are held.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next of them to arrive.
+    async fn next(&mut self) -> Signal {
+        // Their numbers are the same on every Unix.
+        let (name, number) = tokio::select! {
+            _ = self.int.recv() => ("SIGINT", 2),
+            _ = self.term.recv() => ("SIGTERM", 15),
+            _ = self.hup.recv() => ("SIGHUP", 1),
+        };
+        Signal {
+            name,
+            status: 128 + number,
+        }
+    }
+}
+
+/// How to continue a run that did not finish, when it has a journal.
+fn resume_note(
+    args: &RunArgs,
+    run_id: Option<&str>,
+    remote: Option<&hive_runtime::remote::RemoteOptions>,
+) {
+    let resume = match (run_id, remote) {
+        (Some(id), Some(r)) => Some(format!(
+            "{id} --redis {}",
+            hive_runtime::remote::masked(&r.url)
+        )),
+        _ => args
+            .journal
+            .as_ref()
+            .or(args.resume.as_ref())
+            .map(|p| p.display().to_string()),
+    };
+    if let Some(resume) = resume {
+        errln!(
+            "note: continue with `hivec run {} --resume {resume}`",
+            args.file.display()
+        );
     }
 }
 

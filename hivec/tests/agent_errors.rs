@@ -6,14 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/project.rs"]
+mod project;
+
 fn dir(tag: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hive-agent-errors-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).expect("write");
-    }
-    dir
+    project::dir(&format!("agent-errors-{tag}"), files)
 }
 
 fn hivec(dir: &Path, args: &[&str]) -> Command {

@@ -1,6 +1,6 @@
 //! What `hivec run` says about cancelled tasks: a consensus replica cancelled once the vote
 //! is decided answers late without a warning and shows as cancelled, not failed, in the
-//! summary; an answer to a task id never sent is still a protocol warning.
+//! summary; an answer to a task id never sent is a protocol error, logged as a warning.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -68,9 +68,12 @@ fn a_late_answer_to_a_cancelled_replica_is_not_a_warning() {
 }
 
 #[test]
-fn an_answer_to_a_task_never_sent_is_still_a_warning() {
+fn an_answer_to_a_task_never_sent_is_a_protocol_warning() {
     let (_, stderr) = run("unknown", true);
-    assert!(stderr.contains("answered unknown task id 999"), "{stderr}");
+    assert!(
+        stderr.contains("agent a#0 answered task id 999, which it was never sent"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use crate::RunError;
 use crate::agent::{Task, TaskError};
 use crate::conform::conform;
 use crate::consensus;
-use crate::dispatch::{Request, Submitted};
+use crate::dispatch::{Check, Outcome, Request, Submitted};
 use crate::eval::eval;
 use crate::scope::RunScope;
 use crate::step::failed;
@@ -17,6 +17,7 @@ use hive_plan::{Routing, Step, Strategy, Type};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Times one attempt may move because its instance died before it counts as failed.
 const MAX_HANDOFFS: u32 = 8;
@@ -159,7 +160,8 @@ pub(crate) async fn attempts(
         step,
         capability,
         input,
-        returns,
+        check: output_check(run, capability, returns),
+        failed_on: Mutex::new(Vec::new()),
     };
     let mut routing = Some(route(step, input).map_err(fail)?);
     let max = step.options.retry.saturating_add(1);
@@ -223,91 +225,172 @@ pub(crate) struct Call<'a> {
     step: &'a Step,
     capability: &'a str,
     input: &'a Arc<Value>,
-    returns: &'a Type,
+    check: Check,
+    /// Members on which an attempt of this task failed or was lost: the next one goes
+    /// elsewhere when another member can take it.
+    failed_on: Mutex<Vec<usize>>,
+}
+
+/// Conforms an output of `capability` to its type `returns`; one that does not match fails
+/// its attempt (retryable), so that the trace and the summary count it as failed.
+fn output_check(run: &WorkflowRun, capability: &str, returns: &Type) -> Check {
+    // Weak: a request left in a queue must not keep the runtime alive.
+    let rt = Arc::downgrade(&run.rt);
+    let returns = returns.clone();
+    let capability = capability.to_string();
+    Arc::new(move |v| {
+        let rt = rt
+            .upgrade()
+            .ok_or_else(|| TaskError::fatal("the run has ended"))?;
+        conform(v, &returns, &rt.plan.types).map_err(|m| {
+            TaskError::retryable(format!(
+                "output of `{capability}` does not match its type `{returns}` {m}"
+            ))
+        })
+    })
+}
+
+/// What an attempt carries from one delivery to the next when its instance dies under it.
+#[derive(Default)]
+struct Handoff {
+    /// Deliveries lost so far.
+    count: u32,
+    /// The last checkpoint a dead instance saved.
+    checkpoint: Option<Value>,
+    /// Why the last delivery was lost.
+    cause: Option<String>,
+    /// Where the attempt's time runs out, once a delivery of it has started.
+    expires: Option<Instant>,
 }
 
 impl Call<'_> {
     /// Attempt `attempt` of `max` on `target`, moved on (with its checkpoint) when its
-    /// instance dies under it. `taken` is the list of members a consensus round's replicas
-    /// hold, so that they land on distinct agents.
+    /// instance dies under it, within the step's `timeout` counted from its first start:
+    /// a handoff does not start the clock again. `taken` is the list of members a consensus
+    /// round's replicas hold, so that they land on distinct agents.
     pub(crate) async fn once(
         &self,
         target: &Target<'_>,
         (attempt, max): (u32, u32),
         taken: Option<Arc<Mutex<Vec<usize>>>>,
     ) -> Result<Value, Failure> {
-        let (run, step, capability) = (self.run, self.step, self.capability);
+        let (run, step) = (self.run, self.step);
         let rt = &run.rt;
-        let opts = &step.options;
-        let fail = Failure::fatal;
-        let mut handoffs = 0;
-        let mut checkpoint: Option<Value> = None;
-        let mut lost_cause = None;
+        let timeout = step.options.timeout_ms.map(Duration::from_millis);
+        let mut moved = Handoff::default();
+        let mut last_agent = None;
         loop {
-            // A pool with a full queue holds the task back here, in arrival order, until a
-            // waiting task leaves it (backpressure).
-            let room = match rt.rooms.get(target.group).and_then(Option::as_ref) {
-                Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
-                    fail(format!(
-                        "the queue of {} was closed",
-                        target.routing.target.describe()
-                    ))
-                })?),
-                None => None,
-            };
-            let request = Request {
-                room,
-                group: target.group,
-                urgency: opts.priority.urgency(),
-                deadline: run.deadline,
-                task: Task {
-                    capability: capability.to_string(),
-                    input: self.input.clone(),
-                    attempt,
-                    urgency: opts.priority.urgency(),
-                    deadline_ms: opts.timeout_ms,
-                    checkpoint: checkpoint.take(),
-                    lost: (handoffs, lost_cause.take()),
+            let expires = moved.expires;
+            let delivery = self.deliver(target, attempt, &mut moved, taken.clone());
+            let outcome = match expires {
+                None => delivery.await?,
+                Some(end) => match tokio::time::timeout_at(end, delivery).await {
+                    Ok(outcome) => outcome?,
+                    // Its time ran out while it waited for another instance.
+                    Err(_) => {
+                        let limit = timeout.map_or(0, |t| t.as_millis() as u64);
+                        return Err(Failure {
+                            agent: last_agent,
+                            attempt: Some((attempt, max)),
+                            cause: format!(
+                                "timed out after {}, waiting to move on after: {}",
+                                hive_plan::duration(limit),
+                                moved.cause.unwrap_or_default()
+                            ),
+                            retryable: true,
+                        });
+                    }
                 },
-                demand: opts.resources,
-                timeout: opts.timeout_ms.map(Duration::from_millis),
-                key: target.key,
-                excluded: taken.clone(),
-                retry: attempt > 1,
-                label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
             };
-            let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
-                Submitted::Done(outcome) => outcome,
-                Submitted::Pending(rx) => rx
-                    .await
-                    .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
-            };
-            let returns = self.returns;
             let error = match outcome.result {
-                Ok(v) => match conform(v, returns, &rt.plan.types) {
-                    Ok(v) => return Ok(v),
-                    Err(m) => TaskError::retryable(format!(
-                        "output of `{capability}` does not match its type `{returns}` {m}"
-                    )),
-                },
+                Ok(v) => return Ok(v),
                 Err(e) => e,
             };
             // A replica that failed frees its member, so that its handoff may go there.
             if let Some(Ok(mut taken)) = taken.as_ref().map(|s| s.lock()) {
                 taken.retain(|m| *m != outcome.member);
             }
-            if error.lost && handoffs < MAX_HANDOFFS {
-                handoffs += 1;
-                checkpoint = error.checkpoint;
-                lost_cause = Some(error.message);
+            last_agent = rt.member_name(outcome.member, outcome.instance);
+            if last_agent.is_some()
+                && let Ok(mut failed_on) = self.failed_on.lock()
+                && !failed_on.contains(&outcome.member)
+            {
+                failed_on.push(outcome.member);
+            }
+            if error.lost && moved.count < MAX_HANDOFFS {
+                moved.count += 1;
+                moved.checkpoint = error.checkpoint;
+                moved.cause = Some(error.message);
+                if moved.expires.is_none() {
+                    moved.expires = outcome.started.zip(timeout).map(|(at, t)| at + t);
+                }
                 continue;
             }
             return Err(Failure {
-                agent: rt.member_name(outcome.member, outcome.instance),
+                agent: last_agent,
                 attempt: Some((attempt, max)),
                 cause: error.message,
                 retryable: error.retryable,
             });
+        }
+    }
+
+    /// One delivery of attempt `attempt`, after the handoffs in `moved`: the task handed to
+    /// the dispatcher, and its outcome.
+    async fn deliver(
+        &self,
+        target: &Target<'_>,
+        attempt: u32,
+        moved: &mut Handoff,
+        taken: Option<Arc<Mutex<Vec<usize>>>>,
+    ) -> Result<Outcome, Failure> {
+        let (run, step) = (self.run, self.step);
+        let rt = &run.rt;
+        let opts = &step.options;
+        let fail = Failure::fatal;
+        // A pool with a full queue holds the task back here, in arrival order, until a
+        // waiting task leaves it (backpressure).
+        let room = match rt.rooms.get(target.group).and_then(Option::as_ref) {
+            Some(room) => Some(room.clone().acquire_owned().await.map_err(|_| {
+                fail(format!(
+                    "the queue of {} was closed",
+                    target.routing.target.describe()
+                ))
+            })?),
+            None => None,
+        };
+        let left = moved
+            .expires
+            .map(|end| end.saturating_duration_since(Instant::now()));
+        let request = Request {
+            room,
+            group: target.group,
+            urgency: opts.priority.urgency(),
+            deadline: run.deadline,
+            task: Task {
+                capability: self.capability.to_string(),
+                input: self.input.clone(),
+                attempt,
+                urgency: opts.priority.urgency(),
+                deadline_ms: left.map(|l| l.as_millis() as u64).or(opts.timeout_ms),
+                checkpoint: moved.checkpoint.take(),
+                lost: (moved.count, moved.cause.clone()),
+            },
+            demand: opts.resources,
+            timeout: opts.timeout_ms.map(Duration::from_millis),
+            expires: moved.expires,
+            key: target.key,
+            excluded: taken,
+            avoided: self.failed_on.lock().map(|f| f.clone()).unwrap_or_default(),
+            retry: attempt > 1,
+            label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
+            check: Some(self.check.clone()),
+        };
+        match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
+            Submitted::Done(outcome) => Ok(outcome),
+            Submitted::Pending(rx) => rx
+                .await
+                .map_err(|_| fail("the dispatcher dropped the task".to_string())),
         }
     }
 }

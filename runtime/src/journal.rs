@@ -8,7 +8,8 @@
 //! Events: `run` (first line: plan hash, workflow, inputs), `done` (a step's or a map
 //! element's value, by its key such as `review` or `chunks[3]`, with `/` between a step and
 //! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
-//! `finished` (the output) and `failed` (the error).
+//! `finished` (the output), `failed` (the error) and `interrupted` (the signal that stopped
+//! the run).
 
 use crate::conform::conform;
 use hive_plan::{Callee, Plan, Type};
@@ -245,6 +246,11 @@ impl Journal {
             Ok(output) => json!({"event": "finished", "output": output}),
             Err(e) => json!({"event": "failed", "error": e.to_string()}),
         })
+    }
+
+    /// Records that a signal stopped the run (`SIGINT`): it may be resumed.
+    pub fn record_interrupted(&self, signal: &str) -> Result<(), String> {
+        self.append(&json!({"event": "interrupted", "signal": signal}))
     }
 
     fn append(&self, event: &Value) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! `--trace-out`: a run's attempts in the Chrome trace event format, which Perfetto and
 //! `chrome://tracing` open as a timeline.
 
-use crate::dispatch::Span;
+use crate::dispatch::{Span, SpanOutcome};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,13 +32,13 @@ pub fn chrome(spans: &[Span], names: &[String]) -> Value {
         let tid = s.instance * LANES + lane;
         threads.insert((s.member, s.instance, lane));
         let mut args = json!({"capability": s.capability, "attempt": s.attempt});
-        if let Some(e) = &s.error {
+        if let SpanOutcome::Failed(e) = &s.outcome {
             args["error"] = Value::String(e.clone());
         }
         events.push(json!({
             "ph": "X",
             "name": s.step,
-            "cat": if s.error.is_some() { "failed" } else { "ok" },
+            "cat": s.outcome.category(),
             "ts": s.start_us,
             "dur": s.duration_us,
             "pid": s.member + 1,
@@ -80,7 +80,7 @@ mod tests {
             attempt: 1,
             start_us,
             duration_us,
-            error: None,
+            outcome: SpanOutcome::Ok,
         }
     }
 
@@ -104,5 +104,33 @@ mod tests {
         // Sorted by start: (0,0) lane 0, (1,0) lane 0 of instance 1, (0,5) lane 1, (0,10)
         // back on lane 0.
         assert_eq!(tids, [0, lanes, 1, 0]);
+    }
+
+    #[test]
+    fn each_attempt_is_categorised_by_its_outcome() {
+        let outcomes = [
+            SpanOutcome::Ok,
+            SpanOutcome::Failed("no".into()),
+            SpanOutcome::Cancelled,
+        ];
+        let spans: Vec<Span> = outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, outcome)| Span {
+                outcome,
+                ..span(0, 10 * i as u64, 5)
+            })
+            .collect();
+        let trace = chrome(&spans, &["a".to_string()]);
+        let events: Vec<&Value> = trace["traceEvents"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .collect();
+        let cats: Vec<&str> = events.iter().filter_map(|e| e["cat"].as_str()).collect();
+        assert_eq!(cats, ["ok", "failed", "cancelled"]);
+        assert_eq!(events[1]["args"]["error"], "no");
+        assert!(events[2]["args"].get("error").is_none());
     }
 }

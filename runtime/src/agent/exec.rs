@@ -60,7 +60,8 @@ const MAX_FAILED_STARTS: u32 = 5;
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Time an agent has to exit after `shutdown` (and the end of its input) before it is killed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// Cancelled tasks remembered per instance for their late answers (the oldest are forgotten).
+/// Cancelled and answered tasks remembered per instance for later answers (the oldest are
+/// forgotten).
 const CANCELLED_KEPT: usize = 4_096;
 
 /// One instance of an exec agent, restarted with backoff when its process dies.
@@ -85,10 +86,14 @@ struct Conn {
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
     /// Tasks cancelled and not answered since: their late answers are expected.
     cancelled: std::collections::BTreeSet<u64>,
+    /// Tasks answered (the latest of them): a second answer breaks the protocol.
+    answered: std::collections::BTreeSet<u64>,
     next_id: u64,
     last_seen: Option<Instant>,
     /// Shut down: the process is not started again.
     stopping: bool,
+    /// Why the instance was given up, for the error of a task nothing else can take.
+    failure: Option<String>,
 }
 
 impl ExecInstance {
@@ -140,12 +145,21 @@ fn stopping(conn: &Mutex<Conn>) -> bool {
     conn.lock().map_or(true, |c| c.stopping)
 }
 
+/// Why a start failed: what happened, and the end of the process's stderr.
+struct FailedStart {
+    why: String,
+    last_words: String,
+    /// It ran but never answered `hello`: starting it again would only wait as long again.
+    silent: bool,
+}
+
 /// Starts the process, serves it until it dies, and starts it again after a growing pause;
-/// after [`MAX_FAILED_STARTS`] failed starts in a row, or a shutdown, the instance is dead
-/// for good.
+/// after [`MAX_FAILED_STARTS`] failed starts in a row, a first start that got no `ready`
+/// in time, or a shutdown, the instance is dead for good.
 async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, life: Life) {
     let wake = &life.wake;
     let mut failed_starts = 0;
+    let mut ever_ready = false;
     let mut pause = Duration::from_millis(100);
     while !stopping(&conn) {
         let lived = serve(&spec, &conn, &life).await;
@@ -153,19 +167,36 @@ async fn supervise(spec: Arc<Spec>, conn: Arc<Mutex<Conn>>, life: Life) {
         if stopping(&conn) {
             break;
         }
+        let mut given_up = None;
         match lived {
             Ok(()) => {
+                ever_ready = true;
                 failed_starts = 0;
                 pause = Duration::from_millis(100);
             }
-            Err(why) => {
+            Err(failed) => {
+                let FailedStart {
+                    why,
+                    last_words,
+                    silent,
+                } = failed;
                 failed_starts += 1;
-                tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
+                tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}{last_words}");
+                if silent && !ever_ready {
+                    given_up = Some(format!("{why}{last_words}"));
+                } else if failed_starts >= MAX_FAILED_STARTS {
+                    given_up = Some(format!(
+                        "{why}; given up after {MAX_FAILED_STARTS} failed starts in a row{last_words}"
+                    ));
+                }
             }
         }
-        if failed_starts >= MAX_FAILED_STARTS {
-            set_health(&conn, Health::Dead);
-            tracing::error!(agent = %spec.agent, instance = spec.instance, "given up after {MAX_FAILED_STARTS} failed starts");
+        if let Some(failure) = given_up {
+            if let Ok(mut c) = conn.lock() {
+                c.health = Some(Health::Dead);
+                c.failure = Some(failure);
+            }
+            tracing::error!(agent = %spec.agent, instance = spec.instance, "given up after {failed_starts} failed start(s)");
             wake();
             return;
         }
@@ -189,12 +220,17 @@ fn set_health(conn: &Mutex<Conn>, health: Health) {
 }
 
 /// One life of the process: `Ok` once it was ready and then ended, `Err` if it never got ready.
-async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), String> {
+async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), FailedStart> {
+    let failed = |why: String| FailedStart {
+        why,
+        last_words: String::new(),
+        silent: false,
+    };
     let (wake, settled) = (&life.wake, &life.settled);
     let who = format!("{}#{}", spec.agent, spec.instance);
     let mut child: Child = Command::new("sh")
         .arg("-c")
-        .arg(&spec.command)
+        .arg(shell_line(&spec.command).as_ref())
         .current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::piped())
@@ -206,17 +242,17 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         .process_group(0)
         .spawn()
         .map_err(|e| {
-            format!(
+            failed(format!(
                 "agent {who}: cannot start `{}`{}: {e}",
                 spec.command,
                 spec.place()
-            )
+            ))
         })?;
     let group = ProcessGroup(child.id());
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return Err(format!("agent {who}: no pipes to the process"));
+        return Err(failed(format!("agent {who}: no pipes to the process")));
     };
     let tail = Tail::default();
     let mut forwarding = tail.forward(stderr, spec.agent.clone(), spec.instance);
@@ -247,12 +283,8 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
                     }
                     tracing::warn!(agent = %spec.agent, instance = spec.instance, "before `ready`: {line}");
                 }
-                Ok(None) => {
-                    return Err(format!(
-                        "agent {who} exited before answering `hello` with `ready`"
-                    ));
-                }
-                Err(e) => return Err(format!("agent {who}: reading its output: {e}")),
+                Ok(None) => return Err(None),
+                Err(e) => return Err(Some(format!("reading its output: {e}"))),
             }
         }
     });
@@ -266,24 +298,37 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
     };
     let ready = match ready {
         Ok(Ok(ready)) => ready,
-        Ok(Err(why)) => {
-            return Err(format!(
-                "{why} (`{}`{}){}",
-                spec.command,
-                spec.place(),
-                spec.stderr(&tail, &mut forwarding).await
-            ));
+        Ok(Err(unreadable)) => {
+            // The end of its output: its exit status says why, if it has exited.
+            let status = tokio::time::timeout(STDERR_DRAIN, child.wait()).await;
+            let what = match (unreadable, status) {
+                (Some(e), _) => e,
+                (None, Ok(Ok(status))) => ended(status),
+                (None, _) => "closed its output".to_string(),
+            };
+            return Err(FailedStart {
+                why: format!(
+                    "agent {who} {what} before answering `hello` with `ready` (`{}`{})",
+                    spec.command,
+                    spec.place(),
+                ),
+                last_words: spec.stderr(&tail, &mut forwarding).await,
+                silent: false,
+            });
         }
         Err(_) => {
-            return Err(format!(
-                "agent {who} did not answer `hello` with `ready` within {}s (`{}`{}); an agent must \
-                 write each message as one line and flush it at once (in Python, \
-                 `print(..., flush=True)`){}",
-                READY_TIMEOUT.as_secs(),
-                spec.command,
-                spec.place(),
-                spec.stderr(&tail, &mut forwarding).await
-            ));
+            return Err(FailedStart {
+                why: format!(
+                    "agent {who} did not answer `hello` with `ready` within {}s (`{}`{}); an agent \
+                     must write each message as one line and flush it at once (in Python, \
+                     `print(..., flush=True)`)",
+                    READY_TIMEOUT.as_secs(),
+                    spec.command,
+                    spec.place(),
+                ),
+                last_words: spec.stderr(&tail, &mut forwarding).await,
+                silent: true,
+            });
         }
     };
     if let Some(caps) = ready.get("capabilities").and_then(Value::as_array) {
@@ -320,6 +365,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         tokio::select! {
             line = lines.next_line() => match line {
                 Ok(Some(line)) => on_line(&who, conn, &line),
+                // No answer can come any more: a crash, whether or not the process lives on.
                 Ok(None) => break "exited".to_string(),
                 Err(e) => break format!("output unreadable: {e}"),
             },
@@ -339,9 +385,28 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
             }
         }
     };
-    let status = child.wait().await.ok().and_then(|s| s.code());
+    // A process that closed its output but lives on is killed after a moment (after the
+    // grace period when it was shut down: it may be cleaning up).
+    let linger = if stopping(conn) {
+        SHUTDOWN_GRACE
+    } else {
+        STDERR_DRAIN
+    };
+    let exited = tokio::select! {
+        status = tokio::time::timeout(linger, child.wait()) => status.ok(),
+        () = kill.notified() => None,
+    };
+    let status = match exited {
+        Some(status) => status.ok(),
+        None => {
+            group.kill();
+            let _ = child.wait().await;
+            None
+        }
+    };
     let why = match status {
-        Some(code) if end == "exited" => format!("agent {who} exited with code {code}"),
+        Some(status) if end == "exited" => format!("agent {who} {}", ended(status)),
+        None if end == "exited" => format!("agent {who} closed its output and was killed"),
         _ => format!("agent {who} {end}"),
     };
     let last_words = spec.stderr(&tail, &mut forwarding).await;
@@ -368,6 +433,40 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         tracing::warn!(agent = %spec.agent, instance = spec.instance, "{why}");
     }
     Ok(())
+}
+
+/// What `sh -c` runs for `command`: a simple command is run with `exec`, so that the agent
+/// is the only holder of its stdout and the runtime sees the end of it when the agent closes
+/// it (`sh` would hold it open while it waits). Lists, pipelines, compound commands, leading
+/// assignments and shell builtins (which `exec` cannot run: `exit 3`) are left to the shell
+/// as written.
+fn shell_line(command: &str) -> std::borrow::Cow<'_, str> {
+    let first = command.split_whitespace().next().unwrap_or("");
+    let compound = command.contains([';', '&', '|', '(', ')', '{', '}', '`', '\n']);
+    if compound || first.contains('=') || SHELL_WORDS.contains(&first) {
+        command.into()
+    } else {
+        format!("exec {command}").into()
+    }
+}
+
+/// Reserved words and builtins of `sh` that are not programs `exec` could run instead.
+const SHELL_WORDS: &[&str] = &[
+    "", "!", "[[", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "do",
+    "done", "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",
+    "function", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "select",
+    "set", "shift", "source", "then", "time", "times", "trap", "type", "ulimit", "umask",
+    "unalias", "unset", "until", "wait", "while",
+];
+
+/// How a process ended, for messages: `exited with code 3`, `was killed by signal 9`.
+fn ended(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "exited".to_string(),
+    }
 }
 
 /// The process group of one life of an agent; killed when that life ends in any way,
@@ -398,14 +497,11 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
     let msg: Value = match serde_json::from_str(line) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
-            // The stream can no longer be trusted for the tasks in flight.
-            let pending: Vec<_> = c.pending.drain().collect();
-            for (_, reply) in pending {
-                let _ = reply.send(Err(TaskError::retryable(format!(
-                    "agent {who} wrote a line that is not a protocol message: {}",
-                    shorten(line)
-                ))));
-            }
+            let why = format!(
+                "agent {who} wrote a line that is not a protocol message: {}",
+                shorten(line)
+            );
+            c.protocol_error(&why);
             return;
         }
     };
@@ -424,7 +520,10 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
         return;
     }
     match kind {
-        Some("bid") => tracing::warn!("agent {who} answered an unknown bid"),
+        Some("bid") => match id.filter(|id| c.cancelled.remove(id)) {
+            Some(id) => tracing::debug!("agent {who} bid {id} too late"),
+            None => tracing::warn!("agent {who} answered an unknown bid"),
+        },
         Some("result") | Some("error") => {
             let Some(reply) = id.and_then(|id| c.pending.remove(&id)) else {
                 // A task cancelled while its answer was on the way (a consensus decided
@@ -433,12 +532,22 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
                     tracing::debug!("agent {who} answered task {id} after it was cancelled");
                     return;
                 }
-                let unknown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
-                tracing::warn!("agent {who} answered unknown task id {unknown}");
+                let shown = msg.get("id").map_or("(none)".to_string(), Value::to_string);
+                let why = match id {
+                    Some(id) if c.answered.contains(&id) => {
+                        format!("agent {who} answered task {id} a second time")
+                    }
+                    Some(id) if (1..=c.next_id).contains(&id) => {
+                        format!("agent {who} answered task {id}, which is not in flight")
+                    }
+                    _ => format!("agent {who} answered task id {shown}, which it was never sent"),
+                };
+                c.protocol_error(&why);
                 return;
             };
             if let Some(id) = id {
                 c.checkpoints.remove(&id);
+                c.remember(id, Remembered::Answered);
             }
             let result = if msg["type"] == "result" {
                 match msg.get("output") {
@@ -489,12 +598,45 @@ fn shorten(line: &str) -> String {
     format!("`{s}`")
 }
 
+/// Which ids an instance keeps for the answers that may still come.
+enum Remembered {
+    /// Cancelled: a late answer is expected.
+    Cancelled,
+    /// Answered: another answer is a protocol error.
+    Answered,
+}
+
 impl Conn {
     /// Task `id` was cancelled: an answer to it may still come.
     fn remember_cancelled(&mut self, id: u64) {
-        self.cancelled.insert(id);
-        if self.cancelled.len() > CANCELLED_KEPT {
-            self.cancelled.pop_first();
+        self.remember(id, Remembered::Cancelled);
+    }
+
+    /// Keeps `id` among the ids `what`, forgetting the oldest beyond [`CANCELLED_KEPT`].
+    fn remember(&mut self, id: u64, what: Remembered) {
+        let set = match what {
+            Remembered::Cancelled => &mut self.cancelled,
+            Remembered::Answered => &mut self.answered,
+        };
+        set.insert(id);
+        if set.len() > CANCELLED_KEPT {
+            set.pop_first();
+        }
+    }
+
+    /// The instance broke the protocol: its stream can no longer be trusted for the tasks
+    /// in flight, which fail (retryable) with `why`.
+    fn protocol_error(&mut self, why: &str) {
+        tracing::warn!("{why}");
+        self.checkpoints.clear();
+        let pending: Vec<_> = self.pending.drain().collect();
+        for (id, reply) in pending {
+            // The agent may still be working on it: it need not.
+            self.remember_cancelled(id);
+            if let Some(w) = &self.writer {
+                let _ = w.send(json!({"type": "cancel", "id": id}).to_string());
+            }
+            let _ = reply.send(Err(TaskError::retryable(format!("protocol error: {why}"))));
         }
     }
 }
@@ -556,6 +698,11 @@ impl Instance for ExecInstance {
                 if let Some(cp) = &task.checkpoint {
                     msg["checkpoint"] = cp.clone();
                 }
+                // Silence counts while it has tasks: an instance idle for long has not been
+                // silent when its first task comes.
+                if c.pending.is_empty() {
+                    c.last_seen = Some(Instant::now());
+                }
                 c.pending.insert(id, tx);
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
@@ -613,8 +760,11 @@ impl Instance for ExecInstance {
         let conn = self.conn.clone();
         Bid::Later(Box::pin(async move {
             let answer = tokio::time::timeout(BID_TIMEOUT, rx).await;
-            if let Ok(mut c) = conn.lock() {
-                c.bids.remove(&id);
+            // A late answer lost the auction: expected, not a protocol error.
+            if let Ok(mut c) = conn.lock()
+                && c.bids.remove(&id).is_some()
+            {
+                c.remember_cancelled(id);
             }
             answer.ok().and_then(Result::ok).flatten()
         }))
@@ -660,5 +810,34 @@ impl Instance for ExecInstance {
             .ok()
             .and_then(|c| c.health)
             .unwrap_or(Health::Dead)
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.conn.lock().ok().and_then(|c| c.failure.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_line;
+
+    #[test]
+    fn only_a_simple_command_of_a_program_is_run_with_exec() {
+        assert_eq!(
+            shell_line("python3 agent.py --fast"),
+            "exec python3 agent.py --fast"
+        );
+        assert_eq!(shell_line("./agent 2>err.log"), "exec ./agent 2>err.log");
+        for left in [
+            "exit 3",
+            "cd sub && ./agent",
+            "python3 a.py | tee log",
+            "MODEL=x ./agent",
+            "while true; do ./agent; done",
+            "exec ./agent",
+            ". ./env.sh",
+        ] {
+            assert_eq!(shell_line(left), left);
+        }
     }
 }

@@ -116,6 +116,12 @@ pub trait Instance: Send + Sync {
         Health::Live
     }
 
+    /// Why the instance was given up (a process that could not be started), once its health
+    /// is [`Health::Dead`] for that reason: for the error of a task no other member can take.
+    fn failure(&self) -> Option<String> {
+        None
+    }
+
     /// Stops the instance for good: an exec agent is sent `shutdown` and given a grace
     /// period to exit before it is killed. Resolves once it is gone.
     fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {

@@ -1,6 +1,6 @@
 //! One attempt on one instance: started, timed out or cancelled, and recorded.
 
-use super::{Msg, Outcome, Reply, Request, Span, State, Submitted, deliver};
+use super::{Check, Msg, Outcome, Reply, Request, Span, SpanOutcome, State, Submitted, deliver};
 use crate::agent::TaskError;
 use crate::micros;
 use hive_plan::Resources;
@@ -26,11 +26,14 @@ impl State {
             task,
             demand,
             timeout,
+            expires,
             retry,
             label,
+            check,
             ..
         } = request;
         let started = Instant::now();
+        let limit = timeout.map(|t| (t, expires.unwrap_or(started + t)));
         let mut finished = Finished {
             member,
             slot,
@@ -44,12 +47,14 @@ impl State {
         // An in-process capability that finishes at once (`std.echo`) is answered here:
         // no task to spawn, no slot taken.
         if let Some(result) = instance.immediate(&task) {
+            let result = checked(result, check.as_ref());
             finished.elapsed_us = micros(started.elapsed());
-            let (ok, error) = verdict(Some(&result), finished.traced.is_some());
-            self.record(finished, ok, error, false);
+            let (ok, outcome) = verdict(Some(&result), finished.traced.is_some());
+            self.record(finished, ok, outcome, false);
             return reply.send(Outcome {
                 member,
                 instance: slot,
+                started: Some(started),
                 result,
             });
         }
@@ -62,24 +67,25 @@ impl State {
         tokio::spawn(async move {
             let attempt = instance.execute(task);
             let result = tokio::select! {
-                r = with_timeout(attempt, timeout) => Some(r),
+                r = with_timeout(attempt, limit) => Some(checked(r, check.as_ref())),
                 () = reply.closed() => None,
             };
             finished.elapsed_us = micros(started.elapsed());
-            let (ok, error) = verdict(result.as_ref(), finished.traced.is_some());
+            let (ok, outcome) = verdict(result.as_ref(), finished.traced.is_some());
             finished.cancelled = result.is_none();
             deliver(
                 &shared,
                 Msg::Done {
                     finished,
                     ok,
-                    error,
+                    outcome,
                 },
             );
             if let Some(result) = result {
                 let _ = reply.send(Outcome {
                     member,
                     instance: slot,
+                    started: Some(started),
                     result,
                 });
             }
@@ -89,8 +95,14 @@ impl State {
 
     /// Records a finished attempt: its slot is free again (`held`), the member's measures
     /// and, when traced, its span.
-    pub(super) fn record(&mut self, f: Finished, ok: bool, error: Option<String>, held: bool) {
-        if let Some((step, capability, attempt)) = f.traced {
+    pub(super) fn record(
+        &mut self,
+        f: Finished,
+        ok: bool,
+        outcome: Option<SpanOutcome>,
+        held: bool,
+    ) {
+        if let (Some((step, capability, attempt)), Some(outcome)) = (f.traced, outcome) {
             self.spans.push(Span {
                 member: f.member,
                 instance: f.slot,
@@ -99,7 +111,7 @@ impl State {
                 attempt,
                 start_us: micros(f.started.saturating_duration_since(self.epoch)),
                 duration_us: f.elapsed_us,
-                error,
+                outcome,
             });
         }
         let m = &mut self.fleet[f.member];
@@ -118,17 +130,25 @@ impl State {
     }
 }
 
-/// Whether an attempt succeeded, and, when `traced`, its error for the trace; `None` is a
-/// cancelled attempt.
+/// Whether an attempt succeeded, and, when `traced`, how it ended for the trace; a `result`
+/// of `None` is a cancelled attempt.
 pub(super) fn verdict(
     result: Option<&Result<Value, TaskError>>,
     traced: bool,
-) -> (bool, Option<String>) {
-    let error = |text: &str| traced.then(|| text.to_string());
-    match result {
-        Some(Ok(_)) => (true, None),
-        Some(Err(e)) => (false, error(&e.message)),
-        None => (false, error("cancelled")),
+) -> (bool, Option<SpanOutcome>) {
+    let (ok, outcome) = match result {
+        Some(Ok(_)) => (true, SpanOutcome::Ok),
+        Some(Err(e)) => (false, SpanOutcome::Failed(e.message.clone())),
+        None => (false, SpanOutcome::Cancelled),
+    };
+    (ok, traced.then_some(outcome))
+}
+
+/// `result` after the request's check of its output.
+fn checked(result: Result<Value, TaskError>, check: Option<&Check>) -> Result<Value, TaskError> {
+    match (result, check) {
+        (Ok(v), Some(check)) => check(v),
+        (result, _) => result,
     }
 }
 
@@ -146,13 +166,14 @@ pub(super) struct Finished {
     traced: Option<(String, String, u32)>,
 }
 
+/// `attempt`, failed as timed out at `limit`'s instant; the error names its duration.
 pub(super) async fn with_timeout(
     attempt: crate::agent::Attempt,
-    timeout: Option<Duration>,
+    limit: Option<(Duration, Instant)>,
 ) -> Result<Value, TaskError> {
-    match timeout {
+    match limit {
         None => attempt.await,
-        Some(limit) => match tokio::time::timeout(limit, attempt).await {
+        Some((limit, end)) => match tokio::time::timeout_at(end, attempt).await {
             Ok(r) => r,
             Err(_) => Err(TaskError::retryable(format!(
                 "timed out after {}",

@@ -35,7 +35,7 @@ use queue::Queued;
 use scale::autoscale;
 
 pub use queue::Group;
-pub use report::{MemberReport, QueueReport, Span};
+pub use report::{MemberReport, QueueReport, Span, SpanOutcome};
 pub use scale::{SCALE_COOLDOWN, SCALE_IDLE, SCALE_TICK, SCALE_UP_AFTER};
 
 /// A task that is ready to run, as a step hands it to the dispatcher.
@@ -52,15 +52,24 @@ pub struct Request {
     pub demand: Resources,
     /// Per-attempt limit.
     pub timeout: Option<Duration>,
+    /// When the attempt's time runs out, if an earlier delivery of it started the clock (it
+    /// moved because its instance died): it then ends by then, not `timeout` after this start.
+    pub expires: Option<Instant>,
     /// The `hash` strategy's key, hashed.
     pub key: Option<u64>,
     /// Members this task may not go to; the chosen member is added (consensus replicas
     /// share one list so that they land on distinct agents).
     pub excluded: Option<Arc<Mutex<Vec<usize>>>>,
+    /// Members that failed this task before: one of them takes it only when no other member
+    /// can take it now.
+    pub avoided: Vec<usize>,
     /// Whether this attempt is a retry (for the summary).
     pub retry: bool,
     /// The step it belongs to, when the run is traced.
     pub label: Option<String>,
+    /// Turns an output into the task's value, or fails the attempt (an output that does
+    /// not match the capability's type), before the attempt is recorded.
+    pub check: Option<Check>,
     /// A place in its pool's bounded queue (`max_queue`), given back when the task leaves
     /// the queue.
     pub room: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -75,6 +84,9 @@ impl Request {
         }
     }
 }
+
+/// See [`Request::check`].
+pub type Check = Arc<dyn Fn(Value) -> Result<Value, TaskError> + Send + Sync>;
 
 /// What [`Dispatcher::submit`] did with a task.
 pub enum Submitted {
@@ -123,6 +135,8 @@ pub struct Outcome {
     pub member: usize,
     /// The instance of that member.
     pub instance: usize,
+    /// When it started on that instance; `None` if it never started.
+    pub started: Option<Instant>,
     /// The output or the failure.
     pub result: Result<Value, TaskError>,
 }
@@ -131,7 +145,7 @@ enum Msg {
     Done {
         finished: Finished,
         ok: bool,
-        error: Option<String>,
+        outcome: Option<SpanOutcome>,
     },
     /// An instance's health changed: waiting tasks may be placed, or fail.
     Wake,
@@ -286,7 +300,7 @@ impl State {
                     let started = self.start(member, slot, request, Reply::Caller);
                     return started.ok_or_else(|| TaskError::fatal("the task was not started"));
                 }
-                Verdict::Never => return Ok(Submitted::Done(never())),
+                Verdict::Never => return Ok(Submitted::Done(never(&group.members, &self.fleet))),
                 Verdict::Wait => {}
             }
         }
@@ -318,8 +332,8 @@ impl State {
             Msg::Done {
                 finished,
                 ok,
-                error,
-            } => self.record(finished, ok, error, true),
+                outcome,
+            } => self.record(finished, ok, outcome, true),
             Msg::Wake => {}
             Msg::Bids { group, seq, bids } => {
                 if let Some(g) = self.groups.get_mut(group)

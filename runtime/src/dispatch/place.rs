@@ -77,7 +77,7 @@ impl State {
                     Verdict::Never => {
                         let queued = group.queue.pop()?;
                         group.auctions.remove(&seq);
-                        let _ = queued.reply.send(never());
+                        let _ = queued.reply.send(never(&group.members, &self.fleet));
                         Some(None)
                     }
                     Verdict::Start(member, slot) => {
@@ -107,7 +107,22 @@ pub(super) fn judge(
     request: &Request,
     bids: &[(usize, f64)],
 ) -> Verdict {
-    let excluded = request.excluded();
+    let mut excluded = request.excluded();
+    // A retry goes first to the members that have not failed the task.
+    if !request.avoided.is_empty() {
+        let others = excluded.len();
+        excluded.extend(&request.avoided);
+        let ask = Ask {
+            demand: &request.demand,
+            excluded: &excluded,
+            key: request.key,
+            bids,
+        };
+        if let Some((member, slot)) = policy.choose(members, fleet, &ask) {
+            return Verdict::Start(member, slot);
+        }
+        excluded.truncate(others);
+    }
     let ask = Ask {
         demand: &request.demand,
         excluded: &excluded,
@@ -122,14 +137,27 @@ pub(super) fn judge(
     }
 }
 
-/// The outcome of a task no live member of its target can take.
-pub(super) fn never() -> Outcome {
+/// The outcome of a task no live member of its target (`members`) can take, with the
+/// reasons its instances were given up.
+pub(super) fn never(members: &[usize], fleet: &[Member]) -> Outcome {
+    let mut message = "no live member of the target can take this task".to_string();
+    let failures: Vec<String> = members
+        .iter()
+        .flat_map(|&m| fleet[m].current())
+        .filter_map(|s| s.instance.failure())
+        .collect();
+    if !failures.is_empty() {
+        message.push(':');
+    }
+    for failure in failures {
+        message.push_str("\n  ");
+        message.push_str(&failure);
+    }
     Outcome {
         member: usize::MAX,
         instance: 0,
-        result: Err(TaskError::fatal(
-            "no live member of the target can take this task",
-        )),
+        started: None,
+        result: Err(TaskError::fatal(message)),
     }
 }
 

@@ -37,8 +37,30 @@ pub struct Span {
     pub start_us: u64,
     /// Duration in microseconds.
     pub duration_us: u64,
-    /// The failure, if it failed.
-    pub error: Option<String>,
+    /// How it ended.
+    pub outcome: SpanOutcome,
+}
+
+/// How one traced attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpanOutcome {
+    /// It gave an output of the capability's type.
+    Ok,
+    /// It failed, for this reason.
+    Failed(String),
+    /// It was dropped before it finished (a timeout of its step, a decided consensus).
+    Cancelled,
+}
+
+impl SpanOutcome {
+    /// The trace's category: `ok`, `failed` or `cancelled`.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SpanOutcome::Ok => "ok",
+            SpanOutcome::Failed(_) => "failed",
+            SpanOutcome::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// What waited for one pool over the run, for the summary.
