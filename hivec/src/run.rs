@@ -167,10 +167,23 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         let distributed = options.remote.clone();
         let journal = options.journal.clone();
+        // A real run's trace goes to its file as the attempts finish; a simulated one is
+        // read whole for the step table.
+        let stream = match args.trace_out.as_deref().filter(|_| !args.simulate) {
+            Some(path) => match hive_runtime::TraceStream::create(path) {
+                Ok(s) => Some(s),
+                Err(e) => return failed(hive_runtime::RunError::run(e)),
+            },
+            None => None,
+        };
+        let streamed = stream.is_some();
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
             Err(e) => return failed(e),
         };
+        if let Some(stream) = stream {
+            runtime.stream_trace(stream);
+        }
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
         let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
@@ -187,7 +200,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             let _ = shown.await;
         }
         // A failed run's trace is the one most worth looking at.
-        let trace = options_trace.then(|| runtime.trace());
+        let trace = (options_trace && !streamed).then(|| runtime.trace());
         let steps = match (&ended, &trace) {
             (Ended::Ran(Ok(report)), Some(trace)) if args.simulate => {
                 steps::table(runtime.plan(), &entry, trace, &report.members)
@@ -205,6 +218,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         tokio::select! {
             () = runtime.shutdown() => {}
             _ = signals.next(), if matches!(ended, Ended::Signal(_)) => {}
+        }
+        if let Err(e) = runtime.end_trace() {
+            errln!("error: {e}");
         }
         // The journal's last event, written before a distributed run's journal is flushed.
         if let Some(j) = &journal {

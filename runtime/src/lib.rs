@@ -23,6 +23,7 @@ pub mod secrets;
 mod step;
 pub mod strategy;
 mod trace;
+pub use trace::Stream as TraceStream;
 mod workflow;
 
 pub use error::RunError;
@@ -212,6 +213,20 @@ impl Runtime {
     /// `agent#instance`, for messages.
     fn member_name(&self, member: usize, instance: usize) -> Option<String> {
         self.names.get(member).map(|n| format!("{n}#{instance}"))
+    }
+
+    /// Writes the attempts that finish from now on to `stream` (the shape of
+    /// [`Runtime::trace`]), instead of keeping them for it.
+    pub fn stream_trace(&self, stream: TraceStream) {
+        self.dispatcher.stream_trace(stream);
+    }
+
+    /// Finishes the trace given to [`Runtime::stream_trace`], once the attempts are over.
+    pub fn end_trace(&self) -> Result<(), String> {
+        match self.dispatcher.end_trace() {
+            Some(stream) => stream.finish(&self.names),
+            None => Ok(()),
+        }
     }
 
     /// Every attempt so far as a Chrome trace (the JSON object format Perfetto opens):

@@ -91,7 +91,19 @@ fn a_second_round_may_agree() {
 fn the_fallback_target_gets_its_rounds() {
     let (result, dir) = vote("consensus-fallback", DISAGREE, "consensus: unanimous");
     assert_eq!(result.expect("the others agree").output, json!("yes"));
-    for agent in ["a", "d", "e", "f"] {
+    // Two different answers decide the trio's round: its third replica may be cancelled
+    // before it is sent.
+    let trio: Vec<Vec<Value>> = ["a", "b", "c"].iter().map(|a| attempts(&dir, a)).collect();
+    assert!(
+        trio.iter()
+            .all(|t| t.len() <= 1 && t.iter().all(|n| *n == json!(1))),
+        "{trio:?}"
+    );
+    assert!(
+        trio.iter().filter(|t| !t.is_empty()).count() >= 2,
+        "{trio:?}"
+    );
+    for agent in ["d", "e", "f"] {
         assert_eq!(attempts(&dir, agent), [json!(1)], "{agent}");
     }
 }

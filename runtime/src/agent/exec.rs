@@ -284,7 +284,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
                     tracing::warn!(agent = %spec.agent, instance = spec.instance, "before `ready`: {line}");
                 }
                 Ok(None) => return Err(None),
-                Err(e) => return Err(Some(format!("reading its output: {e}"))),
+                Err(e) => return Err(Some(format!("wrote output that cannot be read ({e})"))),
             }
         }
     });

@@ -103,7 +103,7 @@ impl State {
         held: bool,
     ) {
         if let (Some((step, capability, attempt)), Some(outcome)) = (f.traced, outcome) {
-            self.spans.push(Span {
+            let span = Span {
                 member: f.member,
                 instance: f.slot,
                 step,
@@ -112,7 +112,11 @@ impl State {
                 start_us: micros(f.started.saturating_duration_since(self.epoch)),
                 duration_us: f.elapsed_us,
                 outcome,
-            });
+            };
+            match self.stream.as_mut() {
+                Some(stream) => stream.push(&span),
+                None => self.spans.push(span),
+            }
         }
         let m = &mut self.fleet[f.member];
         if held && let Some(s) = m.instances.get_mut(f.slot) {

@@ -187,6 +187,7 @@ impl Dispatcher {
             pools,
             seq: 0,
             spans: Vec::new(),
+            stream: None,
             epoch: Instant::now(),
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
@@ -266,8 +267,10 @@ struct State {
     groups: Vec<Group>,
     pools: Vec<QueueReport>,
     seq: u64,
-    /// Finished attempts of a traced run.
+    /// Finished attempts of a traced run, unless they go to `stream`.
     spans: Vec<Span>,
+    /// Where a traced run's attempts are written as they finish.
+    stream: Option<crate::trace::Stream>,
     /// Time zero of the spans.
     epoch: Instant,
     /// Targets with waiting tasks, best head first (a buffer kept between placements).

@@ -87,6 +87,16 @@ impl Dispatcher {
         self.read(|s| s.spans.clone())
     }
 
+    /// Writes the attempts that finish from now on to `stream` instead of keeping them.
+    pub fn stream_trace(&self, stream: crate::trace::Stream) {
+        self.write(|s| s.stream = Some(stream));
+    }
+
+    /// The stream given to [`Dispatcher::stream_trace`], to finish it.
+    pub fn end_trace(&self) -> Option<crate::trace::Stream> {
+        self.write(|s| s.stream.take())
+    }
+
     /// What every member did so far.
     pub fn report(&self) -> Vec<MemberReport> {
         let now = Instant::now();
