@@ -38,6 +38,11 @@ workflow greet(who: Greeting) -> string {
   output "${hello} x${who.times}"
 }
 
+workflow broken() -> json {
+  step boom = std.fail(message: "no luck", retryable: false)
+  output boom
+}
+
 workflow stall() -> string {
   step w = wait()
   output w
@@ -178,6 +183,18 @@ fn a_submitted_run_is_polled_until_it_has_its_output() {
     assert_eq!(list["runs"][0]["id"], id.as_str(), "{list}");
     let (_, list) = request(&server, "GET", "/v1/runs?status=failed", None, None);
     assert_eq!(list["runs"], json!([]));
+    let (status, run) = submit(&server, json!({"workflow": "broken"}), None);
+    assert_eq!(status, 201, "{run}");
+    let run = finished(&server, run["id"].as_str().expect("id"), None);
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error"]["step"], "broken.boom", "{run}");
+    assert!(
+        run["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no luck")),
+        "{run}"
+    );
+    assert_eq!(run["steps"][0]["state"], "failed", "{run}");
     let (status, error) = request(&server, "GET", "/v1/runs?status=done", None, None);
     assert_eq!(status, 400);
     assert_eq!(error["error"]["code"], "bad-request");
@@ -264,6 +281,13 @@ fn a_cancelled_run_sends_cancel_to_its_task_and_stops_its_agent() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Another run goes on meanwhile, and finishes first.
+    let body = json!({"workflow": "greet", "inputs": {"who": {"name": "Cy", "times": 3}}});
+    let (_, other) = submit(&server, body, None);
+    let other = finished(&server, other["id"].as_str().expect("id"), None);
+    assert_eq!(other["output"], "hello Cy x3", "{other}");
+    let (_, running) = request(&server, "GET", "/v1/runs?status=running", None, None);
+    assert_eq!(running["runs"][0]["id"], id.as_str(), "{running}");
     let (status, answer) = request(
         &server,
         "POST",
@@ -321,4 +345,43 @@ fn a_file_that_does_not_check_is_not_served() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("nope"), "{stderr}");
     assert!(stderr.contains("not serving"), "{stderr}");
+}
+
+#[test]
+fn sigterm_cancels_the_runs_in_flight_and_stops_the_server() {
+    let mut server = serve("sigterm", &[]);
+    let (status, run) = submit(&server, json!({"workflow": "stall"}), None);
+    assert_eq!(status, 201, "{run}");
+    let started = Instant::now();
+    while !server.dir.join("slow.pid").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exited.success(), "{exited}");
+    let log = std::fs::read_to_string(server.dir.join("stderr")).expect("log");
+    assert!(log.contains("1 run cancelled"), "{log}");
+    assert!(
+        server.dir.join("cancelled").exists(),
+        "the agent got no cancel"
+    );
+    let pid = std::fs::read_to_string(server.dir.join("slow.pid")).expect("pid");
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the agent outlived the server"
+    );
 }

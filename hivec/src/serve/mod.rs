@@ -1,6 +1,8 @@
 //! `hivec serve`: compiles the files once at start, then serves the JSON API of runs (`/v1`)
 //! on one listening address, running each submitted run in this process.
 //!
+//! SIGINT or SIGTERM stops it: the runs in flight are cancelled as `cancel` would.
+//!
 //! Invariant: a token never reaches a log line, an error or a response; without tokens only a
 //! loopback address is served, so an unauthenticated API is never reachable from elsewhere.
 
@@ -94,12 +96,50 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
                 ""
             }
         );
-        match axum::serve(listener, api::router(state)).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                errln!("error: the server stopped: {e}");
-                ExitCode::from(1)
-            }
+        let served = axum::serve(listener, api::router(state.clone()))
+            .with_graceful_shutdown(stop_signal())
+            .await;
+        if let Err(e) = served {
+            errln!("error: the server stopped: {e}");
+            return ExitCode::from(1);
         }
+        // Stopped by a signal: the runs in flight are cancelled, so that their tasks get
+        // `cancel` and their agents `shutdown` rather than being left running.
+        let running = state.runs.cancel_all();
+        if running > 0 {
+            errln!(
+                "stopping: {running} run{} cancelled",
+                if running == 1 { "" } else { "s" }
+            );
+        }
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        while state.runs.running() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        ExitCode::SUCCESS
     })
+}
+
+/// How long the runs cancelled at a stop signal have to end before the server exits anyway.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves at SIGINT or SIGTERM; a signal that cannot be waited for never resolves.
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

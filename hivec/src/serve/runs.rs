@@ -108,7 +108,7 @@ impl Runs {
         let id = {
             let mut inner = self.lock();
             inner.count += 1;
-            let id = format!("r{:06}-{:08x}", inner.count, fastrand_u32());
+            let id = format!("r{:06}-{:08x}", inner.count, salt());
             inner.order.push(id.clone());
             inner.by_id.insert(
                 id.clone(),
@@ -151,6 +151,31 @@ impl Runs {
             _ if run.status == Status::Running => Cancelled::Stopping,
             _ => Cancelled::Finished(run.status),
         }
+    }
+
+    /// Cancels every run still running; returns how many there were.
+    pub fn cancel_all(&self) -> usize {
+        let mut inner = self.lock();
+        let mut running = 0;
+        for run in inner.by_id.values_mut() {
+            if run.status == Status::Running {
+                running += 1;
+                if let Some(cancel) = run.cancel.take() {
+                    let _ = cancel.send(());
+                }
+            }
+        }
+        running
+    }
+
+    /// How many runs are still running.
+    pub fn running(&self) -> usize {
+        let inner = self.lock();
+        inner
+            .by_id
+            .values()
+            .filter(|r| r.status == Status::Running)
+            .count()
     }
 
     /// Run `id` in full: status, inputs, output or error, its steps' attempts.
@@ -342,7 +367,7 @@ fn now_ms() -> u64 {
 
 /// A random part of run ids, so that an id of an earlier server is not taken for a run of
 /// this one.
-fn fastrand_u32() -> u32 {
+fn salt() -> u32 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
