@@ -12,6 +12,7 @@ mod plan;
 mod progress;
 mod remote;
 mod run;
+mod serve;
 mod steps;
 mod worker;
 
@@ -73,6 +74,8 @@ enum Command {
     },
     /// Run a workflow: its output as JSON on stdout, a summary per agent on stderr.
     Run(run::RunArgs),
+    /// Serve the files' workflows over an HTTP JSON API (`/v1/runs`).
+    Serve(serve::ServeArgs),
     /// Host a file's exec agents for distributed runs (`hivec run --redis`).
     Worker(worker::WorkerArgs),
     /// The dead letters of distributed runs: `list`, `show ID`, `purge`.
@@ -148,6 +151,8 @@ fn main() -> ExitCode {
     let level = match &cli.command {
         Command::Run(args) if args.verbose >= 2 => "debug,salsa=warn",
         Command::Run(args) if args.verbose == 1 => "warn,hive=info,hive_runtime=info,hivec=info",
+        // A server's log is its record of what ran and who asked.
+        Command::Serve(_) => "warn,hivec=info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => args.color,
         Command::Worker(args) => args.color,
+        Command::Serve(args) => args.color,
         Command::Dlq(_) => Color::Auto,
         Command::Lsp | Command::Explain { .. } => Color::Auto,
     };
@@ -184,6 +190,7 @@ fn main() -> ExitCode {
         } => plan::run(&file, workflow.as_deref(), format, root.as_deref(), color),
         Command::Run(args) => run::run(&args),
         Command::Worker(args) => worker::worker(&args),
+        Command::Serve(args) => serve::serve(&args),
         Command::Dlq(args) => dlq::dlq(&args),
         Command::Lsp => lsp::run(),
         Command::Fmt {

@@ -239,6 +239,26 @@ impl Runtime {
         trace
     }
 
+    /// Every attempt finished so far, with its `agent#instance` (the data of [`Runtime::trace`],
+    /// for the service's view of a run). Empty unless the run was started with
+    /// [`RunOptions::trace`]. Values read by `env()` are masked in the errors.
+    pub fn attempts(&self) -> Vec<(String, dispatch::Span)> {
+        let mut spans = self.dispatcher.trace();
+        spans.sort_by_key(|s| s.start_us);
+        spans
+            .into_iter()
+            .map(|mut s| {
+                if let dispatch::SpanOutcome::Failed(e) = &mut s.outcome {
+                    *e = secrets::mask(e).into_owned();
+                }
+                let who = self
+                    .member_name(s.member, s.instance)
+                    .unwrap_or_else(|| "?".to_string());
+                (who, s)
+            })
+            .collect()
+    }
+
     /// A random number from `0..=max`.
     fn random(&self, max: u64) -> u64 {
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());

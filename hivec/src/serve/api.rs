@@ -1,0 +1,303 @@
+//! The HTTP API: `/healthz`, and under `/v1` runs submitted, listed, shown and cancelled.
+//! Every error is `{"error": {"code", "message"}}` with its HTTP status.
+
+use super::auth::{Tokens, bearer};
+use super::runs::{Cancelled, Runs, Status};
+use super::workflows::Workflows;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hive_plan::Type;
+use hive_runtime::conform::conform;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Request bodies larger than this are refused (413) as soon as they are seen to be.
+const MAX_BODY: usize = 4 << 20;
+
+/// What every handler shares.
+pub struct State {
+    /// The workflows that can be run.
+    pub workflows: Workflows,
+    /// Every run so far.
+    pub runs: Arc<Runs>,
+    /// With `--tokens`: the tokens one of which every request but `/healthz` must bear.
+    pub tokens: Option<Tokens>,
+}
+
+/// A failed request.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    /// For an input that does not match its type: where in the request body.
+    path: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            path: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(path) = self.path {
+            error["path"] = Value::String(path);
+        }
+        (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}
+
+/// The service's routes, authenticated as `state.tokens` says.
+pub fn router(state: Arc<State>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/runs", post(submit).get(list))
+        .route("/v1/runs/{id}", get(show))
+        .route("/v1/runs/{id}/cancel", post(cancel))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .merge(v1)
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A panic is a bug, but it answers its request and leaves the server and its runs be.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed on this request; its log may say more",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+/// Lets a request through when no tokens are configured or it bears one of them; the log
+/// names the token, never shows it.
+async fn authenticate(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let Some(tokens) = &state.tokens else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| bearer(h.as_bytes()));
+    let Some(given) = given else {
+        return unauthorized("this endpoint needs `Authorization: Bearer TOKEN`");
+    };
+    match tokens.name_of(given) {
+        Some(name) => {
+            tracing::info!("{} {} by {name}", request.method(), request.uri().path());
+            next.run(request).await
+        }
+        None => unauthorized("the bearer token is not one of the server's tokens"),
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+/// `POST /v1/runs {workflow, inputs}`: 201 with the run, once its inputs match the
+/// workflow's parameters.
+async fn submit(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", message);
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the body is larger than {} MiB", MAX_BODY >> 20),
+        ),
+        _ => bad(format!("the body could not be read: {e}")),
+    })?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let Value::Object(mut body) = body else {
+        return Err(bad(
+            "the body is a JSON object: {\"workflow\": …, \"inputs\": {…}}".into(),
+        ));
+    };
+    let workflow = match body.remove("workflow") {
+        Some(Value::String(w)) => w,
+        Some(_) => return Err(bad("`workflow` is a string".into())),
+        None => return Err(bad("the body names the `workflow` to run".into())),
+    };
+    let inputs = match body.remove("inputs") {
+        Some(Value::Object(inputs)) => inputs,
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err(bad("`inputs` is an object of the workflow's inputs".into())),
+    };
+    if let Some(key) = body.keys().next() {
+        return Err(bad(format!(
+            "the body has no field `{key}`; its fields are `workflow` and `inputs`"
+        )));
+    }
+    let Some(plan) = state.workflows.get(&workflow) else {
+        let names: Vec<&str> = state.workflows.names().collect();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-workflow",
+            format!(
+                "no workflow `{workflow}`; the server runs: {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    let inputs = checked_inputs(plan, &workflow, inputs)?;
+    let run = state.runs.submit(plan, &workflow, inputs);
+    Ok((StatusCode::CREATED, axum::Json(run)).into_response())
+}
+
+/// `inputs` checked against workflow `name`'s parameters and normalised as a run binds them;
+/// the first mismatch is a 422 with its path in the request body.
+fn checked_inputs(
+    plan: &hive_plan::Plan,
+    name: &str,
+    mut inputs: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    let invalid = |path: String, message: String| ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid-input",
+        message,
+        path: Some(path),
+    };
+    let params = plan.workflows.get(name).map_or(&[][..], |w| &w.params);
+    if let Some(key) = inputs
+        .keys()
+        .find(|k| !params.iter().any(|p| &p.name == *k))
+    {
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        return Err(invalid(
+            format!("$.inputs.{key}"),
+            format!(
+                "workflow `{name}` has no input `{key}`; its inputs are: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        ));
+    }
+    let mut checked = Map::new();
+    for p in params {
+        match inputs.remove(&p.name) {
+            Some(value) => {
+                let value = conform(value, &p.ty, &plan.types).map_err(|m| {
+                    let inner = m.path.strip_prefix('$').unwrap_or(&m.path);
+                    invalid(
+                        format!("$.inputs.{}{inner}", p.name),
+                        format!("input `{}` {m}", p.name),
+                    )
+                })?;
+                checked.insert(p.name.clone(), value);
+            }
+            None if p.default.is_none() && !matches!(p.ty, Type::Optional(_)) => {
+                return Err(invalid(
+                    format!("$.inputs.{}", p.name),
+                    format!("workflow `{name}` needs input `{}: {}`", p.name, p.ty),
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(checked)
+}
+
+/// `GET /v1/runs?status=&workflow=`: the runs in the order submitted.
+async fn list(
+    Shared(state): Shared<Arc<State>>,
+    query: Result<Query<BTreeMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", message);
+    let Query(query) = query.map_err(|e| bad(format!("the query is malformed: {e}")))?;
+    if let Some(key) = query.keys().find(|k| *k != "status" && *k != "workflow") {
+        return Err(bad(format!(
+            "no filter `{key}`; runs are filtered by `status` and `workflow`"
+        )));
+    }
+    let status = match query.get("status").filter(|s| !s.is_empty()) {
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+            bad(format!("no status `{s}`; a run is {}", names.join(", ")))
+        })?),
+        None => None,
+    };
+    let workflow = query.get("workflow").filter(|w| !w.is_empty());
+    let runs = state.runs.list(status, workflow.map(String::as_str));
+    Ok(axum::Json(json!({ "runs": runs })).into_response())
+}
+
+fn unknown_run(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown-run",
+        format!("no run `{id}`"),
+    )
+}
+
+/// `GET /v1/runs/{id}`.
+async fn show(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let run = state.runs.view(&id).ok_or_else(|| unknown_run(&id))?;
+    Ok(axum::Json(run).into_response())
+}
+
+/// `POST /v1/runs/{id}/cancel`: 202 while the run stops; 409 once it has finished.
+async fn cancel(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.runs.cancel(&id) {
+        Cancelled::Stopping => {
+            tracing::info!("run {id} cancelled");
+            Ok((
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"id": id, "status": "cancelling"})),
+            )
+                .into_response())
+        }
+        Cancelled::Finished(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "run-finished",
+            format!("run `{id}` has already finished: {}", status.name()),
+        )),
+        Cancelled::Unknown => Err(unknown_run(&id)),
+    }
+}

@@ -1,0 +1,145 @@
+//! `hivec serve`: compiles the files once at start, then serves the JSON API of runs (`/v1`)
+//! on one listening address, running each submitted run in this process.
+//!
+//! SIGINT or SIGTERM stops it: the runs in flight are cancelled as `cancel` would.
+//!
+//! Invariant: a token never reaches a log line, an error or a response; without tokens only a
+//! loopback address is served, so an unauthenticated API is never reachable from elsewhere.
+
+mod api;
+mod auth;
+mod runs;
+mod workflows;
+
+use crate::Color;
+use crate::out::errln;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// `hivec serve`'s arguments.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// `.hive` files or directories (searched recursively) whose workflows can be run.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The address to serve on; without --tokens it must be a loopback address.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Bearer tokens, one `name token` per line (`#` starts a comment); every endpoint but
+    /// `/healthz` then requires one.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Imports may not leave this directory (default: the directory of each file).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Colour the diagnostics and the log (default: when stderr is a terminal).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Color,
+}
+
+/// Serves until killed. Every problem found before listening (tokens, address, files that do
+/// not check) is a usage error: exit 2.
+pub fn serve(args: &ServeArgs) -> ExitCode {
+    let usage = |message: String| {
+        errln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let tokens = match &args.tokens {
+        Some(path) => match auth::Tokens::load(path) {
+            Ok(t) => Some(t),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    if tokens.is_none() && !args.listen.ip().is_loopback() {
+        return usage(format!(
+            "without --tokens hivec serve listens only on a loopback address, and {} is not one: give --tokens FILE, or --listen 127.0.0.1:{}",
+            args.listen,
+            args.listen.port()
+        ));
+    }
+    let workflows =
+        match workflows::Workflows::compile(&args.paths, args.root.as_deref(), args.color) {
+            Ok(w) => w,
+            Err(code) => return code,
+        };
+    // The API and the runs share the scheduler: the runs coordinate and the agents compute,
+    // so two threads keep a slow request from waiting on a busy run.
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let tokio = match built {
+        Ok(rt) => rt,
+        Err(e) => return usage(format!("cannot start the runtime: {e}")),
+    };
+    let state = Arc::new(api::State {
+        workflows,
+        runs: Arc::new(runs::Runs::default()),
+        tokens,
+    });
+    tokio.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => return usage(format!("cannot listen on {}: {e}", args.listen)),
+        };
+        let shown = listener.local_addr().unwrap_or(args.listen);
+        errln!(
+            "serving {} workflow{} on http://{shown}{}",
+            state.workflows.len(),
+            if state.workflows.len() == 1 { "" } else { "s" },
+            if state.tokens.is_some() {
+                " (bearer tokens required)"
+            } else {
+                ""
+            }
+        );
+        let served = axum::serve(listener, api::router(state.clone()))
+            .with_graceful_shutdown(stop_signal())
+            .await;
+        if let Err(e) = served {
+            errln!("error: the server stopped: {e}");
+            return ExitCode::from(1);
+        }
+        // Stopped by a signal: the runs in flight are cancelled, so that their tasks get
+        // `cancel` and their agents `shutdown` rather than being left running.
+        let running = state.runs.cancel_all();
+        if running > 0 {
+            errln!(
+                "stopping: {running} run{} cancelled",
+                if running == 1 { "" } else { "s" }
+            );
+        }
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        while state.runs.running() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// How long the runs cancelled at a stop signal have to end before the server exits anyway.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves at SIGINT or SIGTERM; a signal that cannot be waited for never resolves.
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
