@@ -84,6 +84,9 @@ enum Cmd {
         /// The `hivec` binary (default: next to this one).
         #[arg(long)]
         hivec: Option<PathBuf>,
+        /// Only the shapes whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Measure `hivec lsp`: diagnostics republished after one-line edits of a large file.
     Lsp {
@@ -141,7 +144,9 @@ fn main() -> std::process::ExitCode {
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }
-        Cmd::Shapes { hivec } => sibling_hivec(hivec).and_then(|h| shapes(&h)),
+        Cmd::Shapes { hivec, only } => {
+            sibling_hivec(hivec).and_then(|h| shapes(&h, only.as_deref().unwrap_or("")))
+        }
         Cmd::Lsp {
             lines,
             edits,
@@ -370,17 +375,30 @@ fn check(lines: usize, files: usize, runs: usize, hivec: Option<PathBuf>) -> Res
     Ok(())
 }
 
-/// `hive-bench shapes`: each shape at its two sizes, one line per shape.
-fn shapes(hivec: &Path) -> Result<(), String> {
+/// `hive-bench shapes`: each shape (whose name contains `only`) at its two sizes, one line per
+/// shape and command.
+fn shapes(hivec: &Path, only: &str) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-shapes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     println!("hivec: {}", hivec.display());
     println!(
-        "{:<38} {:>5} | {:>9} {:>7} {:>7} {:>7} | {:>9} {:>7} {:>7} {:>7} | growth: wall, user (input)",
-        "shape", "cmd", "n", "wall s", "user s", "peak MB", "n", "wall s", "user s", "peak MB"
+        "{:<38} {:>5} | {:>9} {:>7} {:>7} {:>7} {:>9} | {:>9} {:>7} {:>7} {:>7} {:>9} | growth: wall, user (input)",
+        "shape",
+        "cmd",
+        "n",
+        "wall s",
+        "user s",
+        "peak MB",
+        "lines/s",
+        "n",
+        "wall s",
+        "user s",
+        "peak MB",
+        "lines/s"
     );
     for (shape, command) in hive_bench::shapes::ALL
         .iter()
+        .filter(|s| s.name.contains(only))
         .flat_map(|s| s.commands.iter().map(move |c| (s, *c)))
     {
         let mut samples = Vec::new();
@@ -391,26 +409,29 @@ fn shapes(hivec: &Path) -> Result<(), String> {
             let mut cmd = Command::new(hivec);
             match command {
                 "fmt" => cmd.args(["fmt", "--check"]),
+                "plan" => cmd.arg("plan"),
                 _ => cmd.arg("check"),
             };
             // Diagnostics (check) or an unformatted file (fmt) exit with 1.
-            samples.push((text.len(), measure_exit(cmd.arg(&file), &[0, 1])?));
+            let lines = text.lines().count();
+            samples.push((text.len(), lines, measure_exit(cmd.arg(&file), &[0, 1])?));
         }
-        let row = |n: usize, s: &Sample| {
+        let row = |n: usize, lines: usize, s: &Sample| {
             format!(
-                "{n:>9} {:>7.3} {:>7.3} {:>7.1}",
+                "{n:>9} {:>7.3} {:>7.3} {:>7.1} {:>9.0}",
                 s.wall.as_secs_f64(),
                 s.user.as_secs_f64(),
-                s.peak_rss_kb as f64 / 1024.0
+                s.peak_rss_kb as f64 / 1024.0,
+                lines as f64 / s.wall.as_secs_f64()
             )
         };
-        let [(b0, s0), (b1, s1)] = [&samples[0], &samples[1]];
+        let [(b0, l0, s0), (b1, l1, s1)] = [&samples[0], &samples[1]];
         println!(
             "{:<38} {:>5} | {} | {} | ×{:.1}, ×{:.1} (×{:.1})",
             shape.name,
             command,
-            row(shape.sizes[0], s0),
-            row(shape.sizes[1], s1),
+            row(shape.sizes[0], *l0, s0),
+            row(shape.sizes[1], *l1, s1),
             s1.wall.as_secs_f64() / s0.wall.as_secs_f64(),
             s1.user.as_secs_f64() / s0.user.as_secs_f64(),
             *b1 as f64 / *b0 as f64

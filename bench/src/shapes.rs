@@ -6,7 +6,8 @@
 pub struct Shape {
     /// What it is.
     pub name: &'static str,
-    /// The `hivec` commands measured: `check`, `fmt` (`fmt --check`, which formats all of it).
+    /// The `hivec` commands measured: `check`, `plan` (checking and lowering, the text plan
+    /// written to nowhere), `fmt` (`fmt --check`, which formats all of it).
     pub commands: &'static [&'static str],
     /// The two sizes measured, in the shape's own unit.
     pub sizes: [usize; 2],
@@ -34,15 +35,11 @@ pub const ALL: &[Shape] = &[
                 .collect()
         },
     ),
-    check("steps of one workflow", [8_000, 16_000], &[], |n| {
-        steps(n, |i| {
-            if i == 0 {
-                "1".into()
-            } else {
-                format!("s{}", i - 1)
-            }
-        })
-    }),
+    check("steps of one workflow", [8_000, 16_000], &[], chain),
+    workflow("a chain of steps", [2_000, 8_000], chain),
+    workflow("a chain of steps", [25_000, 100_000], chain),
+    workflow("steps in layers of 100", [25_000, 100_000], layers),
+    workflow("maps side by side", [25_000, 100_000], maps),
     check(
         "steps each naming an unknown name",
         [8_000, 16_000],
@@ -96,6 +93,61 @@ const fn check(
     }
 }
 
+/// A valid workflow's shape measured with `hivec check` and `hivec plan`.
+const fn workflow(name: &'static str, sizes: [usize; 2], make: fn(usize) -> String) -> Shape {
+    Shape {
+        name,
+        commands: &["check", "plan"],
+        sizes,
+        codes: &[],
+        make,
+    }
+}
+
+/// A chain of `n` steps, each taking the previous one's value.
+fn chain(n: usize) -> String {
+    steps(n, |i| {
+        if i == 0 {
+            "1".into()
+        } else {
+            format!("s{}", i - 1)
+        }
+    })
+}
+
+/// `n` steps in layers of 100: each takes the value of the step above it in the layer before
+/// and runs after that step's neighbour, so each layer waits on the whole layer before.
+fn layers(n: usize) -> String {
+    let mut out = String::from(HEAD);
+    out.push_str("workflow w() -> int {\n");
+    for i in 0..n {
+        if i < 100 {
+            out.push_str(&format!("  step s{i} = c(x: 1) with {{ timeout: 1s }}\n"));
+        } else {
+            let above = i - 100;
+            let neighbour = above - above % 100 + (above + 1) % 100;
+            out.push_str(&format!(
+                "  step s{i} = c(x: s{above}) with {{ timeout: 1s, after: [s{neighbour}] }}\n"
+            ));
+        }
+    }
+    out.push_str("  output 1\n}\n");
+    out
+}
+
+/// `n` independent `for` maps over the workflow's one list input.
+fn maps(n: usize) -> String {
+    let mut out = String::from(HEAD);
+    out.push_str("workflow w(xs: list<int>) -> int {\n");
+    for i in 0..n {
+        out.push_str(&format!(
+            "  step m{i} = for x in xs {{ c(x: x + {i}) }} with {{ timeout: 1s, concurrency: 8 }}\n"
+        ));
+    }
+    out.push_str("  output 1\n}\n");
+    out
+}
+
 /// `n` agents, each with a property of 30 nested calls or 25 nested brackets (alternately),
 /// closed, with a mistake at the innermost level that fails every level around it.
 fn nested_per_line(n: usize) -> String {
@@ -109,12 +161,14 @@ fn nested_per_line(n: usize) -> String {
         .collect()
 }
 
+/// The capability and agent the workflows of these shapes call.
+const HEAD: &str =
+    "capability c(x: int) -> int\nagent a { provides: [c], simulate: { latency: 1ms } }\n\n";
+
 /// A workflow of `n` steps, step `i` passing `arg(i)` to a capability.
 fn steps(n: usize, arg: fn(usize) -> String) -> String {
-    let mut out = String::from(
-        "capability c(x: int) -> int\nagent a { provides: [c], simulate: { latency: 1ms } }\n\n\
-         workflow w() -> int {\n",
-    );
+    let mut out = String::from(HEAD);
+    out.push_str("workflow w() -> int {\n");
     for i in 0..n {
         out.push_str(&format!(
             "  step s{i} = c(x: {}) with {{ timeout: 1s }}\n",

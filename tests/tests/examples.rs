@@ -49,7 +49,9 @@ fn error_fixtures_render() {
             .unwrap_or(&path)
             .display()
             .to_string();
-        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        // Lossy, so that the fixture of a file that is not UTF-8 shows what it holds.
+        let source =
+            String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
         // The source and what `hivec check` prints for it, side by side in one file.
         let shown = format!("{source}\n---- hivec check ----\n{rendered}");
         insta::with_settings!({
@@ -60,6 +62,37 @@ fn error_fixtures_render() {
             insta::assert_snapshot!(name.replace('/', "__"), shown);
         });
     }
+}
+
+/// Every code of the registry shows in a rendered snapshot: an error fixture's (named after
+/// it) or, for what no file of the repository can hold, one of `robustness.rs`'s.
+#[test]
+fn every_code_has_a_rendered_snapshot() {
+    let mut shown = String::new();
+    let dirs = [
+        repo().join("tests/tests/snapshots"),
+        repo().join("tests/tests/snapshots/errors"),
+    ];
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir)
+            .expect("snapshot directory")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "snap") {
+                shown.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    let missing: Vec<String> = Code::ALL
+        .iter()
+        .map(|c| format!("[{}/{}]", c.code(), c.name()))
+        .filter(|c| !shown.contains(c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no rendered snapshot shows {missing:?}: add a fixture to examples/errors/ named after it"
+    );
 }
 
 #[test]

@@ -122,6 +122,8 @@ fn oversized_file_is_a_clear_error() {
     let (_, diagnostics) = check(&[temp_file("big.hive", &big)]);
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].code, Code::FileTooLarge);
+    let text = "\n".repeat(hive_compiler::syntax::limits::MAX_FILE_BYTES + 1);
+    insta::assert_snapshot!("file_too_large", rendered("big.hive", text).concat());
 }
 
 #[test]
@@ -129,6 +131,11 @@ fn missing_file_is_an_error_not_a_panic() {
     let (_, diagnostics) = check(&[PathBuf::from("../examples/no-such-file.hive")]);
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].code, Code::UnreadableFile);
+    let (db, diagnostics) = check(&[PathBuf::from("../examples/no-such-file.hive")]);
+    let mut render =
+        hive_compiler::render::Renderer::new(&db, hive_compiler::render::Style { color: false });
+    let shown: String = diagnostics.iter().map(|d| render.human(d)).collect();
+    insta::assert_snapshot!("unreadable_file", shown);
 }
 
 fn example_sources() -> Vec<String> {

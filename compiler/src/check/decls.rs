@@ -816,9 +816,9 @@ pub fn pool(db: &dyn Db, file: SourceFile, index: u32) -> Option<PoolDecl> {
                                 Code::InvalidPoolMember,
                                 owner.loc(e.span),
                                 format!(
-                                    "pool member `{}` is a {}, not an agent",
+                                    "pool member `{}` is {}, not an agent",
                                     path.text(),
-                                    def.kind.word()
+                                    def.kind.a_word()
                                 ),
                                 "not an agent",
                             )

@@ -330,7 +330,7 @@ impl<'a> ExprCx<'a> {
                     kind => {
                         self.invalid(
                             path.span,
-                            format!("`{}` is a {}, not a value", path.text(), kind.word()),
+                            format!("`{}` is {}, not a value", path.text(), kind.a_word()),
                             "used as a value here",
                         );
                         return Ty::Error;

@@ -73,6 +73,11 @@ impl DefKind {
         }
     }
 
+    /// The word with its article: `a constant`, `an agent`.
+    pub fn a_word(self) -> String {
+        a(self.word())
+    }
+
     /// The kind an item keyword declares.
     pub fn of(keyword: &str) -> Option<DefKind> {
         Some(match keyword {
@@ -453,8 +458,13 @@ pub fn expect_item(
                 Diagnostic::new(
                     Code::WrongKind,
                     owner.loc(path.span),
-                    format!("`{}` is a {}, not a {what}", path.text(), def.kind.word()),
-                    format!("expected a {what}"),
+                    format!(
+                        "`{}` is {}, not {}",
+                        path.text(),
+                        def.kind.a_word(),
+                        a(what)
+                    ),
+                    format!("expected {}", a(what)),
                 )
                 .with_label(def.item.loc(decl_span(db, def.item)), "declared here"),
             );
@@ -479,4 +489,14 @@ pub fn decl_name(db: &dyn Db, item_ref: ItemRef) -> String {
         .get(item_ref.index as usize)
         .and_then(|(_, n)| n.clone())
         .unwrap_or_default()
+}
+
+/// `word` with its indefinite article: `a capability`, `an agent or pool`.
+pub fn a(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }

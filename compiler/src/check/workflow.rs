@@ -314,9 +314,9 @@ fn resolve_callee(
                     Code::NotCallable,
                     owner.loc(path.span),
                     format!(
-                        "`{}` is a {}, not a capability or workflow",
+                        "`{}` is {}, not a capability or workflow",
                         path.text(),
-                        def.kind.word()
+                        def.kind.a_word()
                     ),
                     "a step calls a capability or a workflow",
                 ),

@@ -38,12 +38,19 @@ pub struct Lower<'a> {
     pub names: &'a Names,
     /// Names in scope besides items.
     pub locals: BTreeMap<String, Local>,
+    /// Names in scope under `locals`, shared by the contexts of a workflow's steps (the
+    /// workflow's parameters and steps), not copied for each.
+    outer: Option<std::rc::Rc<BTreeMap<String, Local>>>,
     /// The workflow whose expressions these are (an item index of `file`), whose inferred
     /// types tell how a value is shown in `${…}` and when arithmetic must stay whole.
     pub workflow: Option<u32>,
-    types: std::cell::OnceCell<&'a [(Span, Ty)]>,
+    types: std::rc::Rc<std::cell::OnceCell<Types<'a>>>,
     depth: u32,
 }
+
+/// The inferred type of each expression of a workflow, by span: the first the checker
+/// recorded for it, as a search of its list finds.
+type Types<'a> = std::collections::HashMap<Span, &'a Ty>;
 
 impl<'a> Lower<'a> {
     /// A lowering context for `file` with no locals.
@@ -53,9 +60,38 @@ impl<'a> Lower<'a> {
             file,
             names,
             locals: BTreeMap::new(),
+            outer: None,
             workflow: None,
-            types: std::cell::OnceCell::new(),
+            types: Default::default(),
             depth: 0,
+        }
+    }
+
+    /// Makes this context's locals the shared ones under the locals of the contexts
+    /// [`Lower::step`] makes.
+    pub fn share_locals(&mut self) {
+        let mut locals = std::mem::take(&mut self.locals);
+        if let Some(outer) = self.outer.take() {
+            for (name, local) in outer.iter() {
+                locals.entry(name.clone()).or_insert_with(|| local.clone());
+            }
+        }
+        self.outer = Some(std::rc::Rc::new(locals));
+    }
+
+    /// A context for one step of this workflow's: its own locals (a `for` variable) over
+    /// this context's shared ones ([`Lower::share_locals`]), and this context's table of
+    /// expression types.
+    pub fn step(&self) -> Lower<'a> {
+        Lower {
+            db: self.db,
+            file: self.file,
+            names: self.names,
+            locals: self.locals.clone(),
+            outer: self.outer.clone(),
+            workflow: self.workflow,
+            types: self.types.clone(),
+            depth: self.depth,
         }
     }
 
@@ -65,8 +101,9 @@ impl<'a> Lower<'a> {
             file,
             names: self.names,
             locals: BTreeMap::new(),
+            outer: None,
             workflow: None,
-            types: std::cell::OnceCell::new(),
+            types: Default::default(),
             depth: self.depth + 1,
         }
     }
@@ -74,10 +111,14 @@ impl<'a> Lower<'a> {
     /// The type the checker inferred for `e`, in a workflow.
     fn ty_of(&self, e: &ast::Expr) -> Option<&Ty> {
         let index = self.workflow?;
-        let types = self
-            .types
-            .get_or_init(|| expression_types(self.db, self.file, index));
-        types.iter().find(|(s, _)| *s == e.span).map(|(_, t)| t)
+        let types = self.types.get_or_init(|| {
+            let mut by_span = Types::new();
+            for (span, ty) in expression_types(self.db, self.file, index) {
+                by_span.entry(*span).or_insert(ty);
+            }
+            by_span
+        });
+        types.get(&e.span).copied()
     }
 
     /// `value` wrapped in `function` when `e` is a duration or a size (`DurationText`…).
@@ -181,7 +222,11 @@ impl<'a> Lower<'a> {
 
     fn path(&self, path: &ast::Path) -> Expr {
         let first = &path.segments[0];
-        if let Some(local) = self.locals.get(&first.text) {
+        if let Some(local) = self
+            .locals
+            .get(&first.text)
+            .or_else(|| self.outer.as_ref().and_then(|o| o.get(&first.text)))
+        {
             let base = match local {
                 Local::Param => Expr::Param {
                     name: first.text.clone(),

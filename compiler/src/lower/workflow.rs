@@ -60,6 +60,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             .entry(s.name.text.clone())
             .or_insert(Local::Step(position[i]));
     }
+    lx.share_locals();
 
     let mut steps = Vec::with_capacity(order.len());
     for &i in &order {
@@ -67,9 +68,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
         let mut deps: Vec<usize> = c.deps.iter().map(|(d, _)| position[*d]).collect();
         deps.sort_unstable();
         deps.dedup();
-        let mut body = Lower::new(cx.db, wf.file, cx.names);
-        body.workflow = Some(wf.index);
-        body.locals = lx.locals.clone();
+        let mut body = lx.step();
         let map = match &step.body {
             StepBody::For { var, iter, .. } => {
                 let over = lx.expr(iter);
