@@ -4,7 +4,12 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[path = "common/project.rs"]
+mod project;
+
+use project::{DOUBLE, hivec};
 
 const WORKFLOW: &str = r#"capability double(n: int) -> int
 
@@ -19,18 +24,6 @@ workflow main(n: int) -> int {
 }
 "#;
 
-const DOUBLE: &str = r#"import json, sys
-for line in sys.stdin:
-    msg = json.loads(line)
-    if msg["type"] == "hello":
-        print(json.dumps({"type": "ready", "capabilities": ["double"]}), flush=True)
-    elif msg["type"] == "task":
-        n = msg["input"]["n"]
-        print(json.dumps({"type": "result", "id": msg["id"], "output": 2 * n}), flush=True)
-    elif msg["type"] == "shutdown":
-        break
-"#;
-
 /// A fresh scratch directory with `project/main.hive`, its agent in `project/agents/`, and
 /// empty `saved/` and `elsewhere/deeper/` next to it.
 fn scratch(tag: &str) -> PathBuf {
@@ -42,15 +35,6 @@ fn scratch(tag: &str) -> PathBuf {
     std::fs::write(dir.join("project/main.hive"), WORKFLOW).expect("write");
     std::fs::write(dir.join("project/agents/double.py"), DOUBLE).expect("write");
     dir
-}
-
-fn hivec(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hivec"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run hivec")
 }
 
 /// Plans `project/main.hive` from inside `project` into `saved/plan.json`.

@@ -4,7 +4,11 @@
 //! command; `hivec check` warns where a value is interpolated into a `std.shell` command.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+#[path = "common/project.rs"]
+mod project;
+
+use project::hivec;
 
 const FILES: &str = r#"workflow read(path: string) -> string {
   step text = std.read_file(path: path) with { timeout: 10s }
@@ -28,15 +32,6 @@ fn scratch(tag: &str) -> PathBuf {
     std::fs::write(dir.join("run/files.hive"), FILES).expect("write");
     std::os::unix::fs::symlink(dir.join("outside"), dir.join("run/link")).expect("link");
     dir
-}
-
-fn hivec(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hivec"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run hivec")
 }
 
 /// Runs workflow `workflow` of `file` in `run/` with `path`; returns exit code and stderr.

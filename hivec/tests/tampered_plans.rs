@@ -3,8 +3,12 @@
 //! leaves a file behind when it starts, never starts.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+
+#[path = "common/project.rs"]
+mod project;
+
+use project::{DOUBLE, hivec};
 
 const WORKFLOW: &str = r#"capability double(n: int) -> int
 
@@ -22,18 +26,6 @@ workflow main(n: int) -> int {
 }
 "#;
 
-const DOUBLE: &str = r#"import json, sys
-for line in sys.stdin:
-    msg = json.loads(line)
-    if msg["type"] == "hello":
-        print(json.dumps({"type": "ready", "capabilities": ["double"]}), flush=True)
-    elif msg["type"] == "task":
-        n = msg["input"]["n"]
-        print(json.dumps({"type": "result", "id": msg["id"], "output": 2 * n}), flush=True)
-    elif msg["type"] == "shutdown":
-        break
-"#;
-
 /// A scratch directory with `main.hive`, its agent, and `plan.json` saved from it.
 fn scratch(tag: &str) -> (PathBuf, Value) {
     let dir = std::env::temp_dir().join(format!("hive-tampered-{tag}-{}", std::process::id()));
@@ -45,15 +37,6 @@ fn scratch(tag: &str) -> (PathBuf, Value) {
     assert!(out.status.success(), "{out:?}");
     let plan = serde_json::from_slice(&out.stdout).expect("JSON");
     (dir, plan)
-}
-
-fn hivec(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hivec"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run hivec")
 }
 
 /// Saves `plan` as `plan.json` and runs it with `extra` arguments; asserts exit 2, that

@@ -153,14 +153,15 @@ impl Stream {
     }
 
     fn write_event(&mut self, e: &Value) {
-        let mut line = if self.events == 0 {
-            String::new()
-        } else {
-            ",\n".to_string()
-        };
-        line.push_str(&e.to_string());
+        if self.events > 0 {
+            self.write(b",\n");
+        }
         self.events += 1;
-        self.write(line.as_bytes());
+        if self.failed.is_none()
+            && let Err(err) = serde_json::to_writer(&mut self.out, e)
+        {
+            self.failed = Some(err.to_string());
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) {
