@@ -91,15 +91,23 @@ impl<'db> Renderer<'db> {
             )
             .with_code(format!("{}/{}", d.code.code(), d.code.name()))
             .with_message(&d.message);
+        // ariadne starts a new snippet whenever a label's line goes back, and heads every
+        // snippet of the primary's file with the primary's line: so labels are ordered by file
+        // (the primary's first) and by position, one snippet per file, each headed rightly.
+        let mut labels: Vec<((SourceFile, Range<usize>), &str)> = Vec::new();
         if !d.label.is_empty() {
-            report = report.with_label(Label::new(primary).with_message(&d.label).with_order(0));
+            labels.push((primary.clone(), &d.label));
         }
-        for (i, l) in d.labels.iter().enumerate() {
-            report = report.with_label(
-                Label::new(place(&l.at))
-                    .with_message(&l.message)
-                    .with_order(i as i32 + 1),
-            );
+        labels.extend(d.labels.iter().map(|l| (place(&l.at), l.message.as_str())));
+        let mut files = vec![primary.0];
+        for ((file, _), _) in &labels {
+            if !files.contains(file) {
+                files.push(*file);
+            }
+        }
+        labels.sort_by_key(|((file, span), _)| (files.iter().position(|f| f == file), span.start));
+        for (i, (at, message)) in labels.into_iter().enumerate() {
+            report = report.with_label(Label::new(at).with_message(message).with_order(i as i32));
         }
         if let Some(help) = &d.help {
             report = report.with_help(help);

@@ -6,7 +6,7 @@ use super::props::{self, Values};
 use super::scope::{DefKind, ItemRef, expect_item, scope};
 use super::types::{FieldTy, Ty, resolve_type};
 use crate::codes::Code;
-use crate::db::{Db, SourceFile, report};
+use crate::db::{Db, Loc, SourceFile, report};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::queries::{item, item_heads};
 use crate::syntax::Span;
@@ -265,18 +265,77 @@ fn check_const(db: &dyn Db, file: SourceFile, index: u32) {
     let ty = resolve_type(db, file, owner, &c.ty);
     let mut cx = ExprCx::new(db, file, owner);
     cx.check(&c.value, &ty, &format!("constant `{}`", c.name.text));
-    if super::consts::eval(db, file, &c.value).is_none() && cx.step_refs.is_empty() {
-        report(
-            db,
-            Diagnostic::new(
-                Code::InvalidPropertyValue,
-                owner.loc(c.value.span),
-                format!("constant `{}` is not known at compile time", c.name.text),
-                "computed at run time",
-            )
-            .with_help("constants are literals, other constants and arithmetic over them"),
-        );
+    if !cx.step_refs.is_empty() {
+        return;
     }
+    if let Err(why) = super::consts::evaluate_const(db, owner) {
+        report(db, not_const(owner, &c.name.text, &why));
+    }
+}
+
+/// Why constant `name` has no value, placed where it fails.
+fn not_const(owner: ItemRef, name: &str, why: &super::consts::NotConst) -> Diagnostic<Loc> {
+    use super::consts::Cause;
+    let via = why
+        .via
+        .as_ref()
+        .map_or(String::new(), |v| format!(" (through constant `{v}`)"));
+    let (message, label, help) = match &why.cause {
+        Cause::RunTime => (
+            format!("constant `{name}` is not known at compile time"),
+            "computed at run time".to_string(),
+            "constants are literals, other constants, operators and the built-in functions but `env`"
+                .to_string(),
+        ),
+        Cause::Env => (
+            format!("constant `{name}` reads the environment"),
+            "`env` is read when the run starts".to_string(),
+            "read it in the workflow instead: `env(…)` in a step's argument or the output".to_string(),
+        ),
+        Cause::DivisionByZero => (
+            format!("constant `{name}` divides by zero{via}"),
+            "division by zero".to_string(),
+            "the divisor is known at compile time and is 0".to_string(),
+        ),
+        Cause::Overflow(what) => (
+            format!("constant `{name}` overflows{via}: {what} does not fit its type"),
+            "overflows".to_string(),
+            "integers are 64-bit; durations and sizes are not negative".to_string(),
+        ),
+        Cause::TooLarge => (
+            format!("constant `{name}` is too large to compute at compile time{via}"),
+            "too large".to_string(),
+            format!(
+                "a constant may build at most {} elements and characters; compute large values in a step",
+                super::consts::MAX_CONST_WORK
+            ),
+        ),
+        Cause::Invalid(what) => (
+            format!("constant `{name}` has no value{via}: {what}"),
+            "fails".to_string(),
+            "the runtime would refuse the same expression".to_string(),
+        ),
+        Cause::Cycle => (
+            format!("constant `{name}` depends on itself{via}"),
+            "refers back to it".to_string(),
+            "give one of the constants in the cycle a value of its own".to_string(),
+        ),
+        Cause::TooDeep => (
+            format!(
+                "constant `{name}` refers to constants more than {} deep",
+                super::consts::MAX_CONST_DEPTH
+            ),
+            "too deep".to_string(),
+            "flatten the chain of constants".to_string(),
+        ),
+    };
+    Diagnostic::new(
+        Code::InvalidPropertyValue,
+        owner.loc(why.span),
+        message,
+        label,
+    )
+    .with_help(help)
 }
 
 /// Capacity of one agent instance, or demand of one task.
@@ -630,6 +689,34 @@ fn missing(db: &dyn Db, owner: ItemRef, block: &Block, prop: &str, help: &str) {
     );
 }
 
+/// Checks a `hash` strategy's key of `owner` against the arguments (`input`) of a task.
+pub fn check_hash_key(db: &dyn Db, owner: ItemRef, key: &crate::syntax::ast::Expr, input: Ty) {
+    let mut cx = ExprCx::new(db, owner.file, owner);
+    cx.locals.insert(
+        "input".into(),
+        Local {
+            ty: input,
+            kind: LocalKind::Context,
+        },
+    );
+    cx.infer(key);
+}
+
+/// The key expression of a `strategy: hash(key: …)` among `properties`.
+pub fn hash_key(properties: &[Property]) -> Option<&crate::syntax::ast::Expr> {
+    let p = properties.iter().find(|p| p.name.text == "strategy")?;
+    let ExprKind::Call(c) = &p.value.kind else {
+        return None;
+    };
+    if c.callee.text() != "hash" {
+        return None;
+    }
+    c.args
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.text == "key"))
+        .map(|a| &a.value)
+}
+
 /// A balancing strategy as checked: `hash` keeps its key expression in the syntax tree until
 /// lowering.
 pub type Strategy = hive_plan::Strategy<()>;
@@ -715,17 +802,7 @@ pub fn strategy(
                 );
             }
             match key {
-                Some(k) => {
-                    let mut cx = ExprCx::new(db, file, owner);
-                    cx.locals.insert(
-                        "input".into(),
-                        Local {
-                            ty: input,
-                            kind: LocalKind::Context,
-                        },
-                    );
-                    cx.infer(&k.value);
-                }
+                Some(k) => check_hash_key(db, owner, &k.value, input),
                 None => bad_arg(
                     span,
                     "`hash` needs a key".into(),

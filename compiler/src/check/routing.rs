@@ -260,6 +260,20 @@ fn check_route(db: &dyn Db, file: SourceFile, index: u32) {
     };
     let cap_name = decl_name(db, capability);
     let target_name = decl_name(db, target);
+    // A pool's `hash(key: input.x)` reads this capability's arguments, unless the route
+    // balances by a strategy of its own.
+    if kind == DefKind::Pool
+        && !r.properties.iter().any(|p| p.name.text == "strategy")
+        && let Some(ItemKind::Pool(pool)) = item(db, target.file, target.index)
+            .as_ref()
+            .map(|i| &i.kind)
+        && let Some(key) = decls::hash_key(&pool.properties)
+    {
+        let input = decls::capability_signature(db, capability.file, capability.index)
+            .as_ref()
+            .map_or(super::types::Ty::Json, |s| s.input_type());
+        decls::check_hash_key(db, target, key, input);
+    }
     let members = target_agents(db, kind, target);
     let lacking: Vec<ItemRef> = members
         .iter()
@@ -267,17 +281,17 @@ fn check_route(db: &dyn Db, file: SourceFile, index: u32) {
         .filter(|a| !provides(db, *a, capability))
         .collect();
     if !members.is_empty() && lacking.len() == members.len() {
-        let what = if kind == DefKind::Pool {
-            "no member of pool"
+        let message = if kind == DefKind::Pool {
+            format!("no member of pool `{target_name}` provides `{cap_name}`")
         } else {
-            "agent"
+            format!("agent `{target_name}` does not provide `{cap_name}`")
         };
         report(
             db,
             Diagnostic::new(
                 Code::TargetLacksCapability,
                 owner.loc(r.target.span),
-                format!("{what} `{target_name}` provides `{cap_name}`"),
+                message,
                 format!("`{cap_name}` routed here"),
             )
             .with_label(

@@ -1,6 +1,7 @@
 //! Expressions to the plan's IR: names resolved, constants inlined, typed records completed.
 
 use super::names::Names;
+use crate::check::consts::const_json;
 use crate::check::scope::{DefKind, Resolved, resolve_path};
 use crate::check::types::Ty;
 use crate::check::workflow::expression_types;
@@ -242,12 +243,17 @@ impl<'a> Lower<'a> {
         match resolve_path(self.db, self.file, path) {
             Resolved::Item(def, used) => match def.kind {
                 DefKind::Const if self.depth < MAX_CONST_DEPTH => {
-                    let value = match item(self.db, def.item.file, def.item.index)
-                        .as_ref()
-                        .map(|i| &i.kind)
-                    {
-                        Some(ItemKind::Const(c)) => self.nested(def.item.file).expr(&c.value),
-                        _ => Expr::value(Value::Null),
+                    // The value the checker computed: a constant used many times, or built
+                    // from others, costs its value once instead of its expression each time.
+                    let value = match const_json(self.db, def.item.file, def.item.index) {
+                        Some(v) => Expr::value(v.clone()),
+                        None => match item(self.db, def.item.file, def.item.index)
+                            .as_ref()
+                            .map(|i| &i.kind)
+                        {
+                            Some(ItemKind::Const(c)) => self.nested(def.item.file).expr(&c.value),
+                            _ => Expr::value(Value::Null),
+                        },
                     };
                     fields(value, &path.segments[used..])
                 }
