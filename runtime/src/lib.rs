@@ -16,6 +16,7 @@ pub mod fleet;
 mod inputs;
 pub mod journal;
 mod keys;
+pub mod observe;
 pub mod progress;
 pub mod remote;
 mod scope;
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub journal: Option<Arc<journal::Journal>>,
     /// Distributed mode: exec agents' instances are hosted by workers through Redis.
     pub remote: Option<Arc<remote::Remote>>,
+    /// Told of every step and, when traced, every attempt as they start and finish.
+    pub observer: Option<Arc<dyn observe::Observer>>,
 }
 
 /// The outcome of a run that finished.
@@ -93,6 +96,8 @@ pub struct Runtime {
     rooms: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Steps of the run by state, for [`Runtime::progress`].
     steps: progress::StepCounts,
+    /// Told of every step as it starts and finishes.
+    observer: Option<Arc<dyn observe::Observer>>,
 }
 
 impl Runtime {
@@ -185,14 +190,18 @@ impl Runtime {
             distinct.push(routing);
             groups.push(Group::new(members, policy, pool));
         }
-        let names = fleet.iter().map(|m| m.name.clone()).collect();
+        let names: Vec<String> = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(fleet, groups, pools);
+        if let Some(observer) = &options.observer {
+            dispatcher.observe(observer.clone(), names.clone());
+        }
         if let Some(remote) = options.remote.as_ref().filter(|_| !options.simulate) {
             remote.attach(dispatcher.clone());
         }
         Ok(Arc::new(Runtime {
             rooms,
             steps: progress::StepCounts::default(),
+            observer: options.observer.clone(),
             names,
             plan,
             dispatcher,
@@ -257,6 +266,13 @@ impl Runtime {
                 (who, s)
             })
             .collect()
+    }
+
+    /// Tells the observer, if there is one, of the event `event` makes.
+    fn tell(&self, event: impl FnOnce() -> observe::Event) {
+        if let Some(observer) = &self.observer {
+            observer.observe(event());
+        }
     }
 
     /// A random number from `0..=max`.
