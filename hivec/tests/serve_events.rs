@@ -130,6 +130,14 @@ fn a_runs_events_arrive_in_order_and_agree_with_its_record() {
     assert_eq!(b.data["agent"].as_str().map(|a| &a[..5]), Some("slow#"));
     assert_eq!(b.data["input"], json!({"text": "ab", "ms": 300}));
 
+    // The agent's stderr lines, each from the instance that ran the task, after it started.
+    let logged = all
+        .iter()
+        .position(|e| e.name == "log" && e.data["line"] == "echoing ab")
+        .expect("b's log line");
+    assert_eq!(all[logged].data["agent"], b.data["agent"]);
+    assert!(all.iter().position(|e| e == b) < Some(logged));
+
     // A client that saw up to event 3 gets the rest, the same, and nothing more.
     let (_, first) = events(&server, &id, None, 3, None);
     assert_eq!(first, all[..3]);

@@ -122,7 +122,7 @@ impl Runtime {
                     let (remote, name) = (remote.clone(), name.clone());
                     Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
                 }
-                None => real_spawn(name, agent, &base, &dispatcher)?,
+                None => real_spawn(name, agent, &base, &dispatcher, &options.observer)?,
             };
             index.insert(name.clone(), fleet.len());
             let mut member = Member::new(name, agent, spawn);
@@ -440,6 +440,7 @@ pub(crate) fn exec_spec(
         env,
         heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
         provides: agent.provides.clone(),
+        logs: observe::Logs::default(),
     })
 }
 
@@ -449,6 +450,7 @@ fn real_spawn(
     agent: &hive_plan::Agent,
     base: &std::path::Path,
     dispatcher: &Dispatcher,
+    observer: &Option<Arc<dyn observe::Observer>>,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
         (Some(b), _) if b == "std" => {
@@ -463,7 +465,10 @@ fn real_spawn(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),
         (None, Some(_)) => {
-            let spec = exec_spec(name, agent, base)?;
+            let spec = agent::exec::Spec {
+                logs: observe::Logs(observer.clone()),
+                ..exec_spec(name, agent, base)?
+            };
             let wake = dispatcher.waker();
             Ok(Arc::new(move |i| {
                 let spec = agent::exec::Spec {

@@ -1,5 +1,5 @@
 //! What a run tells whoever watches it, as it happens: steps started and finished, attempts
-//! started and finished. `hivec serve` turns these into a run's live events.
+//! started and finished, and the lines its exec agents write to stderr. `hivec serve` turns these into a run's live events.
 //!
 //! An observer is called from inside the runtime (the dispatcher's lock held for attempts),
 //! so it must only record what it is told and return: never call back into the runtime.
@@ -41,6 +41,13 @@ pub enum Event {
         /// The task's arguments.
         input: Arc<Value>,
     },
+    /// An exec instance wrote a line to its stderr.
+    Log {
+        /// `agent#instance`.
+        agent: String,
+        /// The line, as written.
+        line: String,
+    },
     /// An attempt ended: its span, and the `agent#instance` it ran on.
     AttemptFinished {
         /// `agent#instance`.
@@ -54,4 +61,30 @@ pub enum Event {
 pub trait Observer: Send + Sync {
     /// Records `event`; must not block.
     fn observe(&self, event: Event);
+}
+
+/// Where an exec instance's stderr lines go besides the log: the run's observer, if any.
+#[derive(Clone, Default)]
+pub struct Logs(pub Option<Arc<dyn Observer>>);
+
+impl Logs {
+    /// Tells the observer that instance `instance` of `agent` wrote `line`.
+    pub fn line(&self, agent: &str, instance: usize, line: &str) {
+        if let Some(observer) = &self.0 {
+            observer.observe(Event::Log {
+                agent: format!("{agent}#{instance}"),
+                line: line.to_string(),
+            });
+        }
+    }
+}
+
+impl std::fmt::Debug for Logs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Logs(observed)"
+        } else {
+            "Logs(none)"
+        })
+    }
 }

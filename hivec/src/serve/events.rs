@@ -23,6 +23,8 @@ use tokio::sync::watch;
 
 /// Events sent in one go when a client is behind.
 const BATCH: usize = 512;
+/// Agents' log lines kept of one run; past them, one `log` event says the rest were not.
+const LOG_LINES: usize = 10_000;
 
 /// The events of one run so far.
 pub struct Events {
@@ -37,6 +39,8 @@ pub struct Events {
 struct Kept {
     /// Each event's name and JSON data; event `n` is at index `n - 1`.
     events: Vec<(&'static str, Arc<str>)>,
+    /// Agents' log lines kept so far.
+    logs: usize,
     /// The run's last event has been kept.
     finished: bool,
 }
@@ -65,6 +69,29 @@ impl Events {
             kept.events.push((name, data));
         }
         self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// An agent's log line, while fewer than [`LOG_LINES`] have been kept.
+    fn log(&self, agent: &str, line: &str, at_ms: u64) {
+        let kept = match self.kept.lock() {
+            Ok(mut kept) => {
+                kept.logs += 1;
+                kept.logs
+            }
+            Err(_) => return,
+        };
+        match kept.cmp(&LOG_LINES) {
+            std::cmp::Ordering::Less => self.push(
+                "log",
+                &json!({"agent": agent, "line": secrets::mask(line), "at_ms": at_ms}),
+            ),
+            std::cmp::Ordering::Equal => self.push(
+                "log",
+                &json!({"agent": agent, "at_ms": at_ms,
+                    "line": format!("(the agents' log lines after the first {} of this run are not kept)", LOG_LINES - 1)}),
+            ),
+            std::cmp::Ordering::Greater => {}
+        }
     }
 
     /// The run ended as `summary` (the run as `GET /v1/runs` lists it): its last event.
@@ -157,6 +184,7 @@ impl Observer for Events {
                     "at_ms": at_ms,
                 }),
             ),
+            Event::Log { agent, line } => self.log(&agent, &line, at_ms),
             Event::AttemptFinished { agent, span } => {
                 let error = match &span.outcome {
                     hive_runtime::dispatch::SpanOutcome::Failed(e) => Some(secrets::mask(e)),

@@ -11,13 +11,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An exec agent providing `slow_echo(text: string, ms: int) -> string`: it answers each task
-/// after `ms` milliseconds, several at once.
+/// after `ms` milliseconds, several at once, and logs `echoing TEXT` to stderr as it starts.
 pub const SLOW_ECHO: &str = r#"import json, sys, threading, time
 lock = threading.Lock()
 def send(obj):
     with lock:
         print(json.dumps(obj), flush=True)
 def answer(msg):
+    print("echoing " + msg["input"]["text"], file=sys.stderr, flush=True)
     time.sleep(msg["input"]["ms"] / 1000)
     send({"type": "result", "id": msg["id"], "output": msg["input"]["text"]})
 for line in sys.stdin:

@@ -79,7 +79,7 @@
     const shown = { x: 0, y: 0, k: 1 };
     const apply = () => view.setAttribute("transform", `translate(${shown.x},${shown.y}) scale(${shown.k})`);
     const fit = () => {
-      const k = Math.min(1.5, box.clientWidth / width, box.clientHeight / height);
+      const k = Math.min(1, box.clientWidth / width, box.clientHeight / height);
       // Too small to read: start readable at the top left, the rest a pan away.
       Object.assign(shown, k < 0.45 ? { x: 0, y: 0, k: 1 } : { x: (box.clientWidth - width * k) / 2, y: 0, k });
       apply();
@@ -133,6 +133,7 @@
     const steps = graph.steps.map((info) => ({ info, state: "waiting", attempts: [], nested: [] }));
     const byName = new Map(steps.map((s, i) => [s.info.name, i]));
     const lanes = new Map(); // agent#instance → attempts
+    const logs = new Map(); // agent#instance → its stderr lines, {at_ms, line}
     let status = run.status, selected = null;
 
     const statusBox = el("span", { id: "run-status" });
@@ -227,7 +228,10 @@
         lastLanes = now;
         drawTimeline();
       }
-      if (ended) document.body.dataset.ready = String(Math.round(performance.now()));
+      // Marked the frame after the run's end was drawn: the page is complete and painted.
+      if (ended && !document.body.dataset.ready) {
+        requestAnimationFrame(() => { document.body.dataset.ready = String(Math.round(performance.now())); });
+      }
     }
 
     function drawTimeline() {
@@ -265,6 +269,11 @@
             a.duration_us !== undefined ? ` in ${Hive.duration(Math.round(a.duration_us / 1000))}` : "",
             a.error ? el("div", { class: "error" }, a.error) : null))));
       }
+      // An instance's lines while it ran one of the step's attempts (it may have run others).
+      const lines = s.attempts.flatMap((a) => (logs.get(a.agent) || [])
+        .filter((l) => l.at_ms >= a.from_ms - 5 && l.at_ms <= (a.to_ms ?? Infinity) + 50)
+        .map((l) => `${a.agent}  ${l.line}`));
+      if (lines.length) parts.push(el("strong", {}, "Agent log"), el("pre", { id: "step-log" }, lines.join("\n")));
       if (s.input !== undefined) parts.push(el("strong", {}, "Input"), el("pre", {}, json(s.input)));
       if (s.output !== undefined) parts.push(el("strong", {}, "Output"), el("pre", { id: "step-output" }, json(s.output)));
       if (s.error) parts.push(el("strong", {}, "Error"), el("pre", { class: "error" }, s.error));
@@ -287,6 +296,12 @@
         touch(0);
         return;
       }
+      if (name === "log") {
+        if (!logs.has(d.agent)) logs.set(d.agent, []);
+        logs.get(d.agent).push(d);
+        if (selected !== null && steps[selected].attempts.some((a) => a.agent === d.agent)) touch(selected);
+        return;
+      }
       const i = byName.get(topOf(d.step));
       if (i === undefined) return;
       const s = steps[i];
@@ -303,12 +318,12 @@
         let a = d.state === "started" ? null
           : s.attempts.find((x) => x.state === "started" && x.step === d.step && x.agent === d.agent && x.attempt === d.attempt);
         if (!a) {
-          a = Object.assign({}, d);
+          a = Object.assign({ from_ms: d.at_ms }, d);
           s.attempts.push(a);
           if (!lanes.has(d.agent)) lanes.set(d.agent, []);
           lanes.get(d.agent).push(a);
         } else {
-          Object.assign(a, d);
+          Object.assign(a, d, { to_ms: d.at_ms });
         }
         if (d.input !== undefined && s.input === undefined) s.input = d.input;
         laneChanged = true;
