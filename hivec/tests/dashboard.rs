@@ -8,7 +8,7 @@ mod browser;
 #[path = "common/server.rs"]
 mod server;
 
-use browser::{eval, launch, screenshot, wait_for};
+use browser::{click, eval, launch, open, screenshot, wait_for};
 use serde_json::json;
 use server::{finished, serve, submit};
 use std::collections::BTreeMap;
@@ -75,9 +75,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     let tab = browser.new_tab().expect("tab");
     tab.set_default_timeout(Duration::from_secs(30));
     // Without a token the page asks for one.
-    tab.navigate_to(&format!("{base}/"))
-        .and_then(|t| t.wait_until_navigated())
-        .expect("open /");
+    open(&tab, &format!("{base}/"));
     wait_for(
         &tab,
         "!document.getElementById('login').hidden",
@@ -86,9 +84,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     screenshot(&tab, &shots, "login.png");
 
     // Given once in a link, the token is kept for the tab and taken out of the address.
-    tab.navigate_to(&format!("{base}/?token={TOKEN}"))
-        .and_then(|t| t.wait_until_navigated())
-        .expect("open /?token=");
+    open(&tab, &format!("{base}/?token={TOKEN}"));
     wait_for(
         &tab,
         &format!("!!document.querySelector(\"#runs tr[data-run='{stalled}']\")"),
@@ -111,9 +107,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     screenshot(&tab, &shots, "runs.png");
 
     // Open the run from the list and watch it.
-    tab.find_element(&format!("#runs tr[data-run='{watched}'] a"))
-        .and_then(|a| a.click().map(|_| ()))
-        .expect("click the run");
+    click(&tab, &format!("#runs tr[data-run='{watched}'] a"));
     tab.wait_until_navigated().expect("run page");
     wait_for(
         &tab,
@@ -180,7 +174,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     );
     let lanes = eval(
         &tab,
-        "[...document.querySelectorAll('#timeline .who')].map(w => w.textContent)",
+        "[...document.querySelectorAll('#timeline .who')].map(w => w.textContent).filter(w => w)",
     );
     assert!(
         lanes.as_array().is_some_and(|l| l
@@ -207,9 +201,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
         "fetch ends at {fetch}, publish starts at {publish}"
     );
     // A step's details: its input, its output, its attempt on its instance.
-    tab.find_element("#graph .node[data-step='summarise']")
-        .and_then(|n| n.click().map(|_| ()))
-        .expect("click a step");
+    click(&tab, "#graph .node[data-step='summarise']");
     wait_for(
         &tab,
         "document.getElementById('details').textContent.includes('sum of page')",
@@ -227,17 +219,13 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
 
     // The other run, opened by its link with the token kept from before: cancelled with
     // its button.
-    tab.navigate_to(&format!("{base}/runs/{stalled}"))
-        .and_then(|t| t.wait_until_navigated())
-        .expect("open the stalled run");
+    open(&tab, &format!("{base}/runs/{stalled}"));
     wait_for(
         &tab,
         "document.querySelector('#graph .node[data-step=wait]')?.dataset.state === 'running' && !document.getElementById('cancel').disabled",
         Duration::from_secs(10),
     );
-    tab.find_element("#cancel")
-        .and_then(|b| b.click().map(|_| ()))
-        .expect("press cancel");
+    click(&tab, "#cancel");
     wait_for(
         &tab,
         "document.querySelector('#run-status [data-status]')?.dataset.status === 'cancelled'",
@@ -253,9 +241,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     assert_eq!(finished(&server, &stalled, token)["status"], "cancelled");
     screenshot(&tab, &shots, "run-cancelled.png");
     // Retry asks the server; until it can, the page shows the server's answer.
-    tab.find_element("#retry")
-        .and_then(|b| b.click().map(|_| ()))
-        .expect("press retry");
+    click(&tab, "#retry");
     wait_for(
         &tab,
         "document.getElementById('message').textContent !== 'retry…' && document.getElementById('message').textContent !== ''",
@@ -263,9 +249,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     );
 
     // The list filtered by status.
-    tab.navigate_to(&format!("{base}/?status=cancelled"))
-        .and_then(|t| t.wait_until_navigated())
-        .expect("open the list");
+    open(&tab, &format!("{base}/?status=cancelled"));
     wait_for(
         &tab,
         &format!("!!document.querySelector(\"#runs tr[data-run='{stalled}']\")"),
@@ -277,9 +261,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
     );
 
     // The agents page.
-    tab.navigate_to(&format!("{base}/agents"))
-        .and_then(|t| t.wait_until_navigated())
-        .expect("open /agents");
+    open(&tab, &format!("{base}/agents"));
     wait_for(
         &tab,
         "!!document.querySelector(\"#agents tr[data-agent=slow]\")",

@@ -203,7 +203,10 @@ async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
         counts.finished();
         run.rt.tell(|| Event::StepFinished {
             step: run.key(i, None),
-            result: result.as_ref().map(Value::clone).map_err(|e| e.to_string()),
+            result: match &result {
+                Ok(value) => Ok(value.clone()),
+                Err(e) => Err(e.to_string()),
+            },
             journaled: false,
         });
         let value = result?;

@@ -269,7 +269,7 @@ async fn list(
     Ok(axum::Json(json!({ "runs": runs })).into_response())
 }
 
-fn unknown_run(id: &str) -> ApiError {
+pub(super) fn unknown_run(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "unknown-run",

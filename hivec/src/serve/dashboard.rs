@@ -6,10 +6,10 @@
 //! show comes from the API, with the token the browser was given, so serving them without
 //! one reveals nothing.
 
-use super::api::{ApiError, State};
+use super::api::{ApiError, State, unknown_run};
 use axum::Router;
 use axum::extract::{Path, State as Shared};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hive_plan::{Callee, Plan};
@@ -73,13 +73,7 @@ async fn run_graph(
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let events = state.runs.events(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-run",
-            format!("no run `{id}`"),
-        )
-    })?;
+    let events = state.runs.events(&id).ok_or_else(|| unknown_run(&id))?;
     Ok(axum::Json(events.graph().clone()).into_response())
 }
 

@@ -7,7 +7,7 @@
 //! number it was first sent with, so every client sees the same sequence; values read by
 //! `env()` are masked before an event is kept.
 
-use super::api::{ApiError, State};
+use super::api::{ApiError, State, unknown_run};
 use axum::Router;
 use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +25,9 @@ use tokio::sync::watch;
 const BATCH: usize = 512;
 /// Agents' log lines kept of one run; past them, one `log` event says the rest were not.
 const LOG_LINES: usize = 10_000;
+
+/// An event as sent: its number, name and JSON data.
+type Numbered = (usize, &'static str, Arc<str>);
 
 /// The events of one run so far.
 pub struct Events {
@@ -104,7 +107,7 @@ impl Events {
     }
 
     /// Up to [`BATCH`] events after number `after`, and whether the run is over.
-    fn after(&self, after: usize) -> (Vec<(usize, &'static str, Arc<str>)>, bool) {
+    fn after(&self, after: usize) -> (Vec<Numbered>, bool) {
         let Ok(kept) = self.kept.lock() else {
             return (Vec::new(), true);
         };
@@ -221,13 +224,7 @@ async fn events(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let events = state.runs.events(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-run",
-            format!("no run `{id}`"),
-        )
-    })?;
+    let events = state.runs.events(&id).ok_or_else(|| unknown_run(&id))?;
     let after = match headers.get("last-event-id") {
         None => 0,
         Some(v) => v

@@ -82,6 +82,20 @@ pub fn wait_for(tab: &Tab, expression: &str, timeout: Duration) {
     }
 }
 
+/// Loads `url` in `tab` and waits for its navigation to end.
+pub fn open(tab: &Tab, url: &str) {
+    tab.navigate_to(url)
+        .and_then(|t| t.wait_until_navigated())
+        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+}
+
+/// Clicks the element `selector` finds.
+pub fn click(tab: &Tab, selector: &str) {
+    tab.find_element(selector)
+        .and_then(|e| e.click().map(|_| ()))
+        .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
+}
+
 /// Saves a PNG of the page as `name` in `dir`.
 pub fn screenshot(tab: &Arc<Tab>, dir: &Path, name: &str) {
     let png = tab

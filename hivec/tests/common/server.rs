@@ -18,7 +18,9 @@ def send(obj):
     with lock:
         print(json.dumps(obj), flush=True)
 def answer(msg):
-    print("echoing " + msg["input"]["text"], file=sys.stderr, flush=True)
+    with lock:
+        sys.stderr.write("echoing " + msg["input"]["text"] + "\n")
+        sys.stderr.flush()
     time.sleep(msg["input"]["ms"] / 1000)
     send({"type": "result", "id": msg["id"], "output": msg["input"]["text"]})
 for line in sys.stdin:

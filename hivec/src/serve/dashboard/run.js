@@ -74,6 +74,8 @@
         `<title>${esc(s.name)}: ${esc(s.calls)}${s.map ? " (for each)" : ""}</title></g>`;
     });
     const width = PAD * 2 + rows.length * (W + GAP_X), height = PAD * 2 + Math.max(1, ...rows) * (H + GAP_Y);
+    // A small graph takes only the room it needs; a large one half the window, and pans.
+    box.style.height = Math.max(120, Math.min(window.innerHeight * 0.52, height + 16)) + "px";
     box.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg"><g class="view"><path class="edges" d="${edges}"></path>${nodes}</g></svg>`;
     const svg = box.firstChild, view = svg.firstChild;
     const shown = { x: 0, y: 0, k: 1 };
@@ -236,14 +238,24 @@
 
     function drawTimeline() {
       let end = 1;
-      const live = (a) => a.duration_us ?? Math.max(0, (Date.now() - a.at_ms) * 1000);
+      const now = Date.now();
+      const live = (a) => a.duration_us ?? Math.max(0, (now - a.at_ms) * 1000);
       for (const list of lanes.values()) for (const a of list) end = Math.max(end, a.started_us + live(a));
       const names = [...lanes.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+      const bar = (a) =>
+        `<b class="${a.state}" data-step="${esc(a.step)}" style="left:${(a.started_us / end) * 100}%;width:${(live(a) / end) * 100}%"` +
+        ` title="${esc(a.step)} #${a.attempt} ${a.state} ${Hive.duration(Math.round(live(a) / 1000))}"></b>`;
       timeline.innerHTML = names.map((who) => {
-        const bars = lanes.get(who).map((a) =>
-          `<b class="${a.state}" data-step="${esc(a.step)}" style="left:${(a.started_us / end) * 100}%;width:${(live(a) / end) * 100}%"` +
-          ` title="${esc(a.step)} #${a.attempt} ${a.state} ${Hive.duration(Math.round(live(a) / 1000))}"></b>`).join("");
-        return `<div class="lane"><span class="who">${esc(who)}</span><span class="track">${bars}</span></div>`;
+        // An instance running several tasks at once gets a row for each, as the trace does.
+        const rows = [], ends = [];
+        for (const a of [...lanes.get(who)].sort((x, y) => x.started_us - y.started_us)) {
+          let r = ends.findIndex((e) => e <= a.started_us);
+          if (r < 0) { r = ends.length; ends.push(0); rows.push([]); }
+          ends[r] = a.started_us + live(a);
+          rows[r].push(a);
+        }
+        return rows.map((row, r) =>
+          `<div class="lane"><span class="who">${r ? "" : esc(who)}</span><span class="track">${row.map(bar).join("")}</span></div>`).join("");
       }).join("") || `<p class="muted">No attempts yet.</p>`;
     }
     timeline.addEventListener("click", (e) => {
@@ -271,7 +283,7 @@
       }
       // An instance's lines while it ran one of the step's attempts (it may have run others).
       const lines = s.attempts.flatMap((a) => (logs.get(a.agent) || [])
-        .filter((l) => l.at_ms >= a.from_ms - 5 && l.at_ms <= (a.to_ms ?? Infinity) + 50)
+        .filter((l) => l.at_ms >= a.from_ms - 5 && l.at_ms <= (a.to_ms ?? Infinity))
         .map((l) => `${a.agent}  ${l.line}`));
       if (lines.length) parts.push(el("strong", {}, "Agent log"), el("pre", { id: "step-log" }, lines.join("\n")));
       if (s.input !== undefined) parts.push(el("strong", {}, "Input"), el("pre", {}, json(s.input)));
@@ -288,6 +300,7 @@
       if (name === "run") {
         status = d.status;
         ended = true;
+        if (message.textContent === "cancelling") message.textContent = "";
         showStatus();
         showSummary(Object.assign({}, run, d));
         // Steps left running when the run ended were stopped with it.
