@@ -64,7 +64,7 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
         return;
     };
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
-    std::fs::write(dir.join("main.hive"), SOURCE).expect("write");
+    std::fs::write(dir.join("main.hive"), format!("{SOURCE}{}", wide(1_000))).expect("write");
     std::fs::write(dir.join("slow.py"), server::SLOW_ECHO).expect("write");
     std::fs::write(dir.join("tokens"), format!("browser {TOKEN}\n")).expect("write");
     let server = serve(&dir, &["--tokens", "tokens"]);
@@ -260,6 +260,25 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
         json!(1)
     );
 
+    // A run of 1,000 steps fits the window: the graph pans inside its box.
+    let wide_run = submit(&server, &json!({"workflow": "wide"}), token);
+    finished(&server, &wide_run, token);
+    open(&tab, &format!("{base}/runs/{wide_run}"));
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#graph .node.succeeded').length === 1000",
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        eval(
+            &tab,
+            "document.documentElement.scrollWidth <= window.innerWidth && document.getElementById('graph').getBoundingClientRect().height <= window.innerHeight"
+        ),
+        json!(true),
+        "the page overflows"
+    );
+    screenshot(&tab, &shots, "run-1000-steps.png");
+
     // The agents page.
     open(&tab, &format!("{base}/agents"));
     wait_for(
@@ -276,4 +295,18 @@ fn the_dashboard_shows_runs_live_and_cancels_one() {
         "{slow}"
     );
     screenshot(&tab, &shots, "agents.png");
+}
+
+/// Workflow `wide`: `n` echo steps in layers of 100, each taking the value of the one above.
+fn wide(n: usize) -> String {
+    let mut out = String::from("\nworkflow wide() -> json {\n");
+    for i in 0..n {
+        let value = if i < 100 {
+            i.to_string()
+        } else {
+            format!("s{}", i - 100)
+        };
+        out.push_str(&format!("  step s{i} = std.echo(value: {value})\n"));
+    }
+    out + "  output 1\n}\n"
 }
