@@ -3,6 +3,7 @@
 //! Every figure it prints is measured in this run: wall time per run, lines per second, peak
 //! resident memory and CPU time of the `hivec` process (from `wait4`).
 
+mod dashboard;
 mod redis;
 mod run;
 
@@ -113,6 +114,19 @@ enum Cmd {
         #[arg(long)]
         hivec: Option<PathBuf>,
     },
+    /// Measure the dashboard: how long `hivec serve`'s run page takes to render a finished run
+    /// of many steps in headless Chromium (`/usr/bin/chromium`).
+    Dashboard {
+        /// Steps of the run.
+        #[arg(long, default_value_t = 5_000)]
+        steps: usize,
+        /// Loads of the page measured (after one that warms the browser).
+        #[arg(long, default_value_t = 5)]
+        loads: usize,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
     /// One measured run in this process (what `run` starts for each measurement).
     #[command(hide = true)]
     RunOne {
@@ -155,6 +169,11 @@ fn main() -> std::process::ExitCode {
         Cmd::Redis { tasks, runs, hivec } => {
             sibling_hivec(hivec).and_then(|h| redis::run(&h, tasks, runs.max(1)))
         }
+        Cmd::Dashboard {
+            steps,
+            loads,
+            hivec,
+        } => sibling_hivec(hivec).and_then(|h| dashboard::run(&h, steps.max(1), loads.max(1))),
         Cmd::RunOne {
             workload,
             bare,

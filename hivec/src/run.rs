@@ -134,6 +134,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         // Under --simulate the summary has a line per step, measured from the attempts.
         trace: args.trace_out.is_some() || args.simulate,
         remote: None,
+        observer: None,
     };
     let options_trace = options.trace;
     let real = std::time::Instant::now();

@@ -16,6 +16,7 @@ pub mod fleet;
 mod inputs;
 pub mod journal;
 mod keys;
+pub mod observe;
 pub mod progress;
 pub mod remote;
 mod scope;
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub journal: Option<Arc<journal::Journal>>,
     /// Distributed mode: exec agents' instances are hosted by workers through Redis.
     pub remote: Option<Arc<remote::Remote>>,
+    /// Told of every step and, when traced, every attempt as they start and finish.
+    pub observer: Option<Arc<dyn observe::Observer>>,
 }
 
 /// The outcome of a run that finished.
@@ -93,6 +96,8 @@ pub struct Runtime {
     rooms: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Steps of the run by state, for [`Runtime::progress`].
     steps: progress::StepCounts,
+    /// Told of every step as it starts and finishes.
+    observer: Option<Arc<dyn observe::Observer>>,
 }
 
 impl Runtime {
@@ -117,7 +122,7 @@ impl Runtime {
                     let (remote, name) = (remote.clone(), name.clone());
                     Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
                 }
-                None => real_spawn(name, agent, &base, &dispatcher)?,
+                None => real_spawn(name, agent, &base, &dispatcher, &options.observer)?,
             };
             index.insert(name.clone(), fleet.len());
             let mut member = Member::new(name, agent, spawn);
@@ -185,14 +190,18 @@ impl Runtime {
             distinct.push(routing);
             groups.push(Group::new(members, policy, pool));
         }
-        let names = fleet.iter().map(|m| m.name.clone()).collect();
+        let names: Vec<String> = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(fleet, groups, pools);
+        if let Some(observer) = &options.observer {
+            dispatcher.observe(observer.clone(), names.clone());
+        }
         if let Some(remote) = options.remote.as_ref().filter(|_| !options.simulate) {
             remote.attach(dispatcher.clone());
         }
         Ok(Arc::new(Runtime {
             rooms,
             steps: progress::StepCounts::default(),
+            observer: options.observer.clone(),
             names,
             plan,
             dispatcher,
@@ -257,6 +266,13 @@ impl Runtime {
                 (who, s)
             })
             .collect()
+    }
+
+    /// Tells the observer, if there is one, of the event `event` makes.
+    fn tell(&self, event: impl FnOnce() -> observe::Event) {
+        if let Some(observer) = &self.observer {
+            observer.observe(event());
+        }
     }
 
     /// A random number from `0..=max`.
@@ -424,6 +440,7 @@ pub(crate) fn exec_spec(
         env,
         heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
         provides: agent.provides.clone(),
+        logs: observe::Logs::default(),
     })
 }
 
@@ -433,6 +450,7 @@ fn real_spawn(
     agent: &hive_plan::Agent,
     base: &std::path::Path,
     dispatcher: &Dispatcher,
+    observer: &Option<Arc<dyn observe::Observer>>,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
         (Some(b), _) if b == "std" => {
@@ -447,7 +465,10 @@ fn real_spawn(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),
         (None, Some(_)) => {
-            let spec = exec_spec(name, agent, base)?;
+            let spec = agent::exec::Spec {
+                logs: observe::Logs(observer.clone()),
+                ..exec_spec(name, agent, base)?
+            };
             let wake = dispatcher.waker();
             Ok(Arc::new(move |i| {
                 let spec = agent::exec::Spec {

@@ -2,6 +2,7 @@
 
 use crate::conform::conform;
 use crate::eval::eval;
+use crate::observe::Event;
 use crate::scope::RunScope;
 use crate::{RunError, Runtime, inputs, step};
 use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
@@ -146,6 +147,9 @@ async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
     let mut running = FuturesUnordered::new();
     let start_step = |i: usize| {
         counts.started();
+        run.rt.tell(|| Event::StepStarted {
+            step: run.key(i, None),
+        });
         let step = &wf.steps[i];
         AssertUnwindSafe(step::run(run, i))
             .catch_unwind()
@@ -168,6 +172,11 @@ async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
         while let Some(i) = ready.pop() {
             match run.journaled(i, None) {
                 Some(value) => {
+                    run.rt.tell(|| Event::StepFinished {
+                        step: run.key(i, None),
+                        result: Ok(value.clone()),
+                        journaled: true,
+                    });
                     let _ = run.values[i].set(value);
                     counts.skipped();
                     done += 1;
@@ -192,6 +201,14 @@ async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
             }
         };
         counts.finished();
+        run.rt.tell(|| Event::StepFinished {
+            step: run.key(i, None),
+            result: match &result {
+                Ok(value) => Ok(value.clone()),
+                Err(e) => Err(e.to_string()),
+            },
+            journaled: false,
+        });
         let value = result?;
         run.record(i, None, &value)?;
         let _ = run.values[i].set(value);

@@ -41,7 +41,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(super) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -67,6 +71,8 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/runs", post(submit).get(list))
         .route("/v1/runs/{id}", get(show))
         .route("/v1/runs/{id}/cancel", post(cancel))
+        .merge(super::events::routes())
+        .merge(super::dashboard::api())
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route(
@@ -74,6 +80,7 @@ pub fn router(state: Arc<State>) -> Router {
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
         .merge(v1)
+        .merge(super::dashboard::pages())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
         })
@@ -262,7 +269,7 @@ async fn list(
     Ok(axum::Json(json!({ "runs": runs })).into_response())
 }
 
-fn unknown_run(id: &str) -> ApiError {
+pub(super) fn unknown_run(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "unknown-run",

@@ -8,6 +8,8 @@
 
 mod api;
 mod auth;
+mod dashboard;
+mod events;
 mod runs;
 mod workflows;
 

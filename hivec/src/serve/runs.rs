@@ -1,6 +1,7 @@
 //! The runs of `hivec serve`: each submitted run executes on its own [`Runtime`] (its own
 //! agents) in a task of this process, and is kept, with its outcome, while the server lives.
 
+use super::events::Events;
 use hive_plan::Plan;
 use hive_runtime::{RunOptions, Runtime};
 use serde_json::{Map, Value, json};
@@ -63,6 +64,8 @@ struct Run {
     attempts: Vec<(String, hive_runtime::dispatch::Span)>,
     /// Taken by `cancel`.
     cancel: Option<oneshot::Sender<()>>,
+    /// Its live events.
+    events: Arc<Events>,
 }
 
 /// What `cancel` found.
@@ -105,6 +108,7 @@ impl Runs {
         inputs: Map<String, Value>,
     ) -> Value {
         let (cancel, cancelled) = oneshot::channel();
+        let events = Events::new(plan, workflow);
         let id = {
             let mut inner = self.lock();
             inner.count += 1;
@@ -124,6 +128,7 @@ impl Runs {
                     runtime: None,
                     attempts: Vec::new(),
                     cancel: Some(cancel),
+                    events: events.clone(),
                 },
             );
             id
@@ -131,7 +136,10 @@ impl Runs {
         let mut plan = plan.clone();
         let (runs, run_id, workflow) = (self.clone(), id.clone(), workflow.to_string());
         tokio::spawn(async move {
-            let outcome = execute(&runs, &run_id, &mut plan, &workflow, inputs, cancelled).await;
+            let outcome = execute(
+                &runs, &run_id, &mut plan, &workflow, inputs, cancelled, events,
+            )
+            .await;
             runs.finish(&run_id, outcome);
         });
         self.view(&id).unwrap_or(Value::Null)
@@ -239,6 +247,12 @@ impl Runs {
             }
             Ended::Cancelled => run.status = Status::Cancelled,
         }
+        run.events.finish(&summary(run));
+    }
+
+    /// The live events of run `id`.
+    pub fn events(&self, id: &str) -> Option<Arc<Events>> {
+        self.lock().by_id.get(id).map(|r| r.events.clone())
     }
 }
 
@@ -262,6 +276,7 @@ async fn execute(
     workflow: &str,
     inputs: Map<String, Value>,
     cancelled: oneshot::Receiver<()>,
+    events: Arc<Events>,
 ) -> Outcome {
     let failed = |message: String| Outcome {
         result: Ended::Error(json!({ "message": hive_runtime::secrets::mask(&message) })),
@@ -273,6 +288,7 @@ async fn execute(
     }
     let options = RunOptions {
         trace: true,
+        observer: Some(events),
         ..RunOptions::default()
     };
     let runtime = match Runtime::start(plan.clone(), options) {

@@ -32,6 +32,8 @@ pub struct Spec {
     pub heartbeat: Duration,
     /// The capabilities the plan says it provides.
     pub provides: Vec<String>,
+    /// Told of every line its stderr has, besides the log.
+    pub logs: crate::observe::Logs,
 }
 
 impl Spec {
@@ -255,7 +257,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         return Err(failed(format!("agent {who}: no pipes to the process")));
     };
     let tail = Tail::default();
-    let mut forwarding = tail.forward(stderr, spec.agent.clone(), spec.instance);
+    let mut forwarding = tail.forward(stderr, spec.agent.clone(), spec.instance, spec.logs.clone());
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         while let Some(line) = rx.recv().await {

@@ -1,5 +1,5 @@
-//! An exec instance's stderr: every line goes to the log (shown with `-v`), and the last few
-//! are kept, so that the error of a task the instance dies under can show its cause.
+//! An exec instance's stderr: every line goes to the log (shown with `-v`) and to the run's
+//! observer, and the last few are kept, so that the error of a task the instance dies under can show its cause.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -22,12 +22,19 @@ pub struct Tail(Arc<Mutex<VecDeque<String>>>);
 impl Tail {
     /// Reads `stderr` to its end: each line to the log, tagged with the instance, and the
     /// last ones into this tail.
-    pub fn forward(&self, stderr: ChildStderr, agent: String, instance: usize) -> JoinHandle<()> {
+    pub fn forward(
+        &self,
+        stderr: ChildStderr,
+        agent: String,
+        instance: usize,
+        logs: crate::observe::Logs,
+    ) -> JoinHandle<()> {
         let tail = self.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::info!(agent = %agent, instance, "{line}");
+                logs.line(&agent, instance, &line);
                 tail.push(&line);
             }
         })

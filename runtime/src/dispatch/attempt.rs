@@ -3,6 +3,7 @@
 use super::{Check, Msg, Outcome, Reply, Request, Span, SpanOutcome, State, Submitted, deliver};
 use crate::agent::TaskError;
 use crate::micros;
+use crate::observe::Event;
 use hive_plan::Resources;
 use serde_json::Value;
 use std::time::Duration;
@@ -44,6 +45,7 @@ impl State {
             cancelled: false,
             traced: label.map(|step| (step, task.capability.clone(), task.attempt)),
         };
+        self.tell_started(&finished, &task);
         // An in-process capability that finishes at once (`std.echo`) is answered here:
         // no task to spawn, no slot taken.
         if let Some(result) = instance.immediate(&task) {
@@ -113,6 +115,12 @@ impl State {
                 duration_us: f.elapsed_us,
                 outcome,
             };
+            if let Some((observer, names)) = &self.observer {
+                observer.observe(Event::AttemptFinished {
+                    agent: instance_name(names, f.member, f.slot),
+                    span: span.clone(),
+                });
+            }
             match self.stream.as_mut() {
                 Some(stream) => stream.push(&span),
                 None => self.spans.push(span),
@@ -132,6 +140,30 @@ impl State {
             m.observe(f.elapsed_us, ok, f.retry);
         }
     }
+}
+
+impl State {
+    /// Tells the observer, if there is one, that the traced attempt `f` of `task` started.
+    fn tell_started(&self, f: &Finished, task: &crate::agent::Task) {
+        let (Some((observer, names)), Some((step, capability, attempt))) =
+            (&self.observer, &f.traced)
+        else {
+            return;
+        };
+        observer.observe(Event::AttemptStarted {
+            step: step.clone(),
+            agent: instance_name(names, f.member, f.slot),
+            capability: capability.clone(),
+            attempt: *attempt,
+            start_us: micros(f.started.saturating_duration_since(self.epoch)),
+            input: task.input.clone(),
+        });
+    }
+}
+
+/// `agent#instance` of `member`'s instance `slot`.
+fn instance_name(names: &[String], member: usize, slot: usize) -> String {
+    format!("{}#{slot}", names.get(member).map_or("?", String::as_str))
 }
 
 /// Whether an attempt succeeded, and, when `traced`, how it ended for the trace; a `result`

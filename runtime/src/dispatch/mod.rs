@@ -188,6 +188,7 @@ impl Dispatcher {
             seq: 0,
             spans: Vec::new(),
             stream: None,
+            observer: None,
             epoch: Instant::now(),
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
@@ -271,6 +272,8 @@ struct State {
     spans: Vec<Span>,
     /// Where a traced run's attempts are written as they finish.
     stream: Option<crate::trace::Stream>,
+    /// Told of every traced attempt as it starts and ends, with the agents' names.
+    observer: Option<(Arc<dyn crate::observe::Observer>, Vec<String>)>,
     /// Time zero of the spans.
     epoch: Instant,
     /// Targets with waiting tasks, best head first (a buffer kept between placements).

@@ -1,6 +1,7 @@
 //! What the summary, the trace and the live display read of the dispatcher.
 
 use super::{Dispatcher, State};
+use std::sync::Arc;
 use tokio::time::Instant;
 
 /// What a member did over the run, for the summary.
@@ -90,6 +91,12 @@ impl Dispatcher {
     /// Writes the attempts that finish from now on to `stream` instead of keeping them.
     pub fn stream_trace(&self, stream: crate::trace::Stream) {
         self.write(|s| s.stream = Some(stream));
+    }
+
+    /// Tells `observer` of every traced attempt from now on; `names` are the agents by
+    /// fleet index.
+    pub fn observe(&self, observer: Arc<dyn crate::observe::Observer>, names: Vec<String>) {
+        self.write(|s| s.observer = Some((observer, names)));
     }
 
     /// The stream given to [`Dispatcher::stream_trace`], to finish it.

@@ -1,0 +1,175 @@
+// The dashboard of `hivec serve`: the token, the API, the runs list and the agents page.
+// The run page is run.js. Every page is drawn from the API; nothing is fetched elsewhere.
+"use strict";
+
+const Hive = (() => {
+  const TOKEN = "hive-token";
+
+  // A `?token=` in a link is taken once, kept for this tab, and removed from the address.
+  const url = new URL(location.href);
+  if (url.searchParams.has("token")) {
+    sessionStorage.setItem(TOKEN, url.searchParams.get("token"));
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+
+  function headers(extra) {
+    const h = Object.assign({}, extra);
+    const token = sessionStorage.getItem(TOKEN);
+    if (token) h.Authorization = "Bearer " + token;
+    return h;
+  }
+
+  /** The JSON of `path`, or an Error with the server's message; a 401 asks for a token. */
+  async function api(path, options = {}) {
+    const res = await fetch(path, { ...options, headers: headers(options.headers) });
+    const body = await res.json().catch(() => null);
+    if (res.status === 401) login(body && body.error ? body.error.message : "");
+    if (!res.ok) {
+      const err = new Error(body && body.error ? body.error.message : `${res.status} ${res.statusText}`);
+      err.status = res.status;
+      throw err;
+    }
+    return body;
+  }
+
+  function login(message) {
+    const form = document.getElementById("login");
+    if (!form.hidden) return;
+    document.getElementById("main").hidden = true;
+    form.hidden = false;
+    document.getElementById("login-error").textContent =
+      sessionStorage.getItem(TOKEN) ? message : "";
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      sessionStorage.setItem(TOKEN, document.getElementById("login-token").value.trim());
+      location.reload();
+    };
+  }
+
+  /** An element: `el("td", {class: "id"}, "text", child)`. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) {
+      if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+    }
+    return node;
+  }
+
+  function badge(status) {
+    return el("span", { class: "badge " + status, "data-status": status }, status);
+  }
+
+  function time(ms) {
+    return ms ? new Date(ms).toLocaleString() : "";
+  }
+
+  function duration(ms) {
+    if (ms === undefined || ms === null) return "";
+    if (ms < 1000) return ms + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+    return Math.floor(ms / 60000) + " min " + Math.round((ms % 60000) / 1000) + " s";
+  }
+
+  const STATUSES = ["running", "succeeded", "failed", "cancelled"];
+
+  /** `/`: the runs, newest first, filtered by `?status=`, refreshed every 2 s. */
+  async function runsPage(main) {
+    const status = new URL(location.href).searchParams.get("status") || "";
+    const select = el("select", { id: "status-filter", "aria-label": "status" },
+      el("option", { value: "" }, "all statuses"),
+      ...STATUSES.map((s) => el("option", { value: s, selected: s === status }, s)));
+    select.onchange = () => {
+      const u = new URL(location.href);
+      if (select.value) u.searchParams.set("status", select.value);
+      else u.searchParams.delete("status");
+      history.replaceState(null, "", u);
+      refresh();
+    };
+    const body = el("tbody");
+    const note = el("p", { class: "muted" });
+    main.append(
+      el("div", { class: "toolbar" }, el("h1", {}, "Runs"), select),
+      el("div", { class: "panel" },
+        el("table", { id: "runs" },
+          el("thead", {}, el("tr", {}, ...["run", "workflow", "status", "submitted", "took"].map((h) => el("th", {}, h)))),
+          body),
+        note));
+    async function refresh() {
+      const query = select.value ? "?status=" + encodeURIComponent(select.value) : "";
+      try {
+        const { runs } = await api("/v1/runs" + query);
+        body.replaceChildren(...runs.reverse().map((r) =>
+          el("tr", { "data-run": r.id },
+            el("td", { class: "id" }, el("a", { href: "/runs/" + encodeURIComponent(r.id) }, r.id)),
+            el("td", {}, r.workflow),
+            el("td", {}, badge(r.status)),
+            el("td", {}, time(r.submitted_at_ms)),
+            el("td", {}, duration(r.elapsed_ms)))));
+        note.textContent = runs.length ? "" : "No runs" + (select.value ? " " + select.value : "") + " yet.";
+      } catch (e) {
+        note.textContent = e.message;
+      }
+    }
+    await refresh();
+    setInterval(refresh, 2000);
+  }
+
+  /** `/agents`: the server's agents: live ones from `/v1/agents` when it has them, else
+   *  those the workflows' plans declare. */
+  async function agentsPage(main) {
+    main.append(el("h1", {}, "Agents"));
+    let agents, source;
+    try {
+      const live = await api("/v1/agents");
+      agents = live.agents || [];
+      source = "live, from /v1/agents";
+    } catch (e) {
+      if (e.status === 401) return;
+      agents = (await api("/v1/workflows")).agents;
+      source = "as the workflows' plans declare them";
+    }
+    const columns = [...new Set(agents.flatMap((a) => Object.keys(a)))];
+    const cell = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : v);
+    main.append(
+      el("p", { class: "muted" }, agents.length + " agents, " + source + "."),
+      el("div", { class: "panel" },
+        el("table", { id: "agents" },
+          el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
+          el("tbody", {}, ...agents.map((a) =>
+            el("tr", { "data-agent": a.name }, ...columns.map((c) => el("td", {}, cell(a[c])))))))));
+  }
+
+  async function start() {
+    const main = document.getElementById("main");
+    const path = location.pathname;
+    if (sessionStorage.getItem(TOKEN)) {
+      const out = document.getElementById("logout");
+      out.hidden = false;
+      out.onclick = () => { sessionStorage.removeItem(TOKEN); location.reload(); };
+    }
+    const run = path.match(/^\/runs\/([^/]+)$/);
+    try {
+      if (run) {
+        await Hive.runPage(main, decodeURIComponent(run[1]));
+      } else if (path === "/agents") {
+        document.getElementById("nav-agents").classList.add("here");
+        await agentsPage(main);
+      } else {
+        document.getElementById("nav-runs").classList.add("here");
+        await runsPage(main);
+      }
+    } catch (e) {
+      if (e.status !== 401) main.append(el("p", { class: "error" }, e.message));
+    }
+  }
+
+  return { api, headers, el, badge, time, duration, start };
+})();
+
+window.addEventListener("DOMContentLoaded", () => Hive.start());
