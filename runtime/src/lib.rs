@@ -20,6 +20,7 @@ pub mod progress;
 pub mod remote;
 mod scope;
 pub mod secrets;
+pub mod state;
 mod step;
 pub mod strategy;
 mod trace;
@@ -93,12 +94,22 @@ pub struct Runtime {
     rooms: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Steps of the run by state, for [`Runtime::progress`].
     steps: progress::StepCounts,
+    /// The run's shared state cells.
+    state: Arc<state::Store>,
 }
 
 impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
+        if !plan.states.is_empty() && options.remote.is_some() && !options.simulate {
+            return Err(RunError::run(
+                "state cells are kept in one process: a plan with `state` items cannot run with --redis yet",
+            ));
+        }
+        let store = Arc::new(
+            state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
+        );
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
@@ -117,7 +128,7 @@ impl Runtime {
                     let (remote, name) = (remote.clone(), name.clone());
                     Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
                 }
-                None => real_spawn(name, agent, &base, &dispatcher)?,
+                None => real_spawn(name, agent, &base, &dispatcher, &store)?,
             };
             index.insert(name.clone(), fleet.len());
             let mut member = Member::new(name, agent, spawn);
@@ -191,6 +202,7 @@ impl Runtime {
             remote.attach(dispatcher.clone());
         }
         Ok(Arc::new(Runtime {
+            state: store,
             rooms,
             steps: progress::StepCounts::default(),
             names,
@@ -263,6 +275,11 @@ impl Runtime {
     fn random(&self, max: u64) -> u64 {
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         rng.u64(0..=max)
+    }
+
+    /// Every state cell's value now, by name: at the end of a run, its final state.
+    pub fn state(&self) -> serde_json::Map<String, Value> {
+        self.state.snapshot()
     }
 
     /// The plan being run.
@@ -424,6 +441,7 @@ pub(crate) fn exec_spec(
         env,
         heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
         provides: agent.provides.clone(),
+        state: None,
     })
 }
 
@@ -433,6 +451,7 @@ fn real_spawn(
     agent: &hive_plan::Agent,
     base: &std::path::Path,
     dispatcher: &Dispatcher,
+    store: &Arc<state::Store>,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
         (Some(b), _) if b == "std" => {
@@ -447,7 +466,10 @@ fn real_spawn(
             "agent `{name}`: there is no built-in agent `{b}`"
         ))),
         (None, Some(_)) => {
-            let spec = exec_spec(name, agent, base)?;
+            let spec = agent::exec::Spec {
+                state: Some(store.clone()),
+                ..exec_spec(name, agent, base)?
+            };
             let wake = dispatcher.waker();
             Ok(Arc::new(move |i| {
                 let spec = agent::exec::Spec {
