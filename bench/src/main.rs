@@ -73,7 +73,7 @@ enum Cmd {
     /// Measure the runtime: tasks per second and peak memory per workload, next to a bare
     /// tokio program running the same graph.
     Run {
-        /// Workloads: fanout, chain, layered, exec, simulate, map (default: all).
+        /// Workloads: fanout, chain, layered, exec, simulate, map, state (default: all).
         workloads: Vec<String>,
         /// Runs of each measurement.
         #[arg(long, default_value_t = 3)]
@@ -198,7 +198,7 @@ fn workloads_named(names: &[String]) -> Result<Vec<Workload>, String> {
         .iter()
         .map(|n| {
             Workload::named(n).ok_or_else(|| {
-                format!("no workload `{n}`; there are fanout, chain, layered, exec, simulate, map")
+                format!("no workload `{n}`; there are fanout, chain, layered, exec, simulate, map, state")
             })
         })
         .collect()

@@ -40,6 +40,16 @@ pub const ALL: &[Shape] = &[
     workflow("a chain of steps", [25_000, 100_000], chain),
     workflow("steps in layers of 100", [25_000, 100_000], layers),
     workflow("maps side by side", [25_000, 100_000], maps),
+    workflow(
+        "a chain of steps each writing one state cell",
+        [25_000, 100_000],
+        state_chain,
+    ),
+    workflow(
+        "layers of 100, one step of each writing one state cell",
+        [25_000, 100_000],
+        state_layers,
+    ),
     check(
         "steps each naming an unknown name",
         [8_000, 16_000],
@@ -132,6 +142,41 @@ fn layers(n: usize) -> String {
         }
     }
     out.push_str("  output 1\n}\n");
+    out
+}
+
+/// [`chain`], every step's capability writing one `conflict: reject` cell: the steps are
+/// ordered, so the concurrency check finds no two writers that may overlap.
+fn state_chain(n: usize) -> String {
+    writing(chain(n), |i| i > 0)
+}
+
+/// [`layers`], one step per layer writing the cell.
+fn state_layers(n: usize) -> String {
+    writing(layers(n), |i| i % 100 == 0)
+}
+
+/// `text` with a state cell, the steps `s{i}` for which `writes(i)` holds calling a
+/// capability that writes it (the others still call `c`, which stays used).
+fn writing(text: String, writes: fn(usize) -> bool) -> String {
+    let mut out = String::from(
+        "state cell: int = 0\ncapability cw(x: int) -> int writes [cell]\n\
+         agent b { provides: [cw], simulate: { latency: 1ms } }\n",
+    );
+    for line in text.lines() {
+        let writer = line
+            .trim_start()
+            .strip_prefix("step s")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .is_some_and(writes);
+        out.push_str(&if writer {
+            line.replacen("= c(", "= cw(", 1)
+        } else {
+            line.to_string()
+        });
+        out.push('\n');
+    }
     out
 }
 

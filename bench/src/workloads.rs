@@ -18,17 +18,21 @@ pub enum Workload {
     Simulate,
     /// A `for` map over 1,000,000 elements.
     Map,
+    /// 100,000 state writes from `hive-echo-agent` through the protocol (10 tasks of 10,000
+    /// `put`s to one `merge: sum` cell); counted in writes.
+    State,
 }
 
 impl Workload {
     /// Every workload, in the order reported.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 7] = [
         Workload::Fanout,
         Workload::Chain,
         Workload::Layered,
         Workload::Exec,
         Workload::Simulate,
         Workload::Map,
+        Workload::State,
     ];
 
     /// Its name on the command line.
@@ -40,6 +44,7 @@ impl Workload {
             Workload::Exec => "exec",
             Workload::Simulate => "simulate",
             Workload::Map => "map",
+            Workload::State => "state",
         }
     }
 
@@ -121,6 +126,17 @@ workflow main() -> int {
 }
 "#
             .to_string(),
+            Workload::State => format!(
+                r#"
+state hits: int = 0 {{ merge: sum }}
+capability bump(puts: int) -> int writes [hits]
+agent writer {{ provides: [bump], exec: "{echo_agent}", replicas: 2 }}
+workflow main() -> int {{
+  step xs = for i in range(0, 10) {{ bump(puts: 10000) }}
+  output state.hits
+}}
+"#
+            ),
         }
     }
 
@@ -129,7 +145,7 @@ workflow main() -> int {
     pub fn repeats(self) -> usize {
         match self {
             Workload::Fanout | Workload::Chain | Workload::Layered => 11,
-            Workload::Exec | Workload::Simulate | Workload::Map => 1,
+            Workload::Exec | Workload::Simulate | Workload::Map | Workload::State => 1,
         }
     }
 

@@ -81,12 +81,17 @@ codes! {
     StepCycle = "E0501" "step-cycle",
     WorkflowRecursion = "E0502" "workflow-recursion",
     BudgetExceeded = "E0503" "budget-exceeded",
+    UnknownState = "E0601" "unknown-state",
+    ReducerTypeMismatch = "E0602" "reducer-type-mismatch",
+    StateWithoutDefault = "E0603" "state-without-default",
+    ConcurrentWrites = "E0604" "concurrent-writes",
     UnusedItem = "W0001" "unused-item",
     MemberLacksCapability = "W0002" "member-lacks-capability",
     EqualWeights = "W0003" "equal-weights",
     TimeoutExceeded = "W0004" "timeout-exceeded",
     TooManyWarnings = "W0005" "too-many-warnings",
     ShellInterpolation = "W0006" "shell-interpolation",
+    RacyStateRead = "W0007" "racy-state-read",
 }
 
 impl Code {

@@ -88,6 +88,7 @@ module.exports = grammar({
       $.pool_item,
       $.route_item,
       $.workflow_item,
+      $.state_item,
     ),
 
     // ------------------------------------------------------------------ items
@@ -138,6 +139,24 @@ module.exports = grammar({
       field('parameters', $.parameters),
       '->',
       field('return_type', $._type),
+      optional(field('reads', $.reads)),
+      optional(field('writes', $.writes)),
+    ),
+
+    // `reads [a, b]` and `writes [a]`: the state cells a capability's agents use. Neither word
+    // is reserved.
+    reads: $ => seq('reads', $.cell_list),
+    writes: $ => seq('writes', $.cell_list),
+    cell_list: $ => seq('[', commaList($.identifier), ']'),
+
+    // `state name: T [= default] [{ properties }]`; `state` is not reserved either.
+    state_item: $ => seq(
+      'state',
+      field('name', $.identifier),
+      ':',
+      field('type', $._type),
+      optional(seq('=', field('default', $._expression))),
+      optional(seq('{', commaList($.property), '}')),
     ),
 
     parameters: $ => seq('(', commaList($.parameter), ')'),

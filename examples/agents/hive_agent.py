@@ -19,6 +19,16 @@ handled one at a time, in the order they arrive, so a cancel always names a task
 already answered) and returns on `shutdown` or at the end of stdin. A line that is not a
 protocol message is reported with a `log` message and skipped: the agent keeps running.
 
+A handler may read and write the run's shared state while it runs: `get(key)` returns a
+cell's value and version, `put(key, value, expect=None, token=None)` writes one and returns
+the runtime's answer (`{"ok": True, "version": n}`, or `{"ok": False, "reason": ...}` with
+the cell's current `version` and `value` when the write was refused), and `lock(name, ttl_ms)`
+/ `unlock(name, token)` hold a lease whose token fences writes to the cell of that name:
+
+    def take_note(input, flags):
+        answer = hive_agent.put("notes", [input["text"]])
+        return answer["ok"]
+
 `flags` is the script's command line as a dict: `--model large` gives `{"model": "large"}`,
 a flag without a value (`--spot`) gives `True`.
 
@@ -29,6 +39,7 @@ Standard library only. Nothing here reads the clock for its answers: outputs dep
 input and the flags alone.
 """
 
+import collections
 import json
 import math
 import os
@@ -152,6 +163,74 @@ class _Channel:
 
 
 _channel = None
+# While a handler waits for the answer to a state request, other messages (a `cancel`, the
+# next task) may arrive: they are kept here, in order, for `serve`.
+_stdin = None
+_backlog = collections.deque()
+_current_task = None
+
+
+class StateRefused(TaskError):
+    """Raised by `get` when the runtime refuses to read a cell for this capability."""
+
+
+def _request(message, answers):
+    """Sends a state request on behalf of the task being handled and waits for its answer."""
+    if _channel is None or _stdin is None:
+        raise RuntimeError("state requests are answered only while `serve` runs a task")
+    if _current_task is not None:
+        message["id"] = _current_task
+    _channel.send(message)
+    while True:
+        raw = _stdin.readline()
+        if not raw:
+            raise BrokenPipeError("the runtime closed the agent's stdin")
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            msg = None
+        if isinstance(msg, dict) and msg.get("type") in answers and msg.get("id") == message.get("id"):
+            return msg
+        _backlog.append(raw)
+
+
+def get(key):
+    """The value and version of state cell `key`."""
+    answer = _request({"type": "get", "key": key}, ("value", "get_refused"))
+    if answer["type"] == "get_refused":
+        raise StateRefused("cannot read state `%s`: %s" % (key, answer.get("reason")), False)
+    return answer.get("value"), answer.get("version", 0)
+
+
+def put(key, value, expect=None, token=None):
+    """Writes state cell `key`; returns `{"ok": True, "version": n}` or the refusal."""
+    message = {"type": "put", "key": key, "value": value}
+    if expect is not None:
+        message["expect"] = expect
+    if token is not None:
+        message["token"] = token
+    answer = _request(message, ("put_ok", "put_refused"))
+    if answer["type"] == "put_ok":
+        return {"ok": True, "version": answer.get("version")}
+    return {
+        "ok": False,
+        "reason": answer.get("reason"),
+        "version": answer.get("version"),
+        "value": answer.get("value"),
+    }
+
+
+def lock(name, ttl_ms, mode="exclusive"):
+    """Waits for the lease of lock `name` for `ttl_ms` milliseconds; returns its fencing token."""
+    answer = _request({"type": "lock", "name": name, "mode": mode, "ttl": int(ttl_ms)}, ("locked", "lock_refused"))
+    if answer["type"] == "lock_refused":
+        raise StateRefused("cannot lock `%s`: %s" % (name, answer.get("reason")), False)
+    return answer["token"]
+
+
+def unlock(name, token):
+    """Ends the lease of `token` on lock `name` (there is no answer)."""
+    _channel.send({"type": "unlock", "name": name, "token": token})
 
 
 def log(message, level="info"):
@@ -233,6 +312,8 @@ def _run_task(channel, handlers, flags, msg):
     if not isinstance(task_input, dict):
         _error(channel, task_id, "%s: input must be an object of named arguments" % name, False)
         return
+    global _current_task
+    _current_task = task_id
     try:
         output = handler(task_input, flags)
     except TaskError as e:
@@ -245,6 +326,8 @@ def _run_task(channel, handlers, flags, msg):
         traceback.print_exc(file=sys.stderr)
         _error(channel, task_id, "%s: %s: %s" % (name, type(e).__name__, e), True)
         return
+    finally:
+        _current_task = None
     try:
         channel.send({"type": "result", "id": task_id, "output": output})
     except (TypeError, ValueError) as e:
@@ -276,18 +359,19 @@ def _answer_bid(channel, handlers, flags, bid, msg):
 
 def serve(handlers, bid=None, argv=None):
     """Runs the protocol on stdin/stdout until `shutdown` or the end of stdin."""
-    global _channel
+    global _channel, _stdin
     flags = parse_flags(argv)
     channel = _Channel(sys.stdout.buffer)
     _channel = channel
     # Anything a handler prints goes to the log, never into the protocol stream.
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
+    _stdin = stdin
     stop = threading.Event()
     heartbeat = None
     try:
         while True:
-            raw = stdin.readline()
+            raw = _backlog.popleft() if _backlog else stdin.readline()
             if not raw:
                 break
             line = raw.decode("utf-8", "replace").strip()

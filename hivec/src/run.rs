@@ -50,6 +50,9 @@ pub struct RunArgs {
     /// in Perfetto).
     #[arg(long, value_name = "FILE")]
     trace_out: Option<PathBuf>,
+    /// Write the run's state cells at its end to this file, as one JSON object by cell.
+    #[arg(long, value_name = "FILE")]
+    state_out: Option<PathBuf>,
     /// Log more: `-v` info (agents' stderr, restarts), `-vv` debug. `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -223,6 +226,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if let Err(e) = runtime.end_trace() {
             errln!("error: {e}");
         }
+        if let Some(path) = &args.state_out {
+            write_state(path, runtime.state());
+        }
         // The journal's last event, written before a distributed run's journal is flushed.
         if let Some(j) = &journal {
             let written = match &ended {
@@ -343,6 +349,27 @@ impl Signals {
             name,
             status: 128 + number,
         }
+    }
+}
+
+/// Writes the run's final state cells to `path` (`--state-out`), values read by `env()`
+/// masked, readable by its owner alone like the journal.
+fn write_state(path: &std::path::Path, state: serde_json::Map<String, serde_json::Value>) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut state = serde_json::Value::Object(state);
+    hive_runtime::secrets::mask_value(&mut state);
+    let mut text = serde_json::to_string_pretty(&state).unwrap_or_default();
+    text.push('\n');
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        errln!("error: cannot write the state {}: {e}", path.display());
     }
 }
 

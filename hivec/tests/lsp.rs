@@ -498,3 +498,59 @@ fn an_interpolated_shell_command_has_a_quick_fix() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn state_cells_are_known_to_hover_definition_references_and_rename() {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = "/// Shared notes.\nstate notes: list<string> = [] { merge: append }\ncapability note(text: string) -> bool writes [notes]\nagent a { provides: [note], simulate: { latency: 1ms } }\nworkflow main(t: string) -> int {\n  step n = note(text: t)\n  output len(state.notes)\n}\n";
+    std::fs::write(dir.join("main.hive"), text).expect("write");
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let mut c = Client::start(&dir);
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    let read = position_of(text, "notes)", 0);
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": read }),
+    );
+    let shown = hover["contents"].to_string();
+    assert!(
+        shown.contains("list<string>") && shown.contains("Shared notes."),
+        "{hover}"
+    );
+    let definition = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": read }),
+    );
+    assert_eq!(definition["range"]["start"], position_of(text, "notes:", 0));
+    let refs = c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri }, "position": read, "context": { "includeDeclaration": true } }),
+    );
+    assert_eq!(refs.as_array().map(Vec::len), Some(3), "{refs}");
+    let renamed = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": read, "newName": "findings" }),
+    );
+    let edits = renamed["changes"][&uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edits.len(), 3, "{renamed}");
+    assert!(edits.iter().all(|e| e["newText"] == "findings"));
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -267,3 +267,42 @@ fn a_journal_key_value_of_the_wrong_type_fails_the_step_that_takes_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_write_to_a_cell_the_plan_has_not_is_refused() {
+    refused(
+        "cell",
+        |p| p["capabilities"]["double"]["writes"] = serde_json::json!(["ghost"]),
+        &[],
+        "capabilities.double.writes[0]: `ghost` is not a state cell of the plan",
+    );
+}
+
+#[test]
+fn a_reducer_that_does_not_fit_its_cell_is_refused() {
+    refused(
+        "reducer",
+        |p| {
+            p["states"] = serde_json::json!({"total": {
+                "type": "string",
+                "default": {"op": "value", "value": ""},
+                "policy": {"kind": "merge", "rule": "sum"},
+                "loc": {"file": 0, "line": 1, "column": 1},
+            }});
+        },
+        &[],
+        "states.total.policy: `merge: sum` combines numbers, not `string`",
+    );
+}
+
+#[test]
+fn reading_an_unknown_cell_is_refused() {
+    refused(
+        "read",
+        |p| {
+            p["workflows"]["main"]["output"] = serde_json::json!({"op": "state", "cell": "ghost"});
+        },
+        &[],
+        "workflows.main.output: reads `ghost`, which is not a state cell of the plan",
+    );
+}

@@ -26,6 +26,11 @@ pub enum Expr {
         /// The index.
         step: usize,
     },
+    /// The value of a shared state cell (`state.notes`), when the expression is evaluated.
+    State {
+        /// The cell, a key of [`crate::Plan::states`].
+        cell: String,
+    },
     /// A `for` variable, or a name the context provides (`input`, `priority` in routes).
     Local {
         /// Its name.
@@ -248,6 +253,7 @@ impl<'a> fmt::Display for Display<'a> {
         match self.expr {
             Expr::Value { value } => write!(f, "{value}"),
             Expr::Param { name } | Expr::Local { name } => f.write_str(name),
+            Expr::State { cell } => write!(f, "state.{cell}"),
             Expr::Step { step } => match self.steps.get(*step) {
                 Some(n) => f.write_str(n),
                 None => write!(f, "${step}"),

@@ -7,11 +7,13 @@
 mod expr;
 pub mod limits;
 mod render;
+mod state;
 mod types;
 mod validate;
 
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
+pub use state::{Conflict, Policy, Reducer, StateCell};
 pub use types::{FieldDef, Type, TypeDef};
 pub use validate::{Problem, validate};
 
@@ -47,6 +49,9 @@ pub struct Plan {
     pub pools: BTreeMap<String, Pool>,
     /// Workflows by name: the root file's, and those they call.
     pub workflows: BTreeMap<String, Workflow>,
+    /// Shared state cells by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub states: BTreeMap<String, StateCell>,
 }
 
 impl Plan {
@@ -156,6 +161,12 @@ pub struct Capability {
     pub params: Vec<Param>,
     /// What a task returns; outputs are checked against it.
     pub returns: Type,
+    /// State cells its agents may read (`reads [..]`), keys of [`Plan::states`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
+    /// State cells its agents may write (`writes [..]`), keys of [`Plan::states`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
     /// Doc comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -636,6 +647,10 @@ pub struct Step {
     /// Where its tasks go (capability steps); the first applicable entry wins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<Routing>,
+    /// The state cells its tasks may write: its capability's `writes`, or every cell the
+    /// steps of the workflow it calls may write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
     /// Doc comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,

@@ -260,6 +260,34 @@ pub fn text(plan: &Plan) -> String {
             .collect();
         out.push_str(&table(&rows));
     }
+    if !plan.states.is_empty() {
+        out.push_str("\nstate\n");
+        let rows: Vec<[String; 4]> = plan
+            .states
+            .iter()
+            .map(|(name, c)| {
+                let default = c
+                    .default
+                    .as_ref()
+                    .map(|d| {
+                        let shown = Display {
+                            expr: d,
+                            steps: &[],
+                        };
+                        format!("= {shown}")
+                    })
+                    .unwrap_or_default();
+                let scope = "scope run".to_string();
+                [
+                    format!("{name}: {}", c.ty),
+                    default,
+                    c.policy.describe(),
+                    scope,
+                ]
+            })
+            .collect();
+        out.push_str(&table(&rows));
+    }
     for (name, wf) in &plan.workflows {
         let names = names(wf);
         let _ = writeln!(out, "\n{}", signature(name, wf));
@@ -310,6 +338,9 @@ pub fn text(plan: &Plan) -> String {
             None if b.tokens == 0 => Ok(()),
             None => writeln!(out, "  tokens: {tokens}"),
         };
+        for s in wf.steps.iter().filter(|s| !s.writes.is_empty()) {
+            let _ = writeln!(out, "  {} writes state {}", s.name, s.writes.join(", "));
+        }
     }
     out
 }

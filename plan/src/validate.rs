@@ -157,6 +157,35 @@ impl<'a> Validator<'a> {
             self.params(&format!("{path}.params"), &cap.params);
             self.ty(&format!("{path}.returns"), &cap.returns);
             self.loc(&format!("{path}.loc"), &cap.loc);
+            for (field, cells) in [("reads", &cap.reads), ("writes", &cap.writes)] {
+                self.cells(&format!("{path}.{field}"), cells);
+            }
+        }
+        for (name, cell) in &plan.states {
+            let path = format!("states{}", key(name));
+            self.ty(&format!("{path}.type"), &cell.ty);
+            if let crate::Policy::Merge(r) = cell.policy
+                && !r.fits(&cell.ty)
+            {
+                self.problem(
+                    format!("{path}.policy"),
+                    format!(
+                        "`merge: {}` combines {}, not `{}`",
+                        r.name(),
+                        r.operands(),
+                        cell.ty
+                    ),
+                );
+            }
+            match &cell.default {
+                Some(d) => self.expr(&format!("{path}.default"), d, CONSTANT),
+                None if !matches!(cell.ty, Type::Optional(_) | Type::Json) => self.problem(
+                    format!("{path}.default"),
+                    format!("is missing, and a `{}` cannot be none", cell.ty),
+                ),
+                None => {}
+            }
+            self.loc(&format!("{path}.loc"), &cell.loc);
         }
         for (name, agent) in &plan.agents {
             self.agent(&format!("agents{}", key(name)), agent);
@@ -497,6 +526,7 @@ impl<'a> Validator<'a> {
                 ),
                 Callee::Workflow(_) => {}
             }
+            self.cells(&format!("{at}.writes"), &s.writes);
             self.loc(&format!("{at}.loc"), &s.loc);
         }
         let output = Names {
@@ -635,6 +665,18 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Names of state cells: each a key of the plan's `states`.
+    fn cells(&mut self, path: &str, cells: &[String]) {
+        for (i, c) in cells.iter().enumerate() {
+            if !self.plan.states.contains_key(c) {
+                self.problem(
+                    format!("{path}[{i}]"),
+                    format!("`{c}` is not a state cell of the plan"),
+                );
+            }
+        }
+    }
+
     fn loc(&mut self, path: &str, loc: &Loc) {
         if loc.file as usize >= self.plan.sources.len() {
             self.problem(
@@ -703,6 +745,19 @@ impl<'a> Validator<'a> {
                 }
                 _ => {}
             },
+            Expr::State { cell } => {
+                if names.params.is_none() {
+                    self.problem(
+                        path,
+                        format!("reads state `{cell}`: state is read only in a workflow"),
+                    );
+                } else if !self.plan.states.contains_key(cell) {
+                    self.problem(
+                        path,
+                        format!("reads `{cell}`, which is not a state cell of the plan"),
+                    );
+                }
+            }
             Expr::Local { name } => {
                 if !names.locals.contains(&name.as_str()) {
                     self.problem(path, format!("reads `{name}`, which is not in scope here"));

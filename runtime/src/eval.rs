@@ -30,6 +30,10 @@ pub trait Scope {
     fn step(&self, index: usize) -> Option<&Value>;
     /// A `for` loop variable.
     fn local(&self, name: &str) -> Option<&Value>;
+    /// The value of a shared state cell now; `None` where the scope has no run's state.
+    fn state(&self, _cell: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// Why an expression could not be evaluated (division by zero, index out of range, a
@@ -75,6 +79,11 @@ fn eval_in<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Val<'a>, EvalErro
             scope
                 .step(*step)
                 .ok_or_else(|| error(format!("step {step} has no value yet")))?,
+        ),
+        Expr::State { cell } => Cow::Owned(
+            scope
+                .state(cell)
+                .ok_or_else(|| error(format!("state `{cell}` has no value here")))?,
         ),
         Expr::Local { name } => Cow::Borrowed(
             scope
@@ -852,6 +861,7 @@ mod tests {
             params: &fx.params,
             steps: &fx.steps,
             locals: &locals,
+            state: None,
         };
         eval(expr, &scope)
     }

@@ -8,8 +8,9 @@
 //! Events: `run` (first line: plan hash, workflow, inputs), `done` (a step's or a map
 //! element's value, by its key such as `review` or `chunks[3]`, with `/` between a step and
 //! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
-//! `finished` (the output), `failed` (the error) and `interrupted` (the signal that stopped
-//! the run).
+//! `finished` (the output), `failed` (the error), `interrupted` (the signal that stopped
+//! the run) and `state` (a state cell's value and version after an accepted write; the last
+//! of a cell is its value when the run is resumed).
 
 use crate::conform::conform;
 use hive_plan::{Callee, Plan, Type};
@@ -63,6 +64,7 @@ pub struct Record {
     pub header: Header,
     done: HashMap<String, Value>,
     keys: HashMap<String, Value>,
+    state: HashMap<String, (Value, u64)>,
 }
 
 impl Record {
@@ -77,6 +79,7 @@ impl Record {
         let mut header = None;
         let mut done = HashMap::new();
         let mut keys = HashMap::new();
+        let mut state = HashMap::new();
         let mut lines = lines.into_iter().enumerate().peekable();
         while let Some((n, line)) = lines.next() {
             let last = lines.peek().is_none();
@@ -103,13 +106,22 @@ impl Record {
                 Some("key") => {
                     keys.insert(text_of(&event, "key"), value_of(&event));
                 }
+                Some("state") => {
+                    let version = event.get("version").and_then(Value::as_u64).unwrap_or(0);
+                    state.insert(text_of(&event, "key"), (value_of(&event), version));
+                }
                 _ => {}
             }
         }
         let header = header.ok_or_else(|| {
             format!("{origin} is not a run journal: its first event is not a `run` event")
         })?;
-        Ok(Record { header, done, keys })
+        Ok(Record {
+            header,
+            done,
+            keys,
+            state,
+        })
     }
 }
 
@@ -135,6 +147,7 @@ pub struct Journal {
     sink: Box<dyn Sink>,
     done: HashMap<String, Value>,
     keys: HashMap<String, Value>,
+    state: HashMap<String, (Value, u64)>,
 }
 
 impl Journal {
@@ -168,6 +181,7 @@ impl Journal {
             sink,
             done: HashMap::new(),
             keys: HashMap::new(),
+            state: HashMap::new(),
         };
         journal.append(&json!({
             "event": "run",
@@ -215,6 +229,7 @@ impl Journal {
             sink,
             done: record.done,
             keys: record.keys,
+            state: record.state,
         };
         journal.append(&json!({"event": "resumed", "done": journal.done.len()}))?;
         Ok(journal)
@@ -228,6 +243,16 @@ impl Journal {
     /// Idempotency keys recorded as finished.
     pub fn keys(&self) -> &HashMap<String, Value> {
         &self.keys
+    }
+
+    /// State cells as the journal last recorded them: value and version, by cell.
+    pub fn state(&self) -> &HashMap<String, (Value, u64)> {
+        &self.state
+    }
+
+    /// Records a state cell's value after an accepted write.
+    pub fn record_state(&self, key: &str, value: &Value, version: u64) -> Result<(), String> {
+        self.append(&json!({"event": "state", "key": key, "value": value, "version": version}))
     }
 
     /// Records that the step or element `key` finished with `value`.

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod remote;
 mod scope;
 pub mod secrets;
+pub mod state;
 mod step;
 pub mod strategy;
 mod trace;
@@ -98,12 +99,22 @@ pub struct Runtime {
     steps: progress::StepCounts,
     /// Told of every step as it starts and finishes.
     observer: Option<Arc<dyn observe::Observer>>,
+    /// The run's shared state cells.
+    state: Arc<state::Store>,
 }
 
 impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
+        if !plan.states.is_empty() && options.remote.is_some() && !options.simulate {
+            return Err(RunError::run(
+                "state cells are kept in one process: a plan with `state` items cannot run with --redis yet",
+            ));
+        }
+        let store = Arc::new(
+            state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
+        );
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
@@ -122,7 +133,7 @@ impl Runtime {
                     let (remote, name) = (remote.clone(), name.clone());
                     Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
                 }
-                None => real_spawn(name, agent, &base, &dispatcher, &options.observer)?,
+                None => real_spawn(name, agent, &base, &dispatcher, &options.observer, &store)?,
             };
             index.insert(name.clone(), fleet.len());
             let mut member = Member::new(name, agent, spawn);
@@ -199,6 +210,7 @@ impl Runtime {
             remote.attach(dispatcher.clone());
         }
         Ok(Arc::new(Runtime {
+            state: store,
             rooms,
             steps: progress::StepCounts::default(),
             observer: options.observer.clone(),
@@ -279,6 +291,11 @@ impl Runtime {
     fn random(&self, max: u64) -> u64 {
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         rng.u64(0..=max)
+    }
+
+    /// Every state cell's value now, by name: at the end of a run, its final state.
+    pub fn state(&self) -> serde_json::Map<String, Value> {
+        self.state.snapshot()
     }
 
     /// The plan being run.
@@ -441,6 +458,7 @@ pub(crate) fn exec_spec(
         heartbeat: std::time::Duration::from_millis(agent.heartbeat_ms.max(1)),
         provides: agent.provides.clone(),
         logs: observe::Logs::default(),
+        state: None,
     })
 }
 
@@ -451,6 +469,7 @@ fn real_spawn(
     base: &std::path::Path,
     dispatcher: &Dispatcher,
     observer: &Option<Arc<dyn observe::Observer>>,
+    store: &Arc<state::Store>,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
         (Some(b), _) if b == "std" => {
@@ -467,6 +486,7 @@ fn real_spawn(
         (None, Some(_)) => {
             let spec = agent::exec::Spec {
                 logs: observe::Logs(observer.clone()),
+                state: Some(store.clone()),
                 ..exec_spec(name, agent, base)?
             };
             let wake = dispatcher.waker();

@@ -14,6 +14,8 @@ pub struct RunScope<'a> {
     pub steps: &'a [OnceLock<Value>],
     /// Loop variables and the route locals `input` and `priority`, innermost last.
     pub locals: &'a [(&'a str, &'a Value)],
+    /// The run's shared state, where `state.name` may be read.
+    pub state: Option<&'a crate::state::Store>,
 }
 
 impl<'a> RunScope<'a> {
@@ -23,6 +25,7 @@ impl<'a> RunScope<'a> {
             params: &NO_PARAMS,
             steps: &[],
             locals,
+            state: None,
         }
     }
 }
@@ -34,6 +37,10 @@ impl Scope for RunScope<'_> {
 
     fn step(&self, index: usize) -> Option<&Value> {
         self.steps.get(index).and_then(OnceLock::get)
+    }
+
+    fn state(&self, cell: &str) -> Option<Value> {
+        self.state.and_then(|s| s.value(cell))
     }
 
     fn local(&self, name: &str) -> Option<&Value> {

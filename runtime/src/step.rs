@@ -25,6 +25,7 @@ pub async fn run(run: &WorkflowRun, index: usize) -> Result<Value, RunError> {
         params: &run.params,
         steps: &run.values,
         locals: &[],
+        state: Some(&run.rt.state),
     };
     if let Some(when) = &step.options.when {
         let holds = eval(when, &scope).map_err(|e| failed(run, step, format!("`when`: {e}")))?;
@@ -109,6 +110,7 @@ async fn call(
         params: &run.params,
         steps: &run.values,
         locals: &locals,
+        state: Some(&run.rt.state),
     };
     let mut input = Map::new();
     let params = match &step.call {

@@ -226,6 +226,7 @@ async fn drive(run: &WorkflowRun) -> Result<Value, RunError> {
         params: &run.params,
         steps: &run.values,
         locals: &[],
+        state: Some(&run.rt.state),
     };
     let output = eval(&wf.output, &scope)
         .map_err(|e| RunError::run(format!("workflow `{}` output: {e}", run.name)))?;

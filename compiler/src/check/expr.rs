@@ -113,6 +113,8 @@ pub struct ExprCx<'a> {
     pub locals: Locals,
     /// Every use of a local of kind [`LocalKind::Step`], with its place.
     pub step_refs: Vec<(String, Span)>,
+    /// Every read of a state cell (`state.notes`): the cell and the place of the read.
+    pub state_refs: Vec<(String, Span)>,
     /// When set, every inferred expression's span and type (for hover in editors).
     pub types: Option<Vec<(Span, Ty)>>,
 }
@@ -126,6 +128,7 @@ impl<'a> ExprCx<'a> {
             owner,
             locals: Locals::default(),
             step_refs: Vec::new(),
+            state_refs: Vec::new(),
             types: None,
         }
     }
@@ -291,6 +294,12 @@ impl<'a> ExprCx<'a> {
             }
             return ty;
         }
+        if first.text == "state"
+            && path.segments.len() > 1
+            && !scope(self.db, self.file).names.contains_key("state")
+        {
+            return self.state_read(path);
+        }
         match resolve_path(self.db, self.file, path) {
             Resolved::Item(def, used) => {
                 let mut ty = match def.kind {
@@ -348,6 +357,39 @@ impl<'a> ExprCx<'a> {
                 Ty::Error
             }
         }
+    }
+
+    /// `state.cell.field…`: a cell's value, read where the expression is evaluated, which
+    /// only a workflow's expressions are (constants and defaults are computed before a run).
+    fn state_read(&mut self, path: &Path) -> Ty {
+        let cell = &path.segments[1];
+        let in_workflow = matches!(
+            item(self.db, self.owner.file, self.owner.index)
+                .as_ref()
+                .map(|i| &i.kind),
+            Some(ItemKind::Workflow(_))
+        );
+        if !in_workflow {
+            report(
+                self.db,
+                Diagnostic::new(
+                    Code::WrongKind,
+                    self.loc(path.span),
+                    format!("`{}` is read outside a workflow", path.text()),
+                    "state is read here",
+                )
+                .with_help("a state cell has a value only during a run: read it in a step's arguments, a `when` or an `output`"),
+            );
+            return Ty::Error;
+        }
+        let Some((name, r)) = super::state::resolve_cell(self.db, self.file, self.owner, cell)
+        else {
+            return Ty::Error;
+        };
+        self.state_refs
+            .push((name, path.segments[0].span.to(cell.span)));
+        let ty = super::state::cell(self.db, r).map_or(Ty::Error, |d| d.ty.clone());
+        self.fields_from(ty, path, 2)
     }
 
     fn fields_from(&mut self, mut ty: Ty, path: &Path, from: usize) -> Ty {

@@ -56,6 +56,8 @@ pub enum DefKind {
     Workflow,
     /// An import alias: its members are reached as `alias.name`.
     Module,
+    /// `state`: a cell shared by a run, read as `state.name`.
+    State,
 }
 
 impl DefKind {
@@ -70,6 +72,7 @@ impl DefKind {
             DefKind::Pool => "pool",
             DefKind::Workflow => "workflow",
             DefKind::Module => "import",
+            DefKind::State => "state cell",
         }
     }
 
@@ -89,6 +92,7 @@ impl DefKind {
             "pool" => DefKind::Pool,
             "workflow" => DefKind::Workflow,
             "import" => DefKind::Module,
+            "state" => DefKind::State,
             _ => return None,
         })
     }

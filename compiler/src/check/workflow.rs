@@ -70,6 +70,8 @@ pub struct CheckedWorkflow {
     pub priority: Option<Priority>,
     /// Whether its step graph has a cycle (bounds are then not computed).
     pub cyclic: bool,
+    /// Reads of state cells in its expressions (`state.notes`), with their places.
+    pub state_reads: Vec<(String, Span)>,
 }
 
 impl CheckedWorkflow {
@@ -204,6 +206,7 @@ fn walk(
         cx.types = types.take();
         let checked = check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index);
         *types = cx.types.take();
+        out.state_reads.append(&mut cx.state_refs);
         out.steps.push(checked);
     }
 
@@ -237,6 +240,7 @@ fn walk(
             cx.types = types.take();
             let found = cx.infer(output);
             *types = cx.types.take();
+            out.state_reads.append(&mut cx.state_refs);
             if let Some(sig) = &sig
                 && !super::types::assignable(db, &found, &sig.ret)
             {

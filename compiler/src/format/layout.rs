@@ -179,7 +179,8 @@ fn space_between(prev: &Prev, t: &Token, generic: bool) -> bool {
         return false;
     }
     let callee = match prev.kind {
-        Some(Kind::Word) => !KEYWORDS.contains(&p),
+        // `reads [notes]`, `writes [summary]` after a capability's return type.
+        Some(Kind::Word) => !KEYWORDS.contains(&p) && !matches!(p, "reads" | "writes"),
         Some(Kind::Str) => is("["),
         Some(Kind::Punct) => matches!(p, ")" | "]"),
         _ => false,

@@ -167,6 +167,19 @@ impl Walk<'_> {
                 }
                 self.fields(&c.params);
                 self.ty(&c.ret);
+                for cell in c.reads.iter().chain(&c.writes) {
+                    self.cell(cell);
+                }
+            }
+            ItemKind::State(st) => {
+                let ty = crate::check::state::state_decl(self.db, self.file, self.owner.index)
+                    .as_ref()
+                    .map(|d| d.ty.clone());
+                self.push(st.name.span, me, true, ty.as_ref());
+                self.ty(&st.ty);
+                if let Some(d) = &st.default {
+                    self.expr(d);
+                }
             }
             ItemKind::Agent(b) | ItemKind::Pool(b) => {
                 self.push(b.name.span, me, true, None);
@@ -317,9 +330,27 @@ impl Walk<'_> {
         if let Some((sym, ty)) = self.locals.get(&first.text).cloned() {
             self.push(first.span, sym, false, Some(&ty));
             self.fields_of(ty, &p.segments[1..]);
+        } else if first.text == "state"
+            && let Some(cell) = p.segments.get(1)
+            && !scope(self.db, self.file).names.contains_key("state")
+        {
+            if let Some(ty) = self.cell(cell) {
+                self.fields_of(ty, &p.segments[2..]);
+            }
         } else {
             self.item_path(p);
         }
+    }
+
+    /// A state cell named in `reads`/`writes` or after `state.`; returns its type.
+    fn cell(&mut self, name: &crate::syntax::ast::Name) -> Option<Ty> {
+        let def = *scope(self.db, self.file)
+            .names
+            .get(&name.text)
+            .filter(|d| d.kind == DefKind::State)?;
+        let ty = crate::check::state::cell(self.db, def.item).map(|d| d.ty.clone());
+        self.push(name.span, Symbol::Item(def.item), false, ty.as_ref());
+        ty
     }
 
     /// Field accesses `.a.b` on a value of type `ty`.

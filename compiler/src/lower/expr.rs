@@ -240,6 +240,14 @@ impl<'a> Lower<'a> {
             };
             return fields(base, &path.segments[1..]);
         }
+        let scope = crate::check::scope::scope(self.db, self.file);
+        if first.text == "state" && path.segments.len() > 1 && !scope.names.contains_key("state") {
+            let cell = scope
+                .names
+                .get(&path.segments[1].text)
+                .map_or_else(String::new, |d| self.names.of(d.item));
+            return fields(Expr::State { cell }, &path.segments[2..]);
+        }
         match resolve_path(self.db, self.file, path) {
             Resolved::Item(def, used) => match def.kind {
                 DefKind::Const if self.depth < MAX_CONST_DEPTH => {

@@ -44,7 +44,40 @@ pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
         agents: deploy::agents(&cx),
         pools: deploy::pools(&cx),
         workflows,
+        states: states(&cx),
     }
+}
+
+fn states(cx: &Cx) -> BTreeMap<String, hive_plan::StateCell> {
+    let mut out = BTreeMap::new();
+    for (r, key) in cx.names.items(cx.db, DefKind::State) {
+        let (Some(decl), Some(it)) = (
+            crate::check::state::state_decl(cx.db, r.file, r.index),
+            item(cx.db, r.file, r.index),
+        ) else {
+            continue;
+        };
+        let ItemKind::State(s) = &it.kind else {
+            continue;
+        };
+        let lx = Lower::new(cx.db, r.file, cx.names);
+        out.insert(
+            key.clone(),
+            hive_plan::StateCell {
+                ty: lower_type(cx.names, &decl.ty),
+                default: s.default.as_ref().map(|d| lx.expr(d)),
+                policy: decl.policy,
+                doc: it.doc.clone(),
+                loc: cx.item_loc(r),
+            },
+        );
+    }
+    out
+}
+
+/// The plan keys of the cells `cells` names.
+fn cell_keys(cx: &Cx, cells: &[(String, ItemRef)]) -> Vec<String> {
+    cells.iter().map(|(_, r)| cx.names.of(*r)).collect()
 }
 
 fn types(cx: &Cx) -> BTreeMap<String, TypeDef> {
@@ -84,11 +117,14 @@ fn capabilities(cx: &Cx) -> BTreeMap<String, Capability> {
         let ItemKind::Capability(c) = &it.kind else {
             continue;
         };
+        let access = crate::check::state::capability_access(cx.db, r.file, r.index);
         out.insert(
             key.clone(),
             Capability {
                 params: workflow::params(cx, r, &c.params, &sig.params),
                 returns: lower_type(cx.names, &sig.ret),
+                reads: cell_keys(cx, &access.reads),
+                writes: cell_keys(cx, &access.writes),
                 doc: it.doc.clone(),
                 loc: cx.item_loc(r),
             },

@@ -132,6 +132,15 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             ty: lx.ty(&c.ty),
             options,
             routing,
+            writes: c
+                .callee
+                .map(|callee| {
+                    crate::check::state::callee_writes(cx.db, callee)
+                        .iter()
+                        .map(|(_, r)| cx.names.of(*r))
+                        .collect()
+                })
+                .unwrap_or_default(),
             doc: step.doc.clone(),
             loc: cx.loc(wf, step.name.span),
         });

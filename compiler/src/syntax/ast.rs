@@ -63,6 +63,8 @@ pub enum ItemKind {
     Route(Route),
     /// `workflow name(params) -> T { … }`
     Workflow(Workflow),
+    /// `state name: T [= default] [{ properties }]`
+    State(StateDef),
 }
 
 impl Item {
@@ -77,6 +79,7 @@ impl Item {
             ItemKind::Agent(b) | ItemKind::Pool(b) => Some(&b.name),
             ItemKind::Route(_) => None,
             ItemKind::Workflow(w) => Some(&w.name),
+            ItemKind::State(s) => Some(&s.name),
         }
     }
 
@@ -92,6 +95,7 @@ impl Item {
             ItemKind::Pool(_) => "pool",
             ItemKind::Route(_) => "route",
             ItemKind::Workflow(_) => "workflow",
+            ItemKind::State(_) => "state",
         }
     }
 }
@@ -160,6 +164,24 @@ pub struct Capability {
     pub params: Vec<Field>,
     /// Return type.
     pub ret: TypeExpr,
+    /// `reads [cells]`: the state cells its agents may read.
+    pub reads: Vec<Name>,
+    /// `writes [cells]`: the state cells its agents may write.
+    pub writes: Vec<Name>,
+}
+
+/// `state name: T [= default] [{ conflict: …, merge: …, scope: … }]`: a typed cell shared by
+/// the steps and agents of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StateDef {
+    /// The cell's name.
+    pub name: Name,
+    /// Its type.
+    pub ty: TypeExpr,
+    /// Its value before any write.
+    pub default: Option<Expr>,
+    /// The policy for concurrent writes and the cell's lifetime.
+    pub properties: Vec<Property>,
 }
 
 /// An item whose body is a property block: agents and pools.

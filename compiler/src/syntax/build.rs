@@ -39,6 +39,9 @@ fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule
                 | Rule::kw_for
                 | Rule::kw_in
                 | Rule::kw_with
+                | Rule::kw_state
+                | Rule::kw_reads
+                | Rule::kw_writes
                 | Rule::comma
         )
     })
@@ -137,7 +140,40 @@ impl Builder {
                 let name = self.path(it.next().expect("grammar: capability name"));
                 let params = self.params(it.next().expect("grammar: params"));
                 let ret = self.type_expr(it.next().expect("grammar: return type"));
-                ItemKind::Capability(Capability { name, params, ret })
+                let (mut reads, mut writes) = (Vec::new(), Vec::new());
+                for access in it {
+                    let into = if access.as_rule() == Rule::reads {
+                        &mut reads
+                    } else {
+                        &mut writes
+                    };
+                    *into = self.name_list(access);
+                }
+                ItemKind::Capability(Capability {
+                    name,
+                    params,
+                    ret,
+                    reads,
+                    writes,
+                })
+            }
+            Rule::state_item => {
+                let name = self.name(it.next().expect("grammar: state name"));
+                let ty = self.type_expr(it.next().expect("grammar: state type"));
+                let (mut default, mut properties) = (None, Vec::new());
+                for part in it {
+                    if part.as_rule() == Rule::properties {
+                        properties = self.properties(part);
+                    } else {
+                        default = Some(self.expr(part));
+                    }
+                }
+                ItemKind::State(StateDef {
+                    name,
+                    ty,
+                    default,
+                    properties,
+                })
             }
             Rule::agent_item | Rule::pool_item => {
                 let name = self.name(it.next().expect("grammar: block name"));
@@ -277,6 +313,25 @@ impl Builder {
             default,
             span,
         }
+    }
+
+    /// `reads [a, b]` or `writes [a, b]`: the names in the list.
+    fn name_list(&mut self, pair: Pair<Rule>) -> Vec<Name> {
+        let Some(list) = significant(pair.into_inner()).next() else {
+            return Vec::new();
+        };
+        let mut commas = Commas::default();
+        let mut names = Vec::new();
+        for p in list.into_inner() {
+            if p.as_rule() == Rule::comma {
+                commas.comma();
+                continue;
+            }
+            let input = p.get_input();
+            commas.element(self, input, p.as_span().start(), p.as_span().end());
+            names.push(self.name(p));
+        }
+        names
     }
 
     fn properties(&mut self, pair: Pair<Rule>) -> Vec<Property> {

@@ -16,6 +16,7 @@ pub const ITEM_KEYWORDS: &[&str] = &[
     "pool",
     "route",
     "workflow",
+    "state",
 ];
 
 /// Byte ranges covering `text` in order, each starting at an item boundary and at least

@@ -44,6 +44,12 @@
 (workflow_item
   name: (identifier) @function)
 
+(state_item
+  name: (identifier) @variable)
+
+(cell_list
+  (identifier) @variable)
+
 (parameter
   name: (identifier) @variable.parameter)
 
@@ -193,6 +199,9 @@
   "for"
   "in"
   "with"
+  "state"
+  "reads"
+  "writes"
 ] @keyword
 
 ; ------------------------------------------------------------------ operators and punctuation

@@ -234,6 +234,7 @@ fn kind_of(kind: ItemKind) -> CompletionItemKind {
             DefKind::Agent | DefKind::Pool => CompletionItemKind::CLASS,
             DefKind::Workflow => CompletionItemKind::FUNCTION,
             DefKind::Module => CompletionItemKind::MODULE,
+            DefKind::State => CompletionItemKind::VARIABLE,
         },
     }
 }

@@ -34,6 +34,8 @@ pub struct Spec {
     pub provides: Vec<String>,
     /// Told of every line its stderr has, besides the log.
     pub logs: crate::observe::Logs,
+    /// The run's shared state, which the agent reads and writes with `get` and `put`.
+    pub state: Option<Arc<crate::state::Store>>,
 }
 
 impl Spec {
@@ -83,6 +85,9 @@ struct Conn {
     health: Option<Health>,
     writer: Option<mpsc::UnboundedSender<String>>,
     pending: HashMap<u64, oneshot::Sender<Result<Value, TaskError>>>,
+    /// The capability of each task in flight, whose `reads` and `writes` its state requests
+    /// are checked against.
+    capabilities: HashMap<u64, String>,
     checkpoints: HashMap<u64, Value>,
     /// Bids asked for and not answered yet; ids are shared with tasks.
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
@@ -366,7 +371,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
     let end = loop {
         tokio::select! {
             line = lines.next_line() => match line {
-                Ok(Some(line)) => on_line(&who, conn, &line),
+                Ok(Some(line)) => on_line(&who, conn, &line, spec.state.as_ref()),
                 // No answer can come any more: a crash, whether or not the process lives on.
                 Ok(None) => break "exited".to_string(),
                 Err(e) => break format!("output unreadable: {e}"),
@@ -418,6 +423,7 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
         c.health = Some(Health::Starting);
         // Unanswered bids lose: dropping their senders answers them with nothing.
         c.bids.clear();
+        c.capabilities.clear();
         let pending: Vec<_> = c.pending.drain().collect();
         for (id, reply) in pending {
             let checkpoint = c.checkpoints.remove(&id);
@@ -493,7 +499,7 @@ impl Drop for ProcessGroup {
 }
 
 /// One line from the agent.
-fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
+fn on_line(who: &str, conn: &Mutex<Conn>, line: &str, state: Option<&Arc<crate::state::Store>>) {
     let Ok(mut c) = conn.lock() else { return };
     c.last_seen = Some(Instant::now());
     let msg: Value = match serde_json::from_str(line) {
@@ -509,6 +515,10 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
     };
     let id = msg.get("id").and_then(Value::as_u64);
     let kind = msg.get("type").and_then(Value::as_str);
+    if let Some(kind) = kind.filter(|k| crate::state::protocol::REQUESTS.contains(k)) {
+        c.state_request(who, kind, id, &msg, state);
+        return;
+    }
     // An answer to a bid: its cost, or a refusal (`error`).
     if let Some(reply) = id.and_then(|id| c.bids.remove(&id)) {
         let cost = match kind {
@@ -549,6 +559,7 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str) {
             };
             if let Some(id) = id {
                 c.checkpoints.remove(&id);
+                c.capabilities.remove(&id);
                 c.remember(id, Remembered::Answered);
             }
             let result = if msg["type"] == "result" {
@@ -609,6 +620,42 @@ enum Remembered {
 }
 
 impl Conn {
+    /// Answers a state message (`get`, `put`, `lock`, `unlock`) of task `id`, or of the one
+    /// task in flight when it names none.
+    fn state_request(
+        &self,
+        who: &str,
+        kind: &str,
+        id: Option<u64>,
+        msg: &Value,
+        state: Option<&Arc<crate::state::Store>>,
+    ) {
+        let Some(writer) = self.writer.clone() else {
+            return;
+        };
+        let Some(store) = state else {
+            tracing::warn!("agent {who} sent `{kind}`, and this run keeps no state");
+            return;
+        };
+        let capability = match id {
+            Some(id) => self
+                .capabilities
+                .get(&id)
+                .map(String::as_str)
+                .ok_or_else(|| format!("task {id} is not in flight on agent {who}")),
+            None if self.capabilities.len() == 1 => {
+                Ok(self.capabilities.values().next().map_or("", String::as_str))
+            }
+            None => Err(format!(
+                "`{kind}` names no task (`id`), and agent {who} has {} tasks in flight",
+                self.capabilities.len()
+            )),
+        };
+        crate::state::protocol::answer(store, capability, msg, move |line| {
+            let _ = writer.send(line);
+        });
+    }
+
     /// Task `id` was cancelled: an answer to it may still come.
     fn remember_cancelled(&mut self, id: u64) {
         self.remember(id, Remembered::Cancelled);
@@ -631,6 +678,7 @@ impl Conn {
     fn protocol_error(&mut self, why: &str) {
         tracing::warn!("{why}");
         self.checkpoints.clear();
+        self.capabilities.clear();
         let pending: Vec<_> = self.pending.drain().collect();
         for (id, reply) in pending {
             // The agent may still be working on it: it need not.
@@ -659,6 +707,7 @@ impl Drop for CancelOnDrop {
             && c.pending.remove(&self.id).is_some()
         {
             c.checkpoints.remove(&self.id);
+            c.capabilities.remove(&self.id);
             c.remember_cancelled(self.id);
             if let Some(w) = &c.writer {
                 let _ = w.send(json!({"type": "cancel", "id": self.id}).to_string());
@@ -706,8 +755,10 @@ impl Instance for ExecInstance {
                     c.last_seen = Some(Instant::now());
                 }
                 c.pending.insert(id, tx);
+                c.capabilities.insert(id, task.capability.to_string());
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
+                    c.capabilities.remove(&id);
                     return Err(not_running());
                 }
                 id

@@ -1,0 +1,114 @@
+//! The state messages of the agent protocol: `get`, `put`, `lock` and `unlock` from an agent,
+//! answered with `value`, `put_ok`, `put_refused`, `get_refused` and `locked`.
+//!
+//! Invariant: a request is answered (except `unlock`, which has no answer), whatever it
+//! holds; a refused write changes nothing and the run goes on.
+
+use super::locks::Mode;
+use super::store::{Put, Store};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The message types this module answers.
+pub const REQUESTS: &[&str] = &["get", "put", "lock", "unlock"];
+
+/// Answers state request `msg` from an agent on behalf of `capability` (the capability of the
+/// task the request belongs to, or why none could be told). Answers go to `send`; a `lock`
+/// is answered once it is held, from a task of its own.
+pub fn answer(
+    store: &Arc<Store>,
+    capability: Result<&str, String>,
+    msg: &Value,
+    send: impl Fn(String) + Send + 'static,
+) {
+    let kind = msg.get("type").and_then(Value::as_str).unwrap_or_default();
+    let text = |field: &str| msg.get(field).and_then(Value::as_str).map(str::to_string);
+    let id = msg.get("id").cloned();
+    let reply = move |mut answer: Value| {
+        if let Some(id) = &id {
+            answer["id"] = id.clone();
+        }
+        answer.to_string()
+    };
+    match kind {
+        "get" => {
+            let key = text("key").unwrap_or_default();
+            let answer = match capability.and_then(|c| store.get(Some(c), &key)) {
+                Ok(v) => {
+                    json!({"type": "value", "key": key, "value": v.value, "version": v.version})
+                }
+                Err(reason) => json!({"type": "get_refused", "key": key, "reason": reason}),
+            };
+            send(reply(answer));
+        }
+        "put" => {
+            let key = text("key").unwrap_or_default();
+            let put = Put {
+                key: key.clone(),
+                value: msg.get("value").cloned().unwrap_or(Value::Null),
+                expect: msg.get("expect").and_then(Value::as_u64),
+                token: msg.get("token").and_then(Value::as_u64),
+            };
+            let result = match capability {
+                Ok(c) => store.put(Some(c), put),
+                Err(reason) => Err(store.refusal(&key, reason)),
+            };
+            let answer = match result {
+                Ok(version) => json!({"type": "put_ok", "key": key, "version": version}),
+                Err(r) => json!({
+                    "type": "put_refused",
+                    "key": key,
+                    "reason": r.reason,
+                    "version": r.version,
+                    "value": r.value,
+                }),
+            };
+            send(reply(answer));
+        }
+        "lock" => {
+            let name = text("name").unwrap_or_default();
+            let mode = match text("mode").as_deref() {
+                None | Some("exclusive") => Ok(Mode::Exclusive),
+                Some("shared") => Ok(Mode::Shared),
+                Some(other) => Err(format!(
+                    "mode `{other}` is neither `exclusive` nor `shared`"
+                )),
+            };
+            let ttl = msg.get("ttl").and_then(Value::as_u64);
+            let problem = match (&mode, ttl) {
+                (Err(e), _) => Some(e.clone()),
+                (_, None) => Some("`ttl` must be a whole number of milliseconds".to_string()),
+                (_, Some(0)) => Some("`ttl` must be longer than zero".to_string()),
+                _ => capability.err(),
+            };
+            if let Some(reason) = problem {
+                send(reply(
+                    json!({"type": "lock_refused", "name": name, "reason": reason}),
+                ));
+                return;
+            }
+            let (Ok(mode), Some(ttl)) = (mode, ttl) else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let token = store
+                    .locks()
+                    .acquire(&name, mode, Duration::from_millis(ttl))
+                    .await;
+                send(reply(
+                    json!({"type": "locked", "name": name, "token": token}),
+                ));
+            });
+        }
+        "unlock" => {
+            let name = text("name").unwrap_or_default();
+            let token = msg.get("token").and_then(Value::as_u64).unwrap_or(0);
+            if !store.locks().release(&name, token) {
+                tracing::debug!("unlock of `{name}` with token {token}, which holds no lease");
+            }
+        }
+        _ => {}
+    }
+}
