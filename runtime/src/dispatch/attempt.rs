@@ -113,9 +113,11 @@ impl State {
                 duration_us: f.elapsed_us,
                 outcome,
             };
+            self.tell(&span);
             match self.stream.as_mut() {
                 Some(stream) => stream.push(&span),
-                None => self.spans.push(span),
+                None if self.keep_spans => self.spans.push(span),
+                None => {}
             }
         }
         let m = &mut self.fleet[f.member];

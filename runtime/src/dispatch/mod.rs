@@ -23,6 +23,8 @@ use tokio::time::Instant;
 
 mod attempt;
 mod auction;
+mod census;
+mod observe;
 mod place;
 mod queue;
 mod report;
@@ -34,6 +36,7 @@ use place::{Verdict, judge, never};
 use queue::Queued;
 use scale::autoscale;
 
+pub use census::{InstanceCensus, TargetDepth};
 pub use queue::Group;
 pub use report::{MemberReport, QueueReport, Span, SpanOutcome};
 pub use scale::{SCALE_COOLDOWN, SCALE_IDLE, SCALE_TICK, SCALE_UP_AFTER};
@@ -188,6 +191,8 @@ impl Dispatcher {
             seq: 0,
             spans: Vec::new(),
             stream: None,
+            observer: None,
+            keep_spans: true,
             epoch: Instant::now(),
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
@@ -271,6 +276,10 @@ struct State {
     spans: Vec<Span>,
     /// Where a traced run's attempts are written as they finish.
     stream: Option<crate::trace::Stream>,
+    /// Told of every attempt recorded (`observe`).
+    observer: Option<Arc<dyn crate::observe::Observer>>,
+    /// Whether `spans` keeps the attempts: not when only an observer wants them.
+    keep_spans: bool,
     /// Time zero of the spans.
     epoch: Instant,
     /// Targets with waiting tasks, best head first (a buffer kept between placements).
