@@ -6,6 +6,7 @@
 mod dashboard;
 mod redis;
 mod run;
+mod serve;
 
 // The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
 #[global_allocator]
@@ -127,6 +128,19 @@ enum Cmd {
         #[arg(long)]
         hivec: Option<PathBuf>,
     },
+    /// Measure `hivec serve`: runs of a `std.echo` workflow submitted over HTTP as fast as
+    /// `connections` keep-alive connections can, then waited for.
+    Serve {
+        /// Runs to submit.
+        #[arg(long, default_value_t = 1_000)]
+        runs: usize,
+        /// Client connections, each submitting its share in turn.
+        #[arg(long, default_value_t = 20)]
+        connections: usize,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
+    },
     /// One measured run in this process (what `run` starts for each measurement).
     #[command(hide = true)]
     RunOne {
@@ -174,6 +188,11 @@ fn main() -> std::process::ExitCode {
             loads,
             hivec,
         } => sibling_hivec(hivec).and_then(|h| dashboard::run(&h, steps.max(1), loads.max(1))),
+        Cmd::Serve {
+            runs,
+            connections,
+            hivec,
+        } => sibling_hivec(hivec).and_then(|h| serve::run(&h, runs.max(1), connections.max(1))),
         Cmd::RunOne {
             workload,
             bare,

@@ -7,6 +7,7 @@ mod dlq;
 mod fmt;
 mod inputs;
 mod lsp;
+mod metrics;
 mod out;
 mod plan;
 mod progress;

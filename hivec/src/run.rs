@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// Write the run's state cells at its end to this file, as one JSON object by cell.
     #[arg(long, value_name = "FILE")]
     state_out: Option<PathBuf>,
+    /// Serve Prometheus metrics of the run at `http://ADDR/metrics` while it lasts.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     /// Log more: `-v` info (agents' stderr, restarts), `-vv` debug. `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -169,6 +172,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 Err(e) => return failed(e),
             }
         }
+        // Bound before anything starts, so that a taken port is an error of its own.
+        let metrics = match args.metrics {
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let metrics = Arc::new(crate::metrics::Metrics::new());
+                    options.observer = Some(metrics.clone());
+                    Some((listener, metrics))
+                }
+                Err(e) => {
+                    return failed(hive_runtime::RunError::run(format!(
+                        "--metrics: cannot listen on {addr}: {e}"
+                    )));
+                }
+            },
+            None => None,
+        };
         let distributed = options.remote.clone();
         let journal = options.journal.clone();
         // A real run's trace goes to its file as the attempts finish; a simulated one is
@@ -188,6 +207,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if let Some(stream) = stream {
             runtime.stream_trace(stream);
         }
+        let metrics = metrics.map(|(listener, metrics)| {
+            let live = Arc::new(std::sync::Mutex::new(Some(runtime.clone())));
+            let served = tokio::spawn(crate::metrics::serve_run(listener, metrics.clone(), live));
+            (metrics, served)
+        });
         // On a terminal, a live display of the run (not under --simulate, which takes
         // milliseconds, nor with -v, whose log lines would tear it).
         let live = !args.simulate && args.verbose == 0 && std::io::stderr().is_terminal();
@@ -222,6 +246,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         tokio::select! {
             () = runtime.shutdown() => {}
             _ = signals.next(), if matches!(ended, Ended::Signal(_)) => {}
+        }
+        if let Some((metrics, served)) = metrics {
+            let outcome = match &ended {
+                Ended::Ran(Ok(_)) => "succeeded",
+                Ended::Ran(Err(_)) => "failed",
+                _ => "cancelled",
+            };
+            metrics.run_ended(&entry, outcome);
+            served.abort();
         }
         if let Err(e) = runtime.end_trace() {
             errln!("error: {e}");

@@ -318,6 +318,9 @@ impl Call<'_> {
                 failed_on.push(outcome.member);
             }
             if error.lost && moved.count < MAX_HANDOFFS {
+                if let Some(observer) = &rt.observer {
+                    observer.observe(crate::observe::Event::Redelivered);
+                }
                 moved.count += 1;
                 moved.checkpoint = error.checkpoint;
                 moved.cause = Some(error.message);
@@ -326,6 +329,9 @@ impl Call<'_> {
                 }
                 continue;
             }
+            if error.lost {
+                self.dead_letter(&last_agent, attempt, moved.count + 1, &error.message);
+            }
             return Err(Failure {
                 agent: last_agent,
                 attempt: Some((attempt, max)),
@@ -333,6 +339,25 @@ impl Call<'_> {
                 retryable: error.retryable,
             });
         }
+    }
+
+    /// Tells the observer that this task's attempt was given up after `deliveries` lost
+    /// deliveries: a dead letter.
+    fn dead_letter(&self, agent: &Option<String>, attempt: u32, deliveries: u32, error: &str) {
+        let Some(observer) = &self.run.rt.observer else {
+            return;
+        };
+        let mut input = (**self.input).clone();
+        crate::secrets::mask_value(&mut input);
+        observer.observe(crate::observe::Event::DeadLetter(crate::observe::DeadLetter {
+            step: format!("{}{}", self.run.path, self.step.name),
+            agent: agent.clone(),
+            capability: self.capability.to_string(),
+            attempt,
+            deliveries,
+            error: crate::secrets::mask(error).into_owned(),
+            input,
+        }));
     }
 
     /// One delivery of attempt `attempt`, after the handoffs in `moved`: the task handed to
@@ -386,11 +411,18 @@ impl Call<'_> {
             label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
             check: Some(self.check.clone()),
         };
-        match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
-            Submitted::Done(outcome) => Ok(outcome),
+        let handed = Instant::now();
+        let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
+            Submitted::Done(outcome) => outcome,
             Submitted::Pending(rx) => rx
                 .await
-                .map_err(|_| fail("the dispatcher dropped the task".to_string())),
+                .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
+        };
+        if let (Some(observer), Some(started)) = (&rt.observer, outcome.started) {
+            observer.observe(crate::observe::Event::Queued {
+                wait: started.saturating_duration_since(handed),
+            });
         }
+        Ok(outcome)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod agent;
 mod attempts;
+mod census;
 pub mod conform;
 mod consensus;
 pub mod dispatch;
@@ -59,7 +60,8 @@ pub struct RunOptions {
     pub journal: Option<Arc<journal::Journal>>,
     /// Distributed mode: exec agents' instances are hosted by workers through Redis.
     pub remote: Option<Arc<remote::Remote>>,
-    /// Told of every step and, when traced, every attempt as they start and finish.
+    /// Told of every step and, when traced, every attempt as they start and finish, every
+    /// queue wait, lost delivery and dead letter.
     pub observer: Option<Arc<dyn observe::Observer>>,
 }
 
@@ -86,8 +88,10 @@ pub struct Runtime {
     keys: keys::Keys,
     /// Agent names by fleet index.
     names: Vec<String>,
-    /// Whether attempts are recorded for the trace.
+    /// Whether attempts are labelled with their step: for the trace, or for an observer.
     traced: bool,
+    /// Told of what happens in the run, if anyone is.
+    observer: Option<Arc<dyn observe::Observer>>,
     /// The backoff jitter's random numbers, seeded so that simulations repeat.
     rng: Mutex<fastrand::Rng>,
     /// The run's journal, if it keeps one.
@@ -204,7 +208,7 @@ impl Runtime {
         let names: Vec<String> = fleet.iter().map(|m| m.name.clone()).collect();
         dispatcher.start(fleet, groups, pools);
         if let Some(observer) = &options.observer {
-            dispatcher.observe(observer.clone(), names.clone());
+            dispatcher.observe(observer.clone(), names.clone(), options.trace);
         }
         if let Some(remote) = options.remote.as_ref().filter(|_| !options.simulate) {
             remote.attach(dispatcher.clone());
@@ -226,7 +230,8 @@ impl Runtime {
                     .unwrap_or_default(),
             ),
             journal: options.journal.clone(),
-            traced: options.trace,
+            traced: options.trace || options.observer.is_some(),
+            observer: options.observer.clone(),
             rng: Mutex::new(fastrand::Rng::with_seed(strategy::mix(options.seed))),
         }))
     }

@@ -1,8 +1,9 @@
-//! The HTTP API: `/healthz`, and under `/v1` runs submitted, listed, shown and cancelled.
+//! The HTTP API: `/healthz`, `/metrics`, and under `/v1` runs submitted, listed a page at a
+//! time, shown, cancelled and retried, the files reloaded, the agents and dead letters.
 //! Every error is `{"error": {"code", "message"}}` with its HTTP status.
 
 use super::auth::{Tokens, bearer};
-use super::runs::{Cancelled, Runs, Status};
+use super::runs::{Cancelled, Retried, Runs, Status};
 use super::workflows::Workflows;
 use axum::Router;
 use axum::body::Bytes;
@@ -16,19 +17,42 @@ use hive_plan::Type;
 use hive_runtime::conform::conform;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// Request bodies larger than this are refused (413) as soon as they are seen to be.
 const MAX_BODY: usize = 4 << 20;
 
+/// Runs in a page of `GET /v1/runs` without `limit`, and the most `limit` may ask for.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1_000;
+
 /// What every handler shares.
 pub struct State {
-    /// The workflows that can be run.
-    pub workflows: Workflows,
+    /// The workflows that can be run, replaced whole by `POST /v1/reload`.
+    pub workflows: RwLock<Arc<Workflows>>,
+    /// The files and root they are compiled from.
+    pub sources: Sources,
     /// Every run so far.
     pub runs: Arc<Runs>,
     /// With `--tokens`: the tokens one of which every request but `/healthz` must bear.
     pub tokens: Option<Tokens>,
+}
+
+/// The files `hivec serve` compiles its workflows from.
+pub struct Sources {
+    /// Files and directories.
+    pub paths: Vec<std::path::PathBuf>,
+    /// Imports may not leave it.
+    pub root: Option<std::path::PathBuf>,
+}
+
+impl State {
+    /// The workflows served now.
+    pub fn workflows(&self) -> Arc<Workflows> {
+        self.workflows
+            .read()
+            .map_or_else(|e| e.into_inner().clone(), |w| w.clone())
+    }
 }
 
 /// A failed request.
@@ -36,8 +60,9 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    /// For an input that does not match its type: where in the request body.
-    path: Option<String>,
+    /// More fields of the error: for an input that does not match its type, the `path` of
+    /// the mismatch in the request body; for files that do not check, their `diagnostics`.
+    extra: Map<String, Value>,
 }
 
 impl ApiError {
@@ -50,17 +75,22 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            path: None,
+            extra: Map::new(),
         }
+    }
+
+    fn with(mut self, field: &str, value: Value) -> ApiError {
+        self.extra.insert(field.to_string(), value);
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let Some(path) = self.path {
-            error["path"] = Value::String(path);
-        }
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        error.extend(self.extra);
         (self.status, axum::Json(json!({ "error": error }))).into_response()
     }
 }
@@ -73,6 +103,27 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/runs/{id}/cancel", post(cancel))
         .merge(super::events::routes())
         .merge(super::dashboard::api())
+        .route("/v1/runs/{id}/retry", post(retry))
+        .route("/v1/reload", post(reload))
+        .route(
+            "/v1/agents",
+            get(|Shared(state): Shared<Arc<State>>| async move {
+                axum::Json(super::agents::view(&state.runs.live()))
+            }),
+        )
+        .route(
+            "/v1/dlq",
+            get(|Shared(state): Shared<Arc<State>>| async move {
+                axum::Json(json!({ "letters": state.runs.letters().list() }))
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|Shared(state): Shared<Arc<State>>| async move {
+                let live: Vec<_> = state.runs.live().into_iter().map(|(_, rt)| rt).collect();
+                state.runs.metrics().response(&live)
+            }),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route(
@@ -173,8 +224,9 @@ async fn submit(
             "the body has no field `{key}`; its fields are `workflow` and `inputs`"
         )));
     }
-    let Some(plan) = state.workflows.get(&workflow) else {
-        let names: Vec<&str> = state.workflows.names().collect();
+    let workflows = state.workflows();
+    let Some(plan) = workflows.get(&workflow) else {
+        let names: Vec<&str> = workflows.names().collect();
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown-workflow",
@@ -185,7 +237,10 @@ async fn submit(
         ));
     };
     let inputs = checked_inputs(plan, &workflow, inputs)?;
-    let run = state.runs.submit(plan, &workflow, inputs);
+    let run = state
+        .runs
+        .submit(plan, &workflow, inputs)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "not-recorded", e))?;
     Ok((StatusCode::CREATED, axum::Json(run)).into_response())
 }
 
@@ -196,11 +251,9 @@ fn checked_inputs(
     name: &str,
     mut inputs: Map<String, Value>,
 ) -> Result<Map<String, Value>, ApiError> {
-    let invalid = |path: String, message: String| ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid-input",
-        message,
-        path: Some(path),
+    let invalid = |path: String, message: String| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", message)
+            .with("path", Value::String(path))
     };
     let params = plan.workflows.get(name).map_or(&[][..], |w| &w.params);
     if let Some(key) = inputs
@@ -245,18 +298,32 @@ fn checked_inputs(
     Ok(checked)
 }
 
-/// `GET /v1/runs?status=&workflow=`: the runs in the order submitted.
+/// `GET /v1/runs?status=&workflow=&limit=&after=`: the runs in the order submitted, a
+/// page at a time; `next` is the `after` of the next page, when there may be one.
 async fn list(
     Shared(state): Shared<Arc<State>>,
     query: Result<Query<BTreeMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", message);
     let Query(query) = query.map_err(|e| bad(format!("the query is malformed: {e}")))?;
-    if let Some(key) = query.keys().find(|k| *k != "status" && *k != "workflow") {
+    const KEYS: [&str; 4] = ["status", "workflow", "limit", "after"];
+    if let Some(key) = query.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(bad(format!(
-            "no filter `{key}`; runs are filtered by `status` and `workflow`"
+            "no parameter `{key}`; runs are filtered by `status` and `workflow`, and paged by `limit` and `after`"
         )));
     }
+    let limit = match query.get("limit").filter(|l| !l.is_empty()) {
+        None => DEFAULT_PAGE,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                return Err(bad(format!(
+                    "`limit` is a number of runs from 1 to {MAX_PAGE}, not `{l}`"
+                )));
+            }
+        },
+    };
+    let after = query.get("after").filter(|a| !a.is_empty());
     let status = match query.get("status").filter(|s| !s.is_empty()) {
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
             let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
@@ -265,8 +332,21 @@ async fn list(
         None => None,
     };
     let workflow = query.get("workflow").filter(|w| !w.is_empty());
-    let runs = state.runs.list(status, workflow.map(String::as_str));
-    Ok(axum::Json(json!({ "runs": runs })).into_response())
+    let runs = state.runs.list(
+        status,
+        workflow.map(String::as_str),
+        after.map(String::as_str),
+        limit,
+    );
+    let mut page = json!({ "runs": runs });
+    if runs_len(&page) == limit {
+        page["next"] = page["runs"][limit - 1]["id"].clone();
+    }
+    Ok(axum::Json(page).into_response())
+}
+
+fn runs_len(page: &Value) -> usize {
+    page["runs"].as_array().map_or(0, Vec::len)
 }
 
 pub(super) fn unknown_run(id: &str) -> ApiError {
@@ -306,5 +386,74 @@ async fn cancel(
             format!("run `{id}` has already finished: {}", status.name()),
         )),
         Cancelled::Unknown => Err(unknown_run(&id)),
+    }
+}
+
+/// `POST /v1/runs/{id}/retry`: 202 as a failed or cancelled run goes on from its journal,
+/// its finished steps not run again; 409 for a run that is running or succeeded, or whose
+/// journal cannot be continued.
+async fn retry(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.runs.retry(&id, &state.workflows()) {
+        Retried::Started(run) => {
+            tracing::info!("run {id} retried");
+            Ok((StatusCode::ACCEPTED, axum::Json(run)).into_response())
+        }
+        Retried::NotFailed(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not-failed",
+            format!(
+                "run `{id}` is {}: only a failed or cancelled run is retried",
+                status.name()
+            ),
+        )),
+        Retried::Refused(reason) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not-retryable",
+            format!("run `{id}` cannot be retried: {reason}"),
+        )),
+        Retried::Unknown => Err(unknown_run(&id)),
+    }
+}
+
+/// `POST /v1/reload`: checks the files again; 200 with the workflows served from now on, or
+/// 422 with the files' diagnostics, the workflows served before being kept. Runs in flight
+/// go on with the plan they started with.
+async fn reload(Shared(state): Shared<Arc<State>>) -> Result<Response, ApiError> {
+    let checking = state.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let sources = &checking.sources;
+        let style = hive_compiler::render::Style { color: false };
+        Workflows::check(&sources.paths, sources.root.as_deref(), style)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("checking the files failed: {e}"),
+        )
+    })?;
+    match checked {
+        Ok((workflows, _)) => {
+            let names: Vec<String> = workflows.names().map(str::to_string).collect();
+            match state.workflows.write() {
+                Ok(mut served) => *served = Arc::new(workflows),
+                Err(e) => *e.into_inner() = Arc::new(workflows),
+            }
+            tracing::info!("reloaded: {} workflows", names.len());
+            Ok(axum::Json(json!({ "workflows": names })).into_response())
+        }
+        Err(refused) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-checked",
+            format!(
+                "not reloaded: {}; the workflows served before are kept",
+                refused.message
+            ),
+        )
+        .with("diagnostics", Value::Array(refused.diagnostics))),
     }
 }

@@ -119,10 +119,11 @@ pub fn graph(plan: &Plan, name: &str) -> Value {
 /// `GET /v1/workflows`: every workflow the server runs with its inputs and step count, and
 /// the agents their plans declare.
 async fn workflows(Shared(state): Shared<Arc<State>>) -> Response {
+    let served = state.workflows();
     let mut list = Vec::new();
     let mut agents: BTreeMap<&str, Value> = BTreeMap::new();
-    for name in state.workflows.names() {
-        let Some(plan) = state.workflows.get(name) else {
+    for name in served.names() {
+        let Some(plan) = served.get(name) else {
             continue;
         };
         let Some(workflow) = plan.workflows.get(name) else {

@@ -1,15 +1,20 @@
-//! `hivec serve`: compiles the files once at start, then serves the JSON API of runs (`/v1`)
-//! on one listening address, running each submitted run in this process.
+//! `hivec serve`: compiles the files at start (and again at `POST /v1/reload`), takes in the
+//! runs of `--data` (resuming those a kill interrupted), then serves the JSON API of runs
+//! (`/v1`) and `/metrics` on one listening address, running each submitted run in this
+//! process.
 //!
 //! SIGINT or SIGTERM stops it: the runs in flight are cancelled as `cancel` would.
 //!
 //! Invariant: a token never reaches a log line, an error or a response; without tokens only a
 //! loopback address is served, so an unauthenticated API is never reachable from elsewhere.
 
+mod agents;
 mod api;
 mod auth;
 mod dashboard;
 mod events;
+mod history;
+mod letters;
 mod runs;
 mod workflows;
 
@@ -36,6 +41,11 @@ pub struct ServeArgs {
     /// Imports may not leave this directory (default: the directory of each file).
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Where the runs' records and journals are kept, so that they outlive the server
+    /// (default: `hive/serve` under the user's data directory, `$XDG_DATA_HOME` or
+    /// `~/.local/share`).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
     /// Colour the diagnostics and the log (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: Color,
@@ -67,6 +77,16 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             Ok(w) => w,
             Err(code) => return code,
         };
+    let Some(data) = args.data.clone().or_else(history::default_dir) else {
+        return usage(
+            "there is no data directory of the user to keep the runs in: give --data DIR"
+                .to_string(),
+        );
+    };
+    let history = match history::History::open(&data) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
     // The API and the runs share the scheduler: the runs coordinate and the agents compute,
     // so two threads keep a slow request from waiting on a busy run.
     let built = tokio::runtime::Builder::new_multi_thread()
@@ -78,11 +98,28 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         Err(e) => return usage(format!("cannot start the runtime: {e}")),
     };
     let state = Arc::new(api::State {
-        workflows,
-        runs: Arc::new(runs::Runs::default()),
+        workflows: std::sync::RwLock::new(Arc::new(workflows)),
+        sources: api::Sources {
+            paths: args.paths.clone(),
+            root: args.root.clone(),
+        },
+        runs: Arc::new(runs::Runs::new(Arc::default(), history)),
         tokens,
     });
     tokio.block_on(async {
+        // The runs of earlier servers; those a kill interrupted go on.
+        let mut problems = Vec::new();
+        let (kept, resumed) = state.runs.restore(&state.workflows(), &mut problems);
+        for p in &problems {
+            errln!("warning: {p}");
+        }
+        if kept > 0 {
+            errln!(
+                "{kept} run{} in {}; {resumed} resumed",
+                if kept == 1 { "" } else { "s" },
+                data.display()
+            );
+        }
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(e) => return usage(format!("cannot listen on {}: {e}", args.listen)),
@@ -90,8 +127,12 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         let shown = listener.local_addr().unwrap_or(args.listen);
         errln!(
             "serving {} workflow{} on http://{shown}{}",
-            state.workflows.len(),
-            if state.workflows.len() == 1 { "" } else { "s" },
+            state.workflows().len(),
+            if state.workflows().len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             if state.tokens.is_some() {
                 " (bearer tokens required)"
             } else {

@@ -1,8 +1,16 @@
 //! The runs of `hivec serve`: each submitted run executes on its own [`Runtime`] (its own
-//! agents) in a task of this process, and is kept, with its outcome, while the server lives.
+//! agents) in a task of this process, with its journal and record in the history, so that
+//! the runs outlive the server and a run it was killed in goes on when it starts again.
 
 use super::events::Events;
+use super::history::History;
+use super::letters::{Letters, RunObserver};
+use super::workflows::Workflows;
+use crate::metrics::Metrics;
 use hive_plan::Plan;
+use hive_runtime::dispatch::{Span, SpanOutcome};
+use hive_runtime::journal::{Header, Journal};
+use hive_runtime::observe::Tee;
 use hive_runtime::{RunOptions, Runtime};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -60,12 +68,13 @@ struct Run {
     error: Option<Value>,
     /// While it runs: its runtime, read for its attempts and steps.
     runtime: Option<Arc<Runtime>>,
-    /// Once finished: its attempts, as the runtime last showed them.
-    attempts: Vec<(String, hive_runtime::dispatch::Span)>,
+    /// Its steps as they stood when it last stopped (finished, or before it was resumed or
+    /// retried): the attempts of the current runtime add to them.
+    steps: Value,
     /// Taken by `cancel`.
     cancel: Option<oneshot::Sender<()>>,
-    /// Its live events.
-    events: Arc<Events>,
+    /// Its live events, since it was last started by this server.
+    events: Option<Arc<Events>>,
 }
 
 /// What `cancel` found.
@@ -78,10 +87,28 @@ pub enum Cancelled {
     Unknown,
 }
 
-/// Every run since the server started, in the order submitted.
-#[derive(Default)]
+/// What `retry` did.
+pub enum Retried {
+    /// The run goes on from its journal: its view.
+    Started(Value),
+    /// The run has not failed: it is running, or succeeded.
+    NotFailed(Status),
+    /// Its journal cannot be continued, for this reason.
+    Refused(String),
+    /// There is no such run.
+    Unknown,
+}
+
+/// Every run, those of earlier servers with the same `--data` included, in the order
+/// submitted.
 pub struct Runs {
     inner: Mutex<Inner>,
+    /// Told of every run's attempts, and of how each run ended.
+    metrics: Arc<Metrics>,
+    /// Where each run's record and journal are kept.
+    history: History,
+    /// The dead letters of the runs.
+    letters: Arc<Letters>,
 }
 
 #[derive(Default)]
@@ -93,56 +120,215 @@ struct Inner {
 }
 
 impl Runs {
+    /// No runs yet; their metrics go to `metrics`, their records to `history`.
+    pub fn new(metrics: Arc<Metrics>, history: History) -> Runs {
+        Runs {
+            inner: Mutex::default(),
+            metrics,
+            history,
+            letters: Arc::default(),
+        }
+    }
+
+    /// The dead letters of the runs.
+    pub fn letters(&self) -> &Letters {
+        &self.letters
+    }
+
+    /// The metrics of the runs.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The runs going on now, in the order submitted, with their runtimes.
+    pub fn live(&self) -> Vec<(String, Arc<Runtime>)> {
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .filter_map(|id| inner.by_id.get(id))
+            .filter_map(|r| r.runtime.clone().map(|rt| (r.id.clone(), rt)))
+            .collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Takes in the runs of the history; those that were running when an earlier server
+    /// was killed go on from their journals. Returns how many runs were read and how many
+    /// of them were resumed; a run that cannot be resumed is failed with the reason.
+    /// Must be called inside the tokio runtime, before any submit.
+    pub fn restore(
+        self: &Arc<Self>,
+        workflows: &Workflows,
+        problems: &mut Vec<String>,
+    ) -> (usize, usize) {
+        let saved = self.history.load(problems);
+        let mut interrupted = Vec::new();
+        {
+            let mut inner = self.lock();
+            for record in &saved {
+                let Some(run) = Run::from_record(record) else {
+                    problems.push(format!(
+                        "run {}: its record is not one of a run",
+                        record["id"]
+                    ));
+                    continue;
+                };
+                let number = run.id[1..].split('-').next().and_then(|n| n.parse().ok());
+                inner.count = inner.count.max(number.unwrap_or(0));
+                if run.status == Status::Running {
+                    interrupted.push(run.id.clone());
+                }
+                inner.order.push(run.id.clone());
+                inner.by_id.insert(run.id.clone(), run);
+            }
+        }
+        let mut resumed = 0;
+        for id in &interrupted {
+            match self.go_on(id, workflows) {
+                Ok(()) => resumed += 1,
+                Err(e) => {
+                    problems.push(format!("run {id} could not be resumed: {e}"));
+                    self.finish(
+                        id,
+                        Outcome {
+                            result: Ended::Error(json!({
+                                "message": format!("the server stopped during the run, and it could not be resumed: {e}")
+                            })),
+                            attempts: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
+        (saved.len(), resumed)
+    }
+
     /// Starts workflow `workflow` of `plan` with `inputs`, already checked against its types;
-    /// returns the run's view. Must be called inside the tokio runtime.
+    /// returns the run's view, or why it could not be recorded. Must be called inside the
+    /// tokio runtime.
     pub fn submit(
         self: &Arc<Self>,
         plan: &Plan,
         workflow: &str,
         inputs: Map<String, Value>,
-    ) -> Value {
-        let (cancel, cancelled) = oneshot::channel();
-        let events = Events::new(plan, workflow);
+    ) -> Result<Value, String> {
+        let header = Header {
+            plan: plan.source_hash.clone(),
+            workflow: workflow.to_string(),
+            inputs: inputs.clone(),
+        };
+        // Placed in the order as its number is taken, so that the order stays sorted by id
+        // (a page of the list starts by a search); it shows once it is recorded.
         let id = {
             let mut inner = self.lock();
             inner.count += 1;
             let id = format!("r{:06}-{:08x}", inner.count, salt());
             inner.order.push(id.clone());
-            inner.by_id.insert(
-                id.clone(),
-                Run {
-                    id: id.clone(),
-                    workflow: workflow.to_string(),
-                    inputs: inputs.clone(),
-                    status: Status::Running,
-                    submitted_ms: now_ms(),
-                    finished_ms: None,
-                    output: None,
-                    error: None,
-                    runtime: None,
-                    attempts: Vec::new(),
-                    cancel: Some(cancel),
-                    events: events.clone(),
-                },
-            );
             id
         };
+        let journal = self.history.create_journal(&id, &header)?;
+        let run = Run {
+            id: id.clone(),
+            workflow: workflow.to_string(),
+            inputs: inputs.clone(),
+            status: Status::Running,
+            submitted_ms: now_ms(),
+            finished_ms: None,
+            output: None,
+            error: None,
+            runtime: None,
+            steps: Value::Array(Vec::new()),
+            cancel: None,
+            events: None,
+        };
+        self.history.save(&run.record(None))?;
+        self.lock().by_id.insert(id.clone(), run);
+        self.launch(&id, plan, workflow, inputs, journal);
+        Ok(self.view(&id).unwrap_or(Value::Null))
+    }
+
+    /// Runs a failed or cancelled run again from its journal: the steps it finished are not
+    /// run again.
+    pub fn retry(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Retried {
+        {
+            let inner = self.lock();
+            match inner.by_id.get(id) {
+                None => return Retried::Unknown,
+                Some(run) if matches!(run.status, Status::Running | Status::Succeeded) => {
+                    return Retried::NotFailed(run.status);
+                }
+                Some(_) => {}
+            }
+        }
+        match self.go_on(id, workflows) {
+            Ok(()) => Retried::Started(self.view(id).unwrap_or(Value::Null)),
+            Err(e) => Retried::Refused(e),
+        }
+    }
+
+    /// Continues run `id` from its journal, with the plan that serves its workflow now; it
+    /// must be the plan of the same sources.
+    fn go_on(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Result<(), String> {
+        let (sink, record) = self.history.reopen_journal(id)?;
+        let header = record.header.clone();
+        let plan = workflows
+            .get(&header.workflow)
+            .ok_or_else(|| format!("the server no longer serves workflow `{}`", header.workflow))?;
+        if header.plan != plan.source_hash {
+            return Err(format!(
+                "the files of workflow `{}` changed since the run started, so its finished steps cannot be trusted; submit it again",
+                header.workflow
+            ));
+        }
+        record.check(plan, &header.workflow)?;
+        let journal = Journal::continued(sink, record)?;
+        let saved = {
+            let mut inner = self.lock();
+            let run = inner
+                .by_id
+                .get_mut(id)
+                .ok_or_else(|| format!("no run `{id}`"))?;
+            run.status = Status::Running;
+            run.finished_ms = None;
+            run.output = None;
+            run.error = None;
+            run.record(None)
+        };
+        self.history.save(&saved)?;
+        self.launch(id, plan, &header.workflow, header.inputs, journal);
+        Ok(())
+    }
+
+    /// Runs run `id` on a runtime of its own in a task of the process.
+    fn launch(
+        self: &Arc<Self>,
+        id: &str,
+        plan: &Plan,
+        workflow: &str,
+        inputs: Map<String, Value>,
+        journal: Journal,
+    ) {
+        let (cancel, cancelled) = oneshot::channel();
+        let events = Events::new(plan, workflow);
+        if let Some(run) = self.lock().by_id.get_mut(id) {
+            run.cancel = Some(cancel);
+            run.events = Some(events.clone());
+        }
         let mut plan = plan.clone();
-        let (runs, run_id, workflow) = (self.clone(), id.clone(), workflow.to_string());
+        let (runs, run_id, workflow) = (self.clone(), id.to_string(), workflow.to_string());
+        let journal = Arc::new(journal);
         tokio::spawn(async move {
             let outcome = execute(
-                &runs, &run_id, &mut plan, &workflow, inputs, cancelled, events,
+                &runs, &run_id, &mut plan, &workflow, inputs, journal, cancelled, events,
             )
             .await;
             runs.finish(&run_id, outcome);
         });
-        self.view(&id).unwrap_or(Value::Null)
     }
 
     /// Stops run `id`: dropping its run sends `cancel` for every task still in flight.
@@ -190,12 +376,8 @@ impl Runs {
     pub fn view(&self, id: &str) -> Option<Value> {
         let inner = self.lock();
         let run = inner.by_id.get(id)?;
-        let attempts = match &run.runtime {
-            Some(runtime) => runtime.attempts(),
-            None => run.attempts.clone(),
-        };
-        let mut view = summary(run);
-        view["inputs"] = Value::Object(run.inputs.clone());
+        let attempts = run.runtime.as_ref().map(|r| r.attempts());
+        let mut view = run.record(attempts.as_deref());
         if let Some(runtime) = &run.runtime {
             let steps = runtime.progress().steps;
             view["progress"] = json!({
@@ -204,19 +386,27 @@ impl Runs {
                 "done": steps.done,
             });
         }
-        view["steps"] = steps(&attempts);
         Some(view)
     }
 
-    /// The runs whose status and workflow are those given, in the order submitted.
-    pub fn list(&self, status: Option<Status>, workflow: Option<&str>) -> Vec<Value> {
+    /// The runs whose status and workflow are those given, in the order submitted: at most
+    /// `limit` of them, from the one after the run `after`.
+    pub fn list(
+        &self,
+        status: Option<Status>,
+        workflow: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<Value> {
         let inner = self.lock();
-        inner
-            .order
+        // Ids sort as submitted, so the page starts after `after` even if that run is gone.
+        let from = after.map_or(0, |a| inner.order.partition_point(|id| id.as_str() <= a));
+        inner.order[from..]
             .iter()
             .filter_map(|id| inner.by_id.get(id))
             .filter(|r| status.is_none_or(|s| r.status == s))
             .filter(|r| workflow.is_none_or(|w| r.workflow == w))
+            .take(limit)
             .map(summary)
             .collect()
     }
@@ -228,31 +418,85 @@ impl Runs {
     }
 
     fn finish(&self, id: &str, outcome: Outcome) {
-        let mut inner = self.lock();
-        let Some(run) = inner.by_id.get_mut(id) else {
-            return;
+        let record = {
+            let mut inner = self.lock();
+            let Some(run) = inner.by_id.get_mut(id) else {
+                return;
+            };
+            run.finished_ms = Some(now_ms());
+            run.runtime = None;
+            run.cancel = None;
+            run.steps = merged(&run.steps, &outcome.attempts);
+            match outcome.result {
+                Ended::Output(output) => {
+                    run.status = Status::Succeeded;
+                    run.output = Some(output);
+                }
+                Ended::Error(error) => {
+                    run.status = Status::Failed;
+                    run.error = Some(error);
+                }
+                Ended::Cancelled => run.status = Status::Cancelled,
+            }
+            self.metrics.run_ended(&run.workflow, run.status.name());
+            if let Some(events) = &run.events {
+                events.finish(&summary(run));
+            }
+            run.record(None)
         };
-        run.finished_ms = Some(now_ms());
-        run.runtime = None;
-        run.cancel = None;
-        run.attempts = outcome.attempts;
-        match outcome.result {
-            Ended::Output(output) => {
-                run.status = Status::Succeeded;
-                run.output = Some(output);
-            }
-            Ended::Error(error) => {
-                run.status = Status::Failed;
-                run.error = Some(error);
-            }
-            Ended::Cancelled => run.status = Status::Cancelled,
+        if let Err(e) = self.history.save(&record) {
+            crate::out::errln!("warning: {e}");
         }
-        run.events.finish(&summary(run));
     }
 
     /// The live events of run `id`.
     pub fn events(&self, id: &str) -> Option<Arc<Events>> {
-        self.lock().by_id.get(id).map(|r| r.events.clone())
+        self.lock().by_id.get(id).and_then(|r| r.events.clone())
+    }
+}
+
+impl Run {
+    /// The run in full, as shown and recorded; `attempts` are those of its runtime, while
+    /// it runs.
+    fn record(&self, attempts: Option<&[(String, Span)]>) -> Value {
+        let mut view = summary(self);
+        view["inputs"] = Value::Object(self.inputs.clone());
+        view["steps"] = match attempts {
+            Some(attempts) => merged(&self.steps, attempts),
+            None => self.steps.clone(),
+        };
+        view
+    }
+
+    /// A run recorded by [`Run::record`].
+    fn from_record(record: &Value) -> Option<Run> {
+        let text = |field: &str| {
+            record
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let id = text("id")?;
+        if !id.starts_with('r') {
+            return None;
+        }
+        Some(Run {
+            id,
+            workflow: text("workflow")?,
+            inputs: record.get("inputs")?.as_object()?.clone(),
+            status: Status::parse(&text("status")?)?,
+            submitted_ms: record.get("submitted_at_ms")?.as_u64()?,
+            finished_ms: record.get("finished_at_ms").and_then(Value::as_u64),
+            output: record.get("output").cloned(),
+            error: record.get("error").cloned(),
+            runtime: None,
+            steps: record
+                .get("steps")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
+            cancel: None,
+            events: None,
+        })
     }
 }
 
@@ -265,16 +509,18 @@ enum Ended {
 
 struct Outcome {
     result: Ended,
-    attempts: Vec<(String, hive_runtime::dispatch::Span)>,
+    attempts: Vec<(String, Span)>,
 }
 
-/// Runs the workflow until it ends or is cancelled, then stops its agents.
+/// Runs the workflow until it ends or is cancelled, then stops its agents; how it ended is
+/// the journal's last event.
 async fn execute(
     runs: &Runs,
     id: &str,
     plan: &mut Plan,
     workflow: &str,
     inputs: Map<String, Value>,
+    journal: Arc<Journal>,
     cancelled: oneshot::Receiver<()>,
     events: Arc<Events>,
 ) -> Outcome {
@@ -288,7 +534,15 @@ async fn execute(
     }
     let options = RunOptions {
         trace: true,
-        observer: Some(events),
+        journal: Some(journal.clone()),
+        observer: Some(Arc::new(Tee(vec![
+            events,
+            Arc::new(RunObserver {
+                run: id.to_string(),
+                metrics: runs.metrics.clone(),
+                letters: runs.letters.clone(),
+            }),
+        ]))),
         ..RunOptions::default()
     };
     let runtime = match Runtime::start(plan.clone(), options) {
@@ -304,6 +558,13 @@ async fn execute(
     };
     let attempts = runtime.attempts();
     runtime.shutdown().await;
+    let written = match &result {
+        Some(result) => journal.record_end(result.as_ref().map(|r| &r.output)),
+        None => journal.record_interrupted("cancel"),
+    };
+    if let Err(e) = written {
+        crate::out::errln!("warning: run {id}: {e}");
+    }
     let result = match result {
         Some(Ok(report)) => Ended::Output(report.output),
         Some(Err(e)) => Ended::Error(json!({
@@ -340,16 +601,19 @@ fn summary(run: &Run) -> Value {
     view
 }
 
-/// The attempts finished so far, grouped by step in the order the steps first ran; a step's
-/// state is that of its last attempt.
-fn steps(attempts: &[(String, hive_runtime::dispatch::Span)]) -> Value {
-    let mut steps: Vec<(&str, Vec<Value>, bool)> = Vec::new();
+/// `earlier` (steps as a view shows them) with `attempts` added: each attempt joins its
+/// step, in the order the steps first ran; a step's state is that of its last attempt.
+fn merged(earlier: &Value, attempts: &[(String, Span)]) -> Value {
+    let mut steps: Vec<Value> = earlier.as_array().cloned().unwrap_or_default();
     for (agent, span) in attempts {
         let error = match &span.outcome {
-            hive_runtime::dispatch::SpanOutcome::Failed(e) => Some(e),
+            SpanOutcome::Failed(e) => Some(e),
             _ => None,
         };
-        let done = matches!(span.outcome, hive_runtime::dispatch::SpanOutcome::Ok);
+        let state = match span.outcome {
+            SpanOutcome::Ok => "succeeded",
+            _ => "failed",
+        };
         let attempt = json!({
             "attempt": span.attempt,
             "agent": agent,
@@ -359,26 +623,21 @@ fn steps(attempts: &[(String, hive_runtime::dispatch::Span)]) -> Value {
             "outcome": span.outcome.category(),
             "error": error,
         });
-        match steps.iter_mut().find(|(s, _, _)| *s == span.step) {
-            Some((_, list, ok)) => {
-                list.push(attempt);
-                *ok = done;
+        match steps.iter_mut().find(|s| s["step"] == span.step.as_str()) {
+            Some(step) => {
+                if let Some(list) = step["attempts"].as_array_mut() {
+                    list.push(attempt);
+                }
+                step["state"] = json!(state);
             }
-            None => steps.push((&span.step, vec![attempt], done)),
+            None => steps.push(json!({
+                "step": span.step,
+                "state": state,
+                "attempts": [attempt],
+            })),
         }
     }
-    Value::Array(
-        steps
-            .into_iter()
-            .map(|(step, attempts, ok)| {
-                json!({
-                    "step": step,
-                    "state": if ok { "succeeded" } else { "failed" },
-                    "attempts": attempts,
-                })
-            })
-            .collect(),
-    )
+    Value::Array(steps)
 }
 
 fn now_ms() -> u64 {

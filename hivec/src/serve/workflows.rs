@@ -1,5 +1,5 @@
-//! The workflows `hivec serve` runs: every workflow of the files named at start, each with
-//! the plan of the file it was found in.
+//! The workflows `hivec serve` runs: every workflow of the files named at start (checked
+//! again at `POST /v1/reload`), each with the plan of the file it was found in.
 
 use crate::Color;
 use crate::check::{Checked, check_paths, use_color};
@@ -19,32 +19,71 @@ pub struct Workflows {
     by_name: BTreeMap<String, (Arc<Plan>, PathBuf)>,
 }
 
+/// Why the files cannot be served: a message, and the diagnostics of the files, rendered
+/// for a person and as JSON (the objects of `hivec check --format json`).
+pub struct Refused {
+    /// What is wrong, in one line.
+    pub message: String,
+    /// Every diagnostic, warnings included, for a person.
+    pub human: String,
+    /// Every diagnostic, warnings included, as JSON.
+    pub diagnostics: Vec<serde_json::Value>,
+}
+
 impl Workflows {
     /// Checks every file of `paths` and lowers each; diagnostics go to stderr. Any error, or
     /// one workflow name with two different definitions, is exit 2: the server does not start.
     pub fn compile(paths: &[PathBuf], root: Option<&Path>, color: Color) -> Result<Self, ExitCode> {
+        let style = Style {
+            color: use_color(color, std::io::stderr().is_terminal()),
+        };
+        match Workflows::check(paths, root, style) {
+            Ok((workflows, warnings)) => {
+                out::stderr(&warnings);
+                Ok(workflows)
+            }
+            Err(refused) => {
+                out::stderr(&refused.human);
+                errln!("error: not serving: {}", refused.message);
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+
+    /// Checks every file of `paths` and lowers each: the workflows and the warnings
+    /// rendered in `style`, or why they cannot be served (an error in the files, or one
+    /// workflow name with two different definitions).
+    pub fn check(
+        paths: &[PathBuf],
+        root: Option<&Path>,
+        style: Style,
+    ) -> Result<(Self, String), Refused> {
         let Checked {
             db,
             roots,
             diagnostics,
             unloadable,
         } = check_paths(paths, root);
-        let style = Style {
-            color: use_color(color, std::io::stderr().is_terminal()),
-        };
         let mut errors = 0;
+        let mut human = String::new();
+        let mut json = Vec::new();
         let mut render = Renderer::new(&db, style);
         for d in &diagnostics {
             errors += usize::from(d.severity() == Severity::Error);
-            out::stderr(&render.human(d));
+            human.push_str(&render.human(d));
+            json.push(render.json(d));
         }
         drop(render);
+        let refused = |message: String| Refused {
+            message,
+            human: human.clone(),
+            diagnostics: json.clone(),
+        };
         if unloadable > 0 || errors > 0 {
-            errln!(
-                "error: not serving: {errors} error{} in the files",
+            return Err(refused(format!(
+                "{errors} error{} in the files",
                 if errors == 1 { "" } else { "s" }
-            );
-            return Err(ExitCode::from(2));
+            )));
         }
         let mut by_name: BTreeMap<String, (Arc<Plan>, PathBuf)> = BTreeMap::new();
         for file in roots {
@@ -55,12 +94,11 @@ impl Workflows {
                     // The same workflow reached through a shared import.
                     Some((other, _)) if other.workflows.get(name) == Some(workflow) => {}
                     Some((_, first)) => {
-                        errln!(
-                            "error: not serving: workflow `{name}` is defined differently in {} and {}; serve one of them, or rename one",
+                        return Err(refused(format!(
+                            "workflow `{name}` is defined differently in {} and {}; serve one of them, or rename one",
                             first.display(),
                             path.display()
-                        );
-                        return Err(ExitCode::from(2));
+                        )));
                     }
                     None => {
                         by_name.insert(name.clone(), (lowered.clone(), path.clone()));
@@ -69,10 +107,9 @@ impl Workflows {
             }
         }
         if by_name.is_empty() {
-            errln!("error: not serving: the files have no workflow");
-            return Err(ExitCode::from(2));
+            return Err(refused("the files have no workflow".to_string()));
         }
-        Ok(Workflows { by_name })
+        Ok((Workflows { by_name }, human))
     }
 
     /// The plan that has workflow `name`.

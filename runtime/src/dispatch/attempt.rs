@@ -123,7 +123,8 @@ impl State {
             }
             match self.stream.as_mut() {
                 Some(stream) => stream.push(&span),
-                None => self.spans.push(span),
+                None if self.keep_spans => self.spans.push(span),
+                None => {}
             }
         }
         let m = &mut self.fleet[f.member];

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 mod attempt;
 mod auction;
+mod census;
 mod place;
 mod queue;
 mod report;
@@ -34,6 +35,7 @@ use place::{Verdict, judge, never};
 use queue::Queued;
 use scale::autoscale;
 
+pub use census::{InstanceCensus, TargetDepth};
 pub use queue::Group;
 pub use report::{MemberReport, QueueReport, Span, SpanOutcome};
 pub use scale::{SCALE_COOLDOWN, SCALE_IDLE, SCALE_TICK, SCALE_UP_AFTER};
@@ -189,6 +191,7 @@ impl Dispatcher {
             spans: Vec::new(),
             stream: None,
             observer: None,
+            keep_spans: true,
             epoch: Instant::now(),
             order: Vec::new(),
             shared: Arc::downgrade(&self.shared),
@@ -274,6 +277,8 @@ struct State {
     stream: Option<crate::trace::Stream>,
     /// Told of every traced attempt as it starts and ends, with the agents' names.
     observer: Option<(Arc<dyn crate::observe::Observer>, Vec<String>)>,
+    /// Whether `spans` keeps the attempts: not when only an observer wants them.
+    keep_spans: bool,
     /// Time zero of the spans.
     epoch: Instant,
     /// Targets with waiting tasks, best head first (a buffer kept between placements).

@@ -94,9 +94,17 @@ impl Dispatcher {
     }
 
     /// Tells `observer` of every traced attempt from now on; `names` are the agents by
-    /// fleet index.
-    pub fn observe(&self, observer: Arc<dyn crate::observe::Observer>, names: Vec<String>) {
-        self.write(|s| s.observer = Some((observer, names)));
+    /// fleet index; `keep_spans` says whether the trace still keeps the attempts too.
+    pub fn observe(
+        &self,
+        observer: Arc<dyn crate::observe::Observer>,
+        names: Vec<String>,
+        keep_spans: bool,
+    ) {
+        self.write(|s| {
+            s.observer = Some((observer, names));
+            s.keep_spans = keep_spans;
+        });
     }
 
     /// The stream given to [`Dispatcher::stream_trace`], to finish it.
