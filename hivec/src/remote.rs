@@ -15,6 +15,13 @@ pub struct RedisArgs {
     /// when the system's roots do not.
     #[arg(long, value_name = "FILE")]
     pub redis_ca: Option<std::path::PathBuf>,
+    /// The client certificate (PEM) shown to a `rediss://` server that asks for one
+    /// (`tls-auth-clients yes`); with --redis-key.
+    #[arg(long, value_name = "FILE")]
+    pub redis_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --redis-cert.
+    #[arg(long, value_name = "FILE")]
+    pub redis_key: Option<std::path::PathBuf>,
     /// Keys live under `hive:{namespace}:`; runs and workers meet only within one.
     #[arg(long, default_value = "default", value_name = "NS")]
     pub namespace: String,
@@ -29,6 +36,8 @@ impl RedisArgs {
         self.redis.as_ref().map(|url| RemoteOptions {
             url: url.clone(),
             ca: self.redis_ca.clone(),
+            cert: self.redis_cert.clone(),
+            key: self.redis_key.clone(),
             namespace: self.namespace.clone(),
             timeout: self.redis_timeout,
             keep: Duration::from_secs(7 * 24 * 3600),

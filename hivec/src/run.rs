@@ -105,11 +105,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // A distributed run resumes from its journal in Redis.
+    // A distributed run resumes from its journal in Redis, once no other coordinator holds
+    // it.
+    let mut lease = None;
     let mut record = match (&remote, &run_id, &args.resume) {
         (Some(options), Some(id), Some(_)) => {
-            match tokio.block_on(hive_runtime::remote::recorded(options, id)) {
-                Ok(record) => Some(record),
+            let resumable = tokio.block_on(async {
+                let taken = hive_runtime::remote::Lease::take(options, id).await?;
+                hive_runtime::remote::recorded(options, id)
+                    .await
+                    .map(|r| (taken, r))
+            });
+            match resumable {
+                Ok((taken, record)) => {
+                    lease = Some(taken);
+                    Some(record)
+                }
                 Err(e) => {
                     errln!("error: {e}");
                     return ExitCode::from(2);
@@ -157,8 +168,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
             let resumed = record.is_some();
-            let connected =
-                hive_runtime::remote::Remote::connect(remote, &plan, id.clone(), resumed).await;
+            let taken = match lease.take() {
+                Some(l) => Ok(l),
+                None => hive_runtime::remote::Lease::take(remote, id)
+                    .await
+                    .map_err(|e| hive_runtime::RunError::run(e.0)),
+            };
+            let connected = match taken {
+                Ok(lease) => {
+                    hive_runtime::remote::Remote::connect(remote, &plan, lease, resumed).await
+                }
+                Err(e) => Err(e),
+            };
             let journal = connected.and_then(|r| {
                 let journal = match record.take() {
                     Some(record) => r.continue_journal(record),

@@ -400,6 +400,7 @@ impl Call<'_> {
                 deadline_ms: left.map(|l| l.as_millis() as u64).or(opts.timeout_ms),
                 checkpoint: moved.checkpoint.take(),
                 lost: (moved.count, moved.cause.clone()),
+                demand: opts.resources,
             },
             demand: opts.resources,
             timeout: opts.timeout_ms.map(Duration::from_millis),

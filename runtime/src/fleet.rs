@@ -27,6 +27,9 @@ pub struct Member {
     pub spawn: crate::Spawn,
     /// How the member scaled.
     pub scaling: Scaling,
+    /// What other runs hold on each instance (distributed mode: as the workers hosting the
+    /// member report it with their heartbeats), by slot; empty in one process.
+    pub elsewhere: Vec<Held>,
     /// Exponentially weighted mean latency of successful attempts, in milliseconds.
     pub latency_ms: Option<f64>,
     /// Exponentially weighted success rate, 1.0 at the start.
@@ -47,6 +50,16 @@ pub struct Slot {
     pub retired: bool,
     /// Since when it has had nothing to do.
     pub idle_since: Option<Instant>,
+}
+
+/// Tasks and resources that other runs hold on one instance: a worker serves many runs, and
+/// their tasks take slots and resources this run cannot have.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Held {
+    /// Slots taken.
+    pub tasks: u32,
+    /// Resources taken.
+    pub used: Used,
 }
 
 /// The auto-scaling state and history of one member.
@@ -97,6 +110,23 @@ impl Used {
     }
 }
 
+/// Whether `demand` fits on an instance of `capacity` that already has `used` taken.
+pub fn fits(capacity: &Resources, used: &Used, demand: &Resources) -> bool {
+    let cpu = match (capacity.cpu, demand.cpu) {
+        (Some(c), Some(d)) => used.cpu + d <= c + 1e-9,
+        _ => true,
+    };
+    let memory = match (capacity.memory, demand.memory) {
+        (Some(c), Some(d)) => used.memory.saturating_add(d) <= c,
+        _ => true,
+    };
+    let tokens = match (capacity.tokens, demand.tokens) {
+        (Some(c), Some(d)) => used.tokens.saturating_add(d) <= c,
+        _ => true,
+    };
+    cpu && memory && tokens
+}
+
 /// Per-member counts for the end-of-run summary.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -132,6 +162,7 @@ impl Member {
             replicas: (min, max),
             spawn,
             scaling: Scaling::default(),
+            elsewhere: Vec::new(),
             latency_ms: None,
             success: 1.0,
             stats: Stats::default(),
@@ -198,28 +229,55 @@ impl Member {
         u64::from(self.concurrency).saturating_mul(self.live() as u64)
     }
 
-    /// Fraction of the member's capacity in use, 0.0 for an unlimited member.
+    /// Tasks in flight over all instances, those of other runs included.
+    pub fn busy(&self) -> u64 {
+        let elsewhere: u64 = self.elsewhere.iter().map(|h| u64::from(h.tasks)).sum();
+        u64::from(self.in_flight()) + elsewhere
+    }
+
+    /// Fraction of the member's capacity in use (by this run and, in distributed mode, by
+    /// the other runs its workers serve), 0.0 for an unlimited member.
     pub fn load(&self) -> f64 {
         let cap = self.capacity_slots();
         if cap == 0 {
             return f64::INFINITY;
         }
-        f64::from(self.in_flight()) / cap as f64
+        self.busy() as f64 / cap as f64
+    }
+
+    /// What other runs hold on instance `slot`.
+    fn held(&self, slot: usize) -> Held {
+        self.elsewhere.get(slot).copied().unwrap_or_default()
+    }
+
+    /// Tasks running on instance `slot`, other runs' included.
+    fn taken(&self, slot: usize) -> u32 {
+        self.instances[slot]
+            .in_flight
+            .saturating_add(self.held(slot).tasks)
+    }
+
+    /// Resources taken on instance `slot`, other runs' included.
+    fn used(&self, slot: usize) -> Used {
+        let mut used = self.instances[slot].used;
+        let held = self.held(slot).used;
+        used.cpu += held.cpu;
+        used.memory = used.memory.saturating_add(held.memory);
+        used.tokens = used.tokens.saturating_add(held.tokens);
+        used
     }
 
     /// The live instance with a free slot and room for `demand` that is least loaded.
     pub fn free_slot(&self, demand: &Resources) -> Option<usize> {
-        self.instances
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| {
+        (0..self.instances.len())
+            .filter(|&i| {
+                let s = &self.instances[i];
                 !s.retired
-                    && s.in_flight < self.concurrency
-                    && self.fits(&s.used, demand)
+                    && self.taken(i) < self.concurrency
+                    && self.fits(&self.used(i), demand)
                     && s.instance.health() == Health::Live
             })
-            .min_by_key(|(_, s)| s.in_flight)
-            .map(|(i, _)| i)
+            .min_by_key(|&i| self.taken(i))
     }
 
     /// Whether `demand` fits on an idle instance.
@@ -229,26 +287,13 @@ impl Member {
 
     /// Whether `demand` fits on an instance that already has `used` taken.
     fn fits(&self, used: &Used, demand: &Resources) -> bool {
-        let cap = &self.capacity;
-        let cpu = match (cap.cpu, demand.cpu) {
-            (Some(c), Some(d)) => used.cpu + d <= c + 1e-9,
-            _ => true,
-        };
-        let memory = match (cap.memory, demand.memory) {
-            (Some(c), Some(d)) => used.memory.saturating_add(d) <= c,
-            _ => true,
-        };
-        let tokens = match (cap.tokens, demand.tokens) {
-            (Some(c), Some(d)) => used.tokens.saturating_add(d) <= c,
-            _ => true,
-        };
-        cpu && memory && tokens
+        fits(&self.capacity, used, demand)
     }
 
     /// The smallest fraction of any limited resource left free on instance `slot` after
     /// placing `demand` there; 1.0 when nothing is limited.
     pub fn headroom(&self, slot: usize, demand: &Resources) -> f64 {
-        let used = &self.instances[slot].used;
+        let used = &self.used(slot);
         let cap = &self.capacity;
         let mut left: f64 = 1.0;
         if let Some(c) = cap.cpu.filter(|c| *c > 0.0) {
@@ -272,7 +317,7 @@ impl Member {
             return 0.0;
         };
         let cap = self.capacity_slots().clamp(1, 1 << 20) as f64;
-        let waiting = f64::from(self.in_flight()) / cap;
+        let waiting = self.busy() as f64 / cap;
         latency * (1.0 + waiting) / self.success.max(0.01)
     }
 

@@ -13,6 +13,9 @@ pub struct Redis {
     pub child: Child,
     /// For a TLS server: the authority (PEM) that signed its certificate.
     pub ca: Option<std::path::PathBuf>,
+    /// For a server that asks clients for certificates: a client's certificate and key
+    /// (PEM), signed by the same authority.
+    pub client: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Redis {
@@ -25,6 +28,17 @@ impl Redis {
     /// Starts one that speaks only TLS, with a certificate for 127.0.0.1 signed by an
     /// authority made for it with `openssl` (its PEM in [`Redis::ca`]).
     pub fn start_tls(extra: &[&str]) -> Redis {
+        Redis::tls(extra, false)
+    }
+
+    /// Starts one that speaks only TLS and accepts only clients with a certificate signed by
+    /// its authority (`tls-auth-clients yes`): one is made for the test ([`Redis::client`]),
+    /// and one self-signed, which it refuses (`stranger.crt`, `stranger.key` next to it).
+    pub fn start_mtls(extra: &[&str]) -> Redis {
+        Redis::tls(extra, true)
+    }
+
+    fn tls(extra: &[&str], clients: bool) -> Redis {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("hive-redis-tls-{port}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -85,6 +99,55 @@ impl Redis {
             "-extfile",
             "san.cnf",
         ]);
+        if clients {
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "client.key",
+                "-out",
+                "client.csr",
+                "-subj",
+                "/CN=hive test client",
+            ]);
+            // An X.509 v3 certificate (with an extension): rustls takes no other.
+            std::fs::write(dir.join("client.cnf"), "extendedKeyUsage=clientAuth\n")
+                .expect("client.cnf");
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "client.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "client.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "client.cnf",
+            ]);
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "stranger.key",
+                "-out",
+                "stranger.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=hive test stranger",
+            ]);
+        }
         let file = |name: &str| dir.join(name).display().to_string();
         let tls = [
             "--port".to_string(),
@@ -98,10 +161,14 @@ impl Redis {
             "--tls-ca-cert-file".to_string(),
             file("ca.crt"),
             "--tls-auth-clients".to_string(),
-            "no".to_string(),
+            if clients { "yes" } else { "no" }.to_string(),
         ];
         let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
-        Redis::spawn(port, &tls, extra, Some(dir.join("ca.crt")))
+        let mut redis = Redis::spawn(port, &tls, extra, Some(dir.join("ca.crt")));
+        if clients {
+            redis.client = Some((dir.join("client.crt"), dir.join("client.key")));
+        }
+        redis
     }
 
     fn spawn(port: u16, listen: &[&str], extra: &[&str], ca: Option<std::path::PathBuf>) -> Redis {
@@ -121,7 +188,12 @@ impl Redis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Redis { port, child, ca }
+        Redis {
+            port,
+            child,
+            ca,
+            client: None,
+        }
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -135,6 +207,9 @@ impl Redis {
         cli.args(["-p", &self.port.to_string()]);
         if let Some(ca) = &self.ca {
             cli.arg("--tls").arg("--cacert").arg(ca);
+        }
+        if let Some((cert, key)) = &self.client {
+            cli.arg("--cert").arg(cert).arg("--key").arg(key);
         }
         let out = cli.args(args).output().expect("redis-cli");
         String::from_utf8_lossy(&out.stdout).trim().to_string()

@@ -28,6 +28,9 @@ pub struct Task {
     /// Deliveries of this attempt that went unanswered before this one (their instance or
     /// worker died), with the last one's cause.
     pub lost: (u32, Option<String>),
+    /// The resources it takes while it runs (its step's `resources`): in distributed mode,
+    /// what the worker counts as held on the instance that runs it.
+    pub demand: hive_plan::Resources,
 }
 
 /// Why an attempt produced no output.

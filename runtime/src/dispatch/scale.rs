@@ -43,9 +43,11 @@ pub(super) async fn autoscale(shared: Weak<Shared>) {
 }
 
 impl super::Dispatcher {
-    /// Gives member `name` at least `count` instances (workers of a distributed run
-    /// reported them) and places what can be placed.
-    pub fn grow(&self, name: &str, count: usize) {
+    /// What the workers of a distributed run report of member `name`: what other runs hold
+    /// on each of its live instances (as many as `elsewhere` has). The member gets at least
+    /// that many instances, the strategies see the other runs' load, and what can be placed
+    /// is placed.
+    pub fn hosted(&self, name: &str, elsewhere: Vec<crate::fleet::Held>) {
         let Ok(mut guard) = self.shared.lock() else {
             return;
         };
@@ -55,12 +57,10 @@ impl super::Dispatcher {
         let Some(member) = state.fleet.iter_mut().find(|m| m.name == name) else {
             return;
         };
-        if member.instances.len() >= count {
-            return;
-        }
-        while member.instances.len() < count {
+        while member.instances.len() < elsewhere.len() {
             member.add_instance();
         }
+        member.elsewhere = elsewhere;
         state.dispatch();
     }
 }

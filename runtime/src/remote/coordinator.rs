@@ -7,13 +7,16 @@
 //! delivery was reclaimed from a worker that stopped renewing its lease) is refused and
 //! counted; a reclaimed delivery is placed again as a lost task, without using a retry.
 
+use super::capacity::AgentReport;
 use super::journal::Writer;
 use super::keys::{GROUP, Keys, LEVELS};
+use super::lease::{self, Lease};
 use super::link::{Link, RemoteError};
 use super::wire::{Answer, Delivery, identity};
 use crate::RunError;
 use crate::agent::{Attempt, Health, Instance, Task, TaskError};
 use crate::dispatch::Dispatcher;
+use crate::fleet::Held;
 use crate::journal::{Header, Journal, Record};
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
 use serde_json::{Value, json};
@@ -41,6 +44,11 @@ pub struct RemoteOptions {
     /// A PEM file of the authority that signs a `rediss://` server's certificate, in place
     /// of the system's roots.
     pub ca: Option<std::path::PathBuf>,
+    /// A PEM file of the certificate this process shows a `rediss://` server that asks
+    /// for one (`tls-auth-clients`), with its private key in `key`.
+    pub cert: Option<std::path::PathBuf>,
+    /// A PEM file of the private key of `cert`.
+    pub key: Option<std::path::PathBuf>,
     /// Keys live under `hive:{namespace}:`.
     pub namespace: String,
     /// How long Redis may be unreachable before the run fails.
@@ -77,6 +85,8 @@ pub struct Remote {
     results_from: String,
     /// The writer of the run's journal, once it keeps one.
     journal: Mutex<Option<Writer>>,
+    /// This coordinator's lease on the run.
+    lease: Lease,
 }
 
 /// The attempts of a killed coordinator, by [`identity`]: a resumed one takes their answers,
@@ -133,9 +143,10 @@ impl Remote {
     pub async fn connect(
         options: &RemoteOptions,
         plan: &hive_plan::Plan,
-        run: String,
+        lease: Lease,
         resumed: bool,
     ) -> Result<Arc<Remote>, RunError> {
+        let run = lease.run().to_string();
         let link = Arc::new(Link::open(options).await.map_err(|e| RunError::run(e.0))?);
         let agents: BTreeMap<String, RemoteAgent> = plan
             .agents
@@ -168,6 +179,7 @@ impl Remote {
             adopted: AtomicU64::new(0),
             results_from: "0-0".to_string(),
             journal: Mutex::new(None),
+            lease,
         };
         let ready = async {
             if resumed {
@@ -368,10 +380,14 @@ impl Remote {
     /// Starts reading answers, reclaiming expired leases and following the workers'
     /// registrations, which make instances live in `dispatcher`.
     pub fn attach(self: &Arc<Self>, dispatcher: Dispatcher) {
+        let weak = Arc::downgrade(self);
+        let renewing = tokio::spawn(renew(weak.clone()));
+        if let Ok(mut l) = self.loops.lock() {
+            l.push(renewing);
+        }
         if self.agents.is_empty() {
             return;
         }
-        let weak = Arc::downgrade(self);
         let loops = vec![
             tokio::spawn(collect(weak.clone())),
             tokio::spawn(reclaim(weak.clone())),
@@ -402,7 +418,8 @@ impl Remote {
         for stream in self.streams() {
             pipe.del(stream).ignore();
         }
-        self.link.pipe::<()>(&pipe).await
+        self.link.pipe::<()>(&pipe).await?;
+        self.lease.release(&self.link).await
     }
 
     /// Every task stream of the run.
@@ -567,6 +584,24 @@ impl Drop for Withdraw {
     }
 }
 
+/// Renews the coordinator's lease on the run every [`lease::RENEW`]; a lease taken by another
+/// coordinator fails the run.
+async fn renew(weak: Weak<Remote>) {
+    let mut interval = tokio::time::interval(lease::RENEW);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let Some(remote) = weak.upgrade() else {
+            return;
+        };
+        if let Err(e) = remote.lease.renew(&remote.link).await {
+            tracing::error!("{e}");
+            return remote.fail(&e);
+        }
+    }
+}
+
 /// Reads the workers' answers as they come and hands each to its attempt.
 async fn collect(weak: Weak<Remote>) {
     let Some(remote) = weak.upgrade() else {
@@ -708,7 +743,17 @@ struct Registration {
     hash: String,
     /// Instances hosted, by agent.
     agents: BTreeMap<String, usize>,
+    /// Its heartbeat interval; its key lives three of them after each heartbeat.
+    #[serde(default)]
+    heartbeat_ms: Option<u64>,
+    /// What it reports of each agent with every heartbeat.
+    #[serde(default)]
+    capacity: BTreeMap<String, AgentReport>,
 }
+
+/// A worker not heard from for this many heartbeats is stale: its instances are left out of
+/// the capacity the strategies see (its key expires, and it is dead, after three).
+const STALE_BEATS: u64 = 2;
 
 /// Follows the workers' registrations: an agent has as many live instances as the live
 /// workers with this run's sources host.
@@ -731,10 +776,12 @@ async fn follow(weak: Weak<Remote>, dispatcher: Dispatcher) {
                 return remote.fail(&e);
             }
         }
-        let live = match registrations(&remote, &mut warned).await {
+        let hosted = match registrations(&remote, &mut warned).await {
             Ok(l) => l,
             Err(e) => return remote.fail(&e),
         };
+        let live: HashMap<String, usize> =
+            hosted.iter().map(|(a, h)| (a.clone(), h.len())).collect();
         let changed = {
             let mut current = lock(&remote.live);
             let changed = *current != live;
@@ -742,7 +789,7 @@ async fn follow(weak: Weak<Remote>, dispatcher: Dispatcher) {
             changed
         };
         for agent in remote.agents.keys() {
-            dispatcher.grow(agent, live.get(agent).copied().unwrap_or(0));
+            dispatcher.hosted(agent, hosted.get(agent).cloned().unwrap_or_default());
         }
         if changed {
             wake();
@@ -766,24 +813,32 @@ async fn follow(weak: Weak<Remote>, dispatcher: Dispatcher) {
     }
 }
 
-/// The instances per agent on live workers with this run's sources; workers whose key
-/// expired are removed from the set.
+/// The live instances per agent on fresh workers with this run's sources, in the order of
+/// the workers' ids, each with what other runs hold on it; workers whose key expired are
+/// removed from the set.
 async fn registrations(
     remote: &Remote,
     warned: &mut HashSet<String>,
-) -> Result<HashMap<String, usize>, RemoteError> {
-    let ids: Vec<String> = remote
+) -> Result<HashMap<String, Vec<Held>>, RemoteError> {
+    let mut ids: Vec<String> = remote
         .link
         .query(redis::cmd("SMEMBERS").arg(remote.keys.workers()))
         .await?;
+    ids.sort();
     let mut live = HashMap::new();
     if ids.is_empty() {
         return Ok(live);
     }
-    let keys: Vec<String> = ids.iter().map(|id| remote.keys.worker(id)).collect();
-    let values: Vec<Option<String>> = remote.link.query(redis::cmd("MGET").arg(&keys)).await?;
+    // Each registration with the time its key has left: its heartbeat's age, on Redis's
+    // clock, which every machine shares.
+    let mut pipe = redis::pipe();
+    for id in &ids {
+        pipe.get(remote.keys.worker(id))
+            .pttl(remote.keys.worker(id));
+    }
+    let values: Vec<(Option<String>, i64)> = remote.link.pipe(&pipe).await?;
     let mut dead = Vec::new();
-    for (id, value) in ids.iter().zip(values) {
+    for (id, (value, left_ms)) in ids.iter().zip(values) {
         let Some(text) = value else {
             dead.push(id.clone());
             continue;
@@ -791,6 +846,13 @@ async fn registrations(
         let Ok(reg) = serde_json::from_str::<Registration>(&text) else {
             continue;
         };
+        if let Some(beat) = reg.heartbeat_ms.filter(|b| *b > 0) {
+            let age = (beat * 3).saturating_sub(u64::try_from(left_ms).unwrap_or(0));
+            if age > beat * STALE_BEATS {
+                tracing::debug!(worker = %id, age_ms = age, "a stale worker: its instances are not chosen");
+                continue;
+            }
+        }
         if reg.hash != remote.hash {
             let ours = reg.agents.keys().any(|a| remote.hosts(a));
             if ours && warned.insert(id.clone()) {
@@ -803,9 +865,19 @@ async fn registrations(
             continue;
         }
         for (agent, n) in reg.agents {
-            if remote.hosts(&agent) {
-                *live.entry(agent).or_insert(0) += n;
+            if !remote.hosts(&agent) {
+                continue;
             }
+            let held: Vec<Held> = match reg.capacity.get(&agent) {
+                Some(report) => report
+                    .slots
+                    .iter()
+                    .map(|s| s.elsewhere(&remote.run))
+                    .collect(),
+                // A registration without a report: its instances, with nothing held.
+                None => vec![Held::default(); n],
+            };
+            live.entry(agent).or_insert_with(Vec::new).extend(held);
         }
     }
     if !dead.is_empty() {

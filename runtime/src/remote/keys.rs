@@ -8,6 +8,7 @@
 //! | `run:{run}:tasks:{agent}:{level}` | stream, consumer group `workers` | deliveries of one agent's tasks of one priority level, 0 (`low`) to 4 (`critical`) |
 //! | `run:{run}:results` | stream | results and errors sent back by workers, kept for the run's life: what a resumed coordinator takes instead of sending again |
 //! | `run:{run}:journal` | stream | the run's journal: each entry the events appended since the one before, expiring `--keep` after the last |
+//! | `run:{run}:coordinator` | string, expiring after the lease | the lease of the run's live coordinator: its host, process and a random part |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
@@ -67,9 +68,20 @@ impl Keys {
         format!("{}run:{run}:results", self.prefix)
     }
 
+    /// The lease of a run's coordinator.
+    pub fn coordinator(&self, run: &str) -> String {
+        format!("{}run:{run}:coordinator", self.prefix)
+    }
+
     /// The stream of a run's journal.
     pub fn journal(&self, run: &str) -> String {
         format!("{}run:{run}:journal", self.prefix)
+    }
+
+    /// The run a task stream of this namespace belongs to.
+    pub fn run_of<'a>(&self, tasks: &'a str) -> Option<&'a str> {
+        let rest = tasks.strip_prefix(&self.prefix)?.strip_prefix("run:")?;
+        rest.rfind(":tasks:").map(|at| &rest[..at])
     }
 
     /// The results stream of the run a task stream belongs to.

@@ -24,6 +24,8 @@ pub struct Link {
     secret: Option<String>,
     /// How long Redis may stay unreachable before an operation fails.
     timeout: Duration,
+    /// The file of the client certificate shown to the server, if one is.
+    client_cert: Option<String>,
     /// The shared connection for short commands.
     conn: Mutex<Option<MultiplexedConnection>>,
 }
@@ -54,43 +56,16 @@ impl Link {
                 "--redis {shown}: not a Redis URL (redis://[user:password@]host:port/db, or rediss:// for TLS)"
             ))
         };
-        let client = match &options.ca {
-            None => Client::open(url).map_err(not_url)?,
-            Some(path) if !tls => {
-                return Err(RemoteError(format!(
-                    "--redis-ca {}: a certificate authority is for a rediss:// URL, and --redis {shown} is not one",
-                    path.display()
-                )));
-            }
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    RemoteError(format!(
-                        "--redis-ca {}: cannot read it: {e}",
-                        path.display()
-                    ))
-                })?;
-                use rustls::pki_types::{CertificateDer, pem::PemObject};
-                let certificates =
-                    CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>();
-                if !certificates.is_ok_and(|c| !c.is_empty()) {
-                    return Err(RemoteError(format!(
-                        "--redis-ca {}: not a PEM file of certificates (-----BEGIN CERTIFICATE-----)",
-                        path.display()
-                    )));
-                }
-                let info = url.into_connection_info().map_err(not_url)?;
-                let certificates = TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem),
-                };
-                Client::build_with_tls(info, certificates).map_err(|e| {
-                    RemoteError(format!(
-                        "--redis-ca {}: not a PEM certificate ({})",
-                        path.display(),
-                        describe(&e)
-                    ))
-                })?
-            }
+        let client = if options.ca.is_none() && options.cert.is_none() && options.key.is_none() {
+            Client::open(url).map_err(not_url)?
+        } else {
+            let info = url.into_connection_info().map_err(not_url)?;
+            Client::build_with_tls(info, certificates(options, &shown, tls)?).map_err(|e| {
+                RemoteError(format!(
+                    "--redis {shown}: the TLS certificates cannot be used ({})",
+                    describe(&e)
+                ))
+            })?
         };
         let secret = client
             .get_connection_info()
@@ -102,6 +77,7 @@ impl Link {
             shown,
             secret,
             timeout,
+            client_cert: options.cert.as_ref().map(|c| c.display().to_string()),
             conn: Mutex::new(None),
         };
         let _: String = link.query(&redis::cmd("PING")).await?;
@@ -219,9 +195,35 @@ impl Link {
         let cause = match e.kind() {
             _ if tls_failure(e).is_some() => {
                 let failure = tls_failure(e).unwrap_or_default();
+                let refused = [
+                    "UnknownCA",
+                    "BadCertificate",
+                    "CertificateUnknown",
+                    "DecryptError",
+                ];
                 if failure.contains("UnknownIssuer") {
                     format!(
                         "its certificate is not trusted ({failure}); give the authority that signed it with --redis-ca FILE"
+                    )
+                } else if let Some(cert) = self
+                    .client_cert
+                    .as_ref()
+                    .filter(|_| failure.contains("Unable to build client with TLS"))
+                {
+                    format!(
+                        "the client certificate of --redis-cert {cert} cannot be used ({failure})"
+                    )
+                } else if failure.contains("CertificateRequired") {
+                    format!(
+                        "it asks for a client certificate ({failure}); give one with --redis-cert FILE --redis-key FILE"
+                    )
+                } else if let Some(cert) = self
+                    .client_cert
+                    .as_ref()
+                    .filter(|_| refused.iter().any(|r| failure.contains(r)))
+                {
+                    format!(
+                        "it refused the client certificate of --redis-cert {cert} ({failure}): is it signed by an authority the server trusts (tls-ca-cert-file)?"
                     )
                 } else {
                     format!("TLS failed: {failure}")
@@ -245,6 +247,80 @@ impl Link {
             _ => text,
         }
     }
+}
+
+/// The authority (`--redis-ca`) and the client's certificate and key (`--redis-cert`,
+/// `--redis-key`) of a `rediss://` URL, read and checked, each error naming its flag.
+fn certificates(
+    options: &RemoteOptions,
+    shown: &str,
+    tls: bool,
+) -> Result<TlsCertificates, RemoteError> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let flags = [
+        ("--redis-ca", &options.ca),
+        ("--redis-cert", &options.cert),
+        ("--redis-key", &options.key),
+    ];
+    if !tls && let Some((flag, Some(path))) = flags.iter().find(|(_, p)| p.is_some()) {
+        return Err(RemoteError(format!(
+            "{flag} {}: certificates are for a rediss:// URL, and --redis {shown} is not one",
+            path.display()
+        )));
+    }
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| RemoteError(format!("{flag} {}: cannot read it: {e}", path.display())))
+    };
+    let certs = |flag: &str, path: &std::path::Path| {
+        let pem = read(flag, path)?;
+        let parsed = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>();
+        if !parsed.is_ok_and(|c| !c.is_empty()) {
+            return Err(RemoteError(format!(
+                "{flag} {}: not a PEM file of certificates (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )));
+        }
+        Ok(pem)
+    };
+    let root_cert = options
+        .ca
+        .as_deref()
+        .map(|p| certs("--redis-ca", p))
+        .transpose()?;
+    let client_tls = match (&options.cert, &options.key) {
+        (None, None) => None,
+        (Some(cert), None) => {
+            return Err(RemoteError(format!(
+                "--redis-cert {}: the certificate's private key is missing: give it with --redis-key FILE",
+                cert.display()
+            )));
+        }
+        (None, Some(key)) => {
+            return Err(RemoteError(format!(
+                "--redis-key {}: the key's certificate is missing: give it with --redis-cert FILE",
+                key.display()
+            )));
+        }
+        (Some(cert), Some(key)) => {
+            let client_cert = certs("--redis-cert", cert)?;
+            let client_key = read("--redis-key", key)?;
+            if PrivateKeyDer::from_pem_slice(&client_key).is_err() {
+                return Err(RemoteError(format!(
+                    "--redis-key {}: not a PEM private key (-----BEGIN PRIVATE KEY-----)",
+                    key.display()
+                )));
+            }
+            Some(redis::ClientTlsConfig {
+                client_cert,
+                client_key,
+            })
+        }
+    };
+    Ok(TlsCertificates {
+        client_tls,
+        root_cert,
+    })
 }
 
 /// A connection for blocking reads, reconnected like [`Link::query`]'s.

@@ -8,15 +8,18 @@
 //! exactly once (fencing tokens, see `coordinator`), and nothing of a finished run is left
 //! in its streams.
 
+pub mod capacity;
 pub mod coordinator;
 pub mod dlq;
 mod journal;
 pub mod keys;
+pub mod lease;
 pub mod link;
 mod wire;
 pub mod worker;
 
 pub use coordinator::{Remote, RemoteInstance, RemoteOptions, RemoteReport, new_id};
 pub use journal::recorded;
+pub use lease::Lease;
 pub use link::{Link, RemoteError, masked};
 pub use worker::{WorkerOptions, serve};

@@ -46,6 +46,10 @@ impl Delivery {
         if let Some(cp) = &task.checkpoint {
             fields.push(("checkpoint", cp.to_string()));
         }
+        if !task.demand.is_empty() {
+            let demand = serde_json::to_string(&task.demand).unwrap_or_default();
+            fields.push(("demand", demand));
+        }
         fields
     }
 
@@ -61,6 +65,9 @@ impl Delivery {
             deadline_ms: text("deadline_ms").and_then(|t| t.parse().ok()),
             checkpoint: json("checkpoint"),
             lost: (0, None),
+            demand: json("demand")
+                .and_then(|d| serde_json::from_value(d).ok())
+                .unwrap_or_default(),
         };
         Some(Delivery {
             token: text("token")?.parse().ok()?,

@@ -5,6 +5,7 @@
 //! delivery it runs on each heartbeat; one it no longer holds (reclaimed while the worker was
 //! paused) is cancelled, and an answer that still gets out is refused by the coordinator.
 
+use super::capacity::{AgentReport, Hold, InstanceReport};
 use super::coordinator::{RemoteOptions, new_id};
 use super::keys::{GROUP, Keys, LEVELS};
 use super::link::{Link, RemoteError};
@@ -55,6 +56,10 @@ struct Hosted {
     running: Vec<AtomicUsize>,
     /// Tasks per instance at once.
     concurrency: usize,
+    /// Resources of one instance, as the agent declares them.
+    capacity: hive_plan::Resources,
+    /// What each run's tasks hold, per instance: reported with every heartbeat.
+    holds: Mutex<Vec<BTreeMap<String, Hold>>>,
     /// Streams of the runs that use it, in the order they are read: most urgent first, a
     /// stream whose next delivery has waited counted one level higher per [`AGING`].
     streams: Mutex<Vec<String>>,
@@ -78,14 +83,56 @@ impl Hosted {
         free.min(UNLIMITED_BATCH)
     }
 
-    /// The live instance with a free slot and the fewest tasks.
-    fn pick(&self) -> Option<usize> {
+    /// The live instance with a free slot and room for `demand` that has the fewest tasks.
+    fn pick(&self, demand: &hive_plan::Resources) -> Option<usize> {
+        let holds = lock(&self.holds);
         (0..self.instances.len())
             .filter(|&i| self.instances[i].health() == Health::Live)
+            .filter(|&i| {
+                let mut used = crate::fleet::Used::default();
+                for hold in holds[i].values() {
+                    used.apply(&hold.used, 1);
+                }
+                crate::fleet::fits(&self.capacity, &used, demand)
+            })
             .map(|i| (self.running[i].load(Ordering::Relaxed), i))
             .filter(|(running, _)| *running < self.concurrency)
             .min()
             .map(|(_, i)| i)
+    }
+
+    /// Counts a task of `run` with `demand` on instance `slot` as started (`sign` 1) or ended
+    /// (-1).
+    fn hold(&self, slot: usize, run: &str, demand: &hive_plan::Resources, sign: i8) {
+        let mut holds = lock(&self.holds);
+        let runs = &mut holds[slot];
+        let hold = runs.entry(run.to_string()).or_default();
+        hold.apply(demand, sign);
+        if hold.tasks == 0 {
+            runs.remove(run);
+        }
+        let running = &self.running[slot];
+        if sign > 0 {
+            running.fetch_add(1, Ordering::Relaxed);
+        } else {
+            running.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// What the coordinators read of this agent: its live instances, their free slots and
+    /// resources, and what each run holds on them.
+    fn report(&self) -> AgentReport {
+        let concurrency = u32::try_from(self.concurrency).ok();
+        let holds = lock(&self.holds);
+        let slots: Vec<InstanceReport> = (0..self.instances.len())
+            .filter(|&i| self.instances[i].health() == Health::Live)
+            .map(|i| InstanceReport::new(concurrency, &self.capacity, holds[i].clone()))
+            .collect();
+        AgentReport {
+            instances: slots.len(),
+            free: concurrency.map(|_| slots.iter().filter_map(|s| s.free).map(u64::from).sum()),
+            slots,
+        }
     }
 }
 
@@ -95,8 +142,9 @@ struct Worker {
     keys: Keys,
     id: String,
     hash: String,
+    /// The shortest heartbeat of the agents hosted: the worker reports once per interval.
+    heartbeat: Duration,
     lease: Duration,
-    registration: String,
     hosted: Vec<Hosted>,
     /// Deliveries being run: (stream, entry) → what cancels it.
     held: Mutex<HashMap<(String, String), Arc<Notify>>>,
@@ -124,7 +172,6 @@ pub async fn serve(
     let id = options.id.clone().unwrap_or_else(worker_id);
     let changed = Arc::new(Notify::new());
     let mut hosted = Vec::new();
-    let mut counts = BTreeMap::new();
     let mut heartbeat = Duration::from_secs(5);
     for name in &names {
         let agent = &plan.agents[name];
@@ -144,25 +191,21 @@ pub async fn serve(
                 Arc::new(ExecInstance::start(spec, wake.clone()))
             })
             .collect();
-        counts.insert(name.clone(), n);
         hosted.push(Hosted {
             name: name.clone(),
             instances,
             running: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             concurrency: agent.concurrency.map_or(usize::MAX, |c| c.max(1) as usize),
+            capacity: agent.resources,
+            holds: Mutex::new(vec![BTreeMap::new(); n]),
             streams: Mutex::new(Vec::new()),
         });
     }
     let worker = Arc::new(Worker {
         keys: Keys::new(&options.remote.namespace),
         hash: plan.source_hash.clone(),
+        heartbeat,
         lease: heartbeat.saturating_mul(3),
-        registration: json!({
-            "hash": plan.source_hash,
-            "agents": counts,
-            "pid": std::process::id(),
-        })
-        .to_string(),
         link,
         id,
         hosted,
@@ -268,11 +311,34 @@ fn worker_id() -> String {
 }
 
 impl Worker {
+    /// The registration, renewed with every heartbeat: the sources' hash, the instances per
+    /// agent, and the capacity report of each agent.
+    fn registration(&self) -> String {
+        let agents: BTreeMap<&str, usize> = self
+            .hosted
+            .iter()
+            .map(|h| (h.name.as_str(), h.instances.len()))
+            .collect();
+        let capacity: BTreeMap<&str, AgentReport> = self
+            .hosted
+            .iter()
+            .map(|h| (h.name.as_str(), h.report()))
+            .collect();
+        json!({
+            "hash": self.hash,
+            "agents": agents,
+            "pid": std::process::id(),
+            "heartbeat_ms": self.heartbeat.as_millis() as u64,
+            "capacity": capacity,
+        })
+        .to_string()
+    }
+
     /// Claims the id: refused while another live worker has it.
     async fn register(&self) -> Result<(), RemoteError> {
         let mut set = redis::cmd("SET");
         set.arg(self.keys.worker(&self.id))
-            .arg(&self.registration)
+            .arg(self.registration())
             .arg("NX")
             .arg("PX")
             .arg(self.lease.as_millis() as u64);
@@ -306,7 +372,7 @@ impl Worker {
             interval.tick().await;
             let mut set = redis::cmd("SET");
             set.arg(self.keys.worker(&self.id))
-                .arg(&self.registration)
+                .arg(self.registration())
                 .arg("PX")
                 .arg(self.lease.as_millis() as u64);
             self.link.query::<()>(&set).await?;
@@ -510,9 +576,10 @@ impl Worker {
                     let cancel = Arc::new(Notify::new());
                     lock(&self.held).insert((key.key.clone(), entry.id.clone()), cancel.clone());
                     let (w, stream) = (self.clone(), key.key.clone());
-                    match self.place(index).await {
+                    match self.place(index, &delivery.task.demand).await {
                         Some(slot) => {
-                            hosted.running[slot].fetch_add(1, Ordering::Relaxed);
+                            let run = self.keys.run_of(&stream).unwrap_or_default();
+                            hosted.hold(slot, run, &delivery.task.demand, 1);
                             tokio::spawn(w.run(index, slot, stream, entry.id, delivery, cancel));
                         }
                         None => {
@@ -574,11 +641,11 @@ impl Worker {
     /// for one (a blocking read may bring one delivery more than there were free slots, or
     /// an instance may be restarting). `None` after [`PLACE_WAIT`]: the delivery is then
     /// answered as lost, and the coordinator places it elsewhere.
-    async fn place(&self, index: usize) -> Option<usize> {
+    async fn place(&self, index: usize, demand: &hive_plan::Resources) -> Option<usize> {
         let hosted = &self.hosted[index];
         let waited = tokio::time::Instant::now();
         loop {
-            if let Some(slot) = hosted.pick() {
+            if let Some(slot) = hosted.pick(demand) {
                 return Some(slot);
             }
             if waited.elapsed() >= PLACE_WAIT {
@@ -600,12 +667,14 @@ impl Worker {
         cancel: Arc<Notify>,
     ) {
         let hosted = &self.hosted[index];
+        let demand = delivery.task.demand;
         let attempt = hosted.instances[slot].execute(delivery.task);
         let result = tokio::select! {
             r = attempt => Some(r),
             () = cancel.notified() => None,
         };
-        hosted.running[slot].fetch_sub(1, Ordering::Relaxed);
+        let run = self.keys.run_of(&stream).unwrap_or_default();
+        hosted.hold(slot, run, &demand, -1);
         let still_held = lock(&self.held)
             .remove(&(stream.clone(), entry.clone()))
             .is_some();

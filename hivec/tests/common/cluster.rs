@@ -1,0 +1,172 @@
+//! Distributed runs with real processes: project directories with a squaring exec agent,
+//! `hivec worker` and `hivec run --redis` started against a test's own `redis-server`, and
+//! what they left in Redis.
+
+#![allow(dead_code)]
+
+use crate::redis::Redis;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The tests start many processes each; run one at a time so that their timings (leases of
+/// a few hundred milliseconds) hold on a loaded two-core machine.
+pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An agent that squares `n` after `delay` seconds and logs `pid n` to `executed.log`.
+pub const SQUARER: &str = r#"import json, os, sys, time
+delay = float(sys.argv[1])
+log = open("executed.log", "a")
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        print(json.dumps({"type": "ready", "capabilities": ["square"]}), flush=True)
+    elif msg["type"] == "task":
+        n = msg["input"]["n"]
+        time.sleep(delay)
+        log.write(f"{os.getpid()} {n}\n")
+        log.flush()
+        print(json.dumps({"type": "result", "id": msg["id"], "output": n * n}), flush=True)
+    elif msg["type"] == "shutdown":
+        break
+"#;
+
+/// A project directory with the squaring workflow, its agent taking `delay` seconds a task.
+pub fn project(tag: &str, delay: f64, heartbeat: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-distributed-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("square.py"), SQUARER).expect("agent");
+    let source = format!(
+        r#"capability square(n: int) -> int
+agent squarer {{
+  provides: [square]
+  exec: "python3 square.py {delay}"
+  replicas: 2
+  concurrency: 2
+  heartbeat: {heartbeat}
+}}
+workflow main(count: int) -> int {{
+  step xs = for i in range(0, count) {{ square(n: i) }}
+  output sum(xs)
+}}
+"#
+    );
+    std::fs::write(dir.join("main.hive"), source).expect("source");
+    dir
+}
+
+pub fn hivec(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn worker(dir: &Path, redis: &Redis, extra: &[&str]) -> Child {
+    hivec(dir)
+        .args(["worker", "main.hive", "--redis", &redis.url()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hivec worker")
+}
+
+/// Waits until `n` workers are registered.
+pub fn await_workers(redis: &Redis, n: usize) {
+    let start = Instant::now();
+    while redis.cli(&["SCARD", "hive:default:workers"]) != n.to_string() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "workers did not register"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn coordinator(dir: &Path, redis: &Redis, count: u32, extra: &[&str]) -> Child {
+    hivec(dir)
+        .args(["run", "main.hive", "--redis", &redis.url()])
+        .args(["--input", &format!("count={count}")])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hivec run")
+}
+
+/// Waits for `child` at most `limit`; a hang fails the test instead of blocking it.
+pub fn finish(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "still running after {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn stop(mut child: Child) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    err
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Elements executed, as the agents logged them: (pid, n).
+pub fn executed(dir: &Path) -> Vec<(u32, u64)> {
+    std::fs::read_to_string(dir.join("executed.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (pid, n) = l.split_once(' ')?;
+            Some((pid.parse().ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
+pub fn sum_of_squares(count: u64) -> u64 {
+    (0..count).map(|n| n * n).sum()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Keys of the namespace holding task or result streams with entries.
+/// Streams of runs with entries, but for journals: those are kept, expiring, by design.
+pub fn stream_entries(redis: &Redis) -> Vec<String> {
+    redis
+        .cli(&["--scan", "--pattern", "hive:default:run:*"])
+        .lines()
+        .filter(|k| !k.ends_with(":journal") && redis.cli(&["XLEN", k]) != "0")
+        .map(str::to_string)
+        .collect()
+}
