@@ -221,7 +221,9 @@ impl Observer for Metrics {
         match event {
             Event::AttemptFinished { agent, span } => {
                 // `agent#instance`: instances are not labels, so a series does not grow with them.
-                let name = agent.rsplit_once('#').map_or(agent.as_str(), |(name, _)| name);
+                let name = agent
+                    .rsplit_once('#')
+                    .map_or(agent.as_str(), |(name, _)| name);
                 self.attempt(
                     name,
                     &span.capability,
@@ -230,7 +232,9 @@ impl Observer for Metrics {
                 );
             }
             Event::Queued { wait } => self.queue_wait.observe(wait.as_secs_f64()),
-            Event::Redelivered => self.redeliveries.inc(),
+            Event::Redelivered => {
+                self.redeliveries.inc();
+            }
             Event::DeadLetter(_) => {
                 self.dead_letters.inc();
             }

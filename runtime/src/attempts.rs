@@ -349,15 +349,17 @@ impl Call<'_> {
         };
         let mut input = (**self.input).clone();
         crate::secrets::mask_value(&mut input);
-        observer.observe(crate::observe::Event::DeadLetter(crate::observe::DeadLetter {
-            step: format!("{}{}", self.run.path, self.step.name),
-            agent: agent.clone(),
-            capability: self.capability.to_string(),
-            attempt,
-            deliveries,
-            error: crate::secrets::mask(error).into_owned(),
-            input,
-        }));
+        observer.observe(crate::observe::Event::DeadLetter(
+            crate::observe::DeadLetter {
+                step: format!("{}{}", self.run.path, self.step.name),
+                agent: agent.clone(),
+                capability: self.capability.to_string(),
+                attempt,
+                deliveries,
+                error: crate::secrets::mask(error).into_owned(),
+                input,
+            },
+        ));
     }
 
     /// One delivery of attempt `attempt`, after the handoffs in `moved`: the task handed to

@@ -101,8 +101,6 @@ pub struct Runtime {
     rooms: Vec<Option<Arc<tokio::sync::Semaphore>>>,
     /// Steps of the run by state, for [`Runtime::progress`].
     steps: progress::StepCounts,
-    /// Told of every step as it starts and finishes.
-    observer: Option<Arc<dyn observe::Observer>>,
     /// The run's shared state cells.
     state: Arc<state::Store>,
 }
@@ -217,7 +215,6 @@ impl Runtime {
             state: store,
             rooms,
             steps: progress::StepCounts::default(),
-            observer: options.observer.clone(),
             names,
             plan,
             dispatcher,

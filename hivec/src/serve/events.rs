@@ -208,6 +208,8 @@ impl Observer for Events {
                     }),
                 );
             }
+            // For metrics and the dead letters; the attempts' own events tell the story.
+            Event::Queued { .. } | Event::Redelivered | Event::DeadLetter(_) => {}
         }
     }
 }

@@ -324,7 +324,16 @@ impl Runs {
         let journal = Arc::new(journal);
         tokio::spawn(async move {
             let outcome = execute(
-                &runs, &run_id, &mut plan, &workflow, inputs, journal, cancelled, events,
+                &runs,
+                &run_id,
+                &mut plan,
+                &workflow,
+                inputs,
+                Launch {
+                    journal,
+                    cancelled,
+                    events,
+                },
             )
             .await;
             runs.finish(&run_id, outcome);
@@ -512,6 +521,13 @@ struct Outcome {
     attempts: Vec<(String, Span)>,
 }
 
+/// What one start of a run goes with: its journal, its cancel, and its live events.
+struct Launch {
+    journal: Arc<Journal>,
+    cancelled: oneshot::Receiver<()>,
+    events: Arc<Events>,
+}
+
 /// Runs the workflow until it ends or is cancelled, then stops its agents; how it ended is
 /// the journal's last event.
 async fn execute(
@@ -520,10 +536,13 @@ async fn execute(
     plan: &mut Plan,
     workflow: &str,
     inputs: Map<String, Value>,
-    journal: Arc<Journal>,
-    cancelled: oneshot::Receiver<()>,
-    events: Arc<Events>,
+    launch: Launch,
 ) -> Outcome {
+    let Launch {
+        journal,
+        cancelled,
+        events,
+    } = launch;
     let failed = |message: String| Outcome {
         result: Ended::Error(json!({ "message": hive_runtime::secrets::mask(&message) })),
         attempts: Vec::new(),

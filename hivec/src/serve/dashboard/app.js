@@ -120,29 +120,42 @@ const Hive = (() => {
     setInterval(refresh, 2000);
   }
 
-  /** `/agents`: the server's agents: live ones from `/v1/agents` when it has them, else
-   *  those the workflows' plans declare. */
+  /** `/agents`: the agents the workflows' plans declare, with what the runs in flight have of
+   *  them now (`/v1/agents`): instances by state, tasks in flight, slots and utilisation. */
   async function agentsPage(main) {
     main.append(el("h1", {}, "Agents"));
-    let agents, source;
+    let declared, live;
     try {
-      const live = await api("/v1/agents");
-      agents = live.agents || [];
-      source = "live, from /v1/agents";
+      declared = (await api("/v1/workflows")).agents;
+      live = (await api("/v1/agents")).agents || [];
     } catch (e) {
       if (e.status === 401) return;
-      agents = (await api("/v1/workflows")).agents;
-      source = "as the workflows' plans declare them";
+      throw e;
     }
-    const columns = [...new Set(agents.flatMap((a) => Object.keys(a)))];
-    const cell = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : v);
+    const now = new Map(live.map((a) => [a.name, a]));
+    const names = [...new Set([...declared.map((a) => a.name), ...live.map((a) => a.name)])];
+    const plan = new Map(declared.map((a) => [a.name, a]));
+    const states = (a) => {
+      if (!a) return "none";
+      const by = {};
+      for (const i of a.instances) by[i.state] = (by[i.state] || 0) + 1;
+      return a.instances.length + " (" + Object.entries(by).map(([k, n]) => n + " " + k).join(", ") + ")";
+    };
+    const percent = (u) => (u === null || u === undefined ? "" : Math.round(u * 100) + "%");
+    const columns = ["agent", "kind", "provides", "concurrency", "instances now", "in flight", "slots", "utilisation"];
+    const row = (name) => {
+      const p = plan.get(name) || {};
+      const a = now.get(name);
+      return [name, p.kind || "", (p.provides || []).join(", "), p.concurrency ?? "",
+        states(a), a ? a.in_flight : 0, a && a.slots !== null ? a.slots : "", a ? percent(a.utilisation) : ""];
+    };
     main.append(
-      el("p", { class: "muted" }, agents.length + " agents, " + source + "."),
+      el("p", { class: "muted" }, names.length + " agents; " + live.length + " with instances in the runs in flight."),
       el("div", { class: "panel" },
         el("table", { id: "agents" },
           el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
-          el("tbody", {}, ...agents.map((a) =>
-            el("tr", { "data-agent": a.name }, ...columns.map((c) => el("td", {}, cell(a[c])))))))));
+          el("tbody", {}, ...names.map((name) =>
+            el("tr", { "data-agent": name }, ...row(name).map((v) => el("td", {}, String(v)))))))));
   }
 
   async function start() {
