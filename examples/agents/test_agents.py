@@ -212,6 +212,11 @@ def hive(name):
     return FILES[os.path.abspath(os.path.join(EXAMPLES, name))]
 
 
+# Examples whose agents read and write shared state: their tasks need the runtime to answer
+# `get`/`put`/`lock`, so they are run by the example tests through `hivec run`, not here.
+SHARED_STATE = {"research_team.hive"}
+
+
 def exec_agents():
     """(file, agent name, declaration) of every agent that runs a process."""
     for hf in sorted(FILES.values(), key=lambda f: f.name):
@@ -525,6 +530,8 @@ class ExampleFilesTest(unittest.TestCase):
 
     def test_samples_match_the_capabilities(self):
         for hf, name, decl in exec_agents():
+            if hf.name in SHARED_STATE:
+                continue
             for cap in decl["provides"]:
                 with self.subTest(file=hf.name, capability=cap):
                     (params, _), declared = hf.capability(cap)
@@ -556,6 +563,8 @@ class EveryAgentTest(AgentTestCase):
     def test_every_declared_agent(self):
         count = 0
         for hf, name, decl in exec_agents():
+            if hf.name in SHARED_STATE:
+                continue
             with self.subTest(file=hf.name, agent=name, exec=decl["exec"]):
                 first = self.run_agent(hf, name, decl, seed=1)
                 second = self.run_agent(hf, name, decl, seed=2)
