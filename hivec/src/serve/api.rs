@@ -108,13 +108,21 @@ pub fn router(state: Arc<State>) -> Router {
         .route(
             "/v1/agents",
             get(|Shared(state): Shared<Arc<State>>| async move {
-                axum::Json(super::agents::view(&state.runs.live()))
+                let mut view = super::agents::view(&state.runs.live());
+                if let Some(cluster) = state.runs.cluster() {
+                    view["workers"] = cluster.workers().await.map_err(unreachable)?;
+                }
+                Ok::<_, ApiError>(axum::Json(view))
             }),
         )
         .route(
             "/v1/dlq",
             get(|Shared(state): Shared<Arc<State>>| async move {
-                axum::Json(json!({ "letters": state.runs.letters().list() }))
+                let letters = match state.runs.cluster() {
+                    Some(cluster) => cluster.letters().await.map_err(unreachable)?,
+                    None => state.runs.letters().list(),
+                };
+                Ok::<_, ApiError>(axum::Json(json!({ "letters": letters })))
             }),
         )
         .route(
@@ -240,7 +248,16 @@ async fn submit(
     let run = state
         .runs
         .submit(plan, &workflow, inputs)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "not-recorded", e))?;
+        .await
+        .map_err(|e| {
+            // With --redis, Redis refusing or unreachable: the run was not started.
+            let code = if state.runs.cluster().is_some() {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            ApiError::new(code, "not-recorded", e)
+        })?;
     Ok((StatusCode::CREATED, axum::Json(run)).into_response())
 }
 
@@ -349,6 +366,15 @@ fn runs_len(page: &Value) -> usize {
     page["runs"].as_array().map_or(0, Vec::len)
 }
 
+/// Redis could not be read (`--redis`).
+fn unreachable(message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "redis-unreachable",
+        message,
+    )
+}
+
 pub(super) fn unknown_run(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -396,7 +422,7 @@ async fn retry(
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.runs.retry(&id, &state.workflows()) {
+    match state.runs.retry(&id, &state.workflows()).await {
         Retried::Started(run) => {
             tracing::info!("run {id} retried");
             Ok((StatusCode::ACCEPTED, axum::Json(run)).into_response())

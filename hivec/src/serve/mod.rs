@@ -11,6 +11,7 @@
 mod agents;
 mod api;
 mod auth;
+mod cluster;
 mod dashboard;
 mod events;
 mod history;
@@ -46,6 +47,10 @@ pub struct ServeArgs {
     /// `~/.local/share`).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Distributed mode: each run's exec agents are hosted by `hivec worker`s and its
+    /// journal is kept in this Redis.
+    #[command(flatten)]
+    redis: crate::remote::RedisArgs,
     /// Colour the diagnostics and the log (default: when stderr is a terminal).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: Color,
@@ -97,19 +102,30 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage(format!("cannot start the runtime: {e}")),
     };
+    let cluster = match args.redis.options() {
+        Some(options) => match tokio.block_on(cluster::Cluster::connect(options)) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let coordinated = cluster
+        .as_ref()
+        .map(|c| format!(", runs coordinated through Redis at {}", c.shown()))
+        .unwrap_or_default();
     let state = Arc::new(api::State {
         workflows: std::sync::RwLock::new(Arc::new(workflows)),
         sources: api::Sources {
             paths: args.paths.clone(),
             root: args.root.clone(),
         },
-        runs: Arc::new(runs::Runs::new(Arc::default(), history)),
+        runs: Arc::new(runs::Runs::new(Arc::default(), history, cluster)),
         tokens,
     });
     tokio.block_on(async {
         // The runs of earlier servers; those a kill interrupted go on.
         let mut problems = Vec::new();
-        let (kept, resumed) = state.runs.restore(&state.workflows(), &mut problems);
+        let (kept, resumed) = state.runs.restore(&state.workflows(), &mut problems).await;
         for p in &problems {
             errln!("warning: {p}");
         }
@@ -126,7 +142,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         };
         let shown = listener.local_addr().unwrap_or(args.listen);
         errln!(
-            "serving {} workflow{} on http://{shown}{}",
+            "serving {} workflow{} on http://{shown}{}{coordinated}",
             state.workflows().len(),
             if state.workflows().len() == 1 {
                 ""

@@ -2,6 +2,7 @@
 //! agents) in a task of this process, with its journal and record in the history, so that
 //! the runs outlive the server and a run it was killed in goes on when it starts again.
 
+use super::cluster::Cluster;
 use super::events::Events;
 use super::history::History;
 use super::letters::{Letters, RunObserver};
@@ -11,6 +12,7 @@ use hive_plan::Plan;
 use hive_runtime::dispatch::{Span, SpanOutcome};
 use hive_runtime::journal::{Header, Journal};
 use hive_runtime::observe::Tee;
+use hive_runtime::remote::Remote;
 use hive_runtime::{RunOptions, Runtime};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -109,6 +111,8 @@ pub struct Runs {
     history: History,
     /// The dead letters of the runs.
     letters: Arc<Letters>,
+    /// With `--redis`: where the runs are coordinated and journaled.
+    cluster: Option<Arc<Cluster>>,
 }
 
 #[derive(Default)]
@@ -120,19 +124,26 @@ struct Inner {
 }
 
 impl Runs {
-    /// No runs yet; their metrics go to `metrics`, their records to `history`.
-    pub fn new(metrics: Arc<Metrics>, history: History) -> Runs {
+    /// No runs yet; their metrics go to `metrics`, their records to `history`; with a
+    /// `cluster`, their journals are in Redis and their exec agents on its workers.
+    pub fn new(metrics: Arc<Metrics>, history: History, cluster: Option<Arc<Cluster>>) -> Runs {
         Runs {
             inner: Mutex::default(),
             metrics,
             history,
             letters: Arc::default(),
+            cluster,
         }
     }
 
     /// The dead letters of the runs.
     pub fn letters(&self) -> &Letters {
         &self.letters
+    }
+
+    /// With `--redis`: where the runs are coordinated.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// The metrics of the runs.
@@ -160,10 +171,10 @@ impl Runs {
     /// Takes in the runs of the history; those that were running when an earlier server
     /// was killed go on from their journals. Returns how many runs were read and how many
     /// of them were resumed; a run that cannot be resumed is failed with the reason.
-    /// Must be called inside the tokio runtime, before any submit.
-    pub fn restore(
+    /// Called before any submit.
+    pub async fn restore(
         self: &Arc<Self>,
-        workflows: &Workflows,
+        workflows: &Arc<Workflows>,
         problems: &mut Vec<String>,
     ) -> (usize, usize) {
         let saved = self.history.load(problems);
@@ -187,14 +198,28 @@ impl Runs {
                 inner.by_id.insert(run.id.clone(), run);
             }
         }
+        // Side by side: in distributed mode each waits out the lease of the killed server.
+        let going: Vec<_> = interrupted
+            .into_iter()
+            .map(|id| {
+                let (runs, workflows) = (self.clone(), workflows.clone());
+                tokio::spawn(async move {
+                    let went = runs.go_on(&id, &workflows).await;
+                    (id, went)
+                })
+            })
+            .collect();
         let mut resumed = 0;
-        for id in &interrupted {
-            match self.go_on(id, workflows) {
+        for going in going {
+            let Ok((id, went)) = going.await else {
+                continue;
+            };
+            match went {
                 Ok(()) => resumed += 1,
                 Err(e) => {
                     problems.push(format!("run {id} could not be resumed: {e}"));
                     self.finish(
-                        id,
+                        &id,
                         Outcome {
                             result: Ended::Error(json!({
                                 "message": format!("the server stopped during the run, and it could not be resumed: {e}")
@@ -209,9 +234,9 @@ impl Runs {
     }
 
     /// Starts workflow `workflow` of `plan` with `inputs`, already checked against its types;
-    /// returns the run's view, or why it could not be recorded. Must be called inside the
-    /// tokio runtime.
-    pub fn submit(
+    /// returns the run's view, or why it could not be recorded (or, with `--redis`,
+    /// coordinated).
+    pub async fn submit(
         self: &Arc<Self>,
         plan: &Plan,
         workflow: &str,
@@ -231,7 +256,19 @@ impl Runs {
             inner.order.push(id.clone());
             id
         };
-        let journal = self.history.create_journal(&id, &header)?;
+        let journaled = match &self.cluster {
+            None => Journaled {
+                journal: self.history.create_journal(&id, &header)?,
+                remote: None,
+            },
+            Some(cluster) => {
+                let c = cluster.start(&id, plan, &header).await?;
+                Journaled {
+                    journal: c.journal,
+                    remote: Some(c.remote),
+                }
+            }
+        };
         let run = Run {
             id: id.clone(),
             workflow: workflow.to_string(),
@@ -246,15 +283,20 @@ impl Runs {
             cancel: None,
             events: None,
         };
-        self.history.save(&run.record(None))?;
+        if let Err(e) = self.history.save(&run.record(None)) {
+            if let Some(remote) = journaled.remote {
+                let _ = remote.finish().await;
+            }
+            return Err(e);
+        }
         self.lock().by_id.insert(id.clone(), run);
-        self.launch(&id, plan, workflow, inputs, journal);
+        self.launch(&id, plan, workflow, inputs, journaled);
         Ok(self.view(&id).unwrap_or(Value::Null))
     }
 
     /// Runs a failed or cancelled run again from its journal: the steps it finished are not
     /// run again.
-    pub fn retry(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Retried {
+    pub async fn retry(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Retried {
         {
             let inner = self.lock();
             match inner.by_id.get(id) {
@@ -265,7 +307,7 @@ impl Runs {
                 Some(_) => {}
             }
         }
-        match self.go_on(id, workflows) {
+        match self.go_on(id, workflows).await {
             Ok(()) => Retried::Started(self.view(id).unwrap_or(Value::Null)),
             Err(e) => Retried::Refused(e),
         }
@@ -273,8 +315,14 @@ impl Runs {
 
     /// Continues run `id` from its journal, with the plan that serves its workflow now; it
     /// must be the plan of the same sources.
-    fn go_on(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Result<(), String> {
-        let (sink, record) = self.history.reopen_journal(id)?;
+    async fn go_on(self: &Arc<Self>, id: &str, workflows: &Workflows) -> Result<(), String> {
+        let (sink, record) = match &self.cluster {
+            None => {
+                let (sink, record) = self.history.reopen_journal(id)?;
+                (Some(sink), record)
+            }
+            Some(cluster) => (None, cluster.recorded(id).await?),
+        };
         let header = record.header.clone();
         let plan = workflows
             .get(&header.workflow)
@@ -286,7 +334,20 @@ impl Runs {
             ));
         }
         record.check(plan, &header.workflow)?;
-        let journal = Journal::continued(sink, record)?;
+        let journaled = match (sink, &self.cluster) {
+            (Some(sink), _) => Journaled {
+                journal: Journal::continued(sink, record)?,
+                remote: None,
+            },
+            (None, Some(cluster)) => {
+                let c = cluster.resume(id, plan, record).await?;
+                Journaled {
+                    journal: c.journal,
+                    remote: Some(c.remote),
+                }
+            }
+            (None, None) => return Err("the run has no journal to continue".into()),
+        };
         let saved = {
             let mut inner = self.lock();
             let run = inner
@@ -299,8 +360,13 @@ impl Runs {
             run.error = None;
             run.record(None)
         };
-        self.history.save(&saved)?;
-        self.launch(id, plan, &header.workflow, header.inputs, journal);
+        if let Err(e) = self.history.save(&saved) {
+            if let Some(remote) = journaled.remote {
+                let _ = remote.finish().await;
+            }
+            return Err(e);
+        }
+        self.launch(id, plan, &header.workflow, header.inputs, journaled);
         Ok(())
     }
 
@@ -311,7 +377,7 @@ impl Runs {
         plan: &Plan,
         workflow: &str,
         inputs: Map<String, Value>,
-        journal: Journal,
+        journaled: Journaled,
     ) {
         let (cancel, cancelled) = oneshot::channel();
         let events = Events::new(plan, workflow);
@@ -321,7 +387,6 @@ impl Runs {
         }
         let mut plan = plan.clone();
         let (runs, run_id, workflow) = (self.clone(), id.to_string(), workflow.to_string());
-        let journal = Arc::new(journal);
         tokio::spawn(async move {
             let outcome = execute(
                 &runs,
@@ -330,7 +395,8 @@ impl Runs {
                 &workflow,
                 inputs,
                 Launch {
-                    journal,
+                    journal: Arc::new(journaled.journal),
+                    remote: journaled.remote,
                     cancelled,
                     events,
                 },
@@ -521,9 +587,17 @@ struct Outcome {
     attempts: Vec<(String, Span)>,
 }
 
-/// What one start of a run goes with: its journal, its cancel, and its live events.
+/// A run's journal, and with `--redis` the coordination that goes with it.
+struct Journaled {
+    journal: Journal,
+    remote: Option<Arc<Remote>>,
+}
+
+/// What one start of a run goes with: its journal (and with `--redis` its coordination),
+/// its cancel, and its live events.
 struct Launch {
     journal: Arc<Journal>,
+    remote: Option<Arc<Remote>>,
     cancelled: oneshot::Receiver<()>,
     events: Arc<Events>,
 }
@@ -538,8 +612,28 @@ async fn execute(
     inputs: Map<String, Value>,
     launch: Launch,
 ) -> Outcome {
+    let remote = launch.remote.clone();
+    let outcome = execute_launched(runs, id, plan, workflow, inputs, launch).await;
+    // Its journal written out and its streams deleted, the lease given up.
+    if let Some(remote) = remote
+        && let Err(e) = remote.finish().await
+    {
+        crate::out::errln!("warning: run {id}: {e}");
+    }
+    outcome
+}
+
+async fn execute_launched(
+    runs: &Runs,
+    id: &str,
+    plan: &mut Plan,
+    workflow: &str,
+    inputs: Map<String, Value>,
+    launch: Launch,
+) -> Outcome {
     let Launch {
         journal,
+        remote,
         cancelled,
         events,
     } = launch;
@@ -562,6 +656,7 @@ async fn execute(
                 letters: runs.letters.clone(),
             }),
         ]))),
+        remote,
         ..RunOptions::default()
     };
     let runtime = match Runtime::start(plan.clone(), options) {

@@ -7,11 +7,11 @@
 //! delivery was reclaimed from a worker that stopped renewing its lease) is refused and
 //! counted; a reclaimed delivery is placed again as a lost task, without using a retry.
 
-use super::capacity::AgentReport;
 use super::journal::Writer;
 use super::keys::{GROUP, Keys, LEVELS};
 use super::lease::{self, Lease};
 use super::link::{Link, RemoteError};
+use super::registry;
 use super::wire::{Answer, Delivery, identity};
 use crate::RunError;
 use crate::agent::{Attempt, Health, Instance, Task, TaskError};
@@ -737,24 +737,6 @@ async fn reclaim_stream(
     }
 }
 
-/// A worker's registration, as it writes it.
-#[derive(serde::Deserialize)]
-struct Registration {
-    hash: String,
-    /// Instances hosted, by agent.
-    agents: BTreeMap<String, usize>,
-    /// Its heartbeat interval; its key lives three of them after each heartbeat.
-    #[serde(default)]
-    heartbeat_ms: Option<u64>,
-    /// What it reports of each agent with every heartbeat.
-    #[serde(default)]
-    capacity: BTreeMap<String, AgentReport>,
-}
-
-/// A worker not heard from for this many heartbeats is stale: its instances are left out of
-/// the capacity the strategies see (its key expires, and it is dead, after three).
-const STALE_BEATS: u64 = 2;
-
 /// Follows the workers' registrations: an agent has as many live instances as the live
 /// workers with this run's sources host.
 async fn follow(weak: Weak<Remote>, dispatcher: Dispatcher) {
@@ -820,39 +802,13 @@ async fn registrations(
     remote: &Remote,
     warned: &mut HashSet<String>,
 ) -> Result<HashMap<String, Vec<Held>>, RemoteError> {
-    let mut ids: Vec<String> = remote
-        .link
-        .query(redis::cmd("SMEMBERS").arg(remote.keys.workers()))
-        .await?;
-    ids.sort();
     let mut live = HashMap::new();
-    if ids.is_empty() {
-        return Ok(live);
-    }
-    // Each registration with the time its key has left: its heartbeat's age, on Redis's
-    // clock, which every machine shares.
-    let mut pipe = redis::pipe();
-    for id in &ids {
-        pipe.get(remote.keys.worker(id))
-            .pttl(remote.keys.worker(id));
-    }
-    let values: Vec<(Option<String>, i64)> = remote.link.pipe(&pipe).await?;
-    let mut dead = Vec::new();
-    for (id, (value, left_ms)) in ids.iter().zip(values) {
-        let Some(text) = value else {
-            dead.push(id.clone());
+    for worker in registry::read(&remote.link, &remote.keys).await? {
+        if worker.stale() {
+            tracing::debug!(worker = %worker.id, age_ms = worker.age_ms, "a stale worker: its instances are not chosen");
             continue;
-        };
-        let Ok(reg) = serde_json::from_str::<Registration>(&text) else {
-            continue;
-        };
-        if let Some(beat) = reg.heartbeat_ms.filter(|b| *b > 0) {
-            let age = (beat * 3).saturating_sub(u64::try_from(left_ms).unwrap_or(0));
-            if age > beat * STALE_BEATS {
-                tracing::debug!(worker = %id, age_ms = age, "a stale worker: its instances are not chosen");
-                continue;
-            }
         }
+        let (id, reg) = (worker.id, worker.registration);
         if reg.hash != remote.hash {
             let ours = reg.agents.keys().any(|a| remote.hosts(a));
             if ours && warned.insert(id.clone()) {
@@ -879,11 +835,6 @@ async fn registrations(
             };
             live.entry(agent).or_insert_with(Vec::new).extend(held);
         }
-    }
-    if !dead.is_empty() {
-        let mut cmd = redis::cmd("SREM");
-        cmd.arg(remote.keys.workers()).arg(&dead);
-        remote.link.query::<u64>(&cmd).await?;
     }
     Ok(live)
 }

@@ -15,6 +15,7 @@ mod journal;
 pub mod keys;
 pub mod lease;
 pub mod link;
+pub mod registry;
 mod wire;
 pub mod worker;
 

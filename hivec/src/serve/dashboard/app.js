@@ -121,13 +121,16 @@ const Hive = (() => {
   }
 
   /** `/agents`: the agents the workflows' plans declare, with what the runs in flight have of
-   *  them now (`/v1/agents`): instances by state, tasks in flight, slots and utilisation. */
+   *  them now (`/v1/agents`): instances by state, tasks in flight, slots and utilisation; and
+   *  with `--redis` the workers, with the age of their last heartbeat. */
   async function agentsPage(main) {
     main.append(el("h1", {}, "Agents"));
-    let declared, live;
+    let declared, live, workers;
     try {
       declared = (await api("/v1/workflows")).agents;
-      live = (await api("/v1/agents")).agents || [];
+      const view = await api("/v1/agents");
+      live = view.agents || [];
+      workers = view.workers;
     } catch (e) {
       if (e.status === 401) return;
       throw e;
@@ -156,6 +159,26 @@ const Hive = (() => {
           el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
           el("tbody", {}, ...names.map((name) =>
             el("tr", { "data-agent": name }, ...row(name).map((v) => el("td", {}, String(v)))))))));
+    if (workers) main.append(workersPanel(workers));
+  }
+
+  /** The workers of distributed mode: what each hosts and how old its last heartbeat is. */
+  function workersPanel(workers) {
+    const hosted = (w) => Object.entries(w.agents)
+      .map(([name, a]) => name + " ×" + a.instances + (a.free !== undefined ? " (" + a.free + " free)" : ""))
+      .join(", ");
+    const age = (w) => (w.heartbeat_age_ms === null ? "" : duration(w.heartbeat_age_ms));
+    const columns = ["worker", "pid", "hosts", "heartbeat", "last heartbeat", "state"];
+    return el("div", {},
+      el("h2", {}, "Workers"),
+      el("p", { class: "muted" }, workers.length + " registered in Redis."),
+      el("div", { class: "panel" },
+        el("table", { id: "workers" },
+          el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
+          el("tbody", {}, ...workers.map((w) =>
+            el("tr", { "data-worker": w.id },
+              ...[w.id, w.pid ?? "", hosted(w), w.heartbeat_ms === null ? "" : duration(w.heartbeat_ms),
+                age(w) ? age(w) + " ago" : "", w.stale ? "stale" : "live"].map((v) => el("td", {}, String(v)))))))));
   }
 
   async function start() {
