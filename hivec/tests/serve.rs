@@ -810,6 +810,21 @@ fn agents_show_the_instances_of_the_runs_in_flight_and_dead_letters_are_listed()
     assert_eq!(slow["utilisation"], 1.0, "{agents}");
     assert_eq!(slow["instances"][0]["run"], id.as_str(), "{agents}");
     assert_eq!(slow["instances"][0]["state"], "busy", "{agents}");
+    // Its process was heard from at its start; it sends no heartbeat, so the age grows.
+    let age = |agents: &serde_json::Value| {
+        let slow = agents["agents"]
+            .as_array()?
+            .iter()
+            .find(|a| a["name"] == "slow")?;
+        slow["instances"][0]["heartbeat_age_ms"].as_u64()
+    };
+    let first = age(&agents).expect("a heartbeat age");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (_, later) = request(&server, "GET", "/v1/agents", None, None);
+    assert!(
+        age(&later).expect("a heartbeat age") >= first + 300,
+        "{agents} then {later}"
+    );
     let (status, letters) = request(&server, "GET", "/v1/dlq", None, None);
     assert_eq!(status, 200, "{letters}");
     assert_eq!(letters, json!({"letters": []}));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Each agent of the runs `live` (id and runtime), with its instances (the run, the state,
-/// tasks in flight and slots), tasks in flight over them, their slots (`null` when unlimited)
+/// tasks in flight, slots, and how long ago its process was last heard from), tasks in flight over them, their slots (`null` when unlimited)
 /// and the share of the slots in use now.
 pub fn view(live: &[(String, Arc<Runtime>)]) -> Value {
     let mut agents: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -18,6 +18,7 @@ pub fn view(live: &[(String, Arc<Runtime>)]) -> Value {
                 "state": crate::metrics::state_of(&i),
                 "in_flight": i.in_flight,
                 "slots": i.slots,
+                "heartbeat_age_ms": i.silent_for.map(|d| d.as_millis() as u64),
             }));
         }
     }

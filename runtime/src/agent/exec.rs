@@ -787,6 +787,10 @@ impl Instance for ExecInstance {
         })
     }
 
+    fn silent_for(&self) -> Option<Duration> {
+        self.conn.lock().ok()?.last_seen.map(|t| t.elapsed())
+    }
+
     fn bid(&self, task: &Task) -> Bid {
         let (tx, rx) = oneshot::channel();
         let id = {

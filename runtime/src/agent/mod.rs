@@ -8,6 +8,7 @@ mod stderr;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// One attempt of one task, as an instance receives it.
 #[derive(Clone, Debug)]
@@ -122,6 +123,12 @@ pub trait Instance: Send + Sync {
     /// Why the instance was given up (a process that could not be started), once its health
     /// is [`Health::Dead`] for that reason: for the error of a task no other member can take.
     fn failure(&self) -> Option<String> {
+        None
+    }
+
+    /// How long ago its agent process was last heard from (any line, a heartbeat or an
+    /// answer); `None` for an instance without a process of its own.
+    fn silent_for(&self) -> Option<Duration> {
         None
     }
 

@@ -26,6 +26,8 @@ pub struct InstanceCensus {
     pub in_flight: u32,
     /// Tasks it may run at once; `None` for unlimited.
     pub slots: Option<u32>,
+    /// How long ago its agent process was last heard from; `None` without a process.
+    pub silent_for: Option<std::time::Duration>,
     /// Its agent's busy time so far over all instances, in microseconds.
     pub agent_busy_us: u64,
 }
@@ -61,6 +63,7 @@ impl Dispatcher {
                             health: slot.instance.health(),
                             in_flight: slot.in_flight,
                             slots: (m.concurrency != u32::MAX).then_some(m.concurrency),
+                            silent_for: slot.instance.silent_for(),
                             agent_busy_us: m.stats.busy_us,
                         })
                 })

@@ -145,12 +145,16 @@ const Hive = (() => {
       return a.instances.length + " (" + Object.entries(by).map(([k, n]) => n + " " + k).join(", ") + ")";
     };
     const percent = (u) => (u === null || u === undefined ? "" : Math.round(u * 100) + "%");
-    const columns = ["agent", "kind", "provides", "concurrency", "instances now", "in flight", "slots", "utilisation"];
+    const heard = (a) => {
+      const ages = (a ? a.instances : []).map((i) => i.heartbeat_age_ms).filter((m) => m !== null && m !== undefined);
+      return ages.length ? duration(Math.max(...ages)) + " ago" : "";
+    };
+    const columns = ["agent", "kind", "provides", "concurrency", "instances now", "in flight", "slots", "utilisation", "last heard"];
     const row = (name) => {
       const p = plan.get(name) || {};
       const a = now.get(name);
       return [name, p.kind || "", (p.provides || []).join(", "), p.concurrency ?? "",
-        states(a), a ? a.in_flight : 0, a && a.slots !== null ? a.slots : "", a ? percent(a.utilisation) : ""];
+        states(a), a ? a.in_flight : 0, a && a.slots !== null ? a.slots : "", a ? percent(a.utilisation) : "", heard(a)];
     };
     main.append(
       el("p", { class: "muted" }, names.length + " agents; " + live.length + " with instances in the runs in flight."),
