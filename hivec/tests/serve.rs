@@ -1,11 +1,13 @@
 //! `hivec serve` as a client sees it: a real server on a free loopback port, spoken to over
 //! HTTP/1.1; runs submitted, polled and cancelled, tokens required, bad requests refused.
 
+#[path = "common/server.rs"]
+mod server;
+
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use server::{Server, finished, request};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `slow` never answers a task by itself: it records its pid at `hello`, a file `cancelled`
@@ -49,20 +51,6 @@ workflow stall() -> string {
 }
 "#;
 
-/// A `hivec serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hive-serve-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -70,11 +58,6 @@ fn dir(tag: &str) -> PathBuf {
     std::fs::write(dir.join("main.hive"), SOURCE).expect("write");
     std::fs::write(dir.join("slow.py"), SLOW_AGENT).expect("write");
     dir
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 /// `hivec args…` in `dir`; a server keeps its runs under `dir` unless told otherwise, never
@@ -96,75 +79,9 @@ fn serve(tag: &str, extra: &[&str]) -> Server {
 
 /// Starts a server on `main.hive` of `dir`, its runs kept in `dir/data`.
 fn start(dir: PathBuf, extra: &[&str]) -> Server {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "main.hive", "--listen", &listen, "--data", "data"];
+    let mut args = vec!["--data", "data"];
     args.extend_from_slice(extra);
-    let child = hivec(&dir, &args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr"))
-        .spawn()
-        .expect("start hivec serve");
-    let mut server = Server { child, port, dir };
-    let started = Instant::now();
-    while request(&server, "GET", "/healthz", None, None).0 != 200 {
-        let exited = server.child.try_wait().ok().flatten();
-        assert!(
-            exited.is_none() && started.elapsed() < Duration::from_secs(30),
-            "the server never answered /healthz: {}",
-            std::fs::read_to_string(server.dir.join("stderr")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
-/// One HTTP/1.1 request; its status and JSON body (status 0 when nothing listens yet).
-fn request(
-    server: &Server,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    token: Option<&str>,
-) -> (u16, Value) {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", server.port)) else {
-        return (0, Value::Null);
-    };
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream
-        .write_all(format!("{head}{body}").as_bytes())
-        .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-/// Polls run `id` until it is no longer running.
-fn finished(server: &Server, id: &str, token: Option<&str>) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, run) = request(server, "GET", &format!("/v1/runs/{id}"), None, token);
-        assert_eq!(status, 200, "{run}");
-        if run["status"] != "running" {
-            return run;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "run never finished: {run}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server::serve(&dir, &args)
 }
 
 fn submit(server: &Server, body: Value, token: Option<&str>) -> (u16, Value) {
@@ -623,6 +540,8 @@ fn a_run_in_flight_when_the_server_is_killed_goes_on_when_it_starts_again() {
         executions(&dir).contains(&"held".to_string())
     });
     assert_eq!(executions(&dir), ["first", "second", "first", "held"]);
+    // Long enough for the record to be written with the attempts so far.
+    std::thread::sleep(Duration::from_millis(1300));
     server.child.kill().expect("SIGKILL");
     server.child.wait().expect("wait");
     // The agent of the killed server gives up once its stdin closes, at the gate too.
@@ -649,6 +568,16 @@ fn a_run_in_flight_when_the_server_is_killed_goes_on_when_it_starts_again() {
     );
     assert_eq!(list["runs"][0]["status"], "failed");
     assert_eq!(list["runs"][1]["status"], "running", "{list}");
+    // The run that ended under the killed server: its graph, and its end as its events.
+    let old = done["id"].as_str().expect("id");
+    let (status, graph) = request(&server, "GET", &format!("/v1/runs/{old}/graph"), None, None);
+    assert_eq!(status, 200, "{graph}");
+    assert_eq!(graph["steps"].as_array().map(Vec::len), Some(2), "{graph}");
+    let (status, events) = server::events(&server, old, None, 10, None);
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["run"], "{events:?}");
+    assert_eq!(events[0].data["status"], "failed", "{events:?}");
     wait_for("held again", || {
         executions(&dir).contains(&"held".to_string())
     });
@@ -656,8 +585,16 @@ fn a_run_in_flight_when_the_server_is_killed_goes_on_when_it_starts_again() {
     let run = finished(&server, &id, None);
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["output"], "first held");
-    // `first` finished before the kill: it was not run again.
+    // `first` finished before the kill: it was not run again, and its attempt, recorded
+    // before the kill, is still shown.
     assert_eq!(executions(&dir), ["held"]);
+    let steps = run["steps"].as_array().expect("steps");
+    let first = steps
+        .iter()
+        .find(|s| s["step"] == "first")
+        .expect("first's attempt");
+    assert_eq!(first["state"], "succeeded", "{run}");
+    assert_eq!(first["attempts"].as_array().map(Vec::len), Some(1), "{run}");
     // A new run does not take an old run's id.
     let (status, next) = submit(&server, json!({"workflow": "gated"}), None);
     assert_eq!(status, 201, "{next}");

@@ -58,6 +58,15 @@ impl Events {
         })
     }
 
+    /// No events yet of a run of `workflow` whose steps are not known (its files changed).
+    pub fn without_graph(workflow: &str) -> Arc<Events> {
+        Arc::new(Events {
+            graph: json!({"workflow": workflow, "steps": []}),
+            kept: Mutex::default(),
+            changed: watch::Sender::new(0),
+        })
+    }
+
     /// The run's step graph (see [`super::dashboard::graph`]).
     pub fn graph(&self) -> &Value {
         &self.graph

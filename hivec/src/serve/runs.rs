@@ -75,8 +75,11 @@ struct Run {
     steps: Value,
     /// Taken by `cancel`.
     cancel: Option<oneshot::Sender<()>>,
-    /// Its live events, since it was last started by this server.
+    /// Its live events, since it was last started by this server; for a run that ended
+    /// under an earlier server, only its end.
     events: Option<Arc<Events>>,
+    /// The hash of the sources it was started from.
+    plan: Option<String>,
 }
 
 /// What `cancel` found.
@@ -194,6 +197,8 @@ impl Runs {
                 if run.status == Status::Running {
                     interrupted.push(run.id.clone());
                 }
+                let mut run = run;
+                run.events = Some(ended_events(&run, workflows));
                 inner.order.push(run.id.clone());
                 inner.by_id.insert(run.id.clone(), run);
             }
@@ -282,6 +287,7 @@ impl Runs {
             steps: Value::Array(Vec::new()),
             cancel: None,
             events: None,
+            plan: Some(plan.source_hash.clone()),
         };
         if let Err(e) = self.history.save(&run.record(None)) {
             if let Some(remote) = journaled.remote {
@@ -354,6 +360,7 @@ impl Runs {
                 .by_id
                 .get_mut(id)
                 .ok_or_else(|| format!("no run `{id}`"))?;
+            run.plan = Some(header.plan.clone());
             run.status = Status::Running;
             run.finished_ms = None;
             run.output = None;
@@ -524,6 +531,24 @@ impl Runs {
         }
     }
 
+    /// Records run `id` as it stands, its attempts so far included, so that a kill of the
+    /// server loses at most the attempts of the last [`RECORD_EVERY`].
+    fn checkpoint(&self, id: &str) {
+        let record = {
+            let inner = self.lock();
+            let Some(run) = inner.by_id.get(id) else {
+                return;
+            };
+            let Some(runtime) = &run.runtime else {
+                return;
+            };
+            run.record(Some(&runtime.attempts()))
+        };
+        if let Err(e) = self.history.save(&record) {
+            crate::out::errln!("warning: {e}");
+        }
+    }
+
     /// The live events of run `id`.
     pub fn events(&self, id: &str) -> Option<Arc<Events>> {
         self.lock().by_id.get(id).and_then(|r| r.events.clone())
@@ -536,6 +561,9 @@ impl Run {
     fn record(&self, attempts: Option<&[(String, Span)]>) -> Value {
         let mut view = summary(self);
         view["inputs"] = Value::Object(self.inputs.clone());
+        if let Some(plan) = &self.plan {
+            view["plan"] = json!(plan);
+        }
         view["steps"] = match attempts {
             Some(attempts) => merged(&self.steps, attempts),
             None => self.steps.clone(),
@@ -571,6 +599,7 @@ impl Run {
                 .unwrap_or(Value::Array(Vec::new())),
             cancel: None,
             events: None,
+            plan: text("plan"),
         })
     }
 }
@@ -665,10 +694,23 @@ async fn execute_launched(
     };
     runs.started(id, runtime.clone());
     tracing::info!("run {id} of {workflow} started");
-    let result = tokio::select! {
-        result = runtime.run(Some(workflow), inputs) => Some(result),
-        // A dropped sender is no cancel: the run goes on.
-        Ok(()) = cancelled => None,
+    // A dropped sender is no cancel: the run goes on.
+    let cancelled = async {
+        if cancelled.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let run = runtime.run(Some(workflow), inputs);
+    tokio::pin!(cancelled, run);
+    let mut every = tokio::time::interval(RECORD_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break Some(result),
+            () = &mut cancelled => break None,
+            _ = every.tick() => runs.checkpoint(id),
+        }
     };
     let attempts = runtime.attempts();
     runtime.shutdown().await;
@@ -692,6 +734,26 @@ async fn execute_launched(
     };
     tracing::info!("run {id} of {workflow} ended");
     Outcome { result, attempts }
+}
+
+/// How often a running run's record is written with its attempts so far.
+const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The events of `run`, read from an earlier server's record: its end, and its step graph
+/// when the workflow is still served from the same sources (else no graph: the steps the
+/// files define now may not be the run's).
+fn ended_events(run: &Run, workflows: &Workflows) -> Arc<Events> {
+    let same = workflows
+        .get(&run.workflow)
+        .filter(|plan| run.plan.as_deref() == Some(plan.source_hash.as_str()));
+    let events = match same {
+        Some(plan) => Events::new(plan, &run.workflow),
+        None => Events::without_graph(&run.workflow),
+    };
+    if run.status != Status::Running {
+        events.finish(&summary(run));
+    }
+    events
 }
 
 /// A run as the list shows it: no inputs or steps.

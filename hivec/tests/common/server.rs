@@ -35,7 +35,8 @@ for line in sys.stdin:
 
 /// A `hivec serve` process, killed when dropped.
 pub struct Server {
-    child: Child,
+    /// The process.
+    pub child: Child,
     /// Its port on 127.0.0.1.
     pub port: u16,
     /// The directory it serves from.
@@ -55,7 +56,8 @@ fn free_port() -> u16 {
 }
 
 /// Starts `hivec serve main.hive extra…` in `dir` (which holds `main.hive`) and waits for
-/// `/healthz`.
+/// `/healthz`. Without `--data` the runs are kept under `dir`, never in the user's own data
+/// directory.
 pub fn serve(dir: &Path, extra: &[&str]) -> Server {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
@@ -65,6 +67,7 @@ pub fn serve(dir: &Path, extra: &[&str]) -> Server {
         .args(&args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
+        .env("XDG_DATA_HOME", dir.join("xdg"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr"))
         .spawn()
