@@ -393,19 +393,7 @@ fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
     let _serial = serial();
     let redis = Redis::start(&[]);
     let dir = project("poison", 0.0, "1s");
-    // The agent dies whenever it is given 13, while the file `poison` is there.
-    let poisoned = SQUARER.replace(
-        "        n = msg[\"input\"][\"n\"]\n",
-        "        n = msg[\"input\"][\"n\"]\n        if n == 13 and os.path.exists(\"poison\"):\n            os._exit(3)\n",
-    );
-    std::fs::write(dir.join("poison"), "").expect("poison");
-    std::fs::write(dir.join("square.py"), poisoned).expect("agent");
-    let source = std::fs::read_to_string(dir.join("main.hive")).expect("source");
-    let source = source.replace(
-        "  heartbeat: 1s\n",
-        "  heartbeat: 1s\n  max_deliveries: 2\n",
-    );
-    std::fs::write(dir.join("main.hive"), source).expect("source");
+    poison(&dir);
     let workers = [worker(&dir, &redis, &[]), worker(&dir, &redis, &[])];
     await_workers(&redis, 2);
     let out = finish(coordinator(&dir, &redis, 20, &[]), Duration::from_secs(60));

@@ -49,6 +49,12 @@ workflow stall() -> string {
   step w = wait()
   output w
 }
+
+workflow jam() -> string {
+  step a = wait()
+  step b = wait()
+  output "${a} ${b}"
+}
 "#;
 
 fn dir(tag: &str) -> PathBuf {
@@ -686,7 +692,7 @@ fn a_reload_takes_new_workflows_and_refuses_files_that_do_not_check() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["workflows"],
-        json!(["broken", "greet", "later", "stall"])
+        json!(["broken", "greet", "jam", "later", "stall"])
     );
     let (status, run) = submit(&server, json!({"workflow": "later"}), None);
     assert_eq!(status, 201, "{run}");
@@ -727,8 +733,9 @@ fn a_reload_takes_new_workflows_and_refuses_files_that_do_not_check() {
 fn agents_show_the_instances_of_the_runs_in_flight_and_dead_letters_are_listed() {
     let server = serve("agents", &[]);
     let (_, agents) = request(&server, "GET", "/v1/agents", None, None);
-    assert_eq!(agents, json!({"agents": []}));
-    let (status, run) = submit(&server, json!({"workflow": "stall"}), None);
+    assert_eq!(agents, json!({"agents": [], "queues": {}}));
+    // Two tasks for one slot: one runs, the other waits in the agent's queue.
+    let (status, run) = submit(&server, json!({"workflow": "jam"}), None);
     assert_eq!(status, 201, "{run}");
     let id = run["id"].as_str().expect("id").to_string();
     wait_for("the task on the agent", || {
@@ -747,6 +754,7 @@ fn agents_show_the_instances_of_the_runs_in_flight_and_dead_letters_are_listed()
     assert_eq!(slow["utilisation"], 1.0, "{agents}");
     assert_eq!(slow["instances"][0]["run"], id.as_str(), "{agents}");
     assert_eq!(slow["instances"][0]["state"], "busy", "{agents}");
+    assert_eq!(agents["queues"], json!({"slow": 1}), "{agents}");
     // Its process was heard from at its start; it sends no heartbeat, so the age grows.
     let age = |agents: &serde_json::Value| {
         let slow = agents["agents"]
@@ -765,6 +773,10 @@ fn agents_show_the_instances_of_the_runs_in_flight_and_dead_letters_are_listed()
     let (status, letters) = request(&server, "GET", "/v1/dlq", None, None);
     assert_eq!(status, 200, "{letters}");
     assert_eq!(letters, json!({"letters": []}));
+    // In one process a dead letter's run is retried; there is nothing to requeue.
+    let (status, refused) = request(&server, "POST", "/v1/dlq/1-0/requeue", None, None);
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "not-distributed", "{refused}");
 }
 
 /// Dies at every task it is given.

@@ -169,6 +169,105 @@ fn a_paused_worker_shows_its_heartbeat_age_and_goes_stale() {
 }
 
 #[test]
+fn a_dead_letter_is_listed_requeued_from_the_dashboard_and_its_run_retried() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = project("serve-dlq", 0.0, "1s");
+    poison(&dir);
+    let data = dir.join("data");
+    let server = serve(
+        &dir,
+        &[
+            "--redis",
+            &redis.url(),
+            "--data",
+            data.to_str().expect("path"),
+        ],
+    );
+    let workers = [worker(&dir, &redis, &[]), worker(&dir, &redis, &[])];
+    await_workers(&redis, 2);
+    let id = submit(
+        &server,
+        &json!({"workflow": "main", "inputs": {"count": 20}}),
+        None,
+    );
+    let run = finished(&server, &id, None);
+    assert_eq!(run["status"], "failed", "{run}");
+    let message = run["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("dead-lettered as "), "{run}");
+    let (status, letters) = request(&server, "GET", "/v1/dlq", None, None);
+    assert_eq!(status, 200, "{letters}");
+    let letter = letters["letters"][0].clone();
+    assert_eq!(letter["run"], id.as_str(), "{letters}");
+    assert_eq!(letter["agent"], "squarer", "{letters}");
+    let letter_id = letter["id"].as_str().expect("an id").to_string();
+    assert!(message.contains(&letter_id), "{run}");
+    // A retry while it is dead-lettered fails again at once.
+    std::fs::remove_file(dir.join("poison")).expect("cure");
+    let retry = format!("/v1/runs/{id}/retry");
+    assert_eq!(request(&server, "POST", &retry, None, None).0, 202);
+    let run = finished(&server, &id, None);
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("still dead-lettered"),
+        "{run}"
+    );
+
+    // Requeued with the dashboard's button (or the API, without a browser).
+    match browser::launch(&dir) {
+        Some(chromium) => {
+            let tab = chromium.new_tab().expect("tab");
+            browser::open(&tab, &format!("http://127.0.0.1:{}/agents", server.port));
+            let row = format!("#letters tr[data-letter='{letter_id}'] button.requeue");
+            browser::wait_for(
+                &tab,
+                &format!("!!document.querySelector(\"{row}\")"),
+                Duration::from_secs(10),
+            );
+            browser::click(&tab, &row);
+            browser::wait_for(
+                &tab,
+                "!document.querySelector('#letters tr[data-letter]')",
+                Duration::from_secs(10),
+            );
+            let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+            browser::screenshot(&tab, &shots, "requeued.png");
+        }
+        None => {
+            let (status, answer) = request(
+                &server,
+                "POST",
+                &format!("/v1/dlq/{letter_id}/requeue"),
+                None,
+                None,
+            );
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(answer["run"], id.as_str(), "{answer}");
+        }
+    }
+    let (_, letters) = request(&server, "GET", "/v1/dlq", None, None);
+    assert_eq!(letters, json!({"letters": []}));
+    let again = request(
+        &server,
+        "POST",
+        &format!("/v1/dlq/{letter_id}/requeue"),
+        None,
+        None,
+    );
+    assert_eq!(again.0, 404, "{}", again.1);
+    assert_eq!(request(&server, "POST", &retry, None, None).0, 202);
+    let run = finished(&server, &id, None);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], json!(sum_of_squares(20)), "{run}");
+    for w in workers {
+        stop(w);
+    }
+}
+
+#[test]
 fn an_unreachable_redis_stops_the_server_before_it_listens_without_the_password() {
     let dir = project("serve-unreachable", 0.0, "1s");
     // A port nothing listens on.

@@ -1,4 +1,5 @@
-//! `GET /v1/agents`: the agents of the runs in flight, with their instances.
+//! `GET /v1/agents`: the agents of the runs in flight, with their instances, and the tasks
+//! waiting per target.
 
 use hive_runtime::Runtime;
 use serde_json::{Value, json};
@@ -41,5 +42,12 @@ pub fn view(live: &[(String, Arc<Runtime>)]) -> Value {
             })
         })
         .collect();
-    json!({ "agents": agents })
+    // Tasks waiting per target, over the runs.
+    let mut queues: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, runtime) in live {
+        for (target, waiting) in runtime.queue_depths() {
+            *queues.entry(target).or_default() += waiting;
+        }
+    }
+    json!({ "agents": agents, "queues": queues })
 }

@@ -125,6 +125,7 @@ pub fn router(state: Arc<State>) -> Router {
                 Ok::<_, ApiError>(axum::Json(json!({ "letters": letters })))
             }),
         )
+        .route("/v1/dlq/{id}/requeue", post(requeue))
         .route(
             "/metrics",
             get(|Shared(state): Shared<Arc<State>>| async move {
@@ -441,6 +442,33 @@ async fn retry(
             format!("run `{id}` cannot be retried: {reason}"),
         )),
         Retried::Unknown => Err(unknown_run(&id)),
+    }
+}
+
+/// `POST /v1/dlq/{id}/requeue` (with `--redis`): 200 as dead letter `id` is taken out, so
+/// that its task is sent again when its run is retried; 404 for no such letter; 409 in one
+/// process, where a dead letter's step has failed and the run is what is retried.
+async fn requeue(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(cluster) = state.runs.cluster() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not-distributed",
+            "in one process a dead letter's step has failed with its run: retry the run (POST /v1/runs/{id}/retry)",
+        ));
+    };
+    match cluster.requeue(&id).await.map_err(unreachable)? {
+        Some(run) => {
+            tracing::info!("dead letter {id} of run {run} requeued");
+            Ok(axum::Json(json!({ "requeued": id, "run": run })).into_response())
+        }
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-letter",
+            format!("no dead letter `{id}`"),
+        )),
     }
 }
 

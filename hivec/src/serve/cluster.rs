@@ -108,6 +108,28 @@ impl Cluster {
         Ok(json!(views))
     }
 
+    /// Takes dead letter `id` out, so that its task is sent again when its run goes on;
+    /// the run it belongs to, or `None` when there is no such letter.
+    pub async fn requeue(&self, id: &str) -> Result<Option<String>, String> {
+        let Some(letter) = dlq::show(&self.link, &self.keys, id)
+            .await
+            .map_err(|e| e.0)?
+        else {
+            return Ok(None);
+        };
+        if !dlq::requeue(&self.link, &self.keys, id)
+            .await
+            .map_err(|e| e.0)?
+        {
+            return Ok(None);
+        }
+        let run = letter
+            .get("run")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(Some(run.to_string()))
+    }
+
     /// The namespace's dead letters, oldest first, each with the id `hivec dlq requeue`
     /// takes.
     pub async fn letters(&self) -> Result<Vec<Value>, String> {

@@ -63,6 +63,23 @@ workflow main(count: int) -> int {{
     dir
 }
 
+/// Makes the agent of `dir` (a [`project`] with a 1 s heartbeat) die whenever it is given 13
+/// while the file `poison` is there, and its tasks dead letters after two deliveries.
+pub fn poison(dir: &Path) {
+    let poisoned = SQUARER.replace(
+        "        n = msg[\"input\"][\"n\"]\n",
+        "        n = msg[\"input\"][\"n\"]\n        if n == 13 and os.path.exists(\"poison\"):\n            os._exit(3)\n",
+    );
+    std::fs::write(dir.join("poison"), "").expect("poison");
+    std::fs::write(dir.join("square.py"), poisoned).expect("agent");
+    let source = std::fs::read_to_string(dir.join("main.hive")).expect("source");
+    let source = source.replace(
+        "  heartbeat: 1s\n",
+        "  heartbeat: 1s\n  max_deliveries: 2\n",
+    );
+    std::fs::write(dir.join("main.hive"), source).expect("source");
+}
+
 pub fn hivec(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
     cmd.current_dir(dir).env("NO_COLOR", "1");

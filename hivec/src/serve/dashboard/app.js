@@ -125,12 +125,14 @@ const Hive = (() => {
    *  with `--redis` the workers, with the age of their last heartbeat. */
   async function agentsPage(main) {
     main.append(el("h1", {}, "Agents"));
-    let declared, live, workers;
+    let declared, live, workers, queues, letters;
     try {
       declared = (await api("/v1/workflows")).agents;
       const view = await api("/v1/agents");
       live = view.agents || [];
       workers = view.workers;
+      queues = view.queues || {};
+      letters = (await api("/v1/dlq")).letters || [];
     } catch (e) {
       if (e.status === 401) return;
       throw e;
@@ -164,6 +166,54 @@ const Hive = (() => {
           el("tbody", {}, ...names.map((name) =>
             el("tr", { "data-agent": name }, ...row(name).map((v) => el("td", {}, String(v)))))))));
     if (workers) main.append(workersPanel(workers));
+    main.append(queuesPanel(queues), lettersPanel(letters));
+  }
+
+  /** Tasks waiting now per target, over the runs in flight. */
+  function queuesPanel(queues) {
+    const rows = Object.entries(queues);
+    return el("div", {},
+      el("h2", {}, "Queues"),
+      el("p", { class: "muted" }, rows.reduce((n, [, d]) => n + d, 0) + " tasks waiting."),
+      rows.length ? el("div", { class: "panel" },
+        el("table", { id: "queues" },
+          el("thead", {}, el("tr", {}, el("th", {}, "target"), el("th", {}, "waiting"))),
+          el("tbody", {}, ...rows.map(([target, depth]) =>
+            el("tr", { "data-target": target }, el("td", {}, target), el("td", {}, String(depth))))))) : null);
+  }
+
+  /** The dead letters, newest first; with `--redis` each can be requeued, then its run
+   *  retried. */
+  function lettersPanel(letters) {
+    const note = el("p", { class: "muted" }, letters.length + " dead letters.");
+    const requeue = (letter, button) => async () => {
+      button.disabled = true;
+      try {
+        const r = await api("/v1/dlq/" + encodeURIComponent(letter.id) + "/requeue", { method: "POST" });
+        note.replaceChildren("Requeued " + r.requeued + ": it is sent again when ",
+          el("a", { href: "/runs/" + encodeURIComponent(r.run) }, "its run"), " is retried.");
+        button.closest("tr").remove();
+      } catch (e) {
+        note.textContent = e.message;
+        button.disabled = false;
+      }
+    };
+    const columns = ["run", "agent", "capability", "deliveries", "error", ""];
+    return el("div", {},
+      el("h2", {}, "Dead letters"),
+      note,
+      letters.length ? el("div", { class: "panel" },
+        el("table", { id: "letters" },
+          el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
+          el("tbody", {}, ...letters.slice().reverse().map((l) => {
+            const button = l.id ? el("button", { class: "requeue" }, "Requeue") : null;
+            if (button) button.onclick = requeue(l, button);
+            return el("tr", { "data-letter": l.id || "" },
+              el("td", { class: "id" }, el("a", { href: "/runs/" + encodeURIComponent(l.run) }, l.run)),
+              el("td", {}, l.agent || ""), el("td", {}, l.capability || ""),
+              el("td", {}, String(l.deliveries ?? "")), el("td", {}, l.error || ""),
+              el("td", {}, button));
+          })))) : null);
   }
 
   /** The workers of distributed mode: what each hosts and how old its last heartbeat is. */
