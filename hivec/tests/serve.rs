@@ -7,7 +7,7 @@ mod server;
 use serde_json::{Value, json};
 use server::{Server, finished, request};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `slow` never answers a task by itself: it records its pid at `hello`, a file `cancelled`
