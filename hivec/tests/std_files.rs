@@ -318,3 +318,96 @@ fn files_is_checked_and_its_root_must_exist() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A directory swapped for a link out of the run's directory while files are read through
+/// it: every read is of the file inside, or refused; none reaches the file outside, however
+/// the swap falls between the check of the path and the opening of the file.
+#[test]
+fn a_directory_swapped_for_a_link_while_files_are_read_leads_nowhere_outside() {
+    let dir = scratch("race");
+    let run = dir.join("run");
+    std::fs::create_dir_all(run.join("d")).expect("dir");
+    std::fs::write(run.join("d/secret.txt"), "inside").expect("write");
+    std::fs::write(
+        run.join("race.hive"),
+        r#"workflow reads(path: string, n: int) -> list<string> {
+  step texts = for i in range(0, n) { std.read_file(path: path) } with { fallback: "refused" }
+  output texts
+}
+
+workflow writes(path: string, n: int) -> list<bool> {
+  step saved = for i in range(0, n) { std.write_file(path: path, content: "w") } with { fallback: false }
+  output saved
+}
+"#,
+    )
+    .expect("write");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, run, outside) = (stop.clone(), run.clone(), dir.join("outside"));
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::rename(run.join("d"), run.join("d.real"));
+                let _ = std::os::unix::fs::symlink(&outside, run.join("d"));
+                let _ = std::fs::remove_file(run.join("d"));
+                let _ = std::fs::rename(run.join("d.real"), run.join("d"));
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let out = hivec(
+        &run,
+        &[
+            "run",
+            "race.hive",
+            "--workflow",
+            "reads",
+            "--input",
+            "path=d/secret.txt",
+            "--input",
+            "n=3000",
+        ],
+    );
+    let wrote = hivec(
+        &run,
+        &[
+            "run",
+            "race.hive",
+            "--workflow",
+            "writes",
+            "--input",
+            "path=d/sub/new.txt",
+            "--input",
+            "n=3000",
+        ],
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        wrote.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&wrote.stderr)
+    );
+    assert!(!dir.join("outside/sub").exists(), "a write reached outside");
+    let flips = flipper.join().expect("flipper");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = serde_json::from_str(&stdout).expect("a list");
+    let count = |t: &str| texts.iter().filter(|x| *x == t).count();
+    assert!(flips > 100, "the directory was swapped {flips} times only");
+    assert_eq!(
+        count("the secret"),
+        0,
+        "read outside: {} inside, {} refused",
+        count("inside"),
+        count("refused")
+    );
+    assert_eq!(count("inside") + count("refused"), 3000);
+}

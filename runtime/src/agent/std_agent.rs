@@ -1,8 +1,11 @@
 //! The built-in `std` agent: the standard library's capabilities, in process.
 
 use super::{Attempt, Instance, Task, TaskError};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 use serde_json::{Value, json};
-use std::path::{Component, PathBuf};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -39,13 +42,17 @@ impl StdAgent {
 
 /// The directory a `std` agent's files are confined to. Paths are resolved to real paths,
 /// every link followed, before they are compared with it, so that neither `..` nor a
-/// symbolic link leads out of it.
+/// symbolic link leads out of it; the file is then opened beneath the root by the kernel
+/// (`openat2` with `RESOLVE_BENEATH`), so that a directory swapped for a link after the
+/// check leads nowhere outside either.
 #[derive(Debug)]
 pub struct Files {
     /// The run's directory: where `hivec run` started, against which relative paths resolve.
     dir: PathBuf,
     /// The root, as a real path.
     root: PathBuf,
+    /// The root, opened: every file is opened beneath it.
+    root_fd: OwnedFd,
     /// Whether the root is the agent's own `files` rather than the run's directory.
     granted: bool,
 }
@@ -62,11 +69,75 @@ impl Files {
         if !root.is_dir() {
             return Err(format!("files: {} is not a directory", root.display()));
         }
+        let root_fd = rustix::fs::open(
+            &root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| format!("files: {}: {e}", root.display()))?;
         Ok(Files {
             dir,
             root,
+            root_fd,
             granted: files.is_some(),
         })
+    }
+
+    /// Opens `real` (a path [`Files::resolve`] gave) with `flags`, beneath the root: a link
+    /// or `..` met on the way that would lead out of it is refused by the kernel.
+    fn open(&self, real: &Path, flags: OFlags) -> std::io::Result<std::fs::File> {
+        let relative = real.strip_prefix(&self.root).unwrap_or(real);
+        let relative = if relative.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            relative
+        };
+        let fd = rustix::fs::openat2(
+            &self.root_fd,
+            relative,
+            flags | OFlags::CLOEXEC,
+            // `openat2` takes a mode only with a file to create.
+            if flags.contains(OFlags::CREATE) {
+                Mode::from_raw_mode(0o666)
+            } else {
+                Mode::empty()
+            },
+            ResolveFlags::BENEATH,
+        )?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// Creates the directories of `real` that do not exist, each in its parent opened
+    /// beneath the root.
+    fn create_dirs(&self, real: &Path) -> std::io::Result<()> {
+        let relative = real.strip_prefix(&self.root).unwrap_or(real);
+        let mut parent = self.root.clone();
+        for name in relative.components() {
+            let dir = self.open(&parent, OFlags::PATH | OFlags::DIRECTORY)?;
+            match rustix::fs::mkdirat(&dir, name.as_os_str(), Mode::from_raw_mode(0o777)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(e.into()),
+            }
+            parent.push(name);
+        }
+        Ok(())
+    }
+
+    /// Reads `real` as text, beneath the root.
+    fn read(&self, real: &Path) -> std::io::Result<String> {
+        let mut text = String::new();
+        self.open(real, OFlags::RDONLY)?.read_to_string(&mut text)?;
+        Ok(text)
+    }
+
+    /// Writes `content` to `real` (replacing it), creating the directories it needs, beneath
+    /// the root.
+    fn write(&self, real: &Path, content: &str) -> std::io::Result<()> {
+        if let Some(dir) = real.parent() {
+            self.create_dirs(dir)?;
+        }
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC;
+        self.open(real, flags)?.write_all(content.as_bytes())
     }
 
     /// The real path of `path` for capability `cap`, if it is inside the root. Components
@@ -115,6 +186,23 @@ impl Files {
             real.display(),
             self.root.display()
         )))
+    }
+}
+
+/// The outcome of a file capability's blocking work, as the task's.
+fn file_result<T>(
+    cap: &str,
+    path: &str,
+    done: Result<std::io::Result<T>, tokio::task::JoinError>,
+) -> Result<T, TaskError> {
+    match done {
+        Ok(Ok(value)) => Ok(value),
+        // The kernel refused a link or `..` that changed after the path was checked.
+        Ok(Err(e)) if e.raw_os_error() == Some(libc::EXDEV) => Err(TaskError::fatal(format!(
+            "{cap}: {path}: a link on the way leads out of the directory its files may be in (it changed after the path was checked)"
+        ))),
+        Ok(Err(e)) => Err(TaskError::fatal(format!("{cap}: {path}: {e}"))),
+        Err(e) => Err(TaskError::fatal(format!("{cap}: {path}: {e}"))),
     }
 }
 
@@ -175,26 +263,20 @@ impl StdAgent {
                 Ok(Value::Bool(true))
             }
             "std.read_file" => {
-                let path = str_arg(&task, "path")?;
-                let real = root(&files, &task)?.resolve("std.read_file", path)?;
-                tokio::fs::read_to_string(&real)
-                    .await
-                    .map(Value::String)
-                    .map_err(|e| TaskError::fatal(format!("std.read_file: {path}: {e}")))
+                let path = str_arg(&task, "path")?.to_string();
+                let files = root(&files, &task)?.clone();
+                let real = files.resolve("std.read_file", &path)?;
+                let read = tokio::task::spawn_blocking(move || files.read(&real)).await;
+                file_result("std.read_file", &path, read).map(Value::String)
             }
             "std.write_file" => {
-                let path = str_arg(&task, "path")?;
-                let content = str_arg(&task, "content")?;
-                let real = root(&files, &task)?.resolve("std.write_file", path)?;
-                if let Some(dir) = real.parent() {
-                    tokio::fs::create_dir_all(dir)
-                        .await
-                        .map_err(|e| TaskError::fatal(format!("std.write_file: {path}: {e}")))?;
-                }
-                tokio::fs::write(&real, content)
-                    .await
-                    .map(|()| Value::Bool(true))
-                    .map_err(|e| TaskError::fatal(format!("std.write_file: {path}: {e}")))
+                let path = str_arg(&task, "path")?.to_string();
+                let content = str_arg(&task, "content")?.to_string();
+                let files = root(&files, &task)?.clone();
+                let real = files.resolve("std.write_file", &path)?;
+                let written =
+                    tokio::task::spawn_blocking(move || files.write(&real, &content)).await;
+                file_result("std.write_file", &path, written).map(|()| Value::Bool(true))
             }
             "std.shell" => {
                 let command = str_arg(&task, "command")?.to_string();
@@ -231,8 +313,8 @@ impl StdAgent {
 }
 
 /// The file root of the agent, for `task`.
-fn root<'f>(files: &'f Option<Arc<Files>>, task: &Task) -> Result<&'f Files, TaskError> {
-    files.as_deref().ok_or_else(|| {
+fn root<'f>(files: &'f Option<Arc<Files>>, task: &Task) -> Result<&'f Arc<Files>, TaskError> {
+    files.as_ref().ok_or_else(|| {
         TaskError::fatal(format!(
             "{}: this std agent has no directory for files",
             task.capability
