@@ -388,6 +388,37 @@ fn redis_killed_mid_run_is_a_clear_error_within_the_timeout() {
     stop(w);
 }
 
+/// Tasks queued for a worker that never comes: Redis dying fails them too, within the
+/// timeout, rather than leaving them waiting for ever.
+#[test]
+fn redis_killed_while_tasks_wait_for_a_worker_ends_the_run_within_the_timeout() {
+    let _serial = serial();
+    let mut redis = Redis::start(&[]);
+    let dir = project("dead-queued", 0.0, "1s");
+    let run = coordinator(&dir, &redis, 3, &["--redis-timeout", "2s"]);
+    // Announced: the run is registered in Redis, its tasks waiting for a worker.
+    let start = Instant::now();
+    while redis.cli(&["HLEN", "hive:default:runs"]) != "1" {
+        assert!(start.elapsed() < Duration::from_secs(20), "never announced");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    let killed = Instant::now();
+    let out = finish(run, Duration::from_secs(30));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Redis at {} was unreachable for 2s", redis.url())),
+        "{stderr}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
+}
+
 #[test]
 fn a_poison_task_is_dead_lettered_and_the_run_fails_naming_it() {
     let _serial = serial();

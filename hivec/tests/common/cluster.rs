@@ -80,9 +80,22 @@ pub fn poison(dir: &Path) {
     std::fs::write(dir.join("main.hive"), source).expect("source");
 }
 
+/// `hivec` in `dir`. The process never outlives the test that starts it: it is killed when
+/// the test's thread ends, a failed assertion included, so that no coordinator or worker is
+/// left running (and holding the machine) after a failed test.
 pub fn hivec(dir: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
     cmd.current_dir(dir).env("NO_COLOR", "1");
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     cmd
 }
 

@@ -75,8 +75,11 @@ pub struct Remote {
     reclaimed: AtomicU64,
     /// Instances per agent on live workers with the same sources.
     live: Mutex<HashMap<String, usize>>,
-    /// Set when Redis stayed unreachable: every attempt fails with it.
+    /// Set when Redis stayed unreachable: every attempt fails with it, and the instances
+    /// are dead, so that tasks waiting for a worker fail too.
     broken: Mutex<Option<String>>,
+    /// Wakes the dispatcher, once attached, to look again at the instances' health.
+    wake: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     loops: Mutex<Vec<JoinHandle<()>>>,
     /// What a resumed coordinator takes over from the killed one.
     adoptable: Mutex<Adoptable>,
@@ -174,6 +177,7 @@ impl Remote {
             reclaimed: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             broken: Mutex::new(None),
+            wake: Mutex::new(None),
             loops: Mutex::new(Vec::new()),
             adoptable: Mutex::new(Adoptable::default()),
             adopted: AtomicU64::new(0),
@@ -380,6 +384,7 @@ impl Remote {
     /// Starts reading answers, reclaiming expired leases and following the workers'
     /// registrations, which make instances live in `dispatcher`.
     pub fn attach(self: &Arc<Self>, dispatcher: Dispatcher) {
+        *lock(&self.wake) = Some(dispatcher.waker());
         let weak = Arc::downgrade(self);
         let renewing = tokio::spawn(renew(weak.clone()));
         if let Ok(mut l) = self.loops.lock() {
@@ -530,6 +535,11 @@ impl Remote {
         let waiting: Vec<Waiting> = lock(&self.waiting).drain().map(|(_, w)| w).collect();
         for w in waiting {
             let _ = w.reply.send(Err(TaskError::fatal(e.0.clone())));
+        }
+        // Tasks queued for a worker would wait for ever: their instances are now dead.
+        let wake = lock(&self.wake).clone();
+        if let Some(wake) = wake {
+            wake();
         }
     }
 
@@ -857,6 +867,9 @@ impl Instance for RemoteInstance {
     }
 
     fn health(&self) -> Health {
+        if lock(&self.remote.broken).is_some() {
+            return Health::Dead;
+        }
         let live = lock(&self.remote.live)
             .get(&self.agent)
             .copied()
@@ -867,6 +880,10 @@ impl Instance for RemoteInstance {
         } else {
             Health::Starting
         }
+    }
+
+    fn failure(&self) -> Option<String> {
+        lock(&self.remote.broken).clone()
     }
 }
 
