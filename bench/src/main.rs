@@ -7,6 +7,7 @@ mod dashboard;
 mod redis;
 mod run;
 mod serve;
+mod topics;
 
 // The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
 #[global_allocator]
@@ -70,6 +71,15 @@ enum Cmd {
         /// The `hivec` binary (default: next to this one).
         #[arg(long)]
         hivec: Option<PathBuf>,
+    },
+    /// Measure publish → subscriber delivery latency through the protocol, in one process.
+    Topics {
+        /// Messages published one after the other in each run.
+        #[arg(long, default_value_t = 10_000)]
+        pings: u64,
+        /// Runs.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Measure the runtime: tasks per second and peak memory per workload, next to a bare
     /// tokio program running the same graph.
@@ -169,6 +179,7 @@ fn main() -> std::process::ExitCode {
             runs,
             hivec,
         } => check(lines, files, runs.max(1), hivec),
+        Cmd::Topics { pings, runs } => topics::run(pings.max(1), runs.max(1)),
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }

@@ -271,7 +271,7 @@ fn bare_on(tokio: &tokio::runtime::Runtime, graph: &[Vec<usize>]) -> (u64, Durat
     (total, start.elapsed())
 }
 
-fn plan_of(path: &Path) -> Result<hive_plan::Plan, String> {
+pub(crate) fn plan_of(path: &Path) -> Result<hive_plan::Plan, String> {
     use hive_compiler::diagnostic::Severity;
     use hive_compiler::workspace::{Disk, load};
     let loaded = load(&Disk, &[PathBuf::from(path)], None);

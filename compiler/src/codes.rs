@@ -85,6 +85,10 @@ codes! {
     ReducerTypeMismatch = "E0602" "reducer-type-mismatch",
     StateWithoutDefault = "E0603" "state-without-default",
     ConcurrentWrites = "E0604" "concurrent-writes",
+    UnknownTopic = "E0701" "unknown-topic",
+    TopicTypeMismatch = "E0702" "topic-type-mismatch",
+    PredicateNotBool = "E0703" "predicate-not-bool",
+    TopicArguments = "E0704" "topic-arguments",
     UnusedItem = "W0001" "unused-item",
     MemberLacksCapability = "W0002" "member-lacks-capability",
     EqualWeights = "W0003" "equal-weights",
@@ -92,6 +96,7 @@ codes! {
     TooManyWarnings = "W0005" "too-many-warnings",
     ShellInterpolation = "W0006" "shell-interpolation",
     RacyStateRead = "W0007" "racy-state-read",
+    ReceiveWithoutTimeout = "W0008" "receive-without-timeout",
 }
 
 impl Code {

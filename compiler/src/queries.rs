@@ -87,6 +87,7 @@ pub fn check_file(db: &dyn Db, file: SourceFile) {
     check::graph::workflow_recursion(db, file);
     check::bounds::check_bounds(db, file);
     check::state::check_states(db, file);
+    check::topics::check_topics(db, file);
 }
 
 /// Checks `files` on every core. Each file's declarations come first; then the workflows of

@@ -89,6 +89,7 @@ module.exports = grammar({
       $.route_item,
       $.workflow_item,
       $.state_item,
+      $.topic_item,
     ),
 
     // ------------------------------------------------------------------ items
@@ -159,6 +160,15 @@ module.exports = grammar({
       optional(seq('{', commaList($.property), '}')),
     ),
 
+    // `topic name: T [{ retain: …, dedupe: … }]`; `topic` is not reserved.
+    topic_item: $ => seq(
+      'topic',
+      field('name', $.identifier),
+      ':',
+      field('type', $._type),
+      optional(seq('{', commaList($.property), '}')),
+    ),
+
     parameters: $ => seq('(', commaList($.parameter), ')'),
 
     parameter: $ => seq(
@@ -213,7 +223,7 @@ module.exports = grammar({
       'step',
       field('name', $.identifier),
       '=',
-      field('value', choice($.call_expression, $.for_step)),
+      field('value', choice($.call_expression, $.for_step, $.topic_step)),
       optional(field('options', $.with_options)),
     ),
 
@@ -225,6 +235,13 @@ module.exports = grammar({
       '{',
       field('body', $.call_expression),
       '}',
+    ),
+
+    // `publish topic(value)` and `receive topic(where: pred)`: the callee is a topic.
+    topic_step: $ => seq(
+      field('operation', choice('publish', 'receive')),
+      field('topic', $.identifier),
+      field('arguments', $.arguments),
     ),
 
     with_options: $ => seq('with', '{', commaList($.property), '}'),

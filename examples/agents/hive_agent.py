@@ -29,6 +29,16 @@ the cell's current `version` and `value` when the write was refused), and `lock(
         answer = hive_agent.put("notes", [input["text"]])
         return answer["ok"]
 
+An agent whose declaration has `subscribes: [topic]` is sent every message of those topics
+as an `event`; `serve(handlers, events=on_event)` calls `on_event(topic, payload, id, flags)`
+for each (between tasks). Any agent may `publish(topic, payload, key=None)`, from a handler or
+from `on_event`; it returns `{"ok": True, "id": id}` or `{"ok": False, "reason": ...}` when the
+runtime refused the message (an undeclared topic, a payload of the wrong type):
+
+    def on_event(topic, payload, id, flags):
+        if topic == "tickets" and payload["severity"] != "critical":
+            hive_agent.publish("approvals", {"ticket": payload["id"], "approved": True})
+
 `flags` is the script's command line as a dict: `--model large` gives `{"model": "large"}`,
 a flag without a value (`--spot`) gives `True`.
 
@@ -228,6 +238,35 @@ def lock(name, ttl_ms, mode="exclusive"):
     return answer["token"]
 
 
+_next_ref = 0
+
+
+def publish(topic, payload, key=None):
+    """Publishes `payload` to `topic`; returns `{"ok": True, "id": id}` or the refusal."""
+    global _next_ref
+    if _channel is None or _stdin is None:
+        raise RuntimeError("messages are published only while `serve` runs")
+    _next_ref += 1
+    ref = "publish-%d" % _next_ref
+    message = {"type": "publish", "topic": topic, "payload": payload, "ref": ref}
+    if key is not None:
+        message["key"] = key
+    _channel.send(message)
+    while True:
+        raw = _stdin.readline()
+        if not raw:
+            raise BrokenPipeError("the runtime closed the agent's stdin")
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            msg = None
+        if isinstance(msg, dict) and msg.get("type") in ("published", "publish_refused") and msg.get("ref") == ref:
+            if msg["type"] == "published":
+                return {"ok": True, "id": msg.get("id")}
+            return {"ok": False, "reason": msg.get("reason")}
+        _backlog.append(raw)
+
+
 def unlock(name, token):
     """Ends the lease of `token` on lock `name` (there is no answer)."""
     _channel.send({"type": "unlock", "name": name, "token": token})
@@ -357,7 +396,7 @@ def _answer_bid(channel, handlers, flags, bid, msg):
     channel.send({"type": "bid", "id": bid_id, "cost": round(cost, 6)})
 
 
-def serve(handlers, bid=None, argv=None):
+def serve(handlers, bid=None, argv=None, events=None):
     """Runs the protocol on stdin/stdout until `shutdown` or the end of stdin."""
     global _channel, _stdin
     flags = parse_flags(argv)
@@ -398,6 +437,12 @@ def serve(handlers, bid=None, argv=None):
                 _answer_bid(channel, handlers, flags, bid, msg)
             elif kind == "cancel":
                 pass  # every task is answered before the next line is read
+            elif kind == "event":
+                if events is not None:
+                    try:
+                        events(msg.get("topic"), msg.get("payload"), msg.get("id"), flags)
+                    except Exception:  # a bug in the listener: report it, keep serving
+                        traceback.print_exc(file=sys.stderr)
             elif kind == "shutdown":
                 break
             else:

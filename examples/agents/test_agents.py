@@ -350,6 +350,8 @@ SAMPLES = {
     "collect": {"feeds": ["https://blog.rust-lang.org/feed.xml", "https://lwn.net/headlines/rss"], "since_days": 7},
     "render": {"subject": "This week, issue #42", "intro": "Hi there!", "items": [SUMMARY]},
     "summarize": {"article": ARTICLE, "tone": "friendly", "max_words": 80},
+    "triage": {"ticket": {"id": "T-1042", "title": "Typo in the invoice footer", "severity": "low", "customer": "Acme Heating"}},
+    "ship": {"ticket": "T-1042", "fix": "fix-typo-invoice-footer"},
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ fn find<'p>(plan: &'p Plan, entry: &str, label: &str) -> Option<&'p Step> {
         match (&step.call, parts.peek()) {
             (_, None) => return Some(step),
             (Callee::Workflow(callee), Some(_)) => workflow = plan.workflows.get(callee)?,
-            (Callee::Capability(_), Some(_)) => return None,
+            (_, Some(_)) => return None,
         }
     }
     None

@@ -554,3 +554,76 @@ fn state_cells_are_known_to_hover_definition_references_and_rename() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn topics_are_known_to_hover_definition_references_and_rename() {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-topics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = "type Approval { ticket: string, ok: bool }\n/// Decisions.\ntopic approvals: Approval { retain: 1h }\nagent a { provides: [], subscribes: [approvals], simulate: { latency: 1ms } }\nworkflow main(t: string) -> bool {\n  step sent = publish approvals(Approval { ticket: t, ok: true })\n  step got = receive approvals(where: it.ticket == t) with { timeout: 1s }\n  output got.ok\n}\n";
+    std::fs::write(dir.join("main.hive"), text).expect("write");
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let mut c = Client::start(&dir);
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    let used = position_of(text, "approvals(where", 0);
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": used }),
+    );
+    let shown = hover["contents"].to_string();
+    assert!(
+        shown.contains("topic approvals: Approval") && shown.contains("Decisions."),
+        "{hover}"
+    );
+    let it = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(text, "it.ticket", 0) }),
+    );
+    assert!(it["contents"].to_string().contains("it: Approval"), "{it}");
+    let field = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(text, "ticket ==", 0) }),
+    );
+    assert_eq!(
+        field["range"]["start"],
+        position_of(text, "ticket: string", 0)
+    );
+    let definition = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": used }),
+    );
+    assert_eq!(
+        definition["range"]["start"],
+        position_of(text, "approvals:", 0)
+    );
+    let refs = c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri }, "position": used, "context": { "includeDeclaration": true } }),
+    );
+    // The declaration, `subscribes`, `publish` and `receive`.
+    assert_eq!(refs.as_array().map(Vec::len), Some(4), "{refs}");
+    let renamed = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": used, "newName": "decisions" }),
+    );
+    let edits = renamed["changes"][&uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edits.len(), 4, "{renamed}");
+    assert!(edits.iter().all(|e| e["newText"] == "decisions"));
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

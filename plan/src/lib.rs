@@ -8,12 +8,14 @@ mod expr;
 pub mod limits;
 mod render;
 mod state;
+mod topic;
 mod types;
 mod validate;
 
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
 pub use state::{Conflict, Policy, Reducer, StateCell};
+pub use topic::Topic;
 pub use types::{FieldDef, Type, TypeDef};
 pub use validate::{Problem, validate};
 
@@ -52,6 +54,9 @@ pub struct Plan {
     /// Shared state cells by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub states: BTreeMap<String, StateCell>,
+    /// Topics by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, Topic>,
 }
 
 impl Plan {
@@ -214,6 +219,9 @@ impl Resources {
 pub struct Agent {
     /// Capabilities it serves.
     pub provides: Vec<String>,
+    /// Topics whose messages it is sent as `event` messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribes: Vec<String>,
     /// Command line run by `sh -c`, if it is a process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<String>,
@@ -488,6 +496,24 @@ pub struct Workflow {
     pub loc: Loc,
 }
 
+impl Workflow {
+    /// The topics its steps publish to (`publish`) or receive from (`receive`), each once,
+    /// in step order.
+    pub fn topics(&self, receive: bool) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for s in &self.steps {
+            let t = match (&s.call, receive) {
+                (Callee::Publish(t), false) | (Callee::Receive(t), true) => t.as_str(),
+                _ => continue,
+            };
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+}
+
 /// What a step calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -496,13 +522,20 @@ pub enum Callee {
     Capability(String),
     /// A sub-workflow, run inline.
     Workflow(String),
+    /// `publish topic(value)`: the argument `value` is the message.
+    Publish(String),
+    /// `receive topic(where: pred)`: the optional argument `where` filters the messages.
+    Receive(String),
 }
 
 impl Callee {
     /// The callee's name.
     pub fn name(&self) -> &str {
         match self {
-            Callee::Capability(n) | Callee::Workflow(n) => n,
+            Callee::Capability(n)
+            | Callee::Workflow(n)
+            | Callee::Publish(n)
+            | Callee::Receive(n) => n,
         }
     }
 }

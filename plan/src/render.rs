@@ -54,7 +54,11 @@ fn routing(r: &Routing, names: &[String]) -> String {
 }
 
 fn call(step: &Step) -> String {
-    let mut out = step.call.name().to_string();
+    let mut out = match &step.call {
+        Callee::Publish(t) => format!("publish {t}"),
+        Callee::Receive(t) => format!("receive {t}"),
+        c => c.name().to_string(),
+    };
     if let Some(m) = &step.map {
         out = format!("for {} in … {out}", m.var);
     }
@@ -76,6 +80,7 @@ fn call(step: &Step) -> String {
 fn target(step: &Step, names: &[String]) -> String {
     match &step.call {
         Callee::Workflow(w) => format!("workflow {w}"),
+        Callee::Publish(_) | Callee::Receive(_) => "topic".to_string(),
         Callee::Capability(_) => step
             .routing
             .iter()
@@ -288,6 +293,33 @@ pub fn text(plan: &Plan) -> String {
             .collect();
         out.push_str(&table(&rows));
     }
+    if !plan.topics.is_empty() {
+        out.push_str("\ntopics\n");
+        let rows: Vec<[String; 4]> = plan
+            .topics
+            .iter()
+            .map(|(name, t)| {
+                let subscribers: Vec<&str> = plan
+                    .agents
+                    .iter()
+                    .filter(|(_, a)| a.subscribes.contains(name))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                [
+                    format!("{name}: {}", t.ty),
+                    t.retain_ms
+                        .map_or("retain run".into(), |ms| format!("retain {}", duration(ms))),
+                    t.dedupe_ms
+                        .map_or(String::new(), |ms| format!("dedupe {}", duration(ms))),
+                    match subscribers.is_empty() {
+                        true => String::new(),
+                        false => format!("subscribers {}", subscribers.join(", ")),
+                    },
+                ]
+            })
+            .collect();
+        out.push_str(&table(&rows));
+    }
     for (name, wf) in &plan.workflows {
         let names = names(wf);
         let _ = writeln!(out, "\n{}", signature(name, wf));
@@ -299,6 +331,12 @@ pub fn text(plan: &Plan) -> String {
             head.push(format!("budget {b} tokens"));
         }
         let _ = writeln!(out, "  {}", head.join(", "));
+        for (word, receive) in [("publishes to", false), ("receives from", true)] {
+            let topics = wf.topics(receive);
+            if !topics.is_empty() {
+                let _ = writeln!(out, "  {word} {}", topics.join(", "));
+            }
+        }
         let rows: Vec<[String; 4]> = wf
             .steps
             .iter()

@@ -9,7 +9,7 @@
 
 use crate::limits::{MAX_CPU, MAX_REPLICAS};
 use crate::{Agent, Callee, Consensus, Expr, Loc, Param, Plan, Resources, Routing, Strategy};
-use crate::{Target, Type, TypeDef, Workflow};
+use crate::{Step, Target, Type, TypeDef, Workflow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
@@ -187,6 +187,19 @@ impl<'a> Validator<'a> {
             }
             self.loc(&format!("{path}.loc"), &cell.loc);
         }
+        for (name, topic) in &plan.topics {
+            let path = format!("topics{}", key(name));
+            self.ty(&format!("{path}.type"), &topic.ty);
+            for (field, ms) in [
+                ("retain_ms", topic.retain_ms),
+                ("dedupe_ms", topic.dedupe_ms),
+            ] {
+                if ms == Some(0) {
+                    self.problem(format!("{path}.{field}"), "0 is below the minimum of 1");
+                }
+            }
+            self.loc(&format!("{path}.loc"), &topic.loc);
+        }
         for (name, agent) in &plan.agents {
             self.agent(&format!("agents{}", key(name)), agent);
         }
@@ -216,13 +229,53 @@ impl<'a> Validator<'a> {
         self.workflow_calls();
     }
 
+    /// A `publish` or `receive` step: its topic is one of the plan's, `publish` has its
+    /// message as `value` and `receive` at most a `where`.
+    fn topic_step(&mut self, at: &str, s: &Step, topic: &str) {
+        if !self.plan.topics.contains_key(topic) {
+            self.problem(
+                format!("{at}.call"),
+                format!("`{topic}` is not a topic of the plan"),
+            );
+        }
+        let allowed: &[&str] = match s.call {
+            Callee::Publish(_) => &["value"],
+            _ => &["where"],
+        };
+        if matches!(s.call, Callee::Publish(_)) && !s.args.contains_key("value") {
+            self.problem(
+                format!("{at}.args"),
+                "has no `value`: the message to publish",
+            );
+        }
+        for name in s.args.keys() {
+            if !allowed.contains(&name.as_str()) {
+                self.problem(
+                    format!("{at}.args{}", key(name)),
+                    format!(
+                        "is not an argument of a topic step (allowed: {})",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
     fn agent(&mut self, path: &str, a: &Agent) {
         let plan = self.plan;
-        if a.provides.is_empty() {
+        if a.provides.is_empty() && a.subscribes.is_empty() {
             self.problem(
                 format!("{path}.provides"),
-                "is empty: an agent provides a capability",
+                "is empty: an agent provides a capability or subscribes to a topic",
             );
+        }
+        for (i, t) in a.subscribes.iter().enumerate() {
+            if !plan.topics.contains_key(t) {
+                self.problem(
+                    format!("{path}.subscribes[{i}]"),
+                    format!("`{t}` is not a topic of the plan"),
+                );
+            }
         }
         for (i, c) in a.provides.iter().enumerate() {
             if !plan.capabilities.contains_key(c) {
@@ -424,13 +477,21 @@ impl<'a> Validator<'a> {
                         None
                     }
                 },
+                Callee::Publish(t) | Callee::Receive(t) => {
+                    self.topic_step(&at, s, t);
+                    None
+                }
             };
             let step_names = Names {
                 params: Some(&wf.params),
                 steps: Steps::Deps(&s.deps),
                 locals: &[],
             };
-            let var = s.map.as_ref().map(|m| m.var.as_str());
+            // `it`, the message, in a `receive`'s `where`.
+            let var = match &s.call {
+                Callee::Receive(_) => Some("it"),
+                _ => s.map.as_ref().map(|m| m.var.as_str()),
+            };
             let vars = var.as_slice();
             let with_var = Names {
                 locals: vars,
@@ -520,11 +581,15 @@ impl<'a> Validator<'a> {
                         );
                     }
                 }
-                Callee::Workflow(_) if !s.routing.is_empty() => self.problem(
-                    format!("{at}.routing"),
-                    "a step that calls a workflow has no routing",
-                ),
-                Callee::Workflow(_) => {}
+                Callee::Workflow(_) | Callee::Publish(_) | Callee::Receive(_)
+                    if !s.routing.is_empty() =>
+                {
+                    self.problem(
+                        format!("{at}.routing"),
+                        "a step that calls a workflow or a topic has no routing",
+                    )
+                }
+                Callee::Workflow(_) | Callee::Publish(_) | Callee::Receive(_) => {}
             }
             self.cells(&format!("{at}.writes"), &s.writes);
             self.loc(&format!("{at}.loc"), &s.loc);
@@ -644,7 +709,7 @@ impl<'a> Validator<'a> {
                     .iter()
                     .filter_map(|s| match &s.call {
                         Callee::Workflow(c) => index.get(c).copied(),
-                        Callee::Capability(_) => None,
+                        _ => None,
                     })
                     .collect()
             })

@@ -10,7 +10,8 @@
 //! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
 //! `finished` (the output), `failed` (the error), `interrupted` (the signal that stopped
 //! the run) and `state` (a state cell's value and version after an accepted write; the last
-//! of a cell is its value when the run is resumed).
+//! of a cell is its value when the run is resumed) and `message` (a message published to a
+//! topic: topic, id, sequence number, payload, time and key; restored when resumed).
 
 use crate::conform::conform;
 use hive_plan::{Callee, Plan, Type};
@@ -65,6 +66,31 @@ pub struct Record {
     done: HashMap<String, Value>,
     keys: HashMap<String, Value>,
     state: HashMap<String, (Value, u64)>,
+    messages: Vec<Recorded>,
+}
+
+/// A topic message as a journal recorded it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// The message.
+    pub message: crate::topics::Message,
+    /// The key it was published with, for the dedupe window.
+    pub key: Option<String>,
+}
+
+impl Recorded {
+    fn read(event: &Value) -> Recorded {
+        Recorded {
+            message: crate::topics::Message {
+                seq: event.get("seq").and_then(Value::as_u64).unwrap_or(0),
+                topic: text_of(event, "topic"),
+                id: text_of(event, "id"),
+                payload: event.get("payload").cloned().unwrap_or(Value::Null),
+                at_ms: event.get("at_ms").and_then(Value::as_u64).unwrap_or(0),
+            },
+            key: event.get("key").and_then(Value::as_str).map(str::to_string),
+        }
+    }
 }
 
 impl Record {
@@ -80,6 +106,7 @@ impl Record {
         let mut done = HashMap::new();
         let mut keys = HashMap::new();
         let mut state = HashMap::new();
+        let mut messages = Vec::new();
         let mut lines = lines.into_iter().enumerate().peekable();
         while let Some((n, line)) = lines.next() {
             let last = lines.peek().is_none();
@@ -110,6 +137,7 @@ impl Record {
                     let version = event.get("version").and_then(Value::as_u64).unwrap_or(0);
                     state.insert(text_of(&event, "key"), (value_of(&event), version));
                 }
+                Some("message") => messages.push(Recorded::read(&event)),
                 _ => {}
             }
         }
@@ -121,6 +149,7 @@ impl Record {
             done,
             keys,
             state,
+            messages,
         })
     }
 }
@@ -148,6 +177,7 @@ pub struct Journal {
     done: HashMap<String, Value>,
     keys: HashMap<String, Value>,
     state: HashMap<String, (Value, u64)>,
+    messages: Vec<Recorded>,
 }
 
 impl Journal {
@@ -182,6 +212,7 @@ impl Journal {
             done: HashMap::new(),
             keys: HashMap::new(),
             state: HashMap::new(),
+            messages: Vec::new(),
         };
         journal.append(&json!({
             "event": "run",
@@ -230,6 +261,7 @@ impl Journal {
             done: record.done,
             keys: record.keys,
             state: record.state,
+            messages: record.messages,
         };
         journal.append(&json!({"event": "resumed", "done": journal.done.len()}))?;
         Ok(journal)
@@ -248,6 +280,20 @@ impl Journal {
     /// State cells as the journal last recorded them: value and version, by cell.
     pub fn state(&self) -> &HashMap<String, (Value, u64)> {
         &self.state
+    }
+
+    /// The topic messages the journal recorded, in the order they were published.
+    pub fn messages(&self) -> &[Recorded] {
+        &self.messages
+    }
+
+    /// Records a message published to a topic.
+    pub fn record_message(
+        &self,
+        message: &crate::topics::Message,
+        key: Option<&str>,
+    ) -> Result<(), String> {
+        self.append(&crate::topics::board::event(message, key))
     }
 
     /// Records a state cell's value after an accepted write.
@@ -311,6 +357,8 @@ fn check_done(plan: &Plan, entry: &str, key: &str, value: &Value) -> Result<(), 
         let (returns, callee) = match &step.call {
             Callee::Capability(c) => (plan.capabilities.get(c).map(|c| &c.returns), None),
             Callee::Workflow(w) => (plan.workflows.get(w).map(|w| &w.returns), Some(w)),
+            Callee::Publish(_) => (Some(&Type::String), None),
+            Callee::Receive(t) => (plan.topics.get(t).map(|t| &t.ty), None),
         };
         if n + 1 < segments.len() {
             workflow = callee.ok_or_else(|| {

@@ -25,6 +25,8 @@ pub mod secrets;
 pub mod state;
 mod step;
 pub mod strategy;
+mod topic_step;
+pub mod topics;
 mod trace;
 pub use trace::Stream as TraceStream;
 mod workflow;
@@ -103,6 +105,8 @@ pub struct Runtime {
     steps: progress::StepCounts,
     /// The run's shared state cells.
     state: Arc<state::Store>,
+    /// The run's topics.
+    topics: Arc<topics::Board>,
 }
 
 impl Runtime {
@@ -114,9 +118,15 @@ impl Runtime {
                 "state cells are kept in one process: a plan with `state` items cannot run with --redis yet",
             ));
         }
+        if !plan.topics.is_empty() && options.remote.is_some() && !options.simulate {
+            return Err(RunError::run(
+                "topics are kept in one process: a plan with `topic` items cannot run with --redis yet",
+            ));
+        }
         let store = Arc::new(
             state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
         );
+        let board = Arc::new(topics::Board::new(plan.clone(), options.journal.clone()));
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
@@ -124,6 +134,18 @@ impl Runtime {
         for routing in plan.routings() {
             used.extend(agents_of(&plan, &routing.target)?);
         }
+        // A listener runs when a step of the run publishes to one of its topics.
+        let published: Vec<&str> = plan
+            .workflows
+            .values()
+            .flat_map(|w| w.topics(false))
+            .collect();
+        used.extend(
+            plan.agents
+                .iter()
+                .filter(|(_, a)| a.subscribes.iter().any(|t| published.contains(&t.as_str())))
+                .map(|(n, _)| n),
+        );
         let mut fleet = Vec::new();
         let mut index = HashMap::new();
         let base = std::path::PathBuf::from(&plan.base);
@@ -135,7 +157,13 @@ impl Runtime {
                     let (remote, name) = (remote.clone(), name.clone());
                     Arc::new(move |i| Arc::new(remote.instance(&name, i)) as Arc<dyn Instance>)
                 }
-                None => real_spawn(name, agent, &base, &dispatcher, &options.observer, &store)?,
+                None => {
+                    let shared = Shared {
+                        store: &store,
+                        board: &board,
+                    };
+                    real_spawn(name, agent, &base, &dispatcher, &options.observer, shared)?
+                }
             };
             index.insert(name.clone(), fleet.len());
             let mut member = Member::new(name, agent, spawn);
@@ -213,6 +241,7 @@ impl Runtime {
         }
         Ok(Arc::new(Runtime {
             state: store,
+            topics: board,
             rooms,
             steps: progress::StepCounts::default(),
             names,
@@ -298,6 +327,19 @@ impl Runtime {
     /// Every state cell's value now, by name: at the end of a run, its final state.
     pub fn state(&self) -> serde_json::Map<String, Value> {
         self.state.snapshot()
+    }
+
+    /// Publishes `payload` to `topic` from outside the run's steps and agents (a person
+    /// approving, another system): checked against the topic's type and journaled; the
+    /// message's id, or why it was refused. A `key` repeated within the topic's `dedupe`
+    /// publishes nothing and gives the first message's id.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: Value,
+        key: Option<&str>,
+    ) -> Result<String, topics::Refusal> {
+        self.topics.publish(topic, payload, key)
     }
 
     /// The plan being run.
@@ -461,7 +503,14 @@ pub(crate) fn exec_spec(
         provides: agent.provides.clone(),
         logs: observe::Logs::default(),
         state: None,
+        topics: None,
     })
+}
+
+/// What a run's exec agents share: its state cells and its topics.
+struct Shared<'a> {
+    store: &'a Arc<state::Store>,
+    board: &'a Arc<topics::Board>,
 }
 
 /// How instances of an agent are made for a real run.
@@ -471,7 +520,7 @@ fn real_spawn(
     base: &std::path::Path,
     dispatcher: &Dispatcher,
     observer: &Option<Arc<dyn observe::Observer>>,
-    store: &Arc<state::Store>,
+    shared: Shared<'_>,
 ) -> Result<Spawn, RunError> {
     match (&agent.builtin, &agent.exec) {
         (Some(b), _) if b == "std" => {
@@ -488,7 +537,13 @@ fn real_spawn(
         (None, Some(_)) => {
             let spec = agent::exec::Spec {
                 logs: observe::Logs(observer.clone()),
-                state: Some(store.clone()),
+                state: Some(shared.store.clone()),
+                // The instances of one agent share its cursor: each message reaches one.
+                topics: Some(topics::protocol::Topics {
+                    board: shared.board.clone(),
+                    subscribes: agent.subscribes.clone(),
+                    cursor: Arc::default(),
+                }),
                 ..exec_spec(name, agent, base)?
             };
             let wake = dispatcher.waker();

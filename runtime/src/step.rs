@@ -117,6 +117,9 @@ async fn call(
         Callee::Capability(c) => run.rt.plan.capabilities.get(c).map(|c| &c.params[..]),
         // A workflow's inputs are checked when its run binds them.
         Callee::Workflow(_) => None,
+        Callee::Publish(_) | Callee::Receive(_) => {
+            return crate::topic_step::run(run, step, &scope).await;
+        }
     };
     for (name, expr) in &step.args {
         let value =
@@ -151,6 +154,7 @@ async fn call(
             return or_fallback(run, step, &scope, result);
         }
         Callee::Capability(c) => c,
+        Callee::Publish(_) | Callee::Receive(_) => unreachable!("topic steps returned above"),
     };
     let key = match &step.options.key {
         None => None,
@@ -229,6 +233,8 @@ fn returns<'r>(run: &'r WorkflowRun, step: &Step) -> Option<&'r Type> {
     match &step.call {
         Callee::Capability(c) => plan.capabilities.get(c).map(|c| &c.returns),
         Callee::Workflow(w) => plan.workflows.get(w).map(|w| &w.returns),
+        Callee::Publish(_) => Some(&Type::String),
+        Callee::Receive(t) => plan.topics.get(t).map(|t| &t.ty),
     }
 }
 

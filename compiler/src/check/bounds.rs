@@ -43,6 +43,10 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
         let elements = s.map.flatten();
         let attempts = u64::from(s.retry) + 1;
         let (dur, tokens, exact) = match s.callee {
+            // A publish takes no time worth counting: it is done in the runtime.
+            None if matches!(s.topic, Some((crate::syntax::ast::TopicOp::Publish, _))) => {
+                (Some(0), 0, true)
+            }
             Some((DefKind::Workflow, target)) => {
                 let b = bounds(db, target, stack);
                 // Each run of the callee ends at the call's `timeout`, if not sooner.

@@ -403,6 +403,8 @@ pub struct AgentDecl {
     pub name: String,
     /// Capabilities it provides.
     pub provides: Vec<ItemRef>,
+    /// Topics it subscribes to.
+    pub subscribes: Vec<ItemRef>,
     /// `exec` command.
     pub exec: Option<String>,
     /// `builtin` implementation.
@@ -439,6 +441,7 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
     let mut a = AgentDecl {
         name: block.name.text.clone(),
         provides: Vec::new(),
+        subscribes: Vec::new(),
         exec: None,
         builtin: None,
         files: None,
@@ -481,6 +484,9 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
             }
             _ => v.ill_typed("provides", "a list of capability names", &p.value, None),
         },
+    }
+    if let Some(p) = props.get("subscribes") {
+        a.subscribes = super::topics::subscribes(db, file, owner, p);
     }
     if let Some(p) = props.get("exec") {
         a.exec = v.string("exec", &p.value);

@@ -66,6 +66,11 @@ impl Locals {
         self.own.insert(name, local);
     }
 
+    /// Removes a name this context added.
+    pub fn remove(&mut self, name: &str) {
+        self.own.remove(name);
+    }
+
     /// The lists of names, for a suggestion.
     fn suggestible(&self) -> Vec<Arc<[String]>> {
         let own: Arc<[String]> = self.own.keys().cloned().collect();

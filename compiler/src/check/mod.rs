@@ -17,6 +17,7 @@ pub mod routing;
 pub mod scope;
 pub mod shell;
 pub mod state;
+pub mod topics;
 pub mod types;
 pub mod unused;
 pub mod workflow;

@@ -25,7 +25,14 @@ const fn p(name: &'static str, doc: &'static str) -> PropSpec {
 
 /// Properties of `agent` blocks.
 pub const AGENT: &[PropSpec] = &[
-    p("provides", "capabilities this agent serves (required)"),
+    p(
+        "provides",
+        "capabilities this agent serves (required; may be `[]` for a listener with `subscribes`)",
+    ),
+    p(
+        "subscribes",
+        "topics whose messages this agent receives as `event` messages",
+    ),
     p(
         "exec",
         "command line started with `sh -c`; speaks the agent protocol on stdin/stdout",

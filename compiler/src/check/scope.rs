@@ -58,6 +58,8 @@ pub enum DefKind {
     Module,
     /// `state`: a cell shared by a run, read as `state.name`.
     State,
+    /// `topic`: typed messages of a run, published and received by steps and agents.
+    Topic,
 }
 
 impl DefKind {
@@ -73,6 +75,7 @@ impl DefKind {
             DefKind::Workflow => "workflow",
             DefKind::Module => "import",
             DefKind::State => "state cell",
+            DefKind::Topic => "topic",
         }
     }
 
@@ -93,6 +96,7 @@ impl DefKind {
             "workflow" => DefKind::Workflow,
             "import" => DefKind::Module,
             "state" => DefKind::State,
+            "topic" => DefKind::Topic,
             _ => return None,
         })
     }

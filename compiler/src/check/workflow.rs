@@ -11,7 +11,7 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::queries::item;
 use crate::syntax::Span;
-use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, Workflow};
+use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
 use hive_plan::{Backoff, Consensus, Priority};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -53,6 +53,8 @@ pub struct CheckedStep {
     pub resources_span: Option<Span>,
     /// The span of the `replicas` option.
     pub replicas_span: Option<Span>,
+    /// For `publish` and `receive` steps: which, and the topic when it resolved.
+    pub topic: Option<(TopicOp, Option<ItemRef>)>,
 }
 
 /// A workflow after checking.
@@ -170,12 +172,21 @@ fn walk(
                 .with_help("rename the step; a name refers to one thing in a workflow"),
             );
         }
-        let callee = resolve_callee(db, file, owner, step.body.call());
+        let (callee, topic) = match step.body.topic() {
+            Some((op, call)) => (
+                None,
+                Some((op, super::topics::step_topic(db, file, owner, call))),
+            ),
+            None => (resolve_callee(db, file, owner, step.body.call()), None),
+        };
         if let Some((_, r)) = callee {
             super::unused::mark_used(db, r);
         }
         let sig = callee.and_then(|(k, r)| callee_signature(db, r, k).cloned());
-        let mut ty = sig.as_ref().map_or(Ty::Error, |s| s.ret.clone());
+        let mut ty = match topic {
+            Some((op, t)) => super::topics::step_type(db, op, t),
+            None => sig.as_ref().map_or(Ty::Error, |s| s.ret.clone()),
+        };
         if matches!(step.body, StepBody::For { .. }) {
             ty = Ty::List(Box::new(ty));
         }
@@ -186,7 +197,7 @@ fn walk(
             ty: ty.clone(),
             kind: LocalKind::Step,
         });
-        callees.push((callee, sig, ty));
+        callees.push((callee, topic, sig, ty));
     }
     let step_index: BTreeMap<&str, usize> = wf
         .steps
@@ -200,11 +211,18 @@ fn walk(
     // workflow.
     let names: Arc<[String]> = locals.keys().cloned().collect();
     let locals = Arc::new(locals);
-    for (step, (callee, sig, ty)) in wf.steps.iter().zip(callees) {
+    for (step, (callee, topic, sig, ty)) in wf.steps.iter().zip(callees) {
         let mut cx = ExprCx::new(db, file, owner);
         cx.locals = Locals::shared(locals.clone(), names.clone());
         cx.types = types.take();
-        let checked = check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index);
+        let mut checked = match topic {
+            Some((op, t)) => {
+                super::topics::check_wait(&cx, step, op, out.timeout_ms);
+                check_topic_step(&mut cx, step, (op, t), ty, &step_index)
+            }
+            None => check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index),
+        };
+        checked.topic = topic;
         *types = cx.types.take();
         out.state_reads.append(&mut cx.state_refs);
         out.steps.push(checked);
@@ -354,6 +372,98 @@ fn resolve_callee(
     }
 }
 
+/// A `publish` or `receive` step: its topic call and the options that apply to it.
+fn check_topic_step(
+    cx: &mut ExprCx,
+    step: &Step,
+    (op, topic): (TopicOp, Option<ItemRef>),
+    ty: Ty,
+    step_index: &BTreeMap<&str, usize>,
+) -> CheckedStep {
+    let db = cx.db;
+    let call = step.body.call();
+    super::topics::check_topic_call(cx, op, call, topic);
+    let block = format!("a `{}` step", op.word());
+    let props = props::index(
+        db,
+        cx.owner,
+        &step.options,
+        super::topics::TOPIC_STEP,
+        &block,
+    );
+    let v = Values {
+        db,
+        file: cx.file,
+        owner: cx.owner,
+    };
+    let mut checked = blank_step(step, None, ty.clone(), None, call.callee.span);
+    for (key, only) in [
+        ("timeout", TopicOp::Receive),
+        ("fallback", TopicOp::Receive),
+        ("key", TopicOp::Publish),
+    ] {
+        if let Some(p) = props.get(key).filter(|_| op != only) {
+            v.out_of_range(
+                key,
+                &format!("applies only to `{}` steps", only.word()),
+                p.name.span,
+                None,
+            );
+        }
+    }
+    if let Some(p) = props.get("timeout") {
+        checked.timeout_ms = v.duration("timeout", &p.value);
+    }
+    if let Some(p) = props.get("fallback") {
+        cx.check(&p.value, &ty.unwrap_optional().clone(), "`fallback`");
+    }
+    if let Some(p) = props.get("when") {
+        cx.check(&p.value, &Ty::Bool, "`when`");
+    }
+    if let Some(p) = props.get("key") {
+        cx.check(&p.value, &Ty::Str, "`key`");
+    }
+    if let Some(p) = props.get("after") {
+        after(cx, &v, p, step_index, &mut checked);
+    }
+    for (name, span) in std::mem::take(&mut cx.step_refs) {
+        if let Some(i) = step_index.get(name.as_str()) {
+            checked.deps.push((*i, span));
+        }
+    }
+    checked
+}
+
+/// A checked step with the defaults of every option.
+fn blank_step(
+    step: &Step,
+    callee: Option<(DefKind, ItemRef)>,
+    ty: Ty,
+    map: Option<Option<u64>>,
+    call_span: Span,
+) -> CheckedStep {
+    CheckedStep {
+        name: step.name.text.clone(),
+        callee,
+        ty,
+        deps: Vec::new(),
+        retry: 0,
+        timeout_ms: None,
+        backoff: Backoff::None,
+        priority: None,
+        consensus: None,
+        replicas: 1,
+        resources: Resources::default(),
+        on: None,
+        map,
+        concurrency: None,
+        call_span,
+        resources_span: None,
+        replicas_span: None,
+        topic: None,
+    }
+}
+
 fn check_step(
     cx: &mut ExprCx,
     step: &Step,
@@ -410,25 +520,7 @@ fn check_step(
         file: cx.file,
         owner,
     };
-    let mut checked = CheckedStep {
-        name: step.name.text.clone(),
-        callee,
-        ty: ty.clone(),
-        deps: Vec::new(),
-        retry: 0,
-        timeout_ms: None,
-        backoff: Backoff::None,
-        priority: None,
-        consensus: None,
-        replicas: 1,
-        resources: Resources::default(),
-        on: None,
-        map,
-        concurrency: None,
-        call_span: call.callee.span,
-        resources_span: None,
-        replicas_span: None,
-    };
+    let mut checked = blank_step(step, callee, ty.clone(), map, call.callee.span);
     if let Some(p) = props.get("retry") {
         checked.retry = v
             .int("retry", &p.value, 0)
@@ -463,37 +555,7 @@ fn check_step(
         };
     }
     if let Some(p) = props.get("after") {
-        match &p.value.kind {
-            ExprKind::List(items) => {
-                for e in items {
-                    match &e.kind {
-                        ExprKind::Path(path) if path.segments.len() == 1 => {
-                            let name = &path.segments[0].text;
-                            match step_index.get(name.as_str()) {
-                                Some(i) => checked.deps.push((*i, e.span)),
-                                None => {
-                                    let suggestion = closest(name, step_index.keys().copied());
-                                    report(
-                                        db,
-                                        Diagnostic::new(
-                                            Code::UnknownName,
-                                            owner.loc(e.span),
-                                            format!("unknown step `{name}`"),
-                                            "no step of this name",
-                                        )
-                                        .with_help_opt(
-                                            suggestion.map(|s| format!("did you mean `{s}`?")),
-                                        ),
-                                    );
-                                }
-                            }
-                        }
-                        _ => v.ill_typed("after", "a list of step names", e, None),
-                    }
-                }
-            }
-            _ => v.ill_typed("after", "a list of step names", &p.value, None),
-        }
+        after(cx, &v, p, step_index, &mut checked);
     }
     if let Some(p) = props.get("when") {
         cx.check(&p.value, &Ty::Bool, "`when`");
@@ -583,6 +645,48 @@ fn check_step(
         }
     }
     checked
+}
+
+/// `after: [steps]`: edges to the named steps.
+fn after(
+    cx: &ExprCx,
+    v: &Values,
+    p: &crate::syntax::ast::Property,
+    step_index: &BTreeMap<&str, usize>,
+    checked: &mut CheckedStep,
+) {
+    let (db, owner) = (cx.db, cx.owner);
+    match &p.value.kind {
+        ExprKind::List(items) => {
+            for e in items {
+                match &e.kind {
+                    ExprKind::Path(path) if path.segments.len() == 1 => {
+                        let name = &path.segments[0].text;
+                        match step_index.get(name.as_str()) {
+                            Some(i) => checked.deps.push((*i, e.span)),
+                            None => {
+                                let suggestion = closest(name, step_index.keys().copied());
+                                report(
+                                    db,
+                                    Diagnostic::new(
+                                        Code::UnknownName,
+                                        owner.loc(e.span),
+                                        format!("unknown step `{name}`"),
+                                        "no step of this name",
+                                    )
+                                    .with_help_opt(
+                                        suggestion.map(|s| format!("did you mean `{s}`?")),
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    _ => v.ill_typed("after", "a list of step names", e, None),
+                }
+            }
+        }
+        _ => v.ill_typed("after", "a list of step names", &p.value, None),
+    }
 }
 
 /// Named arguments against the callee's parameters: unknown, missing, repeated, ill-typed.

@@ -22,6 +22,7 @@ pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String
         Symbol::Member(r, name) => member_text(db, *r, name, &occ),
         Symbol::Step(r, name) => step_text(db, *r, name, &occ),
         Symbol::LoopVar(..) => typed(&source_of(db, file, occ.span), &occ, "loop variable"),
+        Symbol::Message(..) => typed("it", &occ, "the message `receive` is matching"),
         Symbol::File(f) => Some(format!("imports `{}`", f.path(db).display())),
     }?;
     Some((occ.span, text))

@@ -51,7 +51,7 @@ pub fn references(
 fn uses(db: &dyn Db, ws: Workspace, symbol: &Symbol) -> Vec<(SourceFile, Occurrence)> {
     let files: Vec<SourceFile> = match symbol {
         // Locals are seen only in their own file.
-        Symbol::Step(r, _) | Symbol::LoopVar(r, _) => vec![r.file],
+        Symbol::Step(r, _) | Symbol::LoopVar(r, _) | Symbol::Message(r, _) => vec![r.file],
         _ => ws.files(db).clone(),
     };
     files
@@ -88,7 +88,8 @@ impl std::fmt::Display for RenameError {
 pub fn prepare_rename(db: &dyn Db, file: SourceFile, offset: u32) -> Result<Target, RenameError> {
     let occ = at(db, file, offset).ok_or(RenameError::NoName)?;
     let renamable = match &occ.symbol {
-        Symbol::File(_) => false,
+        // `it` is the language's word for the message, not a name the file chose.
+        Symbol::File(_) | Symbol::Message(..) => false,
         s => home(s).is_some_and(|h| !h.file.is_std(db)),
     };
     if !renamable {

@@ -28,6 +28,9 @@ pub enum Symbol {
     Step(ItemRef, String),
     /// A `for` variable: its workflow and where it is declared (relative to the workflow).
     LoopVar(ItemRef, Span),
+    /// `it` in a `receive`'s `where:`: the message, by its workflow and the topic's place in
+    /// the step (relative to the workflow).
+    Message(ItemRef, Span),
     /// An imported file.
     File(SourceFile),
 }
@@ -104,9 +107,11 @@ pub fn all_in(db: &dyn Db, file: SourceFile, symbol: &Symbol) -> Vec<Occurrence>
 /// The file and item whose index holds a symbol's declaration.
 pub fn home(symbol: &Symbol) -> Option<ItemRef> {
     match symbol {
-        Symbol::Item(r) | Symbol::Member(r, _) | Symbol::Step(r, _) | Symbol::LoopVar(r, _) => {
-            Some(*r)
-        }
+        Symbol::Item(r)
+        | Symbol::Member(r, _)
+        | Symbol::Step(r, _)
+        | Symbol::LoopVar(r, _)
+        | Symbol::Message(r, _) => Some(*r),
         Symbol::File(_) => None,
     }
 }
@@ -181,6 +186,14 @@ impl Walk<'_> {
                     self.expr(d);
                 }
             }
+            ItemKind::Topic(t) => {
+                let ty = crate::check::topics::topic_decl(self.db, self.file, self.owner.index)
+                    .as_ref()
+                    .map(|d| d.ty.clone());
+                self.push(t.name.span, me, true, ty.as_ref());
+                self.ty(&t.ty);
+                self.properties(&t.properties);
+            }
             ItemKind::Agent(b) | ItemKind::Pool(b) => {
                 self.push(b.name.span, me, true, None);
                 self.properties(&b.properties);
@@ -218,6 +231,7 @@ impl Walk<'_> {
                     let callee = checked.steps.get(i).and_then(|c| c.callee);
                     match &step.body {
                         StepBody::Call(call) => self.call(call, callee),
+                        StepBody::Publish(call) | StepBody::Receive(call) => self.topic_call(call),
                         StepBody::For { var, iter, call } => {
                             self.expr(iter);
                             let elem = match self.type_of(iter) {
@@ -340,6 +354,38 @@ impl Walk<'_> {
         } else {
             self.item_path(p);
         }
+    }
+
+    /// The topic and arguments of a `publish` or `receive` step; `it` in `where:` is the
+    /// message.
+    fn topic_call(&mut self, call: &Call) {
+        let ty = self.topic(&call.callee).unwrap_or(Ty::Error);
+        let shadowed = self.locals.remove("it");
+        for a in &call.args {
+            if a.name.as_ref().is_some_and(|n| n.text == "where") {
+                let sym = Symbol::Message(self.owner, call.callee.span);
+                self.locals.insert("it".to_string(), (sym, ty.clone()));
+            }
+            self.expr(&a.value);
+            self.locals.remove("it");
+        }
+        if let Some(s) = shadowed {
+            self.locals.insert("it".to_string(), s);
+        }
+    }
+
+    /// A topic named by a step or in `subscribes`; returns its message type.
+    fn topic(&mut self, path: &Path) -> Option<Ty> {
+        let [name] = path.segments.as_slice() else {
+            return None;
+        };
+        let def = *scope(self.db, self.file)
+            .names
+            .get(&name.text)
+            .filter(|d| d.kind == DefKind::Topic)?;
+        let ty = crate::check::topics::topic(self.db, def.item).map(|d| d.ty.clone());
+        self.push(name.span, Symbol::Item(def.item), false, ty.as_ref());
+        ty
     }
 
     /// A state cell named in `reads`/`writes` or after `state.`; returns its type.

@@ -112,6 +112,7 @@ fn agent(cx: &Cx, r: ItemRef, a: &AgentDecl) -> hive_plan::Agent {
     });
     hive_plan::Agent {
         provides: a.provides.iter().map(|c| cx.names.of(*c)).collect(),
+        subscribes: a.subscribes.iter().map(|t| cx.names.of(*t)).collect(),
         exec: a.exec.clone(),
         dir,
         builtin: a.builtin.clone(),

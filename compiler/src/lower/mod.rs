@@ -45,7 +45,31 @@ pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
         pools: deploy::pools(&cx),
         workflows,
         states: states(&cx),
+        topics: topics(&cx),
     }
+}
+
+fn topics(cx: &Cx) -> BTreeMap<String, hive_plan::Topic> {
+    let mut out = BTreeMap::new();
+    for (r, key) in cx.names.items(cx.db, DefKind::Topic) {
+        let (Some(decl), Some(it)) = (
+            crate::check::topics::topic_decl(cx.db, r.file, r.index),
+            item(cx.db, r.file, r.index),
+        ) else {
+            continue;
+        };
+        out.insert(
+            key.clone(),
+            hive_plan::Topic {
+                ty: lower_type(cx.names, &decl.ty),
+                retain_ms: decl.retain_ms,
+                dedupe_ms: decl.dedupe_ms,
+                doc: it.doc.clone(),
+                loc: cx.item_loc(r),
+            },
+        );
+    }
+    out
 }
 
 fn states(cx: &Cx) -> BTreeMap<String, hive_plan::StateCell> {

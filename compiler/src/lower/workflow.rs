@@ -7,7 +7,7 @@ use crate::check::decls::{callee_signature, workflow_signature};
 use crate::check::scope::{DefKind, ItemRef};
 use crate::check::workflow::check_workflow;
 use crate::queries::item;
-use crate::syntax::ast::{Field, ItemKind, StepBody};
+use crate::syntax::ast::{Field, ItemKind, StepBody, TopicOp};
 use hive_plan::{Callee, Map, Options, Param, Step};
 
 /// Parameters with their defaults, lowered in the declaring file.
@@ -79,7 +79,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
                     concurrency: c.concurrency,
                 })
             }
-            StepBody::Call(_) => None,
+            StepBody::Call(_) | StepBody::Publish(_) | StepBody::Receive(_) => None,
         };
         let call = step.body.call();
         let callee_sig = c.callee.and_then(|(k, r)| callee_signature(cx.db, r, k));
@@ -88,7 +88,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             None => Vec::new(),
         };
         // Arguments in parameter order; defaults come from the callee's declaration.
-        let args = callee_params
+        let mut args: std::collections::BTreeMap<String, hive_plan::Expr> = callee_params
             .into_iter()
             .filter_map(|p| {
                 let given = call
@@ -118,10 +118,31 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             fallback: opt("fallback").map(|p| body.expr(&p.value)),
             key: opt("key").map(|p| body.expr(&p.value)),
         };
-        let (callee, routing) = match c.callee {
-            Some((DefKind::Workflow, r)) => (Callee::Workflow(cx.names.of(r)), Vec::new()),
-            Some((_, r)) => (Callee::Capability(cx.names.of(r)), routing(cx, r, c.on)),
-            None => (Callee::Capability(String::new()), Vec::new()),
+        let (callee, routing) = match (c.callee, c.topic) {
+            (_, Some((op, topic))) => {
+                // The message of `publish` is its one argument; `receive` keeps `where`.
+                let topic = topic.map_or_else(String::new, |t| cx.names.of(t));
+                let arg = match op {
+                    TopicOp::Publish => call.args.first().map(|a| ("value", a)),
+                    TopicOp::Receive => call
+                        .args
+                        .iter()
+                        .find(|a| a.name.as_ref().is_some_and(|n| n.text == "where"))
+                        .map(|a| ("where", a)),
+                };
+                if let Some((name, a)) = arg {
+                    let mut scope = lx.step();
+                    scope.locals.insert("it".to_string(), Local::Named);
+                    args.insert(name.to_string(), scope.expr(&a.value));
+                }
+                match op {
+                    TopicOp::Publish => (Callee::Publish(topic), Vec::new()),
+                    TopicOp::Receive => (Callee::Receive(topic), Vec::new()),
+                }
+            }
+            (Some((DefKind::Workflow, r)), _) => (Callee::Workflow(cx.names.of(r)), Vec::new()),
+            (Some((_, r)), _) => (Callee::Capability(cx.names.of(r)), routing(cx, r, c.on)),
+            (None, _) => (Callee::Capability(String::new()), Vec::new()),
         };
         steps.push(Step {
             name: step.name.text.clone(),

@@ -65,6 +65,8 @@ pub enum ItemKind {
     Workflow(Workflow),
     /// `state name: T [= default] [{ properties }]`
     State(StateDef),
+    /// `topic name: T [{ properties }]`
+    Topic(TopicDef),
 }
 
 impl Item {
@@ -80,6 +82,7 @@ impl Item {
             ItemKind::Route(_) => None,
             ItemKind::Workflow(w) => Some(&w.name),
             ItemKind::State(s) => Some(&s.name),
+            ItemKind::Topic(t) => Some(&t.name),
         }
     }
 
@@ -96,6 +99,7 @@ impl Item {
             ItemKind::Route(_) => "route",
             ItemKind::Workflow(_) => "workflow",
             ItemKind::State(_) => "state",
+            ItemKind::Topic(_) => "topic",
         }
     }
 }
@@ -184,6 +188,18 @@ pub struct StateDef {
     pub properties: Vec<Property>,
 }
 
+/// `topic name: T [{ retain: …, dedupe: … }]`: typed messages that steps and agents of a run
+/// publish and receive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TopicDef {
+    /// The topic's name.
+    pub name: Name,
+    /// The type of its messages.
+    pub ty: TypeExpr,
+    /// How long messages stay and how long a repeated key is dropped.
+    pub properties: Vec<Property>,
+}
+
 /// An item whose body is a property block: agents and pools.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Block {
@@ -263,13 +279,48 @@ pub enum StepBody {
         /// The call made per element.
         call: Call,
     },
+    /// `publish topic(value)`: the callee is the topic.
+    Publish(Call),
+    /// `receive topic(where: pred)`: the callee is the topic.
+    Receive(Call),
 }
 
 impl StepBody {
     /// The call the step makes (per element for a `for`).
     pub fn call(&self) -> &Call {
         match self {
-            StepBody::Call(c) | StepBody::For { call: c, .. } => c,
+            StepBody::Call(c)
+            | StepBody::For { call: c, .. }
+            | StepBody::Publish(c)
+            | StepBody::Receive(c) => c,
+        }
+    }
+
+    /// For `publish` and `receive` steps, the word and the topic call.
+    pub fn topic(&self) -> Option<(TopicOp, &Call)> {
+        match self {
+            StepBody::Publish(c) => Some((TopicOp::Publish, c)),
+            StepBody::Receive(c) => Some((TopicOp::Receive, c)),
+            _ => None,
+        }
+    }
+}
+
+/// What a topic step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TopicOp {
+    /// `publish`
+    Publish,
+    /// `receive`
+    Receive,
+}
+
+impl TopicOp {
+    /// The word as written.
+    pub fn word(self) -> &'static str {
+        match self {
+            TopicOp::Publish => "publish",
+            TopicOp::Receive => "receive",
         }
     }
 }

@@ -40,6 +40,7 @@ fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule
                 | Rule::kw_in
                 | Rule::kw_with
                 | Rule::kw_state
+                | Rule::kw_topic
                 | Rule::kw_reads
                 | Rule::kw_writes
                 | Rule::comma
@@ -175,6 +176,16 @@ impl Builder {
                     properties,
                 })
             }
+            Rule::topic_item => {
+                let name = self.name(it.next().expect("grammar: topic name"));
+                let ty = self.type_expr(it.next().expect("grammar: topic type"));
+                let properties = it.next().map(|p| self.properties(p)).unwrap_or_default();
+                ItemKind::Topic(TopicDef {
+                    name,
+                    ty,
+                    properties,
+                })
+            }
             Rule::agent_item | Rule::pool_item => {
                 let name = self.name(it.next().expect("grammar: block name"));
                 let properties = self.properties(it.next().expect("grammar: properties"));
@@ -249,6 +260,16 @@ impl Builder {
                 let iter = self.expr(parts.next().expect("grammar: loop list"));
                 let call = self.call(parts.next().expect("grammar: loop call"));
                 StepBody::For { var, iter, call }
+            }
+            Rule::topic_call => {
+                let mut parts = significant(body_pair.into_inner());
+                let word = parts.next().expect("grammar: publish or receive");
+                let call = self.call(parts.next().expect("grammar: topic call"));
+                if word.as_rule() == Rule::kw_publish {
+                    StepBody::Publish(call)
+                } else {
+                    StepBody::Receive(call)
+                }
             }
             _ => StepBody::Call(self.call(body_pair)),
         };

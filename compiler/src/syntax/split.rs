@@ -17,6 +17,7 @@ pub const ITEM_KEYWORDS: &[&str] = &[
     "route",
     "workflow",
     "state",
+    "topic",
 ];
 
 /// Byte ranges covering `text` in order, each starting at an item boundary and at least

@@ -50,6 +50,12 @@
 (cell_list
   (identifier) @variable)
 
+(topic_item
+  name: (identifier) @variable)
+
+(topic_step
+  topic: (identifier) @variable)
+
 (parameter
   name: (identifier) @variable.parameter)
 
@@ -202,6 +208,9 @@
   "state"
   "reads"
   "writes"
+  "topic"
+  "publish"
+  "receive"
 ] @keyword
 
 ; ------------------------------------------------------------------ operators and punctuation

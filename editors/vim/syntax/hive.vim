@@ -33,7 +33,7 @@ syn match hiveBuiltinFunction "\.\@1<!\<\%(len\|upper\|lower\|trim\|split\|join\
 " Any `name:` is a key (record field, named argument, property) ...
 syn match hiveKey "\<\h\w*\ze\s*:"
 " ... and the properties of agents, pools, routes and workflows and the step options stand out.
-syn match hiveProperty "\<\%(provides\|exec\|builtin\|files\|replicas\|concurrency\|weight\|resources\|heartbeat\|labels\|env\|simulate\|members\|strategy\|max_queue\|fallback\|when\|priority\|timeout\|budget\|retry\|backoff\|on\|after\|consensus\|key\)\ze\s*:"
+syn match hiveProperty "\<\%(provides\|exec\|builtin\|files\|replicas\|concurrency\|weight\|resources\|heartbeat\|labels\|env\|simulate\|members\|strategy\|max_queue\|fallback\|when\|priority\|timeout\|budget\|retry\|backoff\|on\|after\|consensus\|key\|subscribes\|retain\|dedupe\)\ze\s*:"
 
 " Words with a meaning only as the value of one property.
 syn match hiveStrategy "\%(\<strategy\s*:\s*\)\@40<=\%(round_robin\|least_busy\|weighted\|resource_aware\|performance\|random\|hash\|auction\)\>"
@@ -54,7 +54,10 @@ syn match hiveNone "\<none\>\%(\s*:\)\@!"
 
 syn match hiveInclude "\<\%(import\|as\)\>\%(\s*:\)\@!"
 syn match hiveStorage "\<\%(type\|enum\|const\|capability\|agent\|pool\|route\|workflow\)\>\%(\s*:\)\@!"
+" `topic` starts an item only at the start of a line; `publish` and `receive` only after `=`.
+syn match hiveStorage "^topic\>\%(\s*:\)\@!"
 syn match hiveKeyword "\<\%(step\|output\|with\)\>\%(\s*:\)\@!"
+syn match hiveKeyword "\%(=\s*\)\@20<=\<\%(publish\|receive\)\>\ze\s\+\h"
 syn match hiveRepeat "\<\%(for\|in\)\>\%(\s*:\)\@!"
 
 syn match hiveTypeName "\%(\<\%(type\|enum\)\s\+\)\@40<=\h\w*"

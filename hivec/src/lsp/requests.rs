@@ -235,6 +235,7 @@ fn kind_of(kind: ItemKind) -> CompletionItemKind {
             DefKind::Workflow => CompletionItemKind::FUNCTION,
             DefKind::Module => CompletionItemKind::MODULE,
             DefKind::State => CompletionItemKind::VARIABLE,
+            DefKind::Topic => CompletionItemKind::EVENT,
         },
     }
 }

@@ -102,6 +102,8 @@ pub fn graph(plan: &Plan, name: &str) -> Value {
             let (kind, callee) = match &step.call {
                 Callee::Capability(c) => ("capability", c),
                 Callee::Workflow(w) => ("workflow", w),
+                Callee::Publish(t) => ("publish", t),
+                Callee::Receive(t) => ("receive", t),
             };
             json!({
                 "name": step.name,

@@ -36,6 +36,8 @@ pub struct Spec {
     pub logs: crate::observe::Logs,
     /// The run's shared state, which the agent reads and writes with `get` and `put`.
     pub state: Option<Arc<crate::state::Store>>,
+    /// The run's topics, which the agent publishes to and, if it subscribes, is sent.
+    pub topics: Option<crate::topics::protocol::Topics>,
 }
 
 impl Spec {
@@ -366,12 +368,19 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
     }
     settled.send_replace(true);
     wake();
+    let mut published = spec
+        .topics
+        .as_ref()
+        .filter(|t| !t.subscribes.is_empty())
+        .map(|t| t.board.watch());
+    // Messages retained from before it started come first.
+    send_events(spec, conn);
     let watchdog = tokio::time::interval(spec.heartbeat.max(Duration::from_millis(10)));
     tokio::pin!(watchdog);
     let end = loop {
         tokio::select! {
             line = lines.next_line() => match line {
-                Ok(Some(line)) => on_line(&who, conn, &line, spec.state.as_ref()),
+                Ok(Some(line)) => on_line(&who, conn, &line, spec),
                 // No answer can come any more: a crash, whether or not the process lives on.
                 Ok(None) => break "exited".to_string(),
                 Err(e) => break format!("output unreadable: {e}"),
@@ -390,6 +399,12 @@ async fn serve(spec: &Spec, conn: &Arc<Mutex<Conn>>, life: &Life) -> Result<(), 
                 group.kill();
                 break "was killed: it did not exit after `shutdown`".to_string();
             }
+            Ok(()) = async {
+                match published.as_mut() {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => send_events(spec, conn),
         }
     };
     // A process that closed its output but lives on is killed after a moment (after the
@@ -498,8 +513,20 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// Sends a subscribing agent the `event` messages it has not been sent yet.
+fn send_events(spec: &Spec, conn: &Mutex<Conn>) {
+    let Some(topics) = &spec.topics else { return };
+    let Some(writer) = conn.lock().ok().and_then(|c| c.writer.clone()) else {
+        return;
+    };
+    for line in topics.events() {
+        let _ = writer.send(line);
+    }
+}
+
 /// One line from the agent.
-fn on_line(who: &str, conn: &Mutex<Conn>, line: &str, state: Option<&Arc<crate::state::Store>>) {
+fn on_line(who: &str, conn: &Mutex<Conn>, line: &str, spec: &Spec) {
+    let state = spec.state.as_ref();
     let Ok(mut c) = conn.lock() else { return };
     c.last_seen = Some(Instant::now());
     let msg: Value = match serde_json::from_str(line) {
@@ -517,6 +544,16 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str, state: Option<&Arc<crate::
     let kind = msg.get("type").and_then(Value::as_str);
     if let Some(kind) = kind.filter(|k| crate::state::protocol::REQUESTS.contains(k)) {
         c.state_request(who, kind, id, &msg, state);
+        return;
+    }
+    if kind == Some("publish") {
+        let answer = match &spec.topics {
+            Some(t) => crate::topics::protocol::answer(&t.board, &msg),
+            None => json!({"type": "publish_refused", "topic": msg.get("topic"), "reason": "this run keeps no topics"}).to_string(),
+        };
+        if let Some(w) = &c.writer {
+            let _ = w.send(answer);
+        }
         return;
     }
     // An answer to a bid: its cost, or a refusal (`error`).

@@ -1,0 +1,13 @@
+//! Topics of a run in one process: typed messages kept for their `retain`, deduplicated by
+//! key within their `dedupe` (`board.rs`), and the agent protocol's `publish` and `event`
+//! messages (`protocol.rs`).
+//!
+//! Invariant: a message is checked against its topic's type and journaled before anyone can
+//! see it; a refused publish changes nothing and the run goes on. Messages are numbered in
+//! one sequence across topics, so every reader (a `receive`, a subscribing agent) reads them
+//! in the order they were published, from a cursor, and misses none still retained.
+
+pub(crate) mod board;
+pub mod protocol;
+
+pub use board::{Board, Message, Refusal};
