@@ -79,7 +79,7 @@ impl ApiError {
         }
     }
 
-    fn with(mut self, field: &str, value: Value) -> ApiError {
+    pub(super) fn with(mut self, field: &str, value: Value) -> ApiError {
         self.extra.insert(field.to_string(), value);
         self
     }
@@ -102,6 +102,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/runs/{id}", get(show))
         .route("/v1/runs/{id}/cancel", post(cancel))
         .merge(super::events::routes())
+        .merge(super::topics::routes())
         .merge(super::dashboard::api())
         .route("/v1/runs/{id}/retry", post(retry))
         .route("/v1/reload", post(reload))
@@ -203,21 +204,7 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", message);
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!("the body is larger than {} MiB", MAX_BODY >> 20),
-        ),
-        _ => bad(format!("the body could not be read: {e}")),
-    })?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
-    let Value::Object(mut body) = body else {
-        return Err(bad(
-            "the body is a JSON object: {\"workflow\": …, \"inputs\": {…}}".into(),
-        ));
-    };
+    let mut body = json_object(body, "{\"workflow\": …, \"inputs\": {…}}")?;
     let workflow = match body.remove("workflow") {
         Some(Value::String(w)) => w,
         Some(_) => return Err(bad("`workflow` is a string".into())),
@@ -260,6 +247,29 @@ async fn submit(
             ApiError::new(code, "not-recorded", e)
         })?;
     Ok((StatusCode::CREATED, axum::Json(run)).into_response())
+}
+
+/// A request's body as a JSON object (its shape, `expected`, for the error of any other);
+/// 413 past [`MAX_BODY`], 400 for anything but an object.
+pub(super) fn json_object(
+    body: Result<Bytes, BytesRejection>,
+    expected: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", message);
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the body is larger than {} MiB", MAX_BODY >> 20),
+        ),
+        _ => bad(format!("the body could not be read: {e}")),
+    })?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    match body {
+        Value::Object(body) => Ok(body),
+        _ => Err(bad(format!("the body is a JSON object: {expected}"))),
+    }
 }
 
 /// `inputs` checked against workflow `name`'s parameters and normalised as a run binds them;

@@ -17,6 +17,7 @@ mod events;
 mod history;
 mod letters;
 mod runs;
+mod topics;
 mod workflows;
 
 use crate::Color;
