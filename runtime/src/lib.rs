@@ -109,14 +109,13 @@ impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
-        if !plan.states.is_empty() && options.remote.is_some() && !options.simulate {
-            return Err(RunError::run(
-                "state cells are kept in one process: a plan with `state` items cannot run with --redis yet",
-            ));
-        }
-        let store = Arc::new(
-            state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
-        );
+        let store = match &options.remote {
+            Some(remote) if !options.simulate => {
+                state::Store::Redis(Box::new(remote.cells(plan.clone()).map_err(RunError::run)?))
+            }
+            _ => state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
+        };
+        let store = Arc::new(store);
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.

@@ -63,6 +63,68 @@ workflow main(count: int) -> int {{
     dir
 }
 
+/// A child process killed and reaped when dropped, so that a test leaves none behind on
+/// any exit path.
+pub struct Reaped(Option<Child>);
+
+impl Reaped {
+    pub fn new(child: Child) -> Reaped {
+        Reaped(Some(child))
+    }
+
+    /// The process, which the caller now waits for (see [`finish`]).
+    pub fn take(&mut self) -> Child {
+        self.0.take().expect("a process")
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A process a test stopped with SIGSTOP: continued and killed when dropped, unless the
+/// test continued it itself.
+pub struct Stopped(pub Option<u32>);
+
+impl Stopped {
+    pub fn stop(pid: u32) -> Stopped {
+        kill_pid(pid, "-STOP");
+        Stopped(Some(pid))
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_pid(pid, "-CONT");
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_pid(pid, "-CONT");
+            kill_pid(pid, "-KILL");
+        }
+    }
+}
+
+/// Sends `sig` to process `pid`; whether it was delivered.
+pub fn kill_pid(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub fn hivec(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hivec"));
     cmd.current_dir(dir).env("NO_COLOR", "1");
