@@ -10,7 +10,7 @@ mod probe;
 #[path = "common/redis.rs"]
 mod redis;
 
-use cluster::{Reaped, Stopped, await_workers, finish, hivec, serial, text, worker};
+use cluster::{Reaped, Stopped, await_workers, finish, hivec, run_id, serial, text, worker};
 use probe::{HIVE, PROBE, reasons};
 use redis::Redis;
 use serde_json::{Value, json};
@@ -275,6 +275,81 @@ fn two_workers_write_one_last_writer_cell() {
         .parse()
         .unwrap_or(-1);
     assert!(ttl > 0, "the cell of a finished run expires: {ttl}");
+    // The run's journal ends with the final state.
+    let journal = keys.trim().replace(":state:cell:latest", ":journal");
+    let events = cluster.redis.cli(&["XRANGE", &journal, "-", "+"]);
+    let tally = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "state" && e["key"] == "tally");
+    assert_eq!(
+        tally.map(|e| e["value"].clone()),
+        Some(json!(200)),
+        "{events}"
+    );
+}
+
+/// A coordinator killed with SIGKILL after its first step wrote the state: the resumed one
+/// finds the cells in Redis (the finished step is not run again).
+#[test]
+fn a_resumed_coordinator_keeps_the_state() {
+    let _serial = serial();
+    let cluster = probe_cluster("resume");
+    let first = json!([{"type": "put", "key": "notes", "value": ["kept"]}]);
+    let second = json!([{"type": "get", "key": "total", "pause_ms": 2000}]);
+    let mut run = cluster.coordinator(
+        "twice",
+        &[("first", first), ("second", second)],
+        "lost.json",
+    );
+    let id = run_id(run.child());
+    let journal = format!("hive:default:run:{id}:journal");
+    let start = Instant::now();
+    while !cluster
+        .redis
+        .cli(&["XRANGE", &journal, "-", "+"])
+        .contains(r#""event":"done""#)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the first step never finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run.child().kill().expect("SIGKILL");
+    let _ = run.child().wait();
+    // The killed coordinator's lease on the run has to end first.
+    let lease = format!("hive:default:run:{id}:coordinator");
+    while cluster.redis.cli(&["EXISTS", &lease]) != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the lease never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut resumed = Reaped::new(
+        hivec(&cluster.dir)
+            .args([
+                "run",
+                "main.hive",
+                "--resume",
+                &id,
+                "--redis",
+                &cluster.redis.url(),
+            ])
+            .args(["--state-out", "state.json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run --resume"),
+    );
+    let (output, state, stderr) = ended(
+        &cluster.dir,
+        finish(resumed.take(), Duration::from_secs(60)),
+        "state.json",
+    );
+    assert_eq!(reasons(&output[0]), ["put_ok"], "{stderr}");
+    assert_eq!(state["notes"], json!(["kept"]), "{stderr}");
 }
 
 /// The research team example gives the same output and final state under `--redis` with

@@ -299,6 +299,18 @@ impl Runtime {
         self.state.snapshot()
     }
 
+    /// Records every state cell's final value and version in the run's journal, where the
+    /// writes were not journaled one by one: in distributed mode they are kept in Redis.
+    pub fn journal_state(&self) -> Result<(), String> {
+        let (Some(journal), state::Store::Redis(cells)) = (&self.journal, &*self.state) else {
+            return Ok(());
+        };
+        for (key, cell) in cells.versions() {
+            journal.record_state(&key, &cell.value, cell.version)?;
+        }
+        Ok(())
+    }
+
     /// The plan being run.
     pub fn plan(&self) -> &Plan {
         &self.plan

@@ -77,8 +77,8 @@ impl Reaped {
         self.0.take().expect("a process")
     }
 
-    pub fn id(&self) -> u32 {
-        self.0.as_ref().map_or(0, Child::id)
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a process")
     }
 }
 
@@ -123,6 +123,22 @@ pub fn kill_pid(pid: u32, sig: &str) -> bool {
         .args([sig, &pid.to_string()])
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The run id a coordinator printed first on stderr; waits for it.
+pub fn run_id(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut first = String::new();
+    let mut reader = std::io::BufReader::new(stderr);
+    reader.read_line(&mut first).expect("stderr");
+    // The rest is drained so that the coordinator never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    first
+        .trim()
+        .strip_prefix("run id: ")
+        .unwrap_or_else(|| panic!("no run id: {first}"))
+        .to_string()
 }
 
 pub fn hivec(dir: &Path) -> Command {
