@@ -9,6 +9,7 @@ mod redis;
 use common::{simulate, write};
 use hive_runtime::remote::keys::Keys;
 use hive_runtime::remote::{Link, RemoteOptions};
+use hive_runtime::state::locks::Mode;
 use hive_runtime::state::redis::Cells;
 use hive_runtime::state::{Put, Store};
 use hive_tests::plan_of;
@@ -267,4 +268,57 @@ fn a_workflow_reads_its_cells_at_their_defaults_under_simulation() {
     let report = simulate("state-read", &source, json!({}), 1);
     // Simulated agents write nothing: the cells keep their defaults.
     assert_eq!(report.map(|r| r.output).ok(), Some(json!(7)));
+}
+
+/// Writes sent together are applied by Redis in one script, each accepted or refused as it
+/// would be alone, as in memory: a write fenced by the lock in the middle of them stops
+/// nothing after it but itself.
+#[test]
+fn a_batch_of_writes_is_answered_as_the_writes_one_by_one() {
+    let (_server, link) = redis();
+    let outcomes = [store(), redis_stores(&link).0].map(|store| {
+        let lock = store.lock("total", Mode::Exclusive, Duration::from_secs(30));
+        let token = TOKIO.block_on(lock).expect("locked");
+        let put = |value: Value, token: Option<u64>, expect: Option<u64>| {
+            let put = Put {
+                key: "total".into(),
+                value,
+                expect,
+                token,
+            };
+            (Some("w".to_string()), put)
+        };
+        let writes = vec![
+            put(json!(1), Some(token), None),
+            put(json!(2), None, None),
+            put(json!("junk"), Some(token), None),
+            put(json!(3), Some(token), Some(1)),
+            put(json!(4), Some(token + 7), None),
+            put(json!(5), Some(token), Some(1)),
+            put(json!(6), Some(token), None),
+        ];
+        let results = TOKIO.block_on(store.put_batch(writes));
+        let shown: Vec<String> = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(v) => format!("ok {v}"),
+                Err(r) => format!("refused at {} ({}): {}", r.version, r.value, r.reason),
+            })
+            .collect();
+        (shown, store.value("total"))
+    });
+    assert_eq!(outcomes[0], outcomes[1]);
+    let (shown, total) = &outcomes[0];
+    assert_eq!(shown[0], "ok 1");
+    assert!(
+        shown[1].contains("is locked by another holder"),
+        "{shown:?}"
+    );
+    assert!(shown[4].contains("was never given out"), "{shown:?}");
+    assert_eq!(
+        shown[5],
+        "refused at 2 (4): expected version 1, and the cell is at version 2"
+    );
+    assert_eq!(shown[6], "ok 3");
+    assert_eq!(total, &Some(json!(10)));
 }

@@ -83,6 +83,18 @@ impl Store {
         }
     }
 
+    /// Writes to one cell by agents of their capabilities (`None`: the runtime itself), in
+    /// order, each accepted or refused as it would be alone.
+    pub async fn put_batch(&self, writes: Vec<(Option<String>, Put)>) -> Vec<Result<u64, Refused>> {
+        match self {
+            Store::Memory(m) => writes
+                .into_iter()
+                .map(|(capability, put)| m.put(capability.as_deref(), put))
+                .collect(),
+            Store::Redis(r) => r.put_batch(writes).await,
+        }
+    }
+
     /// A refusal of a write to `key` for `reason`, with the cell as it is.
     pub async fn refusal(&self, key: &str, reason: String) -> Refused {
         match self {

@@ -22,23 +22,88 @@ pub const REQUESTS: &[&str] = &["get", "put", "lock", "unlock"];
 
 type Pending = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The requests of one agent connection whose answers wait for Redis, applied one after
-/// the other in the order they came.
+/// Most requests a lane takes from its queue at once.
+const BATCH: usize = 1_024;
+
+/// A request waiting in a [`Lane`].
+enum Job {
+    /// A `put` by an agent of a capability, answered through `done`: consecutive ones to
+    /// one cell are applied together.
+    Write {
+        store: Arc<Store>,
+        capability: String,
+        put: Put,
+        done: Box<dyn FnOnce(Result<u64, super::Refused>) + Send>,
+    },
+    /// Any other request.
+    Other(Pending),
+}
+
+/// The requests of one agent connection whose answers wait for Redis, applied in the order
+/// they came: consecutive writes to one cell in one script call, the rest one after the
+/// other.
 #[derive(Default)]
-pub struct Lane(OnceLock<mpsc::UnboundedSender<Pending>>);
+pub struct Lane(OnceLock<mpsc::UnboundedSender<Job>>);
 
 impl Lane {
-    fn push(&self, request: Pending) {
+    fn push(&self, job: Job) {
         let queue = self.0.get_or_init(|| {
-            let (queue, mut requests) = mpsc::unbounded_channel::<Pending>();
-            tokio::spawn(async move {
-                while let Some(request) = requests.recv().await {
-                    request.await;
-                }
-            });
+            let (queue, jobs) = mpsc::unbounded_channel::<Job>();
+            tokio::spawn(drain(jobs));
             queue
         });
-        let _ = queue.send(request);
+        let _ = queue.send(job);
+    }
+}
+
+/// Applies a lane's jobs as they come, in order.
+async fn drain(mut jobs: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut batch = batch.into_iter().peekable();
+        while let Some(job) = batch.next() {
+            let (store, capability, put, done) = match job {
+                Job::Other(request) => {
+                    request.await;
+                    continue;
+                }
+                Job::Write {
+                    store,
+                    capability,
+                    put,
+                    done,
+                } => (store, capability, put, done),
+            };
+            let key = put.key.clone();
+            let mut writes = vec![(Some(capability), put)];
+            let mut answers = vec![done];
+            while let Some(Job::Write { store: s, put, .. }) = batch.peek()
+                && Arc::ptr_eq(s, &store)
+                && put.key == key
+            {
+                let Some(Job::Write {
+                    capability,
+                    put,
+                    done,
+                    ..
+                }) = batch.next()
+                else {
+                    break;
+                };
+                writes.push((Some(capability), put));
+                answers.push(done);
+            }
+            let results = store.put_batch(writes).await;
+            for (done, result) in answers.into_iter().zip(results) {
+                done(result);
+            }
+        }
     }
 }
 
@@ -89,11 +154,7 @@ pub fn answer(
                 expect: msg.get("expect").and_then(Value::as_u64),
                 token: msg.get("token").and_then(Value::as_u64),
             };
-            Box::pin(async move {
-                let result = match &capability {
-                    Ok(c) => store.put(Some(c), put).await,
-                    Err(reason) => Err(store.refusal(&key, reason.clone()).await),
-                };
+            let answered = move |result: Result<u64, super::Refused>| {
                 let answer = match result {
                     Ok(version) => json!({"type": "put_ok", "key": key, "version": version}),
                     Err(r) => json!({
@@ -105,7 +166,25 @@ pub fn answer(
                     }),
                 };
                 send(reply(answer));
-            })
+            };
+            match capability {
+                Ok(capability) if !immediate => {
+                    lane.push(Job::Write {
+                        store,
+                        capability,
+                        put,
+                        done: Box::new(answered),
+                    });
+                    return;
+                }
+                capability => Box::pin(async move {
+                    let result = match &capability {
+                        Ok(c) => store.put(Some(c), put).await,
+                        Err(reason) => Err(store.refusal(&put.key, reason.clone()).await),
+                    };
+                    answered(result);
+                }),
+            }
         }
         "lock" => {
             let name = text("name").unwrap_or_default();
@@ -156,6 +235,6 @@ pub fn answer(
         // Nothing in memory waits: the request is answered before this returns.
         let _ = request.now_or_never();
     } else {
-        lane.push(request);
+        lane.push(Job::Other(request));
     }
 }

@@ -58,11 +58,22 @@ pub struct Cells {
 
 /// What the write script answered.
 enum Applied {
-    Done(u64),
+    /// Every write was applied.
+    Done,
     /// Another writer came first: the cell as it is now.
     Moved(Versioned),
-    /// The lock's token refused it: the cell, the live holder's token and the last token.
-    Fenced(Versioned, Option<u64>, u64),
+    /// The writes before this many were applied; the next one's token did not fence the
+    /// lock, whose live holder and last token are these.
+    Fenced(usize, Option<u64>, u64),
+}
+
+/// A refusal for `reason`, with the cell as it is.
+fn refused(reason: String, cell: &Versioned) -> Refused {
+    Refused {
+        reason,
+        version: cell.version,
+        value: cell.value.clone(),
+    }
 }
 
 impl Cells {
@@ -136,68 +147,159 @@ impl Cells {
     /// An agent of `capability` writes (`None`: the runtime itself). A refused write changes
     /// nothing.
     pub async fn put(&self, capability: Option<&str>, put: Put) -> Result<u64, Refused> {
-        let refused = |reason: String, cell: Versioned| Refused {
-            reason,
-            version: cell.version,
-            value: cell.value,
+        let mut results = self
+            .put_batch(vec![(capability.map(str::to_string), put)])
+            .await;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(self.unknown(String::new())))
+    }
+
+    /// Writes to one cell by agents of their capabilities (`None`: the runtime itself), in
+    /// order, each accepted or refused as it would be alone; the accepted ones are applied by
+    /// one script, as long as nobody else wrote the cell meanwhile.
+    pub async fn put_batch(&self, writes: Vec<(Option<String>, Put)>) -> Vec<Result<u64, Refused>> {
+        let mut results: Vec<Option<Result<u64, Refused>>> = vec![None; writes.len()];
+        let Some(key) = writes.first().map(|(_, p)| p.key.clone()) else {
+            return Vec::new();
         };
-        let admitted = match rules::admit(&self.plan, capability, &put) {
-            Ok(v) => v,
-            Err(reason) => return Err(self.refusal(&put.key, reason).await),
-        };
-        let seen = self.seen.lock().ok().and_then(|s| s.get(&put.key).cloned());
+        if !self.plan.states.contains_key(&key) {
+            let reason = format!("there is no state cell `{key}`");
+            return writes
+                .iter()
+                .map(|_| Err(self.unknown(reason.clone())))
+                .collect();
+        }
+        // A write the cell cannot take is refused where it comes, with the cell as the
+        // writes before it leave it.
+        let mut pending: Vec<(usize, Result<Value, String>)> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, (capability, put))| (i, rules::admit(&self.plan, capability.as_deref(), put)))
+            .collect();
+        let seen = self.seen.lock().ok().and_then(|s| s.get(&key).cloned());
         let (mut cell, mut fresh) = match seen {
             Some(cell) => (cell, false),
-            None => (
-                self.fetch(&put.key)
-                    .await
-                    .map_err(|e| self.unknown(e.clone()))?,
-                true,
-            ),
+            None => match self.fetch(&key).await {
+                Ok(cell) => (cell, true),
+                Err(e) => {
+                    for (i, _) in pending.drain(..) {
+                        results[i] = Some(Err(self.unknown(e.clone())));
+                    }
+                    (self.decode(&key, None, None), true)
+                }
+            },
         };
-        for _ in 0..MAX_ROUNDS {
-            let next = match rules::next(&self.plan, &put.key, &cell, admitted.clone(), put.expect)
-            {
-                Ok(next) => next,
-                // What this process saw may be old: only Redis's cell may refuse a write.
-                Err(_) if !fresh => {
-                    cell = self.fetch(&put.key).await.map_err(|e| self.unknown(e))?;
-                    fresh = true;
+        let mut rounds = 0;
+        while !pending.is_empty() {
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                let reason = format!(
+                    "`{key}` was written by others {MAX_ROUNDS} times while this write was being merged"
+                );
+                for (i, _) in pending.drain(..) {
+                    results[i] = Some(Err(refused(reason.clone(), &cell)));
+                }
+                break;
+            }
+            // Each write computed from the cell as the ones before it leave it.
+            let mut at = cell.clone();
+            let mut accepted: Vec<(usize, Value)> = Vec::new();
+            let mut refusals: Vec<(usize, Refused)> = Vec::new();
+            let mut stale = false;
+            for (i, admitted) in &pending {
+                let next = admitted
+                    .clone()
+                    .and_then(|v| rules::next(&self.plan, &key, &at, v, writes[*i].1.expect));
+                match next {
+                    Ok(next) => {
+                        at = Versioned {
+                            value: next.clone(),
+                            version: at.version + 1,
+                        };
+                        accepted.push((*i, next));
+                    }
+                    // What this process saw may be old: only Redis's cell may refuse a write.
+                    Err(_) if !fresh => {
+                        stale = true;
+                        break;
+                    }
+                    Err(reason) => refusals.push((*i, refused(reason, &at))),
+                }
+            }
+            if stale {
+                match self.fetch(&key).await {
+                    Ok(now) => (cell, fresh) = (now, true),
+                    Err(e) => {
+                        for (i, _) in pending.drain(..) {
+                            results[i] = Some(Err(self.unknown(e.clone())));
+                        }
+                    }
+                }
+                continue;
+            }
+            if accepted.is_empty() {
+                for (i, r) in refusals {
+                    results[i] = Some(Err(r));
+                }
+                break;
+            }
+            let tokens: Vec<Option<u64>> =
+                accepted.iter().map(|(i, _)| writes[*i].1.token).collect();
+            let values: Vec<&Value> = accepted.iter().map(|(_, v)| v).collect();
+            let applied = match self.apply(&key, &cell, &values, &tokens).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    for (i, _) in pending.drain(..) {
+                        results[i] = Some(Err(refused(e.0.clone(), &cell)));
+                    }
+                    break;
+                }
+            };
+            let (done, fenced) = match applied {
+                Applied::Moved(now) => {
+                    self.saw(&key, &now);
+                    (cell, fresh) = (now, true);
                     continue;
                 }
-                Err(reason) => return Err(refused(reason, cell)),
+                Applied::Done => (accepted.len(), None),
+                Applied::Fenced(n, holder, last) => (n, Some((holder, last))),
             };
-            match self.apply(&put, &cell, &next).await {
-                Ok(Applied::Done(version)) => {
-                    let written = Versioned {
-                        value: next,
-                        version,
-                    };
-                    self.saw(&put.key, &written);
-                    return Ok(version);
+            // The writes applied, the refusals among them, and the fenced one.
+            let boundary = accepted.get(done).map_or(usize::MAX, |(i, _)| *i);
+            for (k, (i, value)) in accepted.iter().take(done).enumerate() {
+                let version = cell.version + k as u64 + 1;
+                results[*i] = Some(Ok(version));
+                at = Versioned {
+                    value: value.clone(),
+                    version,
+                };
+            }
+            if done > 0 {
+                cell = at.clone();
+                self.saw(&key, &cell);
+            }
+            for (i, r) in refusals {
+                if i < boundary {
+                    results[i] = Some(Err(r));
                 }
-                Ok(Applied::Moved(now)) => {
-                    self.saw(&put.key, &now);
-                    (cell, fresh) = (now, true);
-                }
-                Ok(Applied::Fenced(now, holder, last)) => {
-                    self.saw(&put.key, &now);
-                    let reason = match rules::fence(&put.key, put.token, holder, last) {
-                        Check::Stale(why) | Check::Locked(why) => why,
-                        Check::Free | Check::Held => "the lock refused the write".to_string(),
-                    };
-                    return Err(refused(reason, now));
-                }
-                Err(e) => return Err(refused(e.0, cell)),
+            }
+            fresh = true;
+            pending.retain(|(i, _)| results[*i].is_none() && *i != boundary);
+            if let Some((holder, last)) = fenced {
+                let put = &writes[boundary].1;
+                let reason = match rules::fence(&key, put.token, holder, last) {
+                    Check::Stale(why) | Check::Locked(why) => why,
+                    Check::Free | Check::Held => "the lock refused the write".to_string(),
+                };
+                results[boundary] = Some(Err(refused(reason, &cell)));
+                pending.retain(|(i, _)| *i > boundary);
             }
         }
-        Err(refused(
-            format!(
-                "`{}` was written by others {MAX_ROUNDS} times while this write was being merged",
-                put.key
-            ),
-            cell,
-        ))
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(self.unknown("the write was not applied".into()))))
+            .collect()
     }
 
     fn unknown(&self, reason: String) -> Refused {
@@ -226,27 +328,39 @@ impl Cells {
         }
     }
 
-    /// Runs the write script for `next`, computed from `cell`.
+    /// Runs the write script for `values` (each the cell after one write, the first
+    /// computed from `cell`), written with `tokens`.
     async fn apply(
         &self,
-        put: &Put,
+        key: &str,
         cell: &Versioned,
-        next: &Value,
+        values: &[&Value],
+        tokens: &[Option<u64>],
     ) -> Result<Applied, RemoteError> {
         let keys = [
-            self.keys.state_cell(&self.run, &put.key),
-            self.keys.state_lock(&self.run, &put.key),
-            self.keys.state_token(&self.run, &put.key),
+            self.keys.state_cell(&self.run, key),
+            self.keys.state_lock(&self.run, key),
+            self.keys.state_token(&self.run, key),
         ];
-        let token = put.token.map(|t| t.to_string()).unwrap_or_default();
-        let args = [cell.version.to_string(), next.to_string(), token];
+        let mut args = vec![cell.version.to_string()];
+        for (value, token) in values.iter().zip(tokens) {
+            args.push(value.to_string());
+            args.push(token.map(|t| t.to_string()).unwrap_or_default());
+        }
         let answer: Vec<String> = self.eval(&self.put, &keys, &args).await?;
         let number = |i: usize| answer.get(i).and_then(|t| t.parse::<u64>().ok());
-        let now = || self.decode(&put.key, number(1), answer.get(2).map(String::as_str));
         match answer.first().map(String::as_str) {
-            Some("ok") => Ok(Applied::Done(number(1).unwrap_or(0))),
-            Some("moved") => Ok(Applied::Moved(now())),
-            Some("fenced") => Ok(Applied::Fenced(now(), number(3), number(4).unwrap_or(0))),
+            Some("ok") => Ok(Applied::Done),
+            Some("moved") => Ok(Applied::Moved(self.decode(
+                key,
+                number(1),
+                answer.get(2).map(String::as_str),
+            ))),
+            Some("fenced") => Ok(Applied::Fenced(
+                number(1).unwrap_or(0) as usize,
+                number(2),
+                number(3).unwrap_or(0),
+            )),
             _ => Err(RemoteError(format!(
                 "Redis at {}: the state write script answered {answer:?}",
                 self.link.shown()
