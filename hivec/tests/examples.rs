@@ -242,12 +242,6 @@ fn every_example_runs_over_redis_with_two_workers() {
             continue;
         }
         let file = &args[1];
-        // State cells are kept in one process: such a run is refused with --redis (tested
-        // in state.rs).
-        let source = std::fs::read_to_string(format!("../{file}")).unwrap_or_default();
-        if source.lines().any(|l| l.starts_with("state ")) {
-            continue;
-        }
         let namespace = format!("examples-{name}");
         let distributed = [
             "--redis".to_string(),
