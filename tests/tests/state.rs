@@ -322,3 +322,43 @@ fn a_batch_of_writes_is_answered_as_the_writes_one_by_one() {
     assert_eq!(shown[6], "ok 3");
     assert_eq!(total, &Some(json!(10)));
 }
+
+/// The password of the Redis URL is in no refusal and no error of the state in Redis, when
+/// Redis goes away under a run.
+#[test]
+fn a_redis_password_appears_in_no_state_error() {
+    let password = "s3cr3t-state-pw";
+    let server = redis::Redis::start(&["--requirepass", password]);
+    let options = RemoteOptions {
+        url: format!("redis://:{password}@127.0.0.1:{}", server.port),
+        ca: None,
+        cert: None,
+        key: None,
+        namespace: "state-secrets".to_string(),
+        timeout: Duration::from_millis(500),
+        keep: Duration::from_secs(60),
+    };
+    let link = Arc::new(TOKIO.block_on(Link::open(&options)).expect("redis"));
+    let cells = Cells::new(plan(), link.clone(), Keys::new("state-secrets"), "run");
+    let store = Store::Redis(Box::new(cells.expect("cells")));
+    let put = |value: i64| Put {
+        key: "total".into(),
+        value: json!(value),
+        expect: None,
+        token: None,
+    };
+    assert_eq!(write_to(&store, put(2)), Ok(1));
+    assert_eq!(
+        store.value("total"),
+        Some(json!(2)),
+        "read with the password"
+    );
+    drop(server);
+    let refused = write_to(&store, put(3)).expect_err("Redis is gone");
+    assert!(refused.reason.contains("Redis at"), "{}", refused.reason);
+    let error = link.blocking().map(|_| ()).expect_err("Redis is gone");
+    for text in [&refused.reason, &error.0] {
+        assert!(!text.contains(password), "{text}");
+        assert!(text.contains("***"), "the URL is shown masked: {text}");
+    }
+}
