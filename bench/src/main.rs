@@ -115,9 +115,13 @@ enum Cmd {
     /// Measure a distributed run: `hivec run --redis` with two `hivec worker`s hosting the
     /// echo agent, through a redis-server started for it, next to the same run in one process.
     Redis {
-        /// Echo tasks per run.
+        /// Echo tasks per run (with `--state`: state writes per run).
         #[arg(long, default_value_t = 100_000)]
         tasks: usize,
+        /// Measure state writes instead of tasks: 10 tasks, each sending a tenth of the writes
+        /// as `put`s to one `merge: sum` cell, their instances on both workers.
+        #[arg(long)]
+        state: bool,
         /// Runs of each measurement.
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -191,9 +195,12 @@ fn main() -> std::process::ExitCode {
             edits,
             hivec,
         } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1))),
-        Cmd::Redis { tasks, runs, hivec } => {
-            sibling_hivec(hivec).and_then(|h| redis::run(&h, tasks, runs.max(1)))
-        }
+        Cmd::Redis {
+            tasks,
+            state,
+            runs,
+            hivec,
+        } => sibling_hivec(hivec).and_then(|h| redis::run(&h, tasks, state, runs.max(1))),
         Cmd::Dashboard {
             steps,
             loads,

@@ -1,6 +1,8 @@
 //! `hive-bench redis`: the whole `hivec run` process as coordinator of a distributed run, with
 //! two `hivec worker` processes hosting the echo agent (concurrency 64), through a
 //! `redis-server` started for the measurement; next to the same file run in one process.
+//! With `--state`, the echo agent's tasks write one shared state cell instead, and every run's
+//! final state is checked to hold every write.
 
 use super::{Sample, measure};
 use std::path::Path;
@@ -59,24 +61,42 @@ impl Drop for Workers {
     }
 }
 
-/// Measures `tasks` echo tasks over Redis `runs` times, and once more in one process each run.
-pub fn run(hivec: &Path, tasks: usize, runs: usize) -> Result<(), String> {
+/// Measures `tasks` echo tasks (with `state`: state writes) over Redis `runs` times, and
+/// once more in one process each run.
+pub fn run(hivec: &Path, tasks: usize, state: bool, runs: usize) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-redis-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let agent = std::env::current_exe()
         .map_err(|e| e.to_string())?
         .with_file_name("hive-echo-agent");
     let file = dir.join("echo.hive");
-    let source = format!(
-        r#"capability echo(value: int) -> int
+    let source = if state {
+        // Two instances on each worker, so that both workers' writes meet in the one cell.
+        format!(
+            r#"state hits: int = 0 {{ merge: sum }}
+capability bump(puts: int) -> int writes [hits]
+agent writer {{ provides: [bump], exec: "{}", replicas: 2 }}
+workflow main() -> int {{
+  step xs = for i in range(0, 10) {{ bump(puts: {}) }}
+  output state.hits
+}}
+"#,
+            agent.display(),
+            tasks / 10
+        )
+    } else {
+        format!(
+            r#"capability echo(value: int) -> int
 agent echoer {{ provides: [echo], exec: "{}", concurrency: 64 }}
 workflow main(n: int) -> int {{
   step xs = for i in range(0, n) {{ echo(value: i) }}
   output len(xs)
 }}
 "#,
-        agent.display()
-    );
+            agent.display()
+        )
+    };
+    let tasks = if state { tasks / 10 * 10 } else { tasks };
     std::fs::write(&file, source).map_err(|e| e.to_string())?;
     let server = Server::start()?;
     let url = format!("redis://127.0.0.1:{}", server.port);
@@ -94,26 +114,41 @@ workflow main(n: int) -> int {{
     );
     await_workers(server.port, 2)?;
     println!("hivec: {}", hivec.display());
-    println!("{tasks} echo tasks, two workers (concurrency 64 each), redis-server on loopback");
+    let what = if state {
+        println!(
+            "{tasks} state writes (10 tasks of {} puts, one merge: sum cell), two workers with two instances each, redis-server on loopback",
+            tasks / 10
+        );
+        "writes"
+    } else {
+        println!("{tasks} echo tasks, two workers (concurrency 64 each), redis-server on loopback");
+        "tasks"
+    };
     let input = format!("n={tasks}");
+    let written = dir.join("state.json");
     let mut remote = Vec::new();
     let mut local = Vec::new();
     for _ in 0..runs {
-        remote.push(measure(
-            Command::new(hivec)
-                .arg("run")
-                .arg(&file)
-                .args(["--input", &input, "--redis", &url]),
-        )?);
-        local.push(measure(
-            Command::new(hivec)
-                .arg("run")
-                .arg(&file)
-                .args(["--input", &input]),
-        )?);
+        for (samples, redis) in [(&mut remote, Some(&url)), (&mut local, None)] {
+            let mut cmd = Command::new(hivec);
+            cmd.arg("run").arg(&file);
+            if !state {
+                cmd.args(["--input", &input]);
+            }
+            if let Some(url) = redis {
+                cmd.args(["--redis", url]);
+            }
+            if state {
+                cmd.arg("--state-out").arg(&written);
+            }
+            samples.push(measure(&mut cmd)?);
+            if state {
+                check_hits(&written, tasks)?;
+            }
+        }
     }
-    print_line("through Redis", tasks, &remote);
-    print_line("in one process", tasks, &local);
+    print_line("through Redis", what, tasks, &remote);
+    print_line("in one process", what, tasks, &local);
     drop(workers);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -136,14 +171,27 @@ fn await_workers(port: u16, n: usize) -> Result<(), String> {
     }
 }
 
-fn print_line(what: &str, tasks: usize, samples: &[Sample]) {
+/// The run's final state holds every write: `hits` is `writes`.
+fn check_hits(path: &Path, writes: usize) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let state: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if state["hits"].as_u64() != Some(writes as u64) {
+        return Err(format!(
+            "the state cell took {} writes of {writes}",
+            state["hits"]
+        ));
+    }
+    Ok(())
+}
+
+fn print_line(what: &str, unit: &str, tasks: usize, samples: &[Sample]) {
     let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
     walls.sort();
     let median = walls[walls.len() / 2];
     let peak = samples.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
     let cpu = samples.iter().map(|s| s.cpu.as_secs_f64()).sum::<f64>() / samples.len() as f64;
     println!(
-        "  {what}: median {:.3} s over {} runs, {:.0} tasks/s (whole coordinator process), peak {:.1} MB, coordinator CPU {:.2} s",
+        "  {what}: median {:.3} s over {} runs, {:.0} {unit}/s (whole coordinator process), peak {:.1} MB, coordinator CPU {:.2} s",
         median.as_secs_f64(),
         samples.len(),
         tasks as f64 / median.as_secs_f64(),

@@ -283,8 +283,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if let Some(path) = &args.state_out {
             write_state(path, runtime.state());
         }
-        // The journal's last event, written before a distributed run's journal is flushed.
+        // The journal's last events, written before a distributed run's journal is flushed.
         if let Some(j) = &journal {
+            if let Err(e) = runtime.journal_state() {
+                errln!("warning: {e}");
+            }
             let written = match &ended {
                 Ended::Ran(result) => j.record_end(result.as_ref().map(|r| &r.output)),
                 Ended::Signal(signal) => j.record_interrupted(signal.name),

@@ -12,22 +12,6 @@ use redis::Redis;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// The run id a coordinator printed first on stderr; waits for it.
-fn run_id(child: &mut Child) -> String {
-    use std::io::BufRead;
-    let stderr = child.stderr.take().expect("stderr piped");
-    let mut first = String::new();
-    let mut reader = std::io::BufReader::new(stderr);
-    reader.read_line(&mut first).expect("stderr");
-    // The rest is drained so that the coordinator never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    first
-        .trim()
-        .strip_prefix("run id: ")
-        .unwrap_or_else(|| panic!("no run id: {first}"))
-        .to_string()
-}
-
 fn resume(dir: &std::path::Path, redis: &Redis, id: &str) -> Child {
     hivec(dir)
         .args(["run", "main.hive", "--resume", id, "--redis", &redis.url()])

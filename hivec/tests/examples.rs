@@ -242,13 +242,10 @@ fn every_example_runs_over_redis_with_two_workers() {
             continue;
         }
         let file = &args[1];
-        // State cells and topics are kept in one process: such a run is refused with
-        // --redis (tested in state.rs and topics.rs).
+        // Topics are kept in one process: such a run is refused with --redis (tested in
+        // topics.rs).
         let source = std::fs::read_to_string(format!("../{file}")).unwrap_or_default();
-        if source
-            .lines()
-            .any(|l| l.starts_with("state ") || l.starts_with("topic "))
-        {
+        if source.lines().any(|l| l.starts_with("topic ")) {
             continue;
         }
         let namespace = format!("examples-{name}");

@@ -403,6 +403,7 @@ impl Call<'_> {
                 checkpoint: moved.checkpoint.take(),
                 lost: (moved.count, moved.cause.clone()),
                 demand: opts.resources,
+                state: None,
             },
             demand: opts.resources,
             timeout: opts.timeout_ms.map(Duration::from_millis),

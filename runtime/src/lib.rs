@@ -113,19 +113,18 @@ impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
-        if !plan.states.is_empty() && options.remote.is_some() && !options.simulate {
-            return Err(RunError::run(
-                "state cells are kept in one process: a plan with `state` items cannot run with --redis yet",
-            ));
-        }
         if !plan.topics.is_empty() && options.remote.is_some() && !options.simulate {
             return Err(RunError::run(
                 "topics are kept in one process: a plan with `topic` items cannot run with --redis yet",
             ));
         }
-        let store = Arc::new(
-            state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
-        );
+        let store = match &options.remote {
+            Some(remote) if !options.simulate => {
+                state::Store::Redis(Box::new(remote.cells(plan.clone()).map_err(RunError::run)?))
+            }
+            _ => state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
+        };
+        let store = Arc::new(store);
         let board = Arc::new(topics::Board::new(plan.clone(), options.journal.clone()));
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
@@ -340,6 +339,18 @@ impl Runtime {
         key: Option<&str>,
     ) -> Result<String, topics::Refusal> {
         self.topics.publish(topic, payload, key)
+    }
+
+    /// Records every state cell's final value and version in the run's journal, where the
+    /// writes were not journaled one by one: in distributed mode they are kept in Redis.
+    pub fn journal_state(&self) -> Result<(), String> {
+        let (Some(journal), state::Store::Redis(cells)) = (&self.journal, &*self.state) else {
+            return Ok(());
+        };
+        for (key, cell) in cells.versions() {
+            journal.record_state(&key, &cell.value, cell.version)?;
+        }
+        Ok(())
     }
 
     /// The plan being run.

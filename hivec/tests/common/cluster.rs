@@ -63,6 +63,84 @@ workflow main(count: int) -> int {{
     dir
 }
 
+/// A child process killed and reaped when dropped, so that a test leaves none behind on
+/// any exit path.
+pub struct Reaped(Option<Child>);
+
+impl Reaped {
+    pub fn new(child: Child) -> Reaped {
+        Reaped(Some(child))
+    }
+
+    /// The process, which the caller now waits for (see [`finish`]).
+    pub fn take(&mut self) -> Child {
+        self.0.take().expect("a process")
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a process")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A process a test stopped with SIGSTOP: continued and killed when dropped, unless the
+/// test continued it itself.
+pub struct Stopped(pub Option<u32>);
+
+impl Stopped {
+    pub fn stop(pid: u32) -> Stopped {
+        kill_pid(pid, "-STOP");
+        Stopped(Some(pid))
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_pid(pid, "-CONT");
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_pid(pid, "-CONT");
+            kill_pid(pid, "-KILL");
+        }
+    }
+}
+
+/// Sends `sig` to process `pid`; whether it was delivered.
+pub fn kill_pid(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The run id a coordinator printed first on stderr; waits for it.
+pub fn run_id(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut first = String::new();
+    let mut reader = std::io::BufReader::new(stderr);
+    reader.read_line(&mut first).expect("stderr");
+    // The rest is drained so that the coordinator never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    first
+        .trim()
+        .strip_prefix("run id: ")
+        .unwrap_or_else(|| panic!("no run id: {first}"))
+        .to_string()
+}
+
 /// Makes the agent of `dir` (a [`project`] with a 1 s heartbeat) die whenever it is given 13
 /// while the file `poison` is there, and its tasks dead letters after two deliveries.
 pub fn poison(dir: &Path) {

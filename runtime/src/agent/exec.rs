@@ -88,8 +88,10 @@ struct Conn {
     writer: Option<mpsc::UnboundedSender<String>>,
     pending: HashMap<u64, oneshot::Sender<Result<Value, TaskError>>>,
     /// The capability of each task in flight, whose `reads` and `writes` its state requests
-    /// are checked against.
-    capabilities: HashMap<u64, String>,
+    /// are checked against, and the state they go to when the task brings its own.
+    capabilities: HashMap<u64, (String, Option<Arc<crate::state::Store>>)>,
+    /// The order the agent's state requests are applied in.
+    lane: crate::state::protocol::Lane,
     checkpoints: HashMap<u64, Value>,
     /// Bids asked for and not answered yet; ids are shared with tasks.
     bids: HashMap<u64, oneshot::Sender<Option<f64>>>,
@@ -670,25 +672,26 @@ impl Conn {
         let Some(writer) = self.writer.clone() else {
             return;
         };
-        let Some(store) = state else {
-            tracing::warn!("agent {who} sent `{kind}`, and this run keeps no state");
-            return;
-        };
-        let capability = match id {
+        let task = match id {
             Some(id) => self
                 .capabilities
                 .get(&id)
-                .map(String::as_str)
                 .ok_or_else(|| format!("task {id} is not in flight on agent {who}")),
             None if self.capabilities.len() == 1 => {
-                Ok(self.capabilities.values().next().map_or("", String::as_str))
+                self.capabilities.values().next().ok_or_else(String::new)
             }
             None => Err(format!(
                 "`{kind}` names no task (`id`), and agent {who} has {} tasks in flight",
                 self.capabilities.len()
             )),
         };
-        crate::state::protocol::answer(store, capability, msg, move |line| {
+        let own = task.as_ref().ok().and_then(|(_, s)| s.as_ref());
+        let Some(store) = own.or(state) else {
+            tracing::warn!("agent {who} sent `{kind}`, and this run keeps no state");
+            return;
+        };
+        let capability = task.map(|(c, _)| c.as_str());
+        crate::state::protocol::answer(store, capability, msg, &self.lane, move |line| {
             let _ = writer.send(line);
         });
     }
@@ -792,7 +795,8 @@ impl Instance for ExecInstance {
                     c.last_seen = Some(Instant::now());
                 }
                 c.pending.insert(id, tx);
-                c.capabilities.insert(id, task.capability.to_string());
+                c.capabilities
+                    .insert(id, (task.capability.to_string(), task.state.clone()));
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
                     c.capabilities.remove(&id);

@@ -32,6 +32,9 @@ pub struct Task {
     /// The resources it takes while it runs (its step's `resources`): in distributed mode,
     /// what the worker counts as held on the instance that runs it.
     pub demand: hive_plan::Resources,
+    /// The shared state its agent's state requests go to, when it is not the instance's own
+    /// (in distributed mode, its run's cells in Redis).
+    pub state: Option<std::sync::Arc<crate::state::Store>>,
 }
 
 /// Why an attempt produced no output.

@@ -288,6 +288,11 @@ impl Remote {
         sink
     }
 
+    /// The run's shared state cells, in Redis.
+    pub fn cells(&self, plan: Arc<hive_plan::Plan>) -> Result<crate::state::redis::Cells, String> {
+        crate::state::redis::Cells::new(plan, self.link.clone(), self.keys.clone(), &self.run)
+    }
+
     /// The run's id, as `hivec run` prints it.
     pub fn run_id(&self) -> &str {
         &self.run
@@ -424,6 +429,7 @@ impl Remote {
             pipe.del(stream).ignore();
         }
         self.link.pipe::<()>(&pipe).await?;
+        crate::state::redis::expire(&self.link, &self.keys, &self.run, self.keep).await?;
         self.lease.release(&self.link).await
     }
 

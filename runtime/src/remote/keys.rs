@@ -9,6 +9,9 @@
 //! | `run:{run}:results` | stream | results and errors sent back by workers, kept for the run's life: what a resumed coordinator takes instead of sending again |
 //! | `run:{run}:journal` | stream | the run's journal: each entry the events appended since the one before, expiring `--keep` after the last |
 //! | `run:{run}:coordinator` | string, expiring after the lease | the lease of the run's live coordinator: its host, process and a random part |
+//! | `run:{run}:state:cell:{name}` | hash | a state cell: `n` its version, `v` its value (JSON); absent before its first write |
+//! | `run:{run}:state:lock:{name}` | sorted set | the live leases of a lock: `x:TOKEN` (exclusive) or `s:TOKEN` (shared) by the end of the lease, in Redis's milliseconds |
+//! | `run:{run}:state:token:{name}` | string | the last fencing token given out for a lock |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
@@ -76,6 +79,26 @@ impl Keys {
     /// The stream of a run's journal.
     pub fn journal(&self, run: &str) -> String {
         format!("{}run:{run}:journal", self.prefix)
+    }
+
+    /// A state cell of a run.
+    pub fn state_cell(&self, run: &str, name: &str) -> String {
+        format!("{}run:{run}:state:cell:{name}", self.prefix)
+    }
+
+    /// The live leases of a lock of a run.
+    pub fn state_lock(&self, run: &str, name: &str) -> String {
+        format!("{}run:{run}:state:lock:{name}", self.prefix)
+    }
+
+    /// The last fencing token given out for a lock of a run.
+    pub fn state_token(&self, run: &str, name: &str) -> String {
+        format!("{}run:{run}:state:token:{name}", self.prefix)
+    }
+
+    /// A pattern matching every state key of a run.
+    pub fn state_keys(&self, run: &str) -> String {
+        format!("{}run:{run}:state:*", self.prefix)
     }
 
     /// The run a task stream of this namespace belongs to.

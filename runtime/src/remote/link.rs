@@ -101,6 +101,25 @@ impl Link {
             .await
     }
 
+    /// A blocking connection of its own, for reads made where the run cannot wait
+    /// asynchronously (`state.name` in expressions), answering within the run's timeout.
+    pub fn blocking(&self) -> Result<redis::Connection, RemoteError> {
+        let connect = self.timeout.min(Duration::from_secs(5));
+        let conn = self
+            .client
+            .get_connection_with_timeout(connect)
+            .map_err(|e| self.explain(&e))?;
+        conn.set_read_timeout(Some(self.timeout))
+            .and_then(|()| conn.set_write_timeout(Some(self.timeout)))
+            .map_err(|e| self.explain(&e))?;
+        Ok(conn)
+    }
+
+    /// The error of a command run on a [`Link::blocking`] connection, naming this Redis.
+    pub fn failed(&self, e: &RedisError) -> RemoteError {
+        self.explain(e)
+    }
+
     /// Every entry of stream `key`, oldest first (none if it does not exist), read in pages.
     pub async fn range(&self, key: &str) -> Result<Vec<redis::streams::StreamId>, RemoteError> {
         const PAGE: usize = 10_000;

@@ -68,6 +68,7 @@ impl Delivery {
             demand: json("demand")
                 .and_then(|d| serde_json::from_value(d).ok())
                 .unwrap_or_default(),
+            state: None,
         };
         Some(Delivery {
             token: text("token")?.parse().ok()?,

@@ -151,6 +151,10 @@ struct Worker {
     /// Something finished or changed health: readers look again.
     changed: Arc<Notify>,
     stopping: AtomicBool,
+    /// The plan whose agents it hosts.
+    plan: Arc<Plan>,
+    /// The shared state of each run whose tasks it runs, by run, when the plan has cells.
+    cells: Mutex<HashMap<String, Arc<crate::state::Store>>>,
 }
 
 /// Hosts the plan's exec agents (or those of `options.agents`) until `stop` resolves, then
@@ -212,6 +216,8 @@ pub async fn serve(
         held: Mutex::new(HashMap::new()),
         changed: changed.clone(),
         stopping: AtomicBool::new(false),
+        plan: Arc::new(plan.clone()),
+        cells: Mutex::new(HashMap::new()),
     });
     worker.register().await.map_err(|e| RunError::run(e.0))?;
     for h in &worker.hosted {
@@ -421,6 +427,7 @@ impl Worker {
                 .link
                 .query(redis::cmd("HGETALL").arg(self.keys.runs()))
                 .await?;
+            lock(&self.cells).retain(|run, _| runs.contains_key(run));
             let mut streams: HashMap<&str, Vec<String>> = HashMap::new();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -668,7 +675,9 @@ impl Worker {
     ) {
         let hosted = &self.hosted[index];
         let demand = delivery.task.demand;
-        let attempt = hosted.instances[slot].execute(delivery.task);
+        let mut task = delivery.task;
+        task.state = self.cells_of(&stream);
+        let attempt = hosted.instances[slot].execute(task);
         let result = tokio::select! {
             r = attempt => Some(r),
             () = cancel.notified() => None,
@@ -685,6 +694,36 @@ impl Worker {
         let sent = (delivery.token, delivery.identity.as_str());
         self.answer(&stream, &entry, sent, Some((index, slot)), result)
             .await;
+    }
+
+    /// The shared state of the run task stream `stream` belongs to, which the state
+    /// requests of its tasks go to; `None` when the plan has no cells.
+    fn cells_of(&self, stream: &str) -> Option<Arc<crate::state::Store>> {
+        if self.plan.states.is_empty() {
+            return None;
+        }
+        let run = self.keys.run_of(stream)?;
+        let mut cells = lock(&self.cells);
+        if let Some(store) = cells.get(run) {
+            return Some(store.clone());
+        }
+        let made = crate::state::redis::Cells::new(
+            self.plan.clone(),
+            self.link.clone(),
+            self.keys.clone(),
+            run,
+        );
+        match made {
+            Ok(c) => {
+                let store = Arc::new(crate::state::Store::Redis(Box::new(c)));
+                cells.insert(run.to_string(), store.clone());
+                Some(store)
+            }
+            Err(e) => {
+                tracing::error!("run {run}: {e}");
+                None
+            }
+        }
     }
 
     /// Sends the answer of a delivery (its token and identity) and deletes the delivery, in

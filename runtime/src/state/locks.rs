@@ -43,18 +43,8 @@ impl Lock {
     }
 }
 
-/// What a write to a cell finds of the lock named after it.
-#[derive(Debug, PartialEq)]
-pub enum Check {
-    /// Nobody holds it, and the write carries no token.
-    Free,
-    /// The write carries the token of the live exclusive lease.
-    Held,
-    /// The write carries a token that is not (or no longer) the live exclusive lease's.
-    Stale(String),
-    /// Someone else holds it exclusively, and the write carries no token.
-    Locked(String),
-}
+pub use super::rules::Check;
+use super::rules::fence;
 
 /// The locks of one run.
 #[derive(Default)]
@@ -124,10 +114,7 @@ impl Locks {
         };
         let now = Instant::now();
         let Some(lock) = locks.get_mut(name) else {
-            return match token {
-                None => Check::Free,
-                Some(t) => Check::Stale(format!("lock token {t} was never given out for `{name}`")),
-            };
+            return fence(name, token, None, 0);
         };
         let last = lock.last;
         let holder = lock
@@ -135,19 +122,7 @@ impl Locks {
             .iter()
             .find(|l| l.mode == Mode::Exclusive)
             .map(|l| l.token);
-        match (token, holder) {
-            (None, None) => Check::Free,
-            (None, Some(_)) => Check::Locked(format!(
-                "`{name}` is locked by another holder: write with its token"
-            )),
-            (Some(t), Some(h)) if t == h => Check::Held,
-            (Some(t), _) if t > last => {
-                Check::Stale(format!("lock token {t} was never given out for `{name}`"))
-            }
-            (Some(t), _) => Check::Stale(format!(
-                "lock token {t} of `{name}` is stale: its lease ended (the latest token is {last})"
-            )),
-        }
+        fence(name, token, holder, last)
     }
 }
 

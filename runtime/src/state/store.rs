@@ -1,11 +1,11 @@
-//! The cells of one run in memory: values with versions, writes checked and merged.
+//! The cells of one run in memory: values with versions, writes checked and merged by the
+//! rules of `rules.rs`.
 
 use super::locks::{Check, Locks};
+use super::rules;
 use crate::conform::conform;
-use crate::eval::eval;
 use crate::journal::Journal;
-use crate::scope::RunScope;
-use hive_plan::{Conflict, Plan, Policy};
+use hive_plan::Plan;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,32 +43,22 @@ pub struct Refused {
     pub value: Value,
 }
 
-/// The shared state of one run.
-pub struct Store {
+/// The shared state of one run, kept in this process.
+pub struct Memory {
     plan: Arc<Plan>,
     cells: Mutex<HashMap<String, Versioned>>,
     locks: Locks,
     journal: Option<Arc<Journal>>,
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
-    }
-}
-
-impl Store {
+impl Memory {
     /// The cells of `plan` at their defaults, or as `journal` recorded them when the run is
     /// resumed; accepted writes are recorded to it.
-    pub fn new(plan: Arc<Plan>, journal: Option<Arc<Journal>>) -> Result<Store, String> {
+    pub fn new(plan: Arc<Plan>, journal: Option<Arc<Journal>>) -> Result<Memory, String> {
         let mut cells = HashMap::new();
-        for (name, cell) in &plan.states {
-            let value = match &cell.default {
-                Some(d) => eval(d, &RunScope::locals(&[]))
-                    .map_err(|e| format!("state `{name}`: its default: {e}"))?,
-                None => Value::Null,
-            };
-            let restored = journal.as_ref().and_then(|j| j.state().get(name).cloned());
+        for (name, value) in rules::defaults(&plan)? {
+            let cell = &plan.states[&name];
+            let restored = journal.as_ref().and_then(|j| j.state().get(&name).cloned());
             let versioned = match restored {
                 Some((value, version)) => {
                     let value = conform(value, &cell.ty, &plan.types).map_err(|m| {
@@ -81,9 +71,9 @@ impl Store {
                 }
                 None => Versioned { value, version: 0 },
             };
-            cells.insert(name.clone(), versioned);
+            cells.insert(name, versioned);
         }
-        Ok(Store {
+        Ok(Memory {
             plan,
             cells: Mutex::new(cells),
             locks: Locks::default(),
@@ -119,14 +109,7 @@ impl Store {
 
     /// An agent of `capability` reads `key` (`None`: the runtime itself).
     pub fn get(&self, capability: Option<&str>, key: &str) -> Result<Versioned, String> {
-        if let Some(c) = capability {
-            let reads = self.plan.capabilities.get(c).map(|c| (&c.reads, &c.writes));
-            if !reads.is_some_and(|(r, w)| r.iter().chain(w).any(|k| k == key)) {
-                return Err(format!(
-                    "capability `{c}` does not declare `{key}` in `reads` or `writes`"
-                ));
-            }
-        }
+        rules::readable(&self.plan, capability, key)?;
         let cells = self.cells.lock().map_err(|_| "the state is poisoned")?;
         cells
             .get(key)
@@ -168,54 +151,15 @@ impl Store {
             version: current.version,
             value: current.value.clone(),
         };
-        let Some(cell) = self.plan.states.get(&put.key) else {
-            return Err(refuse(format!("there is no state cell `{}`", put.key)));
-        };
-        if let Some(c) = capability
-            && !self
-                .plan
-                .capabilities
-                .get(c)
-                .is_some_and(|cap| cap.writes.contains(&put.key))
-        {
-            return Err(refuse(format!(
-                "capability `{c}` does not declare `{}` in `writes`",
-                put.key
-            )));
-        }
-        let value = conform(put.value, &cell.ty, &self.plan.types).map_err(|m| {
-            refuse(format!(
-                "the value is not of the cell's type `{}` {m}",
-                cell.ty
-            ))
-        })?;
-        if let Some(expect) = put.expect.filter(|e| *e != current.version) {
-            return Err(refuse(format!(
-                "expected version {expect}, and the cell is at version {}",
-                current.version
-            )));
-        }
+        let value = rules::admit(&self.plan, capability, &put).map_err(refuse)?;
+        let next = rules::next(&self.plan, &put.key, current, value, put.expect).map_err(refuse)?;
         match self.locks.check(&put.key, put.token) {
             Check::Free | Check::Held => {}
             Check::Stale(why) | Check::Locked(why) => return Err(refuse(why)),
         }
-        let next = match cell.policy {
-            Policy::Conflict(Conflict::FirstWriter) if current.version > 0 => {
-                return Err(refuse(format!(
-                    "`{}` is `first_writer` and was set by write {}",
-                    put.key, current.version
-                )));
-            }
-            Policy::Conflict(_) => value,
-            Policy::Merge(r) => {
-                let merged = r.merge(&current.value, &value).map_err(&refuse)?;
-                conform(merged, &cell.ty, &self.plan.types)
-                    .map_err(|m| refuse(format!("the merged value is not `{}` {m}", cell.ty)))?
-            }
-        };
         let version = current.version + 1;
         if let Some(j) = &self.journal {
-            j.record_state(&put.key, &next, version).map_err(&refuse)?;
+            j.record_state(&put.key, &next, version).map_err(refuse)?;
         }
         cells.insert(
             put.key,
