@@ -191,6 +191,12 @@ def _request(message, answers):
     if _current_task is not None:
         message["id"] = _current_task
     _channel.send(message)
+    return _answer(answers, "id", message.get("id"))
+
+
+def _answer(answers, field, value):
+    """Reads until a message of a type in `answers` whose `field` is `value` arrives; the
+    messages read meanwhile are kept, in order, for `serve`."""
     while True:
         raw = _stdin.readline()
         if not raw:
@@ -199,7 +205,7 @@ def _request(message, answers):
             msg = json.loads(raw)
         except ValueError:
             msg = None
-        if isinstance(msg, dict) and msg.get("type") in answers and msg.get("id") == message.get("id"):
+        if isinstance(msg, dict) and msg.get("type") in answers and msg.get(field) == value:
             return msg
         _backlog.append(raw)
 
@@ -252,19 +258,10 @@ def publish(topic, payload, key=None):
     if key is not None:
         message["key"] = key
     _channel.send(message)
-    while True:
-        raw = _stdin.readline()
-        if not raw:
-            raise BrokenPipeError("the runtime closed the agent's stdin")
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            msg = None
-        if isinstance(msg, dict) and msg.get("type") in ("published", "publish_refused") and msg.get("ref") == ref:
-            if msg["type"] == "published":
-                return {"ok": True, "id": msg.get("id")}
-            return {"ok": False, "reason": msg.get("reason")}
-        _backlog.append(raw)
+    msg = _answer(("published", "publish_refused"), "ref", ref)
+    if msg["type"] == "published":
+        return {"ok": True, "id": msg.get("id")}
+    return {"ok": False, "reason": msg.get("reason")}
 
 
 def unlock(name, token):

@@ -443,6 +443,46 @@ pub fn unknown(
     );
 }
 
+/// The item of kind `kind` that `name` names, marked used; otherwise a diagnostic `code`
+/// ("unknown {what}") whose fix is the closest name of that kind, when one is close.
+pub fn resolve_named(
+    db: &dyn Db,
+    file: SourceFile,
+    owner: ItemRef,
+    name: &crate::syntax::ast::Name,
+    (kind, code, what): (DefKind, Code, &str),
+) -> Option<ItemRef> {
+    let sc = scope(db, file);
+    if let Some(def) = sc.names.get(&name.text).filter(|d| d.kind == kind) {
+        super::unused::mark_used(db, def.item);
+        return Some(def.item);
+    }
+    let kinds = [kind];
+    let names: Vec<&str> = sc.names_of(&kinds).collect();
+    match crate::diagnostic::closest(&name.text, names.iter().copied()) {
+        Some(near) => report(
+            db,
+            Diagnostic::new(
+                code,
+                owner.loc(name.span),
+                format!("unknown {what} `{}`", name.text),
+                format!("no {what} of this name"),
+            )
+            .with_help(format!("did you mean `{near}`?"))
+            .with_fix(owner.loc(name.span), near),
+        ),
+        None => unknown(
+            db,
+            code,
+            owner.loc(name.span),
+            &name.text,
+            what,
+            sc.suggestible(&[kind]),
+        ),
+    }
+    None
+}
+
 /// Resolves a path that must name an item of one of `kinds` (agents, pools, capabilities…);
 /// reports unknown names and names of the wrong kind.
 pub fn expect_item(

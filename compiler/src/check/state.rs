@@ -2,12 +2,12 @@
 //! read and write, and which writes in a workflow may happen at the same time.
 
 use super::props::{self, PropSpec, Values};
-use super::scope::{DefKind, ItemRef, decl_span, scope, unknown};
+use super::scope::{DefKind, ItemRef, decl_span};
 use super::types::{Ty, resolve_type};
 use super::workflow::check_workflow;
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{ItemKind, Name};
@@ -213,38 +213,8 @@ pub fn resolve_cell(
     owner: ItemRef,
     name: &Name,
 ) -> Option<(String, ItemRef)> {
-    let sc = scope(db, file);
-    if let Some(def) = sc
-        .names
-        .get(&name.text)
-        .filter(|d| d.kind == DefKind::State)
-    {
-        super::unused::mark_used(db, def.item);
-        return Some((name.text.clone(), def.item));
-    }
-    let cells: Vec<&str> = sc.names_of(&[DefKind::State]).collect();
-    match closest(&name.text, cells.iter().copied()) {
-        Some(near) => report(
-            db,
-            Diagnostic::new(
-                Code::UnknownState,
-                owner.loc(name.span),
-                format!("unknown state cell `{}`", name.text),
-                "no state cell of this name",
-            )
-            .with_help(format!("did you mean `{near}`?"))
-            .with_fix(owner.loc(name.span), near),
-        ),
-        None => unknown(
-            db,
-            Code::UnknownState,
-            owner.loc(name.span),
-            &name.text,
-            "state cell",
-            sc.suggestible(&[DefKind::State]),
-        ),
-    }
-    None
+    let kind = (DefKind::State, Code::UnknownState, "state cell");
+    super::scope::resolve_named(db, file, owner, name, kind).map(|r| (name.text.clone(), r))
 }
 
 /// A cell's declaration by its item.

@@ -3,11 +3,11 @@
 
 use super::expr::{ExprCx, Local, LocalKind};
 use super::props::{self, PropSpec, Values};
-use super::scope::{DefKind, ItemRef, scope, unknown};
+use super::scope::{DefKind, ItemRef};
 use super::types::{Ty, assignable, resolve_type};
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, Expr, ExprKind, ItemKind, Name, Property, Step, TopicOp};
@@ -96,38 +96,8 @@ pub fn resolve_topic(
     owner: ItemRef,
     name: &Name,
 ) -> Option<ItemRef> {
-    let sc = scope(db, file);
-    if let Some(def) = sc
-        .names
-        .get(&name.text)
-        .filter(|d| d.kind == DefKind::Topic)
-    {
-        super::unused::mark_used(db, def.item);
-        return Some(def.item);
-    }
-    let topics: Vec<&str> = sc.names_of(&[DefKind::Topic]).collect();
-    match closest(&name.text, topics.iter().copied()) {
-        Some(near) => report(
-            db,
-            Diagnostic::new(
-                Code::UnknownTopic,
-                owner.loc(name.span),
-                format!("unknown topic `{}`", name.text),
-                "no topic of this name",
-            )
-            .with_help(format!("did you mean `{near}`?"))
-            .with_fix(owner.loc(name.span), near),
-        ),
-        None => unknown(
-            db,
-            Code::UnknownTopic,
-            owner.loc(name.span),
-            &name.text,
-            "topic",
-            sc.suggestible(&[DefKind::Topic]),
-        ),
-    }
-    None
+    let kind = (DefKind::Topic, Code::UnknownTopic, "topic");
+    super::scope::resolve_named(db, file, owner, name, kind)
 }
 
 /// The topic a `publish` or `receive` step names, if it resolves.

@@ -78,7 +78,10 @@ async fn publish(
         ));
     }
     if published.is_empty() {
-        let reasons: Vec<&str> = refused.iter().filter_map(|r| r["reason"].as_str()).collect();
+        let reasons: Vec<&str> = refused
+            .iter()
+            .filter_map(|r| r["reason"].as_str())
+            .collect();
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "refused",
@@ -86,7 +89,10 @@ async fn publish(
         )
         .with("refused", Value::Array(refused)));
     }
-    tracing::info!("a message published to `{topic}` in {} runs", published.len());
+    tracing::info!(
+        "a message published to `{topic}` in {} runs",
+        published.len()
+    );
     let answer = json!({"topic": topic, "published": published, "refused": refused});
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }

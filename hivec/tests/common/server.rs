@@ -90,14 +90,18 @@ pub fn serve(dir: &Path, extra: &[&str]) -> Server {
     server
 }
 
+/// A request's head and body as sent.
+fn head(method: &str, path: &str, headers: &str, body: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 fn connect(server: &Server, method: &str, path: &str, headers: &str, body: &str) -> TcpStream {
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
     stream
-        .write_all(format!("{head}{body}").as_bytes())
+        .write_all(head(method, path, headers, body).as_bytes())
         .expect("send");
     stream
 }
@@ -106,7 +110,8 @@ fn auth(token: Option<&str>) -> String {
     token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"))
 }
 
-/// One request; its status and JSON body (status 0 when nothing listens yet).
+/// One request; its status and JSON body (status 0 when nothing listens yet, or the
+/// connection was cut before an answer, as while a server is starting).
 pub fn request(
     server: &Server,
     method: &str,
@@ -114,13 +119,17 @@ pub fn request(
     body: Option<&Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    if TcpStream::connect(("127.0.0.1", server.port)).is_err() {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", server.port)) else {
+        return (0, Value::Null);
+    };
+    let mut response = String::new();
+    let sent = stream
+        .write_all(head(method, path, &auth(token), &body).as_bytes())
+        .and_then(|()| stream.read_to_string(&mut response));
+    if sent.is_err() {
         return (0, Value::Null);
     }
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = connect(server, method, path, &auth(token), &body);
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
     let status = response
         .split_whitespace()
         .nth(1)
