@@ -3,7 +3,6 @@
 //! its final state (the page's `data-ready` mark, set the frame after the run's last event
 //! was drawn). The run is `--steps` `std.echo` steps in layers of 100 on a real `hivec serve`.
 
-use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -108,25 +107,7 @@ pub fn run(hivec: &Path, steps: usize, loads: usize) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-dashboard-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (serve, id) = finished_run(hivec, &dir, steps)?;
-    let args: Vec<&OsStr> = [
-        "--disable-quic",
-        "--disable-component-update",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    .iter()
-    .map(OsStr::new)
-    .collect();
-    let options = headless_chrome::LaunchOptions::default_builder()
-        .path(Some("/usr/bin/chromium".into()))
-        .headless(true)
-        .sandbox(false)
-        .user_data_dir(Some(dir.join("profile")))
-        .window_size(Some((1440, 900)))
-        .args(args)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let options = crate::chromium::options("/usr/bin/chromium".into(), dir.join("profile"))?;
     let browser = headless_chrome::Browser::new(options)
         .map_err(|e| format!("cannot start chromium (apt-get install chromium): {e}"))?;
     let tab = browser.new_tab().map_err(|e| e.to_string())?;

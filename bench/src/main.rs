@@ -3,6 +3,7 @@
 //! Every figure it prints is measured in this run: wall time per run, lines per second, peak
 //! resident memory and CPU time of the `hivec` process (from `wait4`).
 
+mod chromium;
 mod dashboard;
 mod redis;
 mod run;

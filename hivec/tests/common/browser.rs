@@ -4,10 +4,12 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../bench/src/chromium.rs"]
+mod chromium;
+
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::{Browser, Tab};
 use serde_json::Value;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,27 +35,7 @@ pub fn launch(dir: &Path) -> Option<Browser> {
     };
     let profile = dir.join("chromium-profile");
     let _ = std::fs::remove_dir_all(&profile);
-    // The machine's closed network refuses what Chromium would fetch by itself.
-    let args: Vec<&OsStr> = [
-        "--disable-quic",
-        "--disable-component-update",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    .iter()
-    .map(OsStr::new)
-    .collect();
-    let options = LaunchOptions::default_builder()
-        .path(Some(path))
-        .headless(true)
-        .sandbox(false)
-        .user_data_dir(Some(profile))
-        .window_size(Some((1440, 900)))
-        .idle_browser_timeout(Duration::from_secs(300))
-        .args(args)
-        .build()
-        .expect("launch options");
+    let options = chromium::options(path, profile).expect("launch options");
     Some(Browser::new(options).expect("start chromium"))
 }
 
