@@ -548,6 +548,14 @@ fn state_cells_are_known_to_hover_definition_references_and_rename() {
         .unwrap_or_default();
     assert_eq!(edits.len(), 3, "{renamed}");
     assert!(edits.iter().all(|e| e["newText"] == "findings"));
+    // Completion after `state.`: the cells.
+    let typing = text.replace("output len(state.notes)", "output len(state.)");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let labels = c.completion(&uri, &typing, "state.)", 6);
+    assert_eq!(labels, ["notes"]);
     c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
     let status = c.child.wait().expect("exit");

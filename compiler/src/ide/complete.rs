@@ -502,6 +502,15 @@ pub fn members(db: &dyn Db, patched: SourceFile, dot: u32, prefix: &str) -> Vec<
         }
         None => {}
     }
+    if out.is_empty() && prefix == "state" {
+        // `state.` offers the state cells, with their types.
+        for (name, def) in &scope(db, patched).names {
+            if def.kind == DefKind::State {
+                let ty = crate::check::state::cell(db, def.item).map(|c| c.ty.to_string());
+                out.push(Completion::new(name.clone(), ItemKind::Item(def.kind), ty));
+            }
+        }
+    }
     if out.is_empty() {
         // Dotted capability names: `std.` offers `shell`, `echo`…
         let lead = format!("{prefix}.");
