@@ -304,9 +304,11 @@ fn every_example_runs_under_simulation() {
         if !args.iter().any(|a| a == "--simulate") {
             args.push("--simulate".to_string());
         }
-        // The trace is the header command's business, tested above.
-        if let Some(i) = args.iter().position(|a| a == "--trace-out") {
-            args.drain(i..(i + 2).min(args.len()));
+        // The trace and the state file are the header command's business, tested above.
+        for flag in ["--trace-out", "--state-out"] {
+            if let Some(i) = args.iter().position(|a| a == flag) {
+                args.drain(i..(i + 2).min(args.len()));
+            }
         }
         let (code, stdout, stderr) = hivec(&args);
         assert_eq!(code, 0, "{name}: {args:?}\n{stderr}");
