@@ -11,6 +11,7 @@ mod metrics;
 mod out;
 mod plan;
 mod progress;
+mod publish;
 mod remote;
 mod run;
 mod serve;
@@ -81,6 +82,8 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// The dead letters of distributed runs: `list`, `show ID`, `purge`.
     Dlq(dlq::DlqArgs),
+    /// Publish a message to a topic of distributed runs in progress (`--redis`).
+    Publish(publish::PublishArgs),
     /// Rewrite files in the canonical layout (`-` formats standard input to standard output).
     Fmt {
         /// `.hive` files or directories (searched recursively), or `-`.
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => args.color,
         Command::Serve(args) => args.color,
         Command::Dlq(_) => Color::Auto,
+        Command::Publish(args) => args.color,
         Command::Lsp | Command::Explain { .. } => Color::Auto,
     };
     tracing_subscriber::fmt()
@@ -193,6 +197,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => worker::worker(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Dlq(args) => dlq::dlq(&args),
+        Command::Publish(args) => publish::publish(&args),
         Command::Lsp => lsp::run(),
         Command::Fmt {
             paths,

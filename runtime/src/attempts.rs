@@ -404,6 +404,7 @@ impl Call<'_> {
                 lost: (moved.count, moved.cause.clone()),
                 demand: opts.resources,
                 state: None,
+                topics: None,
             },
             demand: opts.resources,
             timeout: opts.timeout_ms.map(Duration::from_millis),

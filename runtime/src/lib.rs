@@ -113,11 +113,6 @@ impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
     pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
         let plan = Arc::new(plan);
-        if !plan.topics.is_empty() && options.remote.is_some() && !options.simulate {
-            return Err(RunError::run(
-                "topics are kept in one process: a plan with `topic` items cannot run with --redis yet",
-            ));
-        }
         let store = match &options.remote {
             Some(remote) if !options.simulate => {
                 state::Store::Redis(Box::new(remote.cells(plan.clone()).map_err(RunError::run)?))
@@ -125,7 +120,12 @@ impl Runtime {
             _ => state::Store::new(plan.clone(), options.journal.clone()).map_err(RunError::run)?,
         };
         let store = Arc::new(store);
-        let board = Arc::new(topics::Board::new(plan.clone(), options.journal.clone()));
+        let board = match &options.remote {
+            Some(remote) if !options.simulate => {
+                topics::Board::relayed(plan.clone(), remote.relay(&plan), true)
+            }
+            _ => Arc::new(topics::Board::new(plan.clone(), options.journal.clone())),
+        };
         let dispatcher = Dispatcher::new();
         // Only agents some step can be routed to are started: an agent the run never uses
         // needs no process and no environment.
@@ -332,13 +332,13 @@ impl Runtime {
     /// approving, another system): checked against the topic's type and journaled; the
     /// message's id, or why it was refused. A `key` repeated within the topic's `dedupe`
     /// publishes nothing and gives the first message's id.
-    pub fn publish(
+    pub async fn publish(
         &self,
         topic: &str,
         payload: Value,
         key: Option<&str>,
     ) -> Result<String, topics::Refusal> {
-        self.topics.publish(topic, payload, key)
+        self.topics.publish(topic, payload, key).await
     }
 
     /// Records every state cell's final value and version in the run's journal, where the

@@ -33,6 +33,7 @@ pub async fn run(run: &WorkflowRun, step: &Step, scope: &RunScope<'_>) -> Result
             };
             board
                 .publish(topic, payload, key.as_deref())
+                .await
                 .map(Value::String)
                 .map_err(|r| failed(run, step, format!("publish to `{topic}`: {r}")))
         }

@@ -64,7 +64,10 @@ async fn publish(
         if run.as_ref().is_some_and(|r| r != id) || !runtime.plan().topics.contains_key(&topic) {
             continue;
         }
-        match runtime.publish(&topic, payload.clone(), key.as_deref()) {
+        match runtime
+            .publish(&topic, payload.clone(), key.as_deref())
+            .await
+        {
             Ok(message) => published.push(json!({"run": id, "id": message})),
             Err(refusal) => refused.push(json!({"run": id, "reason": refusal.reason})),
         }

@@ -82,6 +82,14 @@ pub struct ExecInstance {
     kill: Arc<tokio::sync::Notify>,
 }
 
+/// What a task in flight brings: its capability, and the state and topics its agent's
+/// requests go to when they are not the instance's own.
+struct InFlight {
+    capability: String,
+    state: Option<Arc<crate::state::Store>>,
+    topics: Option<Arc<crate::topics::Board>>,
+}
+
 #[derive(Default)]
 struct Conn {
     health: Option<Health>,
@@ -89,7 +97,7 @@ struct Conn {
     pending: HashMap<u64, oneshot::Sender<Result<Value, TaskError>>>,
     /// The capability of each task in flight, whose `reads` and `writes` its state requests
     /// are checked against, and the state they go to when the task brings its own.
-    capabilities: HashMap<u64, (String, Option<Arc<crate::state::Store>>)>,
+    capabilities: HashMap<u64, InFlight>,
     /// The order the agent's state requests are applied in.
     lane: crate::state::protocol::Lane,
     checkpoints: HashMap<u64, Value>,
@@ -105,9 +113,28 @@ struct Conn {
     stopping: bool,
     /// Why the instance was given up, for the error of a task nothing else can take.
     failure: Option<String>,
+    /// The topics of the last `event` it was sent from outside its spec (in distributed
+    /// mode, a run's topics in Redis): where a listener's `publish` without a task goes.
+    heard_from: Option<Arc<crate::topics::Board>>,
 }
 
 impl ExecInstance {
+    /// Sends the agent an `event` line of `board`'s topics, if it is running: whether it
+    /// was taken. Its `publish` messages outside a task then go to `board`.
+    pub fn hear(&self, line: String, board: &Arc<crate::topics::Board>) -> bool {
+        let Ok(mut c) = self.conn.lock() else {
+            return false;
+        };
+        if c.health != Some(Health::Live) {
+            return false;
+        }
+        let Some(writer) = c.writer.clone() else {
+            return false;
+        };
+        c.heard_from = Some(board.clone());
+        writer.send(line).is_ok()
+    }
+
     /// Starts the instance's supervisor; `wake` is called whenever its health changes.
     pub fn start(spec: Spec, wake: Arc<dyn Fn() + Send + Sync>) -> ExecInstance {
         let spec = Arc::new(spec);
@@ -549,13 +576,20 @@ fn on_line(who: &str, conn: &Mutex<Conn>, line: &str, spec: &Spec) {
         return;
     }
     if kind == Some("publish") {
-        let answer = match &spec.topics {
-            Some(t) => crate::topics::protocol::answer(&t.board, &msg),
-            None => json!({"type": "publish_refused", "topic": msg.get("topic"), "reason": "this run keeps no topics"}).to_string(),
+        let Some(writer) = c.writer.clone() else {
+            return;
         };
-        if let Some(w) = &c.writer {
-            let _ = w.send(answer);
-        }
+        let board = c
+            .board_of(id)
+            .or_else(|| spec.topics.as_ref().map(|t| t.board.clone()));
+        // Publishing may wait for Redis: the answer comes when it is done, with its `ref`.
+        tokio::spawn(async move {
+            let answer = match board {
+                Some(board) => crate::topics::protocol::answer(&board, &msg).await,
+                None => json!({"type": "publish_refused", "topic": msg.get("topic"), "reason": "this run keeps no topics"}).to_string(),
+            };
+            let _ = writer.send(answer);
+        });
         return;
     }
     // An answer to a bid: its cost, or a refusal (`error`).
@@ -659,6 +693,19 @@ enum Remembered {
 }
 
 impl Conn {
+    /// The topics a `publish` of task `id` goes to when its task brought its own: that
+    /// task's, or without an id those of the tasks in flight when they all bring the same.
+    fn board_of(&self, id: Option<u64>) -> Option<Arc<crate::topics::Board>> {
+        if let Some(t) = id.and_then(|id| self.capabilities.get(&id)) {
+            return t.topics.clone();
+        }
+        let mut boards = self.capabilities.values().filter_map(|t| t.topics.as_ref());
+        let Some(first) = boards.next() else {
+            return self.heard_from.clone();
+        };
+        boards.all(|b| Arc::ptr_eq(b, first)).then(|| first.clone())
+    }
+
     /// Answers a state message (`get`, `put`, `lock`, `unlock`) of task `id`, or of the one
     /// task in flight when it names none.
     fn state_request(
@@ -685,12 +732,12 @@ impl Conn {
                 self.capabilities.len()
             )),
         };
-        let own = task.as_ref().ok().and_then(|(_, s)| s.as_ref());
+        let own = task.as_ref().ok().and_then(|t| t.state.as_ref());
         let Some(store) = own.or(state) else {
             tracing::warn!("agent {who} sent `{kind}`, and this run keeps no state");
             return;
         };
-        let capability = task.map(|(c, _)| c.as_str());
+        let capability = task.map(|t| t.capability.as_str());
         crate::state::protocol::answer(store, capability, msg, &self.lane, move |line| {
             let _ = writer.send(line);
         });
@@ -795,8 +842,14 @@ impl Instance for ExecInstance {
                     c.last_seen = Some(Instant::now());
                 }
                 c.pending.insert(id, tx);
-                c.capabilities
-                    .insert(id, (task.capability.to_string(), task.state.clone()));
+                c.capabilities.insert(
+                    id,
+                    InFlight {
+                        capability: task.capability.to_string(),
+                        state: task.state.clone(),
+                        topics: task.topics.clone(),
+                    },
+                );
                 if writer.send(msg.to_string()).is_err() {
                     c.pending.remove(&id);
                     c.capabilities.remove(&id);

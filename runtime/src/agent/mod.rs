@@ -35,6 +35,9 @@ pub struct Task {
     /// The shared state its agent's state requests go to, when it is not the instance's own
     /// (in distributed mode, its run's cells in Redis).
     pub state: Option<std::sync::Arc<crate::state::Store>>,
+    /// The topics its agent's `publish` messages go to, when they are not the instance's
+    /// own (in distributed mode, its run's topics in Redis).
+    pub topics: Option<std::sync::Arc<crate::topics::Board>>,
 }
 
 /// Why an attempt produced no output.

@@ -293,6 +293,11 @@ impl Remote {
         crate::state::redis::Cells::new(plan, self.link.clone(), self.keys.clone(), &self.run)
     }
 
+    /// The run's topics, in Redis.
+    pub fn relay(&self, plan: &hive_plan::Plan) -> crate::topics::relay::Relay {
+        crate::topics::relay::Relay::new(plan, self.link.clone(), self.keys.clone(), &self.run)
+    }
+
     /// The run's id, as `hivec run` prints it.
     pub fn run_id(&self) -> &str {
         &self.run
@@ -380,6 +385,9 @@ impl Remote {
             .ignore();
         pipe.pexpire(self.keys.journal(&self.run), keep_ms as i64)
             .ignore();
+        for key in self.topic_keys() {
+            pipe.pexpire(key, keep_ms as i64).ignore();
+        }
         for stream in self.streams() {
             pipe.pexpire(stream, keep_ms as i64).ignore();
         }
@@ -425,12 +433,21 @@ impl Remote {
             .ignore()
             .pexpire(self.keys.journal(&self.run), self.keep.as_millis() as i64)
             .ignore();
+        // Messages outlive the run like its journal: they are what it heard and said.
+        for key in self.topic_keys() {
+            pipe.pexpire(key, self.keep.as_millis() as i64).ignore();
+        }
         for stream in self.streams() {
             pipe.del(stream).ignore();
         }
         self.link.pipe::<()>(&pipe).await?;
         crate::state::redis::expire(&self.link, &self.keys, &self.run, self.keep).await?;
         self.lease.release(&self.link).await
+    }
+
+    /// The keys of the run's topic messages (their dedupe markers expire by themselves).
+    fn topic_keys(&self) -> [String; 2] {
+        [self.keys.topics(&self.run), self.keys.topics_seq(&self.run)]
     }
 
     /// Every task stream of the run.

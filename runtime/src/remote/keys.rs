@@ -12,6 +12,9 @@
 //! | `run:{run}:state:cell:{name}` | hash | a state cell: `n` its version, `v` its value (JSON); absent before its first write |
 //! | `run:{run}:state:lock:{name}` | sorted set | the live leases of a lock: `x:TOKEN` (exclusive) or `s:TOKEN` (shared) by the end of the lease, in Redis's milliseconds |
 //! | `run:{run}:state:token:{name}` | string | the last fencing token given out for a lock |
+//! | `run:{run}:topics` | stream, a consumer group `agent:{name}` per subscribing agent | the run's topic messages, oldest first, trimmed past the longest `retain` |
+//! | `run:{run}:topics:seq` | string | the last message's sequence number |
+//! | `run:{run}:topics:key:{topic}:{key}` | string, expiring after the topic's `dedupe` | the id of the message that carried `key` |
 //! | `dlq` | stream, capped | dead letters: tasks delivered too often without an answer |
 
 /// Priority levels, as urgencies: 0 (`low`) to 4 (`critical`).
@@ -99,6 +102,27 @@ impl Keys {
     /// A pattern matching every state key of a run.
     pub fn state_keys(&self, run: &str) -> String {
         format!("{}run:{run}:state:*", self.prefix)
+    }
+
+    /// The stream of a run's topic messages.
+    pub fn topics(&self, run: &str) -> String {
+        format!("{}run:{run}:topics", self.prefix)
+    }
+
+    /// The last sequence number given to a message of a run.
+    pub fn topics_seq(&self, run: &str) -> String {
+        format!("{}run:{run}:topics:seq", self.prefix)
+    }
+
+    /// The marker of a message key within its topic's `dedupe` window.
+    pub fn topic_key(&self, run: &str, topic: &str, key: &str) -> String {
+        format!("{}run:{run}:topics:key:{topic}:{key}", self.prefix)
+    }
+
+    /// The consumer group through which one subscribing agent's instances read a run's
+    /// topic messages.
+    pub fn subscriber(agent: &str) -> String {
+        format!("agent:{agent}")
     }
 
     /// The run a task stream of this namespace belongs to.

@@ -17,7 +17,9 @@ mod journal;
 pub mod keys;
 pub mod lease;
 pub mod link;
+mod listen;
 pub mod registry;
+pub mod script;
 mod wire;
 pub mod worker;
 

@@ -162,3 +162,19 @@ pub async fn views(link: &Link, keys: &Keys) -> Result<Vec<WorkerView>, RemoteEr
         })
         .collect())
 }
+
+/// The runs in progress in a namespace, by id, with the hash of the sources each was started
+/// from.
+pub async fn runs(link: &Link, keys: &Keys) -> Result<BTreeMap<String, String>, RemoteError> {
+    let runs: BTreeMap<String, String> = link.query(redis::cmd("HGETALL").arg(keys.runs())).await?;
+    Ok(runs
+        .into_iter()
+        .map(|(run, entry)| {
+            let hash = serde_json::from_str::<serde_json::Value>(&entry)
+                .ok()
+                .and_then(|e| e["hash"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            (run, hash)
+        })
+        .collect())
+}

@@ -69,6 +69,7 @@ impl Delivery {
                 .and_then(|d| serde_json::from_value(d).ok())
                 .unwrap_or_default(),
             state: None,
+            topics: None,
         };
         Some(Delivery {
             token: text("token")?.parse().ok()?,

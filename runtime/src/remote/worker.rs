@@ -155,6 +155,11 @@ struct Worker {
     plan: Arc<Plan>,
     /// The shared state of each run whose tasks it runs, by run, when the plan has cells.
     cells: Mutex<HashMap<String, Arc<crate::state::Store>>>,
+    /// The topics of each run whose tasks it runs or whose messages its agents hear, by run,
+    /// when the plan has topics.
+    boards: Mutex<HashMap<String, Arc<crate::topics::Board>>>,
+    /// The subscribing agents hearing each run's messages: (run, hosted index) → its task.
+    listening: Mutex<HashMap<(String, usize), tokio::task::AbortHandle>>,
 }
 
 /// Hosts the plan's exec agents (or those of `options.agents`) until `stop` resolves, then
@@ -218,6 +223,8 @@ pub async fn serve(
         stopping: AtomicBool::new(false),
         plan: Arc::new(plan.clone()),
         cells: Mutex::new(HashMap::new()),
+        boards: Mutex::new(HashMap::new()),
+        listening: Mutex::new(HashMap::new()),
     });
     worker.register().await.map_err(|e| RunError::run(e.0))?;
     for h in &worker.hosted {
@@ -258,6 +265,9 @@ pub async fn serve(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     loops.abort_all();
+    for (_, task) in lock(&worker.listening).drain() {
+        task.abort();
+    }
     let mut stopping = tokio::task::JoinSet::new();
     for h in &worker.hosted {
         for i in &h.instances {
@@ -428,6 +438,14 @@ impl Worker {
                 .query(redis::cmd("HGETALL").arg(self.keys.runs()))
                 .await?;
             lock(&self.cells).retain(|run, _| runs.contains_key(run));
+            lock(&self.boards).retain(|run, _| runs.contains_key(run));
+            lock(&self.listening).retain(|(run, _), task| {
+                let live = runs.contains_key(run);
+                if !live {
+                    task.abort();
+                }
+                live
+            });
             let mut streams: HashMap<&str, Vec<String>> = HashMap::new();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -467,6 +485,7 @@ impl Worker {
                         .entry(h.name.as_str())
                         .or_default()
                         .extend(self.keys.levels(run, &h.name));
+                    self.listen(run, &h.name);
                 }
             }
             if !stale.is_empty() {
@@ -677,6 +696,7 @@ impl Worker {
         let demand = delivery.task.demand;
         let mut task = delivery.task;
         task.state = self.cells_of(&stream);
+        task.topics = self.keys.run_of(&stream).and_then(|run| self.board_of(run));
         let attempt = hosted.instances[slot].execute(task);
         let result = tokio::select! {
             r = attempt => Some(r),
@@ -694,6 +714,67 @@ impl Worker {
         let sent = (delivery.token, delivery.identity.as_str());
         self.answer(&stream, &entry, sent, Some((index, slot)), result)
             .await;
+    }
+
+    /// The topics of run `run`, which its tasks' `publish` messages go to; `None` when the
+    /// plan has no topics.
+    fn board_of(&self, run: &str) -> Option<Arc<crate::topics::Board>> {
+        if self.plan.topics.is_empty() {
+            return None;
+        }
+        let mut boards = lock(&self.boards);
+        let board = boards.entry(run.to_string()).or_insert_with(|| {
+            let relay = crate::topics::relay::Relay::new(
+                &self.plan,
+                self.link.clone(),
+                self.keys.clone(),
+                run,
+            );
+            crate::topics::Board::relayed(self.plan.clone(), relay, false)
+        });
+        Some(board.clone())
+    }
+
+    /// Makes hosted agent `agent` hear run `run`'s messages if it subscribes to a topic and
+    /// does not yet.
+    fn listen(self: &Arc<Self>, run: &str, agent: &str) {
+        let Some(index) = self.hosted.iter().position(|h| h.name == agent) else {
+            return;
+        };
+        let subscribes = &self.plan.agents[agent].subscribes;
+        let key = (run.to_string(), index);
+        // One that stopped (Redis was lost for longer than the timeout) starts again.
+        if subscribes.is_empty()
+            || lock(&self.listening)
+                .get(&key)
+                .is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        let Some(board) = self.board_of(run) else {
+            return;
+        };
+        let listener = super::listen::Listener {
+            link: self.link.clone(),
+            keys: self.keys.clone(),
+            run: run.to_string(),
+            agent: agent.to_string(),
+            subscribes: subscribes.clone(),
+            instances: self.hosted[index].instances.clone(),
+            board,
+            consumer: self.id.clone(),
+            lease: self.lease,
+        };
+        let task = tokio::spawn(async move {
+            let (run, agent) = (listener.run.clone(), listener.agent.clone());
+            if let Err(e) = listener.listen().await {
+                tracing::error!(
+                    "agent {agent} stopped hearing run {run}'s messages: {}",
+                    e.0
+                );
+            }
+        });
+        lock(&self.listening).insert(key, task.abort_handle());
     }
 
     /// The shared state of the run task stream `stream` belongs to, which the state

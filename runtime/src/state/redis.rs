@@ -12,6 +12,7 @@ use super::locks::{MAX_TTL, Mode};
 use super::rules::{self, Check};
 use super::store::{Put, Refused, Versioned};
 use crate::remote::keys::Keys;
+use crate::remote::script::Script;
 use crate::remote::{Link, RemoteError};
 use hive_plan::Plan;
 use serde_json::{Map, Value};
@@ -25,21 +26,6 @@ const LOCK_POLL: Duration = Duration::from_millis(10);
 /// Most times a write is computed again because other writers came first.
 const MAX_ROUNDS: u32 = 10_000;
 
-/// A Lua script, loaded into Redis once and then called by its hash.
-struct Lua {
-    source: &'static str,
-    hash: String,
-}
-
-impl Lua {
-    fn new(source: &'static str) -> Lua {
-        Lua {
-            source,
-            hash: redis::Script::new(source).get_hash().to_string(),
-        }
-    }
-}
-
 /// The shared state of one distributed run, in Redis.
 pub struct Cells {
     plan: Arc<Plan>,
@@ -51,9 +37,9 @@ pub struct Cells {
     seen: Mutex<HashMap<String, Versioned>>,
     /// The connection of the coordinator's reads from expressions, once one is made.
     blocking: Mutex<Option<redis::Connection>>,
-    put: Lua,
-    lock: Lua,
-    unlock: Lua,
+    put: Script,
+    lock: Script,
+    unlock: Script,
 }
 
 /// What the write script answered.
@@ -87,9 +73,9 @@ impl Cells {
             run: run.to_string(),
             seen: Mutex::new(HashMap::new()),
             blocking: Mutex::new(None),
-            put: Lua::new(include_str!("lua/put.lua")),
-            lock: Lua::new(include_str!("lua/lock.lua")),
-            unlock: Lua::new(include_str!("lua/unlock.lua")),
+            put: Script::new(include_str!("lua/put.lua")),
+            lock: Script::new(include_str!("lua/lock.lua")),
+            unlock: Script::new(include_str!("lua/unlock.lua")),
         })
     }
 
@@ -347,7 +333,7 @@ impl Cells {
             args.push(value.to_string());
             args.push(token.map(|t| t.to_string()).unwrap_or_default());
         }
-        let answer: Vec<String> = self.eval(&self.put, &keys, &args).await?;
+        let answer: Vec<String> = self.put.call(&self.link, &keys, &args).await?;
         let number = |i: usize| answer.get(i).and_then(|t| t.parse::<u64>().ok());
         match answer.first().map(String::as_str) {
             Some("ok") => Ok(Applied::Done),
@@ -368,27 +354,6 @@ impl Cells {
         }
     }
 
-    /// Calls `script` by its hash, loading it first where Redis does not have it (the first
-    /// call, or after Redis restarted).
-    async fn eval<T: redis::FromRedisValue>(
-        &self,
-        script: &Lua,
-        keys: &[String],
-        args: &[String],
-    ) -> Result<T, RemoteError> {
-        let call = |by: &str, what: &str| {
-            let mut cmd = redis::cmd(by);
-            cmd.arg(what).arg(keys.len()).arg(keys).arg(args);
-            cmd
-        };
-        match self.link.query(&call("EVALSHA", &script.hash)).await {
-            Err(e) if e.0.contains("NOSCRIPT") || e.0.contains("NoScript") => {
-                self.link.query(&call("EVAL", script.source)).await
-            }
-            other => other,
-        }
-    }
-
     /// Waits until lock `name` can be held in `mode`, and holds it for `ttl`: its token.
     pub async fn acquire(&self, name: &str, mode: Mode, ttl: Duration) -> Result<u64, String> {
         let ttl = ttl.min(MAX_TTL).as_millis().max(1) as u64;
@@ -402,8 +367,11 @@ impl Cells {
         };
         let args = [mode.to_string(), ttl.to_string()];
         loop {
-            let (token, wait): (u64, i64) =
-                self.eval(&self.lock, &keys, &args).await.map_err(|e| e.0)?;
+            let (token, wait): (u64, i64) = self
+                .lock
+                .call(&self.link, &keys, &args)
+                .await
+                .map_err(|e| e.0)?;
             if token > 0 {
                 return Ok(token);
             }
@@ -416,7 +384,7 @@ impl Cells {
     pub async fn release(&self, name: &str, token: u64) -> bool {
         let keys = [self.keys.state_lock(&self.run, name)];
         let args = [token.to_string()];
-        let ended: Result<u64, _> = self.eval(&self.unlock, &keys, &args).await;
+        let ended: Result<u64, _> = self.unlock.call(&self.link, &keys, &args).await;
         ended.is_ok_and(|n| n > 0)
     }
 

@@ -1,5 +1,6 @@
 //! The messages of a run's topics, in memory.
 
+use super::relay::Relay;
 use crate::conform::conform;
 use crate::journal::Journal;
 use hive_plan::Plan;
@@ -45,6 +46,8 @@ struct Log {
     last: u64,
     /// `(topic, key)` → the id and time of the message that carried it.
     keys: HashMap<(String, String), (String, u64)>,
+    /// Why messages can no longer be read (distributed mode: Redis was lost).
+    broken: Option<String>,
 }
 
 /// The topics of one run.
@@ -54,6 +57,18 @@ pub struct Board {
     /// The last sequence number, for readers waiting for the next message.
     published: watch::Sender<u64>,
     journal: Option<Arc<Journal>>,
+    /// In distributed mode, where messages are published and read.
+    relay: Option<Arc<Relay>>,
+    /// The task copying the relay's messages here, stopped with the board.
+    tail: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        if let Some(t) = self.tail.get() {
+            t.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Board {
@@ -82,13 +97,59 @@ impl Board {
             log: Mutex::new(log),
             published,
             journal,
+            relay: None,
+            tail: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The topics of a distributed run, kept in Redis by `relay`. A board that `reads` copies
+    /// every message of the run here as it comes, for `receive` steps and subscribers; one
+    /// that does not only publishes.
+    pub fn relayed(plan: Arc<Plan>, relay: Relay, reads: bool) -> Arc<Board> {
+        let mut board = Board::new(plan, None);
+        board.relay = Some(Arc::new(relay));
+        let board = Arc::new(board);
+        if reads {
+            let tail = tokio::spawn(tail(Arc::downgrade(&board)));
+            let _ = board.tail.set(tail.abort_handle());
+        }
+        board
+    }
+
+    /// Takes messages read from the relay, in order; those already here are skipped.
+    fn take(&self, messages: Vec<Message>) {
+        let mut log = self.lock();
+        for m in messages {
+            if m.seq > log.last {
+                log.last = m.seq;
+                log.messages.push_back(m);
+            }
+        }
+        let last = log.last;
+        prune(&mut log, &self.plan, now_ms());
+        drop(log);
+        self.published.send_replace(last);
+    }
+
+    /// Marks the board unreadable for `reason`, waking its readers.
+    fn break_off(&self, reason: String) {
+        self.lock().broken = Some(reason);
+        self.published.send_modify(|_| {});
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Why messages can no longer be read, if they cannot.
+    pub fn broken(&self) -> Option<String> {
+        self.lock().broken.clone()
     }
 
     /// Publishes `payload` to `topic`: checked against the topic's type, journaled, then
     /// visible to readers. A `key` already published to the topic within its `dedupe` window
     /// publishes nothing and answers the first message's id.
-    pub fn publish(
+    pub async fn publish(
         &self,
         topic: &str,
         payload: Value,
@@ -115,8 +176,14 @@ impl Board {
                 ));
             }
         };
+        if let Some(relay) = &self.relay {
+            return relay
+                .publish(topic, &payload, key, decl.dedupe_ms)
+                .await
+                .map_err(|reason| Refusal { reason });
+        }
         let now = now_ms();
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let mut log = self.lock();
         prune(&mut log, &self.plan, now);
         if let (Some(key), Some(window)) = (key, decl.dedupe_ms)
             && let Some((id, at)) = log.keys.get(&(topic.to_string(), key.to_string()))
@@ -153,7 +220,7 @@ impl Board {
     /// The retained messages of `topics` after sequence number `after`, oldest first.
     pub fn since(&self, topics: &[&str], after: u64) -> Vec<Message> {
         let now = now_ms();
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let mut log = self.lock();
         prune(&mut log, &self.plan, now);
         let start = log.messages.partition_point(|m| m.seq <= after);
         log.messages
@@ -188,6 +255,9 @@ impl Board {
                         return Ok(Some(m));
                     }
                 }
+                if let Some(why) = self.broken() {
+                    return Err(why);
+                }
                 if changed.changed().await.is_err() {
                     return Ok(None);
                 }
@@ -197,6 +267,33 @@ impl Board {
             None => wait.await,
             Some(t) => tokio::time::timeout(t, wait).await.unwrap_or(Ok(None)),
         }
+    }
+}
+
+/// Copies the relay's messages into `board` while it lives.
+async fn tail(board: std::sync::Weak<Board>) {
+    let Some(relay) = board.upgrade().and_then(|b| b.relay.clone()) else {
+        return;
+    };
+    let read = async {
+        let mut reader = relay.link().reader(super::relay::BLOCK).await?;
+        let mut last = "0-0".to_string();
+        loop {
+            let (messages, next) = relay.read(&mut reader, &last).await?;
+            let Some(board) = board.upgrade() else {
+                return Ok(());
+            };
+            if let Some(next) = next {
+                last = next;
+            }
+            if !messages.is_empty() {
+                board.take(messages);
+            }
+        }
+    };
+    let ended: Result<(), crate::remote::RemoteError> = read.await;
+    if let (Err(e), Some(board)) = (ended, board.upgrade()) {
+        board.break_off(format!("the run's messages cannot be read: {}", e.0));
     }
 }
 

@@ -45,7 +45,7 @@ impl Topics {
 
 /// Answers `publish` message `msg` from an agent; the answer carries the request's `ref`
 /// back when it has one, so an agent can tell its answers apart.
-pub fn answer(board: &Board, msg: &Value) -> String {
+pub async fn answer(board: &Board, msg: &Value) -> String {
     let topic = msg.get("topic").and_then(Value::as_str).unwrap_or_default();
     let key = match msg.get("key") {
         None | Some(Value::Null) => Ok(None),
@@ -58,6 +58,7 @@ pub fn answer(board: &Board, msg: &Value) -> String {
         (_, _, Err(e)) => Err(e),
         (_, Some(payload), Ok(key)) => board
             .publish(topic, payload.clone(), key)
+            .await
             .map_err(|r| r.reason),
     };
     let mut answer = match result {

@@ -1,0 +1,326 @@
+//! Topics in distributed mode, with real components: a `redis-server` of each test's own,
+//! `hivec worker` processes hosting the listeners, `hivec run --redis` coordinators waiting on
+//! `receive`, and `hivec publish` delivering a person's message from another process.
+
+#[path = "common/cluster.rs"]
+mod cluster;
+#[path = "common/redis.rs"]
+mod redis;
+#[path = "common/topics.rs"]
+mod topics;
+
+use cluster::{Reaped, await_workers, finish, hivec, run_id, serial, text, worker};
+use redis::Redis;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A project directory `hive-dtopics-{tag}-{pid}` holding `files`.
+fn project(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hive-dtopics-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).expect("file");
+    }
+    dir
+}
+
+/// `hivec run main.hive --redis … --workflow W --input ticket=T`, started.
+fn coordinator(dir: &Path, redis: &Redis, workflow: &str, input: &str) -> Reaped {
+    Reaped::new(
+        hivec(dir)
+            .args(["run", "main.hive", "--redis", &redis.url()])
+            .args(["--workflow", workflow, "--input", input])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run"),
+    )
+}
+
+/// `hivec publish main.hive TOPIC JSON --redis … ARGS…` run to its end.
+fn publish(
+    dir: &Path,
+    redis: Option<&Redis>,
+    topic: &str,
+    payload: &Value,
+    args: &[&str],
+) -> Output {
+    let mut cmd = hivec(dir);
+    cmd.args(["publish", "main.hive", topic, &payload.to_string()]);
+    if let Some(redis) = redis {
+        cmd.args(["--redis", &redis.url()]);
+    }
+    cmd.args(args).output().expect("hivec publish")
+}
+
+fn output_of(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("output is JSON")
+}
+
+#[test]
+fn a_listener_on_a_worker_hears_the_request_and_the_coordinator_receives_its_approval() {
+    let _serial = serial();
+    let dir = project(
+        "listener",
+        &[
+            ("main.hive", topics::HIVE),
+            ("listener.py", topics::LISTENER),
+        ],
+    );
+    let redis = Redis::start(&[]);
+    let _workers: Vec<Reaped> = (0..2)
+        .map(|_| Reaped::new(worker(&dir, &redis, &[])))
+        .collect();
+    await_workers(&redis, 2);
+    let mut run = coordinator(&dir, &redis, "main", "ticket=T-1");
+    let out = finish(run.take(), Duration::from_secs(60));
+    assert_eq!(output_of(&out), json!({"ticket": "T-1", "answers": []}));
+    assert!(
+        dir.join("quiet").exists(),
+        "a listener on a worker heard the request"
+    );
+}
+
+#[test]
+fn every_refused_publish_from_a_worker_is_answered_with_its_reason() {
+    let _serial = serial();
+    let dir = project(
+        "refusals",
+        &[
+            ("main.hive", topics::HIVE),
+            ("listener.py", topics::LISTENER),
+        ],
+    );
+    let redis = Redis::start(&[]);
+    let _worker = Reaped::new(worker(&dir, &redis, &[]));
+    await_workers(&redis, 1);
+    let attempts = json!([
+        {"topic": "nope", "payload": {}},
+        {"topic": "approvals", "payload": {"ticket": 7, "answers": []}},
+        {"topic": "approvals"},
+    ]);
+    let mut run = Reaped::new(
+        hivec(&dir)
+            .args([
+                "run",
+                "main.hive",
+                "--redis",
+                &redis.url(),
+                "--input",
+                "ticket=T-2",
+            ])
+            .arg("--input")
+            .arg(format!("attempts={attempts}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run"),
+    );
+    let output = output_of(&finish(run.take(), Duration::from_secs(60)));
+    let answers = output["answers"].as_array().expect("answers").clone();
+    assert_eq!(answers.len(), 3, "{output}");
+    assert!(
+        answers.iter().all(|a| a["type"] == "publish_refused"),
+        "{output}"
+    );
+    let reasons: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| a["reason"].as_str())
+        .collect();
+    assert!(
+        reasons[0].contains("`nope` is not a topic of the plan"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("does not match `Approval`"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("no `payload`"), "{reasons:?}");
+}
+
+#[test]
+fn a_person_approves_a_waiting_run_with_hivec_publish() {
+    let _serial = serial();
+    let dir = project(
+        "person",
+        &[
+            ("main.hive", topics::HIVE),
+            ("listener.py", topics::LISTENER),
+        ],
+    );
+    let redis = Redis::start(&[]);
+    let _worker = Reaped::new(worker(&dir, &redis, &[]));
+    await_workers(&redis, 1);
+    let mut run = coordinator(&dir, &redis, "person", "ticket=T-9");
+    let id = run_id(run.child());
+
+    // Without --redis there is nothing to reach: a usage error that says where to go.
+    let out = publish(&dir, None, "approvals", &json!({}), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs --redis URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A run that is not in progress, a topic the file lacks, a payload of the wrong type.
+    let out = publish(
+        &dir,
+        Some(&redis),
+        "approvals",
+        &json!({"ticket": "T-9", "answers": 1}),
+        &["--run", "nosuch"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("run `nosuch` is not in progress"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = publish(&dir, Some(&redis), "approval", &json!({}), &["--run", &id]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no topic `approval`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = publish(
+        &dir,
+        Some(&redis),
+        "approvals",
+        &json!({"ticket": 9}),
+        &["--run", &id],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("does not match `Approval`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Another ticket's decision is taken and does not end the wait; sent again under its
+    // key, to the runs of the file (this one), it is the same message.
+    let other = json!({"ticket": "T-1", "answers": 0});
+    let first = publish(
+        &dir,
+        Some(&redis),
+        "approvals",
+        &other,
+        &["--run", &id, "--key", "T-1"],
+    );
+    let again = publish(&dir, Some(&redis), "approvals", &other, &["--key", "T-1"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let (first, again) = (text(&first.stdout), text(&again.stdout));
+    assert!(first.starts_with(&format!("{id} approvals:")), "{first}");
+    assert_eq!(
+        first, again,
+        "a key within the dedupe window publishes once"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        run.child().try_wait().expect("wait").is_none(),
+        "the run waits on"
+    );
+    let decision = json!({"ticket": "T-9", "answers": "by hand"});
+    let sent = publish(&dir, Some(&redis), "approvals", &decision, &["--run", &id]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let out = finish(run.take(), Duration::from_secs(30));
+    assert_eq!(output_of(&out), decision);
+    // The run is over: nothing to publish to any more.
+    let late = publish(&dir, Some(&redis), "approvals", &decision, &["--run", &id]);
+    assert_eq!(late.status.code(), Some(1), "{}", text(&late.stdout));
+}
+
+/// A talker publishes `n` notes from its task; a tally listener logs each note it hears
+/// with its process id.
+const TALKER: &str = r#"import json, sys
+def send(m):
+    print(json.dumps(m), flush=True)
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        send({"type": "ready", "capabilities": ["speak"]})
+    elif msg["type"] == "task":
+        n = msg["input"]["n"]
+        for i in range(1, n + 1):
+            send({"type": "publish", "topic": "notes", "payload": i, "id": msg["id"], "ref": i})
+        got = 0
+        while got < n:
+            if json.loads(sys.stdin.readline())["type"] == "published":
+                got += 1
+        send({"type": "result", "id": msg["id"], "output": n})
+    elif msg["type"] == "shutdown":
+        break
+"#;
+
+const TALLY: &str = r#"import json, os, sys
+log = open("heard.log", "a")
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        print(json.dumps({"type": "ready", "capabilities": []}), flush=True)
+    elif msg["type"] == "event":
+        log.write(f"{os.getpid()} {msg['id']} {msg['payload']}\n")
+        log.flush()
+    elif msg["type"] == "shutdown":
+        break
+"#;
+
+const TALK: &str = r#"
+capability speak(n: int) -> int
+topic notes: int { retain: 1h }
+
+agent talker { provides: [speak], exec: "python3 talker.py" }
+agent tally { provides: [], subscribes: [notes], exec: "python3 tally.py", replicas: 2 }
+
+workflow main(n: int) -> int {
+  step first = publish notes(0)
+  step said = speak(n: n) with { after: [first] }
+  step nap = std.sleep(duration: 1500ms) with { after: [said] }
+  output said
+}
+"#;
+
+#[test]
+fn each_message_reaches_one_instance_of_a_subscribing_agent_across_workers() {
+    let _serial = serial();
+    let dir = project(
+        "tally",
+        &[
+            ("main.hive", TALK),
+            ("talker.py", TALKER),
+            ("tally.py", TALLY),
+        ],
+    );
+    let redis = Redis::start(&[]);
+    let _workers: Vec<Reaped> = (0..2)
+        .map(|_| Reaped::new(worker(&dir, &redis, &[])))
+        .collect();
+    await_workers(&redis, 2);
+    let mut run = coordinator(&dir, &redis, "main", "n=40");
+    let out = finish(run.take(), Duration::from_secs(60));
+    assert_eq!(output_of(&out), json!(40));
+    let start = Instant::now();
+    let heard = loop {
+        let log = std::fs::read_to_string(dir.join("heard.log")).unwrap_or_default();
+        if log.lines().count() >= 41 || start.elapsed() > Duration::from_secs(10) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut times: BTreeMap<i64, usize> = BTreeMap::new();
+    for line in heard.lines() {
+        let payload: i64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("line");
+        *times.entry(payload).or_default() += 1;
+    }
+    let expected: BTreeMap<i64, usize> = (0..=40).map(|i| (i, 1)).collect();
+    assert_eq!(times, expected, "every note heard once:\n{heard}");
+}
