@@ -73,7 +73,8 @@ enum Cmd {
         #[arg(long)]
         hivec: Option<PathBuf>,
     },
-    /// Measure publish → subscriber delivery latency through the protocol, in one process.
+    /// Measure publish → subscriber delivery latency through the protocol, in one process
+    /// (or through Redis with `--redis`).
     Topics {
         /// Messages published one after the other in each run.
         #[arg(long, default_value_t = 10_000)]
@@ -81,6 +82,12 @@ enum Cmd {
         /// Runs.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Through a `redis-server` started for it, the agent on a `hivec worker`.
+        #[arg(long)]
+        redis: bool,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
     },
     /// Measure the runtime: tasks per second and peak memory per workload, next to a bare
     /// tokio program running the same graph.
@@ -184,7 +191,15 @@ fn main() -> std::process::ExitCode {
             runs,
             hivec,
         } => check(lines, files, runs.max(1), hivec),
-        Cmd::Topics { pings, runs } => topics::run(pings.max(1), runs.max(1)),
+        Cmd::Topics {
+            pings,
+            runs,
+            redis,
+            hivec,
+        } => match redis.then(|| sibling_hivec(hivec)).transpose() {
+            Ok(hivec) => topics::run(pings.max(1), runs.max(1), hivec.as_deref()),
+            Err(e) => Err(e),
+        },
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }

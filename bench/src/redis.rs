@@ -10,13 +10,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `redis-server` on a free port, stopped when dropped.
-struct Server {
-    port: u16,
+pub struct Server {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
     child: Child,
 }
 
 impl Server {
-    fn start() -> Result<Server, String> {
+    /// Starts one, without persistence.
+    pub fn start() -> Result<Server, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -48,7 +50,7 @@ impl Drop for Server {
 }
 
 /// Workers stopped (SIGTERM, then waited for) when dropped.
-struct Workers(Vec<Child>);
+pub struct Workers(pub Vec<Child>);
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -154,7 +156,8 @@ workflow main(n: int) -> int {{
     Ok(())
 }
 
-fn await_workers(port: u16, n: usize) -> Result<(), String> {
+/// Waits until `n` workers are registered with the Redis on `port`.
+pub fn await_workers(port: u16, n: usize) -> Result<(), String> {
     let start = Instant::now();
     loop {
         let out = Command::new("redis-cli")

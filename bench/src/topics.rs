@@ -2,13 +2,17 @@
 //! one process. `hive-echo-agent`, subscribed to the topic it publishes to, sends one
 //! `publish` at a time and times, on its own clock, how long the `event` of that message
 //! takes to come back: the runtime reading the line, checking and storing the message, and
-//! sending it to the subscriber.
+//! sending it to the subscriber. With `--redis`, the agent runs on a `hivec worker` and
+//! `hivec run --redis` coordinates: each message goes through the run's stream in a
+//! `redis-server` started for the measurement and back to the agent through its consumer
+//! group.
 
 use hive_runtime::{RunOptions, Runtime};
 use serde_json::Map;
 
-/// Runs `pings` publishes `runs` times and prints each run's latency percentiles.
-pub fn run(pings: u64, runs: usize) -> Result<(), String> {
+/// Runs `pings` publishes `runs` times and prints each run's latency percentiles; through
+/// Redis with `hivec` as coordinator and worker when it is given.
+pub fn run(pings: u64, runs: usize, redis: Option<&std::path::Path>) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-topics-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let agent = std::env::current_exe()
@@ -29,6 +33,11 @@ workflow main() -> json {{
         agent.display()
     );
     std::fs::write(&file, source).map_err(|e| e.to_string())?;
+    if let Some(hivec) = redis {
+        let result = through_redis(hivec, &file, pings, runs);
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
     let plan = crate::run::plan_of(&file)?;
     // As `hivec run` does: one scheduler thread.
     let tokio = tokio::runtime::Builder::new_current_thread()
@@ -36,10 +45,7 @@ workflow main() -> json {{
         .build()
         .map_err(|e| e.to_string())?;
     println!("publish → subscriber delivery through the protocol, {pings} messages a run");
-    println!(
-        "{:>4} {:>9} {:>9} {:>9} {:>9}",
-        "run", "messages", "p50 µs", "p99 µs", "max µs"
-    );
+    header();
     for r in 1..=runs {
         let plan = plan.clone();
         let (report, rt) = tokio
@@ -50,14 +56,66 @@ workflow main() -> json {{
             .map_err(|e| e.to_string())?;
         tokio.block_on(rt.shutdown());
         let out = report.map_err(|e| e.to_string())?.output;
-        println!(
-            "{r:>4} {:>9} {:>9} {:>9} {:>9}",
-            out["n"].to_string(),
-            out["p50_us"].to_string(),
-            out["p99_us"].to_string(),
-            out["max_us"].to_string()
-        );
+        row(r, &out);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn header() {
+    println!(
+        "{:>4} {:>9} {:>9} {:>9} {:>9}",
+        "run", "messages", "p50 µs", "p99 µs", "max µs"
+    );
+}
+
+/// One run's line: the percentiles the agent measured.
+fn row(r: usize, out: &serde_json::Value) {
+    println!(
+        "{r:>4} {:>9} {:>9} {:>9} {:>9}",
+        out["n"].to_string(),
+        out["p50_us"].to_string(),
+        out["p99_us"].to_string(),
+        out["max_us"].to_string()
+    );
+}
+
+/// The same runs with the agent on a `hivec worker` and `hivec run --redis` as coordinator.
+fn through_redis(
+    hivec: &std::path::Path,
+    file: &std::path::Path,
+    pings: u64,
+    runs: usize,
+) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    let server = crate::redis::Server::start()?;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let worker = Command::new(hivec)
+        .args(["worker", &file.display().to_string(), "--redis", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start hivec worker: {e}"))?;
+    let _workers = crate::redis::Workers(vec![worker]);
+    crate::redis::await_workers(server.port, 1)?;
+    println!(
+        "publish → subscriber delivery through Redis (agent on a hivec worker, redis-server on loopback), {pings} messages a run"
+    );
+    header();
+    for r in 1..=runs {
+        let out = Command::new(hivec)
+            .arg("run")
+            .arg(file)
+            .args(["--redis", &url])
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start hivec run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("hivec run --redis failed ({})", out.status));
+        }
+        let out: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("the run's output is not JSON: {e}"))?;
+        row(r, &out);
+    }
     Ok(())
 }

@@ -324,3 +324,117 @@ fn each_message_reaches_one_instance_of_a_subscribing_agent_across_workers() {
     let expected: BTreeMap<i64, usize> = (0..=40).map(|i| (i, 1)).collect();
     assert_eq!(times, expected, "every note heard once:\n{heard}");
 }
+
+#[test]
+fn redis_killed_while_a_receive_waits_ends_the_run_within_the_timeout() {
+    let _serial = serial();
+    let dir = project(
+        "dead",
+        &[
+            ("main.hive", topics::HIVE),
+            ("listener.py", topics::LISTENER),
+        ],
+    );
+    let mut redis = Redis::start(&[]);
+    let mut run = Reaped::new(
+        hivec(&dir)
+            .args([
+                "run",
+                "main.hive",
+                "--redis",
+                &redis.url(),
+                "--redis-timeout",
+                "2s",
+            ])
+            .args(["--workflow", "person", "--input", "ticket=T-3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run"),
+    );
+    let id = run_id(run.child());
+    // Waiting: the run's message stream is being read.
+    let start = Instant::now();
+    while redis.cli(&["EXISTS", &format!("hive:default:run:{id}:coordinator")]) != "1" {
+        assert!(start.elapsed() < Duration::from_secs(20), "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    let killed = Instant::now();
+    let mut child = run.take();
+    // The run id was read from stderr; what follows is drained by `run_id`, so the exit
+    // status and the time tell: a failure, well before the receive's 60 s.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the run hangs");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        killed.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
+}
+
+/// The shipped ticket example, distributed: a risky ticket waits for a person, who approves
+/// it from another process with `hivec publish`, and the fix ships.
+#[test]
+fn the_ticket_example_is_approved_from_another_shell() {
+    let _serial = serial();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let redis = Redis::start(&[]);
+    let _worker = Reaped::new(
+        hivec(&examples)
+            .args(["worker", "ticket_approval.hive", "--redis", &redis.url()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("hivec worker"),
+    );
+    await_workers(&redis, 1);
+    let ticket = json!({"id": "T-7", "title": "Refund the March invoice", "severity": "high", "customer": "Acme Heating"});
+    let mut run = Reaped::new(
+        hivec(&examples)
+            .args(["run", "ticket_approval.hive", "--redis", &redis.url()])
+            .arg("--input")
+            .arg(format!("ticket={ticket}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hivec run"),
+    );
+    let id = run_id(run.child());
+    // The request was published (and the approver left it to a person).
+    let stream = format!("hive:default:run:{id}:topics");
+    let start = Instant::now();
+    while redis.cli(&["XLEN", &stream]) != "1" {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no approval request"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let approval = json!({"ticket": "T-7", "approved": true, "by": "ada"});
+    let mut publish = hivec(&examples);
+    publish
+        .args([
+            "publish",
+            "ticket_approval.hive",
+            "approvals",
+            &approval.to_string(),
+        ])
+        .args(["--redis", &redis.url(), "--run", &id]);
+    let sent = publish.output().expect("hivec publish");
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    assert_eq!(text(&sent.stdout), format!("{id} approvals:2\n"));
+    let out = finish(run.take(), Duration::from_secs(60));
+    let output = output_of(&out);
+    assert_eq!(output["shipped"], json!(true), "{output}");
+    assert_eq!(output["approved_by"], json!("ada"), "{output}");
+}
