@@ -28,12 +28,13 @@ fn project(tag: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-/// `hivec run main.hive --redis … --workflow W --input ticket=T`, started.
-fn coordinator(dir: &Path, redis: &Redis, workflow: &str, input: &str) -> Reaped {
+/// `hivec run main.hive --redis … --workflow W --input I…`, started.
+fn coordinator(dir: &Path, redis: &Redis, workflow: &str, inputs: &[&str]) -> Reaped {
     Reaped::new(
         hivec(dir)
             .args(["run", "main.hive", "--redis", &redis.url()])
-            .args(["--workflow", workflow, "--input", input])
+            .args(["--workflow", workflow])
+            .args(inputs.iter().flat_map(|i| ["--input", i]))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -77,7 +78,7 @@ fn a_listener_on_a_worker_hears_the_request_and_the_coordinator_receives_its_app
         .map(|_| Reaped::new(worker(&dir, &redis, &[])))
         .collect();
     await_workers(&redis, 2);
-    let mut run = coordinator(&dir, &redis, "main", "ticket=T-1");
+    let mut run = coordinator(&dir, &redis, "main", &["ticket=T-1"]);
     let out = finish(run.take(), Duration::from_secs(60));
     assert_eq!(output_of(&out), json!({"ticket": "T-1", "answers": []}));
     assert!(
@@ -156,7 +157,7 @@ fn a_person_approves_a_waiting_run_with_hivec_publish() {
     let redis = Redis::start(&[]);
     let _worker = Reaped::new(worker(&dir, &redis, &[]));
     await_workers(&redis, 1);
-    let mut run = coordinator(&dir, &redis, "person", "ticket=T-9");
+    let mut run = coordinator(&dir, &redis, "person", &["ticket=T-9"]);
     let id = run_id(run.child());
 
     // Without --redis there is nothing to reach: a usage error that says where to go.
@@ -301,7 +302,7 @@ fn each_message_reaches_one_instance_of_a_subscribing_agent_across_workers() {
         .map(|_| Reaped::new(worker(&dir, &redis, &[])))
         .collect();
     await_workers(&redis, 2);
-    let mut run = coordinator(&dir, &redis, "main", "n=40");
+    let mut run = coordinator(&dir, &redis, "main", &["n=40"]);
     let out = finish(run.take(), Duration::from_secs(60));
     assert_eq!(output_of(&out), json!(40));
     let start = Instant::now();
@@ -437,4 +438,104 @@ fn the_ticket_example_is_approved_from_another_shell() {
     let output = output_of(&out);
     assert_eq!(output["shipped"], json!(true), "{output}");
     assert_eq!(output["approved_by"], json!("ada"), "{output}");
+}
+
+/// A tally that writes its pid to `tally.pid` when it starts and, while the file `slow`
+/// exists, takes 2 s to be ready (and removes it): a restarted listener that is not ready
+/// yet cannot take its messages.
+const SLOW_TALLY: &str = r#"import json, os, sys, time
+log = open("heard.log", "a")
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["type"] == "hello":
+        if os.path.exists("slow"):
+            time.sleep(2)
+            os.remove("slow")
+        open("tally.pid", "w").write(str(os.getpid()))
+        print(json.dumps({"type": "ready", "capabilities": []}), flush=True)
+    elif msg["type"] == "event":
+        log.write(f"{os.getpid()} {msg['id']} {msg['payload']}\n")
+        log.flush()
+    elif msg["type"] == "shutdown":
+        break
+"#;
+
+const WAIT: &str = r#"
+topic notes: int { retain: 1h }
+topic done: bool { retain: 1h }
+
+agent tally { provides: [], subscribes: [notes], exec: "python3 tally.py", heartbeat: 300ms }
+
+workflow main() -> bool {
+  step first = publish notes(0)
+  step end = receive done() with { after: [first], timeout: 60s }
+  output end
+}
+"#;
+
+/// Messages a listener's worker read while the listener was down stay unacknowledged, and
+/// are claimed and handed over once it is back, each once.
+#[test]
+fn messages_read_while_the_listener_is_down_reach_it_when_it_is_back() {
+    let _serial = serial();
+    let dir = project("down", &[("main.hive", WAIT), ("tally.py", SLOW_TALLY)]);
+    let redis = Redis::start(&[]);
+    let _worker = Reaped::new(worker(&dir, &redis, &[]));
+    await_workers(&redis, 1);
+    let mut run = coordinator(&dir, &redis, "main", &[]);
+    let id = run_id(run.child());
+    let heard = |n: usize| {
+        let start = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(dir.join("heard.log")).unwrap_or_default();
+            if log.lines().count() >= n || start.elapsed() > Duration::from_secs(20) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let log = heard(1);
+    let first: u32 = log
+        .split(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a pid");
+    std::fs::write(dir.join("slow"), "").expect("slow");
+    assert!(cluster::kill_pid(first, "-KILL"));
+    let notes: Vec<String> = (1..=5)
+        .map(|i| {
+            let out = publish(&dir, Some(&redis), "notes", &json!(i), &["--run", &id]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        })
+        .collect();
+    assert_eq!(notes.len(), 5);
+    let log = heard(6);
+    let lines: Vec<(u32, i64)> = log
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            Some((parts.next()?.parse().ok()?, parts.nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let payloads: Vec<i64> = lines.iter().map(|(_, p)| *p).collect();
+    assert_eq!(
+        payloads,
+        vec![0, 1, 2, 3, 4, 5],
+        "each note once, in order:\n{log}"
+    );
+    assert!(
+        lines[1..].iter().all(|(pid, _)| *pid != first),
+        "heard by the restarted listener:\n{log}"
+    );
+    assert!(
+        !dir.join("slow").exists(),
+        "the listener was restarted slowly"
+    );
+    let out = publish(&dir, Some(&redis), "done", &json!(true), &["--run", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        output_of(&finish(run.take(), Duration::from_secs(30))),
+        json!(true)
+    );
 }
