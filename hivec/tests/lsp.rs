@@ -629,6 +629,16 @@ fn topics_are_known_to_hover_definition_references_and_rename() {
         .unwrap_or_default();
     assert_eq!(edits.len(), 4, "{renamed}");
     assert!(edits.iter().all(|e| e["newText"] == "decisions"));
+    // Completion names topics, and only topics, in `subscribes` and after `publish`/`receive`.
+    let typing = text
+        .replace("subscribes: [approvals]", "subscribes: [ap]")
+        .replace("receive approvals(", "receive ap(");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    assert_eq!(c.completion(&uri, &typing, "[ap]", 3), ["approvals"]);
+    assert_eq!(c.completion(&uri, &typing, "receive ap", 10), ["approvals"]);
     c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
     let status = c.child.wait().expect("exit");

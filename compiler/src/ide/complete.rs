@@ -154,6 +154,13 @@ pub fn context(text: &str, offset: usize) -> (Context, usize) {
         .iter()
         .filter(|t| !matches!(t.kind, Kind::LineComment | Kind::BlockComment))
         .collect();
+    // `step s = publish |` and `receive |` name a topic.
+    if let [.., eq, word] = toks.as_slice()
+        && eq.text == "="
+        && matches!(word.text, "publish" | "receive")
+    {
+        return (Context::Value("topic".into()), start);
+    }
     let at_line_start = text[..start].trim_end_matches([' ', '\t']).ends_with('\n');
     (block_context(&toks, at_line_start), start)
 }
@@ -334,6 +341,7 @@ pub fn complete(
             "consensus" => words(&["majority", "unanimous", "quorum", "first"], &mut out),
             "provides" => items(&[DefKind::Capability], &mut out),
             "members" => items(&[DefKind::Agent], &mut out),
+            "subscribes" | "topic" => items(&[DefKind::Topic], &mut out),
             "on" => items(&[DefKind::Agent, DefKind::Pool], &mut out),
             "builtin" => out.push(Completion::new("\"std\"", ItemKind::Keyword, None)),
             "after" => locals(text, offset, &mut out, true),
@@ -569,6 +577,14 @@ mod tests {
             Context::Key(props::WORKFLOW)
         );
         assert_eq!(ctx("agent a { simulate: { lat|"), Context::Key(SIMULATE));
+        assert_eq!(
+            ctx("agent a { subscribes: [al|"),
+            Context::Value("subscribes".into())
+        );
+        assert_eq!(
+            ctx("workflow w() -> int {\n  step a = receive ap|"),
+            Context::Value("topic".into())
+        );
         assert_eq!(ctx("type T { a: int }\n|"), Context::TopLevel);
         assert_eq!(
             ctx("workflow w() -> int {\n  output review.sc|"),
