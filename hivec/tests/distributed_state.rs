@@ -281,12 +281,21 @@ fn two_workers_write_one_last_writer_cell() {
     let tally = events
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["event"] == "state" && e["key"] == "tally");
+        .filter(|e| e["event"] == "state" && e["key"] == "tally")
+        .last();
     assert_eq!(
         tally.map(|e| e["value"].clone()),
         Some(json!(200)),
         "{events}"
     );
+    // Every write was journaled by the script that applied it: one event per version.
+    let versions: std::collections::BTreeSet<u64> = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "state" && e["key"] == "latest")
+        .filter_map(|e| e["version"].as_u64())
+        .collect();
+    assert_eq!(versions, (1..=200).collect(), "{events}");
 }
 
 /// A coordinator killed with SIGKILL after its first step wrote the state: the resumed one

@@ -341,8 +341,9 @@ impl Runtime {
         self.topics.publish(topic, payload, key).await
     }
 
-    /// Records every state cell's final value and version in the run's journal, where the
-    /// writes were not journaled one by one: in distributed mode they are kept in Redis.
+    /// Records every state cell's final value and version in the run's journal at the end of
+    /// a distributed run. Each write there was journaled by the script that applied it; this
+    /// is the state the run ended with, in one place.
     pub fn journal_state(&self) -> Result<(), String> {
         let (Some(journal), state::Store::Redis(cells)) = (&self.journal, &*self.state) else {
             return Ok(());

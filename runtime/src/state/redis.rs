@@ -3,7 +3,8 @@
 //!
 //! Invariant: a write is one Lua script (`lua/put.lua`) that applies the value only if the
 //! cell is still at the version the value was computed from and the writer's token fences
-//! the cell's lock; the value itself is computed by the same rules as in one process
+//! the cell's lock, and appends what it applied to the run's journal in the same step; the
+//! value itself is computed by the same rules as in one process
 //! (`rules.rs`), from the cell as this process last saw it, and computed again from the
 //! cell the script answers with when another writer came first. A refusal is only ever
 //! given on the cell as Redis has it.
@@ -327,8 +328,9 @@ impl Cells {
             self.keys.state_cell(&self.run, key),
             self.keys.state_lock(&self.run, key),
             self.keys.state_token(&self.run, key),
+            self.keys.journal(&self.run),
         ];
-        let mut args = vec![cell.version.to_string()];
+        let mut args = vec![cell.version.to_string(), key.to_string()];
         for (value, token) in values.iter().zip(tokens) {
             args.push(value.to_string());
             args.push(token.map(|t| t.to_string()).unwrap_or_default());

@@ -4,8 +4,10 @@
 -- KEYS[1]: the cell, a hash of `n` (its version) and `v` (its value, JSON)
 -- KEYS[2]: the live leases of the lock, a sorted set of `x:TOKEN` / `s:TOKEN` by end (ms)
 -- KEYS[3]: the last token given out for the lock
--- ARGV[1]: the version the values were computed from; then, per write, the cell's value
--- after it (JSON) and the writer's token ('' for none)
+-- KEYS[4]: the run's journal stream: the applied writes are appended to it as `state` events
+-- in the same step, once the run has begun it
+-- ARGV[1]: the version the values were computed from; ARGV[2]: the cell's name; then, per
+-- write, the cell's value after it (JSON) and the writer's token ('' for none)
 -- Returns {'ok', version} | {'moved', version, value} | {'fenced', applied, holder, last}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -23,7 +25,7 @@ for _, lease in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
 end
 local applied = 0
 local value = nil
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   if ARGV[i + 1] ~= holder then
     break
   end
@@ -32,8 +34,17 @@ for i = 2, #ARGV, 2 do
 end
 if applied > 0 then
   redis.call('HSET', KEYS[1], 'n', version + applied, 'v', value)
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    local lines = {}
+    local name = cjson.encode(ARGV[2])
+    for j = 1, applied do
+      lines[j] = '{"event":"state","key":' .. name .. ',"value":' .. ARGV[1 + 2 * j]
+        .. ',"version":' .. tostring(version + j) .. '}'
+    end
+    redis.call('XADD', KEYS[4], '*', 'events', table.concat(lines, '\n'))
+  end
 end
-if applied * 2 == #ARGV - 1 then
+if applied * 2 == #ARGV - 2 then
   return {'ok', tostring(version + applied)}
 end
 return {'fenced', tostring(applied), holder, redis.call('GET', KEYS[3]) or '0'}
