@@ -14,6 +14,9 @@ mod server;
 #[path = "common/browser.rs"]
 mod browser;
 
+#[path = "common/topics.rs"]
+mod topics;
+
 use cluster::*;
 use redis::Redis;
 use serde_json::{Value, json};
@@ -293,4 +296,71 @@ fn an_unreachable_redis_stops_the_server_before_it_listens_without_the_password(
     assert!(stderr.contains("--redis"), "{stderr}");
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert!(!stderr.contains("s3cr3tPW"), "{stderr}");
+}
+
+/// With `--redis`, a message published through the API goes through the run's stream in
+/// Redis to the coordinated run waiting on `receive`, and a listener on a worker hears the
+/// run's requests.
+#[test]
+fn a_message_published_through_the_api_reaches_a_distributed_run() {
+    let _serial = serial();
+    let redis = Redis::start(&[]);
+    let dir = std::env::temp_dir().join(format!("hive-serve-dtopics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("main.hive"), topics::HIVE).expect("source");
+    std::fs::write(dir.join("listener.py"), topics::LISTENER).expect("listener");
+    let url = redis.url();
+    let server = serve(&dir, &["--redis", &url]);
+    let w = worker(&dir, &redis, &[]);
+    workers_until(&server, |w| w.len() == 1);
+    // A listener on the worker approves the request the run publishes.
+    let heard = submit(
+        &server,
+        &json!({"workflow": "main", "inputs": {"ticket": "T-1"}}),
+        None,
+    );
+    let run = finished(&server, &heard, None);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        run["output"],
+        json!({"ticket": "T-1", "answers": []}),
+        "{run}"
+    );
+    // A person's decision, through the API.
+    let waiting = submit(
+        &server,
+        &json!({"workflow": "person", "inputs": {"ticket": "T-9"}}),
+        None,
+    );
+    let decision = json!({"ticket": "T-9", "answers": "by hand"});
+    let start = Instant::now();
+    loop {
+        let (status, body) = request(
+            &server,
+            "POST",
+            "/v1/topics/approvals",
+            Some(&json!({"payload": decision, "run": waiting})),
+            None,
+        );
+        if status == 201 {
+            assert!(
+                body["published"][0]["id"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("approvals:")),
+                "{body}"
+            );
+            break;
+        }
+        // The run may not be in flight yet.
+        assert!(start.elapsed() < Duration::from_secs(20), "{status} {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = finished(&server, &waiting, None);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], decision, "{run}");
+    // The message went through Redis: the run's stream holds it.
+    let stream = format!("hive:default:run:{waiting}:topics");
+    assert_eq!(redis.cli(&["XLEN", &stream]), "1");
+    stop(w);
 }
