@@ -281,8 +281,7 @@ fn two_workers_write_one_last_writer_cell() {
     let tally = events
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["event"] == "state" && e["key"] == "tally")
-        .last();
+        .rfind(|e| e["event"] == "state" && e["key"] == "tally");
     assert_eq!(
         tally.map(|e| e["value"].clone()),
         Some(json!(200)),
