@@ -98,7 +98,7 @@ pub fn dlq(args: &DlqArgs) -> ExitCode {
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default();
                 // Only a run that can still be resumed can take it back.
-                hive_runtime::remote::recorded(&options, run).await?;
+                hive_runtime::remote::recorded(&link, &options.namespace, run).await?;
                 if !dlq::requeue(&link, &keys, id).await? {
                     errln!("error: dead letter `{id}` was taken out meanwhile");
                     return Ok(false);

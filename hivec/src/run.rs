@@ -7,6 +7,7 @@ use crate::plan::compile;
 use crate::steps;
 use hive_plan::{FORMAT, Plan};
 use hive_runtime::journal::{Header, Journal, Record};
+use hive_runtime::remote::{Lease, Link};
 use hive_runtime::{RunOptions, RunReport, Runtime};
 use serde_json::{Map, Value};
 use std::io::IsTerminal;
@@ -108,16 +109,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
     // A distributed run resumes from its journal in Redis, once no other coordinator holds
     // it.
     let mut lease = None;
+    // One connection for all the run's own requests, opened once.
+    let mut link = None;
     let mut record = match (&remote, &run_id, &args.resume) {
         (Some(options), Some(id), Some(_)) => {
             let resumable = tokio.block_on(async {
-                let taken = hive_runtime::remote::Lease::take(options, id).await?;
-                hive_runtime::remote::recorded(options, id)
+                let opened = Arc::new(Link::open(options).await?);
+                let taken = Lease::take(&opened, &options.namespace, id).await?;
+                hive_runtime::remote::recorded(&opened, &options.namespace, id)
                     .await
-                    .map(|r| (taken, r))
+                    .map(|r| (opened, taken, r))
             });
             match resumable {
-                Ok((taken, record)) => {
+                Ok((opened, taken, record)) => {
+                    link = Some(opened);
                     lease = Some(taken);
                     Some(record)
                 }
@@ -168,17 +173,23 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         if let (Some(remote), Some(id)) = (&remote, &run_id) {
             let resumed = record.is_some();
-            let taken = match lease.take() {
+            let opened = match link.take() {
                 Some(l) => Ok(l),
-                None => hive_runtime::remote::Lease::take(remote, id)
+                None => Link::open(remote).await.map(Arc::new),
+            };
+            let taken = match (opened, lease.take()) {
+                (Ok(link), Some(l)) => Ok((link, l)),
+                (Ok(link), None) => Lease::take(&link, &remote.namespace, id)
                     .await
-                    .map_err(|e| hive_runtime::RunError::run(e.0)),
+                    .map(|l| (link, l)),
+                (Err(e), _) => Err(e),
             };
             let connected = match taken {
-                Ok(lease) => {
-                    hive_runtime::remote::Remote::connect(remote, &plan, lease, resumed).await
+                Ok((link, lease)) => {
+                    hive_runtime::remote::Remote::connect(link, remote, &plan, lease, resumed)
+                        .await
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(hive_runtime::RunError::run(e.0)),
             };
             let journal = connected.and_then(|r| {
                 let journal = match record.take() {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Where Redis is, and one connection to it for what the API reads.
 pub struct Cluster {
     options: RemoteOptions,
-    link: Link,
+    link: Arc<Link>,
     keys: Keys,
 }
 
@@ -35,6 +35,7 @@ impl Cluster {
     pub async fn connect(options: RemoteOptions) -> Result<Cluster, String> {
         let link = Link::open(&options)
             .await
+            .map(Arc::new)
             .map_err(|e| format!("--redis: {}", e.0))?;
         let keys = Keys::new(&options.namespace);
         Ok(Cluster {
@@ -64,7 +65,7 @@ impl Cluster {
 
     /// The journal of run `id`, read to continue it.
     pub async fn recorded(&self, id: &str) -> Result<Record, String> {
-        hive_runtime::remote::recorded(&self.options, id)
+        hive_runtime::remote::recorded(&self.link, &self.options.namespace, id)
             .await
             .map_err(|e| e.0)
     }
@@ -94,8 +95,10 @@ impl Cluster {
     ) -> Result<Arc<Remote>, String> {
         let mut plan = plan.clone();
         plan.retain_workflow(workflow)?;
-        let lease = Lease::take(&self.options, id).await.map_err(|e| e.0)?;
-        Remote::connect(&self.options, &plan, lease, resumed)
+        let lease = Lease::take(&self.link, &self.options.namespace, id)
+            .await
+            .map_err(|e| e.0)?;
+        Remote::connect(self.link.clone(), &self.options, &plan, lease, resumed)
             .await
             .map_err(|e| e.to_string())
     }

@@ -144,13 +144,13 @@ impl Remote {
     /// sources read its streams. A `resumed` run takes over the deliveries and answers its
     /// killed coordinator left.
     pub async fn connect(
+        link: Arc<Link>,
         options: &RemoteOptions,
         plan: &hive_plan::Plan,
         lease: Lease,
         resumed: bool,
     ) -> Result<Arc<Remote>, RunError> {
         let run = lease.run().to_string();
-        let link = Arc::new(Link::open(options).await.map_err(|e| RunError::run(e.0))?);
         let agents: BTreeMap<String, RemoteAgent> = plan
             .agents
             .iter()

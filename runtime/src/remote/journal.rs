@@ -5,7 +5,6 @@
 //! Invariant: events reach the stream in the order they were appended; after
 //! [`Writer::flush`] every event appended before it is in Redis.
 
-use super::coordinator::RemoteOptions;
 use super::keys::Keys;
 use super::link::{Link, RemoteError};
 use crate::journal::{Record, Sink};
@@ -112,15 +111,14 @@ async fn write(
     }
 }
 
-/// The journal of `run`, to resume it: read from the namespace of `options`.
-pub async fn recorded(options: &RemoteOptions, run: &str) -> Result<Record, RemoteError> {
-    let link = Link::open(options).await?;
-    let key = Keys::new(&options.namespace).journal(run);
-    let events = read(&link, &key).await?.ok_or_else(|| {
+/// The journal of `run`, to resume it: read from `namespace` through `link`.
+pub async fn recorded(link: &Link, namespace: &str, run: &str) -> Result<Record, RemoteError> {
+    let key = Keys::new(namespace).journal(run);
+    let events = read(link, &key).await?.ok_or_else(|| {
         RemoteError(format!(
             "Redis at {} has no journal of run `{run}` in namespace `{}`: the run never started there, or it ended more than its --keep ago",
             link.shown(),
-            options.namespace
+            namespace
         ))
     })?;
     let origin = format!("the journal of run {run}");

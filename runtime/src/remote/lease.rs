@@ -6,7 +6,6 @@
 //! Invariant: only the holder renews or releases the lease (compare-and-set in one script),
 //! and a holder that finds it taken stops its run.
 
-use super::coordinator::RemoteOptions;
 use super::keys::Keys;
 use super::link::{Link, RemoteError};
 use serde_json::{Value, json};
@@ -43,13 +42,12 @@ impl Lease {
     /// Takes the lease of `run`. A lease held by another coordinator is watched until it
     /// expires (its coordinator was killed: the lease is then taken over) or is renewed (its
     /// coordinator is alive: refused, naming the run and when the lease would expire).
-    pub async fn take(options: &RemoteOptions, run: &str) -> Result<Lease, RemoteError> {
-        let link = Link::open(options).await?;
+    pub async fn take(link: &Link, namespace: &str, run: &str) -> Result<Lease, RemoteError> {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
         let lease = Lease {
-            key: Keys::new(&options.namespace).coordinator(run),
+            key: Keys::new(namespace).coordinator(run),
             holder: json!({
                 "host": host,
                 "pid": std::process::id(),
