@@ -49,19 +49,14 @@ struct Kept {
 }
 
 impl Events {
-    /// No events yet of a run of `workflow` in `plan`.
-    pub fn new(plan: &hive_plan::Plan, workflow: &str) -> Arc<Events> {
+    /// No events yet of a run of `workflow` in `plan`. Without `plan` the run's steps are not
+    /// known (its files changed): the graph has none.
+    pub fn new(plan: Option<&hive_plan::Plan>, workflow: &str) -> Arc<Events> {
         Arc::new(Events {
-            graph: super::dashboard::graph(plan, workflow),
-            kept: Mutex::default(),
-            changed: watch::Sender::new(0),
-        })
-    }
-
-    /// No events yet of a run of `workflow` whose steps are not known (its files changed).
-    pub fn without_graph(workflow: &str) -> Arc<Events> {
-        Arc::new(Events {
-            graph: json!({"workflow": workflow, "steps": []}),
+            graph: match plan {
+                Some(plan) => super::dashboard::graph(plan, workflow),
+                None => json!({"workflow": workflow, "steps": []}),
+            },
             kept: Mutex::default(),
             changed: watch::Sender::new(0),
         })

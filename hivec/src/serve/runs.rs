@@ -387,7 +387,7 @@ impl Runs {
         journaled: Journaled,
     ) {
         let (cancel, cancelled) = oneshot::channel();
-        let events = Events::new(plan, workflow);
+        let events = Events::new(Some(plan), workflow);
         if let Some(run) = self.lock().by_id.get_mut(id) {
             run.cancel = Some(cancel);
             run.events = Some(events.clone());
@@ -746,10 +746,7 @@ fn ended_events(run: &Run, workflows: &Workflows) -> Arc<Events> {
     let same = workflows
         .get(&run.workflow)
         .filter(|plan| run.plan.as_deref() == Some(plan.source_hash.as_str()));
-    let events = match same {
-        Some(plan) => Events::new(plan, &run.workflow),
-        None => Events::without_graph(&run.workflow),
-    };
+    let events = Events::new(same.map(|p| &**p), &run.workflow);
     if run.status != Status::Running {
         events.finish(&summary(run));
     }
