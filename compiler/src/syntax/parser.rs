@@ -445,7 +445,7 @@ mod tests {
     fn pieces_parse_exactly_like_the_whole_file() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut sources = Vec::new();
-        for dir in ["examples", "examples/errors"] {
+        for dir in ["examples", "tests/errors"] {
             let mut entries: Vec<_> = std::fs::read_dir(root.join(dir))
                 .expect("read examples")
                 .map(|e| e.expect("entry").path())
