@@ -82,8 +82,14 @@ fn error_fixtures_render() {
 const SHOWN_BY_ROBUSTNESS: &[(Code, &str)] = &[
     (Code::FileTooLarge, "robustness__file_too_large.snap"),
     (Code::UnreadableFile, "robustness__unreadable_file.snap"),
-    (Code::TooManyErrors, "robustness__more_errors_than_shown.snap"),
-    (Code::TooManyWarnings, "robustness__more_warnings_than_shown.snap"),
+    (
+        Code::TooManyErrors,
+        "robustness__more_errors_than_shown.snap",
+    ),
+    (
+        Code::TooManyWarnings,
+        "robustness__more_warnings_than_shown.snap",
+    ),
 ];
 
 /// Every code of the registry is reported by an error fixture (whose rendered output the
@@ -120,7 +126,10 @@ fn every_error_snapshot_has_its_fixture() {
     let names: Vec<String> = fixtures().iter().map(|p| snapshot_name(p)).collect();
     let dir = repo().join("tests/tests/snapshots/errors");
     let mut stale = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("snapshot directory").flatten() {
+    for entry in std::fs::read_dir(&dir)
+        .expect("snapshot directory")
+        .flatten()
+    {
         let file = entry.file_name().to_string_lossy().into_owned();
         let Some(name) = file.strip_suffix(".snap") else {
             continue;
