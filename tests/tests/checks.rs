@@ -98,6 +98,7 @@ const MALFORMED: &[&str] = &[
     "workflow main() -> int {\n  output s $\n}\n",
     "workflow main() -> int {\n  step s = f(x: 1 $)\n  output s\n}\n",
     "agent a {\n  workflow: 1\n}\n",
+    "agent a {\n  provides: [x]\n  workflow main\n}\n",
     "agent a {\n  provides [x]\n}\n",
     "workflow main() -> int {\n  output 1 +\n}\n",
     "workflow quick(code: string) -> {\n  output 1\n}\n",
