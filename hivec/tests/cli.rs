@@ -33,13 +33,21 @@ fn hivec_in(dir: &std::path::Path, args: &[&str]) -> Command {
 fn exit_codes_follow_the_language_reference() {
     assert_eq!(hivec(&["check", "examples/code_review.hive"]).0, 0);
     assert_eq!(
-        hivec(&["check", "examples/errors/unused-agent.hive"]).0,
+        hivec(&["check", "tests/errors/unused-agent.hive"]).0,
         0,
         "warnings only"
     );
-    assert_eq!(hivec(&["check", "examples/errors/type-mismatch.hive"]).0, 1);
+    assert_eq!(hivec(&["check", "tests/errors/type-mismatch.hive"]).0, 1);
     assert_eq!(hivec(&["check", "examples/no-such-file.hive"]).0, 2);
     assert_eq!(hivec(&["check"]).0, 2, "usage error");
+}
+
+/// The examples directory holds only files that check without a diagnostic and are
+/// formatted: the error fixtures live under `tests/errors/`.
+#[test]
+fn the_examples_directory_is_clean_and_formatted() {
+    assert_eq!(hivec(&["check", "examples"]), (0, String::new()));
+    assert_eq!(hivec(&["fmt", "--check", "examples"]), (0, String::new()));
 }
 
 #[test]
@@ -48,7 +56,7 @@ fn json_format_prints_one_object_per_diagnostic() {
         "check",
         "--format",
         "json",
-        "examples/errors/unknown-argument.hive",
+        "tests/errors/unknown-argument.hive",
     ]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
@@ -56,7 +64,7 @@ fn json_format_prints_one_object_per_diagnostic() {
     let d: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["code"], "E0203");
-    assert_eq!(d["file"], "examples/errors/unknown-argument.hive");
+    assert_eq!(d["file"], "tests/errors/unknown-argument.hive");
     for field in ["line", "column", "end_line", "end_column"] {
         assert!(d[field].as_u64().is_some_and(|n| n >= 1), "{field}: {d}");
     }
@@ -105,7 +113,7 @@ fn plan_prints_a_plan_only_for_a_clean_file() {
     assert!(mermaid.contains("workflow build_target"));
     assert!(!mermaid.contains("workflow main"), "{mermaid}");
 
-    let (code, out) = hivec(&["plan", "examples/errors/type-mismatch.hive"]);
+    let (code, out) = hivec(&["plan", "tests/errors/type-mismatch.hive"]);
     assert_eq!((code, out.as_str()), (1, ""), "errors: no plan on stdout");
     assert_eq!(
         hivec(&["plan", "examples/coordinator.hive", "--workflow", "nope"]).0,

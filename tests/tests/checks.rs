@@ -4,7 +4,7 @@
 mod common;
 
 use common::write;
-use hive_tests::render_check;
+use hive_tests::{plan_of, render_check};
 
 const PROFILE: &str = r#"
 capability profile(user: string, region: string) -> string
@@ -39,4 +39,158 @@ fn a_route_to_an_agent_that_lacks_the_capability_says_so() {
     let source = format!("{PROFILE}capability other(x: int) -> int\nroute other -> a\n");
     let out = render_check(&write("route-lacks", &source));
     assert!(out.contains("agent `a` does not provide `other`"), "{out}");
+}
+
+/// A `for` over `range` of constants has a known length, so its tokens count once per
+/// element against the budget, as the same list written out does.
+#[test]
+fn a_map_over_a_constant_range_counts_its_tokens_per_element() {
+    let source = |list: &str| {
+        format!(
+            "capability score(n: int) -> int\nagent a {{ provides: [score], simulate: {{ latency: 1ms }} }}\nconst top: int = 10\nworkflow main() -> list<int> {{\n  budget: {{ tokens: 50 }}\n  step xs = for i in {list} {{ score(n: i) }} with {{ timeout: 1s, resources: {{ tokens: 10 }} }}\n  output xs\n}}\n"
+        )
+    };
+    let written: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    let written = format!("[{}]", written.join(", "));
+    for (tag, list) in [
+        ("range-written", written.as_str()),
+        ("range-literal", "range(0, 10)"),
+        ("range-const", "range(0, top)"),
+    ] {
+        let out = render_check(&write(tag, &source(list)));
+        assert!(
+            out.contains("[E0503/budget-exceeded]")
+                && out.contains("may use 100 tokens, above its budget of 50"),
+            "{list}: {out}"
+        );
+    }
+    // A list known only at run time counts once.
+    let out = render_check(&write(
+        "range-input",
+        &source("range(0, 10)")
+            .replace("main()", "main(n: int)")
+            .replace("range(0, 10)", "range(0, n)"),
+    ));
+    assert!(!out.contains("E0503"), "{out}");
+}
+
+/// The worst-case time of a map with `concurrency` is that many waves of its tasks.
+#[test]
+fn a_map_with_concurrency_counts_its_waves() {
+    let source = |concurrency: &str| {
+        format!(
+            "capability score(n: int) -> int\nagent a {{ provides: [score], simulate: {{ latency: 1ms }} }}\nworkflow main() -> list<int> {{\n  step xs = for i in range(0, 10) {{ score(n: i) }} with {{ timeout: 1s, retry: 1{concurrency} }}\n  output xs\n}}\n"
+        )
+    };
+    let worst = |tag: &str, concurrency: &str| {
+        plan_of(&write(tag, &source(concurrency))).workflows["main"]
+            .bounds
+            .worst_case_ms
+    };
+    // Two attempts of 1 s per wave.
+    assert_eq!(worst("waves-3", ", concurrency: 3"), Some(4 * 2_000));
+    assert_eq!(worst("waves-10", ", concurrency: 10"), Some(2_000));
+    assert_eq!(worst("waves-none", ""), Some(2_000));
+}
+
+/// Malformed sources, each with one syntax error whose message lists what was expected.
+const MALFORMED: &[&str] = &[
+    "workflow main() -> int {\n  output s $\n}\n",
+    "workflow main() -> int {\n  step s = f(x: 1 $)\n  output s\n}\n",
+    "agent a {\n  workflow: 1\n}\n",
+    "agent a {\n  provides: [x]\n  workflow main\n}\n",
+    "agent a {\n  provides [x]\n}\n",
+    "workflow main() -> int {\n  output 1 +\n}\n",
+    "workflow quick(code: string) -> {\n  output 1\n}\n",
+    "capability f(x: int) int\n",
+];
+
+/// "expected …" names each thing once, in words or as a token, never the `|` that only
+/// starts an operator, and never the position inside a word after a keyword.
+#[test]
+fn expected_tokens_are_listed_once_and_in_words() {
+    for text in MALFORMED {
+        let parsed = hive_compiler::syntax::parse(text);
+        let [d] = parsed.diagnostics.as_slice() else {
+            panic!(
+                "one diagnostic expected for {text:?}: {:?}",
+                parsed.diagnostics
+            );
+        };
+        let expected = d
+            .message
+            .strip_prefix("expected ")
+            .and_then(|m| m.split(", found").next())
+            .unwrap_or_else(|| panic!("{text:?}: {}", d.message));
+        let items: Vec<&str> = expected.split(", ").flat_map(|i| i.split(" or ")).collect();
+        let mut unique = items.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), items.len(), "{text:?}: {}", d.message);
+        assert!(!items.contains(&"`|`"), "{text:?}: {}", d.message);
+        assert!(!d.message.contains("found ` `"), "{text:?}: {}", d.message);
+    }
+}
+
+/// A missing closer is reported at the bracket left open, in the item it belongs to, with
+/// the edit that adds it; applying that edit leaves a file that parses.
+#[test]
+fn a_missing_closer_points_at_the_bracket_left_open() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "agent a {\n  provides: [x]\n  simulate: { latency: 1s }\n\nworkflow main() -> int {\n  output 1\n}\n",
+            "unclosed `{` in agent `a`",
+            "agent a {",
+        ),
+        (
+            "agent a {\n  simulate: { latency: 1s\n}\n",
+            "unclosed `{` in agent `a`",
+            "  simulate: {",
+        ),
+        (
+            "workflow main() -> int {\n  step s = f(x: 1) with { timeout: 1s\n  output s\n}\n",
+            "unclosed `{` in workflow `main`",
+            "  step s = f(x: 1) with {",
+        ),
+        (
+            "/// Docs.\nworkflow main() -> int {\n  step s = f(x: 1\n  output s\n}\n",
+            "unclosed `(` in workflow `main`",
+            "  step s = f(",
+        ),
+        (
+            "type T {\n  a: int\n",
+            "unclosed `{` in type `T`",
+            "type T {",
+        ),
+    ];
+    for (text, message, open) in cases {
+        let parsed = hive_compiler::syntax::parse(text);
+        let [d] = parsed.diagnostics.as_slice() else {
+            panic!(
+                "one diagnostic expected for {text:?}: {:?}",
+                parsed.diagnostics
+            );
+        };
+        assert_eq!(d.message, *message, "{text:?}");
+        assert_eq!(
+            d.at.end as usize,
+            open.len() + text.find(open).expect("opener"),
+            "{text:?}"
+        );
+        assert!(
+            d.help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("close it with")),
+            "{d:?}"
+        );
+        let fix = d.fix.as_ref().expect("a fix");
+        let mut fixed = text.to_string();
+        fixed.replace_range(fix.at.start as usize..fix.at.end as usize, &fix.replacement);
+        let again = hive_compiler::syntax::parse(&fixed);
+        assert!(
+            again.diagnostics.is_empty(),
+            "{fixed:?}: {:?}",
+            again.diagnostics
+        );
+    }
 }

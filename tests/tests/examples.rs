@@ -1,7 +1,9 @@
-//! Every example checks clean; every error fixture reports what its name says, rendered.
+//! Every example checks clean; every error fixture (in `tests/errors/`) reports what its name
+//! says, rendered; every diagnostic code has a fixture.
 
 use hive_compiler::codes::Code;
 use hive_tests::{check, hive_files, render_check, repo};
+use std::path::{Path, PathBuf};
 
 #[test]
 fn every_example_checks_clean() {
@@ -23,11 +25,26 @@ fn every_example_checks_clean() {
     }
 }
 
+/// The error fixtures: every `.hive` file of `tests/errors/`, and the importing file of the
+/// import cycle.
+fn fixtures() -> Vec<PathBuf> {
+    let mut fixtures = hive_files(&repo().join("tests/errors"));
+    fixtures.push(repo().join("tests/errors/import-cycle/a.hive"));
+    fixtures
+}
+
+/// A fixture's snapshot name: its path under `tests/`, `/` replaced by `__`.
+fn snapshot_name(path: &Path) -> String {
+    path.strip_prefix(repo().join("tests"))
+        .unwrap_or(path)
+        .display()
+        .to_string()
+        .replace('/', "__")
+}
+
 #[test]
 fn error_fixtures_render() {
-    let mut fixtures = hive_files(&repo().join("examples/errors"));
-    fixtures.push(repo().join("examples/errors/import-cycle/a.hive"));
-    for path in fixtures {
+    for path in fixtures() {
         let rendered = render_check(&path);
         assert!(!rendered.is_empty(), "{} reports nothing", path.display());
         // A fixture named after a diagnostic must report that diagnostic.
@@ -44,11 +61,6 @@ fn error_fixtures_render() {
                 code.code()
             );
         }
-        let name = path
-            .strip_prefix(repo().join("examples"))
-            .unwrap_or(&path)
-            .display()
-            .to_string();
         // Lossy, so that the fixture of a file that is not UTF-8 shows what it holds.
         let source =
             String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
@@ -59,40 +71,74 @@ fn error_fixtures_render() {
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
-            insta::assert_snapshot!(name.replace('/', "__"), shown);
+            insta::assert_snapshot!(snapshot_name(&path), shown);
         });
     }
 }
 
-/// Every code of the registry shows in a rendered snapshot: an error fixture's (named after
-/// it) or, for what no file of the repository can hold, one of `robustness.rs`'s.
+/// The codes no file of the repository can show (a file too large to hold, one that cannot
+/// be read, more diagnostics than are shown), each with the snapshot of `robustness.rs` that
+/// renders it.
+const SHOWN_BY_ROBUSTNESS: &[(Code, &str)] = &[
+    (Code::FileTooLarge, "robustness__file_too_large.snap"),
+    (Code::UnreadableFile, "robustness__unreadable_file.snap"),
+    (
+        Code::TooManyErrors,
+        "robustness__more_errors_than_shown.snap",
+    ),
+    (
+        Code::TooManyWarnings,
+        "robustness__more_warnings_than_shown.snap",
+    ),
+];
+
+/// Every code of the registry is reported by an error fixture (whose rendered output the
+/// test above snapshots) or, for what no file can hold, shown in its robustness snapshot.
+/// The fixtures are checked here, not their snapshot files, so a fixture removed with a
+/// snapshot left behind does not count.
 #[test]
-fn every_code_has_a_rendered_snapshot() {
-    let mut shown = String::new();
-    let dirs = [
-        repo().join("tests/tests/snapshots"),
-        repo().join("tests/tests/snapshots/errors"),
-    ];
-    for dir in dirs {
-        for entry in std::fs::read_dir(&dir)
-            .expect("snapshot directory")
-            .flatten()
-        {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "snap") {
-                shown.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+fn every_code_has_a_fixture_with_a_rendered_snapshot() {
+    let rendered: String = fixtures().iter().map(|p| render_check(p)).collect();
+    let mut missing = Vec::new();
+    for code in Code::ALL {
+        let shown = format!("[{}/{}]", code.code(), code.name());
+        let found = match SHOWN_BY_ROBUSTNESS.iter().find(|(c, _)| c == code) {
+            Some((_, snap)) => {
+                std::fs::read_to_string(repo().join("tests/tests/snapshots").join(snap))
+                    .unwrap_or_default()
+                    .contains(&shown)
             }
+            None => rendered.contains(&shown),
+        };
+        if !found {
+            missing.push(shown);
         }
     }
-    let missing: Vec<String> = Code::ALL
-        .iter()
-        .map(|c| format!("[{}/{}]", c.code(), c.name()))
-        .filter(|c| !shown.contains(c.as_str()))
-        .collect();
     assert!(
         missing.is_empty(),
-        "no rendered snapshot shows {missing:?}: add a fixture to examples/errors/ named after it"
+        "no error fixture reports {missing:?}: add one to tests/errors/ named after it"
     );
+}
+
+/// Every snapshot of `snapshots/errors/` belongs to a fixture that still exists.
+#[test]
+fn every_error_snapshot_has_its_fixture() {
+    let names: Vec<String> = fixtures().iter().map(|p| snapshot_name(p)).collect();
+    let dir = repo().join("tests/tests/snapshots/errors");
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(&dir)
+        .expect("snapshot directory")
+        .flatten()
+    {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = file.strip_suffix(".snap") else {
+            continue;
+        };
+        if !names.iter().any(|n| n == name) {
+            stale.push(file);
+        }
+    }
+    assert!(stale.is_empty(), "snapshots without a fixture: {stale:?}");
 }
 
 #[test]

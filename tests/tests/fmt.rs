@@ -41,7 +41,7 @@ fn fixtures_format_to_their_snapshots_and_stay_put() {
 fn every_example_is_formatted() {
     let mut files = hive_files(&repo().join("examples"));
     files.extend(hive_files(&repo().join("examples/lib")));
-    files.extend(hive_files(&repo().join("examples/errors")));
+    files.extend(hive_files(&repo().join("tests/errors")));
     files.extend(hive_files(&repo().join("stdlib")));
     let mut unformatted = Vec::new();
     for path in files {

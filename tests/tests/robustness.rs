@@ -140,7 +140,7 @@ fn missing_file_is_an_error_not_a_panic() {
 
 fn example_sources() -> Vec<String> {
     let mut files = hive_files(&repo().join("examples"));
-    files.extend(hive_files(&repo().join("examples/errors")));
+    files.extend(hive_files(&repo().join("tests/errors")));
     files
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())

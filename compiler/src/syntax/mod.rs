@@ -10,6 +10,7 @@ pub mod limits;
 mod parser;
 mod span;
 mod split;
+mod unclosed;
 
 pub use parser::{parse, parse_alone, parse_reusing, recognise};
 pub use split::ITEM_KEYWORDS;
