@@ -509,7 +509,13 @@ fn a_cache_node_that_is_down_is_left_out_and_reported() {
         stderr
             .lines()
             .find(|l| l.starts_with(&format!("{agent} ")))
-            .map(|l| l.split_whitespace().skip(1).take(3).map(str::to_string).collect())
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(3)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     assert_eq!(row("cache_ap"), ["2", "2", "1"], "{stderr}");
