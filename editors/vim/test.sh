@@ -34,6 +34,7 @@ pool dice { members: [worker], strategy: random(two_choices: true) }
 workflow main(jobs: list<Job>) -> list<string> {
   priority: high
   step results = for job in jobs { process(job: job) } with { timeout: 1.5s, backoff: exponential(1s, max: 30s), consensus: majority }
+  step every = process(job: jobs[0]) with { on: [worker], broadcast: true }
   output { output: "a\tb ${len(jobs) + stepper} c", lane: Lane.fast, ok: true, none_left: none }
 }
 EOF
@@ -79,6 +80,7 @@ step results	1.5s	hiveDuration
 step results	exponential	hiveBackoff
 step results	max	hiveKey
 step results	majority	hiveConsensus
+step every	broadcast	hiveProperty
 output {	output	hiveKeyword
 { output:	output	hiveKey
 output {	\t	hiveEscape

@@ -352,6 +352,8 @@ SAMPLES = {
     "summarize": {"article": ARTICLE, "tone": "friendly", "max_words": 80},
     "triage": {"ticket": {"id": "T-1042", "title": "Typo in the invoice footer", "severity": "low", "customer": "Acme Heating"}},
     "ship": {"ticket": "T-1042", "fix": "fix-typo-invoice-footer"},
+    "deploy_config": {"service": "pricing", "settings": {"currency": "EUR", "plans": "free,starter,team,business"}},
+    "invalidate": {"prefix": "pricing/plans/"},
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -786,6 +788,45 @@ class BehaviourTest(AgentTestCase):
                     self.assertTrue(d["rollback_safe"], d)
             self.finish(agent)
 
+    def test_cache_nodes_drop_their_own_share_once(self):
+        hf = hive("cache_invalidation.hive")
+        dropped = {}
+        for name in ("cache_eu", "cache_us", "cache_ap"):
+            agent = self.start_declared(hf, name)
+            agent.hello()
+            dropped[name] = self.result(agent.call("invalidate", {"prefix": "pricing/plans/"}))
+            self.assertEqual(self.result(agent.call("invalidate", {"prefix": "pricing/plans/"})), 0)
+            self.assertGreater(self.result(agent.call("invalidate", {"prefix": "pricing/"})), 0)
+            self.assertEqual(agent.call("invalidate", {"prefix": ""})["type"], "error")
+            self.finish(agent)
+        # 5 plans in 5 locales: each node holds a share of the 25 keys, not all the same.
+        self.assertTrue(all(0 < n < 25 for n in dropped.values()), dropped)
+        self.assertGreater(len(set(dropped.values())), 1, dropped)
+
+    def test_a_cache_node_that_is_down_refuses(self):
+        hf = hive("cache_invalidation.hive")
+        down = self.start_declared(hf, "cache_ap", env={"CACHE_NODES_DOWN": "cache_eu, cache_ap"})
+        down.hello()
+        msg = down.call("invalidate", {"prefix": "pricing/plans/"})
+        self.assertEqual(msg["type"], "error", msg)
+        self.assertTrue(msg["retryable"], msg)
+        self.assertIn("cache_ap", msg["message"])
+        self.finish(down)
+        up = self.start_declared(hf, "cache_us", env={"CACHE_NODES_DOWN": "cache_ap"})
+        up.hello()
+        self.result(up.call("invalidate", {"prefix": "pricing/plans/"}))
+        self.finish(up)
+
+    def test_config_store_versions_by_content(self):
+        store = self.start_declared(hive("cache_invalidation.hive"), "config_store")
+        store.hello()
+        first = self.result(store.call("deploy_config", SAMPLES["deploy_config"]))
+        self.assertEqual(first["changed"], ["plans"])
+        again = self.result(store.call("deploy_config", SAMPLES["deploy_config"]))
+        self.assertEqual(again, {"version": first["version"], "changed": []})
+        self.assertEqual(store.call("deploy_config", {"service": "billing", "settings": {"a": "b"}})["type"], "error")
+        self.finish(store)
+
     def test_bids(self):
         hf = hive("task_auction.hive")
         encoders = {n: self.start_declared(hf, n) for n in ("onprem_gpu", "spot_gpu", "cloud_media")}
@@ -1024,6 +1065,17 @@ class WorkflowTest(AgentTestCase):
             if d["rollback_safe"] and severity != "sev3":
                 self.assertIs(f.call("deployer", "rollback", service="checkout", host="web-3.internal"), True)
         self.assertTrue(any("sre-oncall" in l["message"] for l in f.agent("pagerduty").logs))
+        f.close()
+
+    def test_cache_invalidation(self):
+        f = Fleet(self, "cache_invalidation.hive")
+        with open(os.path.join(EXAMPLES, "inputs", "config_change.json")) as fh:
+            change = json.load(fh)
+        deployed = f.call("config_store", "deploy_config", service=change["service"], settings=change["settings"])
+        self.assertEqual(deployed["changed"], ["plans"])
+        prefix = "%s/%s" % (change["service"], change["prefix"])
+        dropped = {n: f.call(n, "invalidate", prefix=prefix) for n in ("cache_eu", "cache_us", "cache_ap")}
+        self.assertTrue(all(n > 0 for n in dropped.values()), dropped)
         f.close()
 
     def test_newsletter(self):

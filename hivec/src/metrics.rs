@@ -241,7 +241,8 @@ impl Observer for Metrics {
             Event::StepStarted { .. }
             | Event::StepFinished { .. }
             | Event::AttemptStarted { .. }
-            | Event::Log { .. } => {}
+            | Event::Log { .. }
+            | Event::MemberAbsent { .. } => {}
         }
     }
 }

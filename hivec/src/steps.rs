@@ -65,7 +65,7 @@ pub fn table(plan: &Plan, entry: &str, trace: &Value, members: &[MemberReport]) 
     for (label, mut m) in steps {
         let step = find(plan, entry, &label);
         let makespan = m.last_end - m.first_start;
-        let busy = match step.map(|s| slots(plan, &s.routing, members)) {
+        let busy = match step.map(|s| slots(plan, routings(s), members)) {
             Some(Some(slots)) if slots > 0 && makespan > 0 => {
                 let busy: u64 = m.latencies.iter().sum();
                 format!("{:.1}%", 100.0 * busy as f64 / (slots * makespan) as f64)
@@ -76,7 +76,7 @@ pub fn table(plan: &Plan, entry: &str, trace: &Value, members: &[MemberReport]) 
         let p99 = m.latencies[(m.latencies.len() * 99).div_ceil(100).saturating_sub(1)];
         rows.push([
             label,
-            step.map_or_else(|| "?".to_string(), |s| on(&s.routing)),
+            step.map_or_else(|| "?".to_string(), on),
             m.latencies.len().to_string(),
             m.failed.to_string(),
             show_us(makespan),
@@ -139,9 +139,20 @@ fn find<'p>(plan: &'p Plan, entry: &str, label: &str) -> Option<&'p Step> {
     None
 }
 
-/// `pool by_turn (round_robin)`; a single agent has no strategy to show.
-fn on(routing: &[Routing]) -> String {
-    let entries: Vec<String> = routing
+/// Where a step's tasks go: its routing, or a broadcast's members.
+fn routings(step: &Step) -> &[Routing] {
+    step.broadcast
+        .as_ref()
+        .map_or(&step.routing[..], |b| &b.members[..])
+}
+
+/// `pool by_turn (round_robin)`, or `broadcast a, b`; a single agent has no strategy to show.
+fn on(step: &Step) -> String {
+    if let Some(b) = &step.broadcast {
+        return format!("broadcast {}", b.agents().collect::<Vec<_>>().join(", "));
+    }
+    let entries: Vec<String> = step
+        .routing
         .iter()
         .map(|r| match r.target.is_single() {
             true => r.target.describe(),

@@ -470,3 +470,54 @@ fn the_strategy_comparison_has_a_row_per_strategy() {
         "{makespans} against {total}"
     );
 }
+
+/// The cache invalidation example with one cache node down: the run succeeds, the node is
+/// absent from the broadcast's map and the totals, and stderr names it with its error, after
+/// the step's retry was spent on it.
+#[test]
+fn a_cache_node_that_is_down_is_left_out_and_reported() {
+    let (_, args) = examples()
+        .into_iter()
+        .find(|(name, _)| name == "cache_invalidation")
+        .expect("the cache invalidation example");
+    let out = Command::new(env!("CARGO_BIN_EXE_hivec"))
+        .args(&args)
+        .current_dir("..")
+        .env_remove("RUST_LOG")
+        .env("CACHE_NODES_DOWN", "cache_ap")
+        .output()
+        .expect("run hivec");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let output: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let dropped = output["dropped"].as_object().expect("a map");
+    let nodes: Vec<&str> = dropped.keys().map(String::as_str).collect();
+    assert_eq!(nodes, ["cache_eu", "cache_us"], "{output}");
+    assert_eq!(output["nodes"], 2);
+    let total: i64 = dropped.values().filter_map(serde_json::Value::as_i64).sum();
+    assert_eq!(output["total"], total);
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("broadcast member `cache_ap` is absent"))
+        .unwrap_or_else(|| panic!("no warning names the node: {stderr}"));
+    assert!(
+        warning.contains("WARN") && warning.contains("cache_ap (ap-southeast-1) is down"),
+        "{warning}"
+    );
+    // Two attempts (`retry: 1`), both failed; the other nodes answered at once.
+    let row = |agent: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{agent} ")))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(3)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(row("cache_ap"), ["2", "2", "1"], "{stderr}");
+    assert_eq!(row("cache_eu"), ["1", "0", "0"], "{stderr}");
+}

@@ -645,3 +645,72 @@ fn topics_are_known_to_hover_definition_references_and_rename() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_broadcast_step_is_known_to_hover_completion_and_rename() {
+    let dir = std::env::temp_dir().join(format!("hive-lsp-broadcast-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = "capability invalidate(prefix: string) -> int\nagent cache_eu { provides: [invalidate], simulate: { latency: 1ms } }\nagent cache_us { provides: [invalidate], simulate: { latency: 1ms } }\npool caches { members: [cache_eu, cache_us] }\nworkflow main(p: string) -> int {\n  step dropped = invalidate(prefix: p) with { on: caches, broadcast: true }\n  step again = invalidate(prefix: p) with { on: [cache_eu, cache_us], broadcast: true, after: [dropped] }\n  output len(dropped) + len(again)\n}\n";
+    std::fs::write(dir.join("main.hive"), text).expect("write");
+    let uri = format!("file://{}", dir.join("main.hive").display());
+    let mut c = Client::start(&dir);
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    // The step's type is a map by member, and hover says who the members are.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(text, "dropped =", 0) }),
+    );
+    let shown = hover["contents"].to_string();
+    assert!(
+        shown.contains("step dropped: map<int>")
+            && shown.contains("broadcast to `cache_eu`, `cache_us`")
+            && shown.contains("pool `caches` (set by `on`)"),
+        "{hover}"
+    );
+    // `broadcast` is a step option, with its doc, and its values are `true` and `false`.
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(text, "broadcast: true }", 0) }),
+    );
+    let option = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["label"] == "broadcast")
+        .unwrap_or_else(|| panic!("no `broadcast` among {items}"));
+    assert!(
+        option.to_string().contains("every member of the target"),
+        "{option}"
+    );
+    let labels = c.completion(&uri, text, "true }", 0);
+    assert!(
+        labels.contains(&"true".to_string()) && labels.contains(&"false".to_string()),
+        "{labels:?}"
+    );
+    // A name in an `on: [..]` list is a reference like any other.
+    let renamed = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(text, "cache_us]", 1), "newName": "cache_na" }),
+    );
+    let edits = renamed["changes"][&uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // The declaration, the pool's members and the multicast.
+    assert_eq!(edits.len(), 3, "{renamed}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().expect("exit");
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,6 +21,14 @@ workflow diamond(ms: int) -> string {
   output d
 }
 
+/// Never comes up: it exits before answering `hello`.
+agent gone { provides: [slow_echo], exec: "exit 3", heartbeat: 1s }
+
+workflow fanout() -> map<string> {
+  step fanned = slow_echo(text: "x", ms: 10) with { on: [slow, gone], broadcast: true }
+  output fanned
+}
+
 workflow broken() -> json {
   step first = slow_echo(text: "x", ms: 10)
   step boom = std.fail(message: "no luck ${first}", retryable: false)
@@ -164,6 +172,29 @@ fn a_failed_step_and_its_run_say_why() {
     assert_eq!(last.name, "run");
     assert_eq!(last.data["status"], "failed");
     assert_eq!(last.data["error"], finished(&server, &id, None)["error"]);
+}
+
+#[test]
+fn a_broadcast_member_that_gives_no_answer_has_an_event() {
+    let server = serve(&project("absent"), &[]);
+    let id = submit(&server, &json!({"workflow": "fanout"}), None);
+    let (_, all) = events(&server, &id, None, usize::MAX, None);
+    let absent: Vec<&Event> = all.iter().filter(|e| e.name == "absent").collect();
+    assert_eq!(absent.len(), 1, "{all:#?}");
+    assert_eq!(absent[0].data["step"], "fanned");
+    assert_eq!(absent[0].data["agent"], "gone");
+    assert!(
+        absent[0].data["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no live instance") || e.contains("no instance of it")),
+        "{:?}",
+        absent[0]
+    );
+    // Before its step finished, with the members that answered.
+    assert!(all.iter().position(|e| e == absent[0]) < Some(position(&all, "fanned", "succeeded")));
+    let record = finished(&server, &id, None);
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert_eq!(record["output"], json!({"slow": "x"}));
 }
 
 #[test]

@@ -28,10 +28,15 @@ workflow main(n: int) -> int {
 
 /// A scratch directory with `main.hive`, its agent, and `plan.json` saved from it.
 fn scratch(tag: &str) -> (PathBuf, Value) {
+    scratch_of(tag, WORKFLOW)
+}
+
+/// [`scratch`] with `source` as `main.hive`.
+fn scratch_of(tag: &str, source: &str) -> (PathBuf, Value) {
     let dir = std::env::temp_dir().join(format!("hive-tampered-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("main.hive"), WORKFLOW).expect("write");
+    std::fs::write(dir.join("main.hive"), source).expect("write");
     std::fs::write(dir.join("double.py"), DOUBLE).expect("write");
     let out = hivec(&dir, &["plan", "main.hive", "--format", "json"]);
     assert!(out.status.success(), "{out:?}");
@@ -42,7 +47,18 @@ fn scratch(tag: &str) -> (PathBuf, Value) {
 /// Saves `plan` as `plan.json` and runs it with `extra` arguments; asserts exit 2, that
 /// stderr has `expected`, and that the agent never started.
 fn refused(tag: &str, tamper: impl FnOnce(&mut Value), extra: &[&str], expected: &str) {
-    let (dir, mut plan) = scratch(tag);
+    refused_of(WORKFLOW, tag, tamper, extra, expected);
+}
+
+/// [`refused`] for a plan saved from `source`.
+fn refused_of(
+    source: &str,
+    tag: &str,
+    tamper: impl FnOnce(&mut Value),
+    extra: &[&str],
+    expected: &str,
+) {
+    let (dir, mut plan) = scratch_of(tag, source);
     tamper(&mut plan);
     std::fs::write(dir.join("plan.json"), plan.to_string()).expect("write");
     let mut args = vec!["run", "plan.json", "--input", "n=1"];
@@ -305,4 +321,132 @@ fn reading_an_unknown_cell_is_refused() {
         &[],
         "workflows.main.output: reads `ghost`, which is not a state cell of the plan",
     );
+}
+
+/// Two doublers in a pool and one outside it; the step broadcasts to the pool.
+const BROADCAST: &str = r#"capability double(n: int) -> int
+
+agent left {
+  provides: [double]
+  exec: "touch started && python3 double.py"
+}
+
+agent right {
+  provides: [double]
+  exec: "touch started && python3 double.py"
+}
+
+agent outsider {
+  provides: [double]
+  exec: "touch started && python3 double.py"
+}
+
+pool pair { members: [left, right] }
+
+workflow main(n: int) -> map<int> {
+  step a = double(n: n) with { on: outsider, timeout: 10s }
+  step b = double(n: a) with { on: pair, broadcast: true, timeout: 10s }
+  output b
+}
+"#;
+
+#[test]
+fn a_broadcast_member_outside_its_targets_is_refused() {
+    refused_of(
+        BROADCAST,
+        "broadcast-outsider",
+        |p| {
+            p["workflows"]["main"]["steps"][1]["broadcast"]["members"][1]["target"]["agent"] =
+                "outsider".into();
+        },
+        &[],
+        "workflows.main.steps[1].broadcast.members[1].target.agent: `outsider` is not an agent of the broadcast's targets",
+    );
+}
+
+#[test]
+fn a_broadcast_member_listed_twice_is_refused() {
+    refused_of(
+        BROADCAST,
+        "broadcast-twice",
+        |p| {
+            p["workflows"]["main"]["steps"][1]["broadcast"]["members"][1]["target"]["agent"] =
+                "left".into();
+        },
+        &[],
+        "workflows.main.steps[1].broadcast.members[1].target.agent: `left` is already a member of the broadcast",
+    );
+}
+
+#[test]
+fn a_broadcast_step_with_a_routing_or_replicas_is_refused() {
+    refused_of(
+        BROADCAST,
+        "broadcast-routing",
+        |p| {
+            let step = &mut p["workflows"]["main"]["steps"][1];
+            step["routing"] = serde_json::json!([step["broadcast"]["members"][0].clone()]);
+        },
+        &[],
+        "workflows.main.steps[1].routing: a broadcast step has no routing of its own",
+    );
+    refused_of(
+        BROADCAST,
+        "broadcast-replicas",
+        |p| p["workflows"]["main"]["steps"][1]["options"]["replicas"] = 2.into(),
+        &[],
+        "workflows.main.steps[1].options.replicas: a broadcast step runs once on every member",
+    );
+}
+
+/// A journal's answer of one broadcast member is checked like a step's value: of the
+/// capability's type, and for a member of the step's broadcast.
+#[test]
+fn a_journaled_broadcast_answer_that_does_not_fit_is_refused_on_resume() {
+    let (dir, _) = scratch_of("broadcast-journal", BROADCAST);
+    let out = hivec(
+        &dir,
+        &[
+            "run",
+            "main.hive",
+            "--input",
+            "n=1",
+            "--journal",
+            "run.jsonl",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let journal = std::fs::read_to_string(dir.join("run.jsonl")).expect("journal");
+    assert!(journal.contains(r#""key":"b@left","value":4"#), "{journal}");
+    // Without the step's and the run's end, so that the resumed run reads the answers.
+    let kept: Vec<&str> = journal
+        .lines()
+        .filter(|l| !l.contains("\"finished\"") && !l.contains(r#""key":"b","#))
+        .collect();
+    for (tamper, expected) in [
+        (
+            r#""key":"b@left","value":"four""#,
+            "the value it records for step `b@left` does not match the step's type `int` at $: expected int, found string \"four\"",
+        ),
+        (
+            r#""key":"b@outsider","value":4"#,
+            "it records `b@outsider`, and `outsider` is not a member of a broadcast of step `b`",
+        ),
+    ] {
+        let tampered: String = kept
+            .iter()
+            .map(|l| format!("{}\n", l.replace(r#""key":"b@left","value":4"#, tamper)))
+            .collect();
+        std::fs::write(dir.join("run.jsonl"), tampered).expect("write");
+        let _ = std::fs::remove_file(dir.join("started"));
+        let out = hivec(&dir, &["run", "main.hive", "--resume", "run.jsonl"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("error: run.jsonl: {expected}")),
+            "{stderr}"
+        );
+        assert!(!dir.join("started").exists(), "a step ran: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

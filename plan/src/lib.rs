@@ -60,12 +60,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Every routing of every step, fallbacks after the routing they stand behind.
+    /// Every routing of every step, fallbacks after the routing they stand behind, and the
+    /// members of broadcast steps.
     pub fn routings(&self) -> impl Iterator<Item = &Routing> {
         self.workflows
             .values()
             .flat_map(|w| &w.steps)
-            .flat_map(|s| &s.routing)
+            .flat_map(|s| {
+                s.routing
+                    .iter()
+                    .chain(s.broadcast.iter().flat_map(|b| &b.members))
+            })
             .flat_map(|r| std::iter::successors(Some(r), |r| r.fallback.as_deref()))
     }
 
@@ -74,7 +79,8 @@ impl Plan {
     pub fn number_routings(workflows: &mut BTreeMap<String, Workflow>) {
         let mut next = 0;
         for step in workflows.values_mut().flat_map(|w| &mut w.steps) {
-            for routing in &mut step.routing {
+            let members = step.broadcast.iter_mut().flat_map(|b| &mut b.members);
+            for routing in step.routing.iter_mut().chain(members) {
                 let mut r = Some(routing);
                 while let Some(routing) = r {
                     routing.id = next;
@@ -677,9 +683,13 @@ pub struct Step {
     pub ty: Type,
     /// Options.
     pub options: Options,
-    /// Where its tasks go (capability steps); the first applicable entry wins.
+    /// Where its tasks go (capability steps); the first applicable entry wins. Empty for a
+    /// broadcast step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<Routing>,
+    /// Set for a broadcast step (`broadcast: true`): the agents that each receive its task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<Broadcast>,
     /// The state cells its tasks may write: its capability's `writes`, or every cell the
     /// steps of the workflow it calls may write.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -689,6 +699,28 @@ pub struct Step {
     pub doc: Option<String>,
     /// Where it is declared.
     pub loc: Loc,
+}
+
+/// Who a broadcast step's task goes to. Its value is an object keyed by member agent with each
+/// member's output; a member that failed is absent from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Broadcast {
+    /// The targets the members come from, as the step names them: its `on` (one target or a
+    /// list), else its capability's route target, else every agent providing the capability.
+    pub over: Vec<Target>,
+    /// One routing per member, in order: a single agent ([`Target::Agent`]) with no `when`
+    /// and no fallback. Each member's task is placed on one of that agent's instances.
+    pub members: Vec<Routing>,
+}
+
+impl Broadcast {
+    /// The member agents' names, in order.
+    pub fn agents(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().filter_map(|r| match &r.target {
+            Target::Agent { agent } => Some(agent.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// Static bounds of a workflow.

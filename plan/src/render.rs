@@ -1,7 +1,7 @@
 //! The plan for people: a text summary, and the step graphs as Graphviz DOT or Mermaid.
 
 use crate::expr::Display;
-use crate::{Backoff, Callee, Consensus, Plan, Routing, Step, Workflow};
+use crate::{Backoff, Callee, Consensus, Plan, Routing, Step, Target, Workflow};
 use std::fmt::Write;
 
 /// `90s` → `1m30s`, `1500ms` → `1.5s`.
@@ -81,6 +81,7 @@ fn target(step: &Step, names: &[String]) -> String {
     match &step.call {
         Callee::Workflow(w) => format!("workflow {w}"),
         Callee::Publish(_) | Callee::Receive(_) => "topic".to_string(),
+        Callee::Capability(_) if step.broadcast.is_some() => broadcast(step),
         Callee::Capability(_) => step
             .routing
             .iter()
@@ -88,6 +89,23 @@ fn target(step: &Step, names: &[String]) -> String {
             .collect::<Vec<_>>()
             .join("; otherwise "),
     }
+}
+
+/// `broadcast to cache_eu, cache_us (pool caches)`.
+fn broadcast(step: &Step) -> String {
+    let Some(b) = &step.broadcast else {
+        return String::new();
+    };
+    let members: Vec<&str> = b.agents().collect();
+    let over: Vec<String> = b
+        .over
+        .iter()
+        .map(|t| match t {
+            Target::Providers { .. } => "every provider".to_string(),
+            t => t.describe(),
+        })
+        .collect();
+    format!("broadcast to {} ({})", members.join(", "), over.join(", "))
 }
 
 fn options(plan_step: &Step, wf: &Workflow, names: &[String]) -> String {

@@ -8,7 +8,8 @@
 //! (`plan_of` in `tests/lib.rs` validates every plan the tests lower).
 
 use crate::limits::{MAX_CPU, MAX_REPLICAS};
-use crate::{Agent, Callee, Consensus, Expr, Loc, Param, Plan, Resources, Routing, Strategy};
+use crate::{Agent, Broadcast, Callee, Consensus, Expr, Loc, Param, Plan, Resources};
+use crate::{Routing, Strategy};
 use crate::{Step, Target, Type, TypeDef, Workflow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -559,6 +560,17 @@ impl<'a> Validator<'a> {
                 self.expr(&format!("{at}.options.key"), e, with_var);
             }
             match &s.call {
+                Callee::Capability(c) if s.broadcast.is_some() => {
+                    if !s.routing.is_empty() {
+                        self.problem(
+                            format!("{at}.routing"),
+                            "a broadcast step has no routing of its own: its members are in `broadcast`",
+                        );
+                    }
+                    if let Some(b) = &s.broadcast {
+                        self.broadcast(&at, s, b, c);
+                    }
+                }
                 Callee::Capability(c) => {
                     if s.routing.is_empty() {
                         self.problem(
@@ -590,6 +602,12 @@ impl<'a> Validator<'a> {
                     )
                 }
                 Callee::Workflow(_) | Callee::Publish(_) | Callee::Receive(_) => {}
+            }
+            if s.broadcast.is_some() && !matches!(s.call, Callee::Capability(_)) {
+                self.problem(
+                    format!("{at}.broadcast"),
+                    "only a step that calls a capability can broadcast",
+                );
             }
             self.cells(&format!("{at}.writes"), &s.writes);
             self.loc(&format!("{at}.loc"), &s.loc);
@@ -692,6 +710,104 @@ impl<'a> Validator<'a> {
         }
         if let Some(f) = &r.fallback {
             self.routing(&format!("{path}.fallback"), f, capability, serving);
+        }
+    }
+
+    /// A broadcast step at `at`: one routing per distinct member agent, each an agent of the
+    /// targets it names that serves `capability`, and no option a broadcast excludes.
+    fn broadcast(&mut self, at: &str, s: &'a Step, b: &'a Broadcast, capability: &str) {
+        let plan = self.plan;
+        let path = format!("{at}.broadcast");
+        if s.map.is_some() {
+            self.problem(
+                format!("{at}.map"),
+                "a broadcast step cannot map over a list",
+            );
+        }
+        if s.options.replicas != 1 || s.options.consensus.is_some() {
+            self.problem(
+                format!("{at}.options.replicas"),
+                "a broadcast step runs once on every member, without replicas or consensus",
+            );
+        }
+        if b.over.is_empty() {
+            self.problem(
+                format!("{path}.over"),
+                "is empty: the broadcast names no target",
+            );
+        }
+        // The agents the targets hold: the members must be among them.
+        let mut reachable: BTreeSet<&str> = BTreeSet::new();
+        for (i, t) in b.over.iter().enumerate() {
+            let named: Vec<(String, &String)> = match t {
+                Target::Agent { agent } => vec![(format!("{path}.over[{i}].agent"), agent)],
+                Target::Pool { pool } => match plan.pools.get(pool) {
+                    Some(p) => {
+                        reachable.extend(p.members.iter().map(String::as_str));
+                        Vec::new()
+                    }
+                    None => {
+                        self.problem(
+                            format!("{path}.over[{i}].pool"),
+                            format!("`{pool}` is not a pool of the plan"),
+                        );
+                        Vec::new()
+                    }
+                },
+                Target::Providers { agents } => agents
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| (format!("{path}.over[{i}].agents[{j}]"), a))
+                    .collect(),
+            };
+            for (p, a) in named {
+                if !plan.agents.contains_key(a) {
+                    self.problem(p, format!("`{a}` is not an agent of the plan"));
+                }
+                reachable.insert(a);
+            }
+        }
+        if b.members.is_empty() {
+            self.problem(
+                format!("{path}.members"),
+                format!("is empty: no agent would serve `{capability}`"),
+            );
+        }
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for (j, r) in b.members.iter().enumerate() {
+            let member = format!("{path}.members[{j}]");
+            self.routing(&member, r, capability, &mut BTreeSet::new());
+            match &r.target {
+                Target::Agent { agent } => {
+                    if !seen.insert(agent) {
+                        self.problem(
+                            format!("{member}.target.agent"),
+                            format!("`{agent}` is already a member of the broadcast"),
+                        );
+                    } else if !reachable.contains(agent.as_str()) {
+                        self.problem(
+                            format!("{member}.target.agent"),
+                            format!("`{agent}` is not an agent of the broadcast's targets"),
+                        );
+                    }
+                }
+                other => self.problem(
+                    format!("{member}.target"),
+                    format!("a broadcast member is one agent, not {}", other.describe()),
+                ),
+            }
+            if r.when.is_some() {
+                self.problem(
+                    format!("{member}.when"),
+                    "a broadcast member has no condition",
+                );
+            }
+            if r.fallback.is_some() {
+                self.problem(
+                    format!("{member}.fallback"),
+                    "a broadcast member has no fallback",
+                );
+            }
         }
     }
 

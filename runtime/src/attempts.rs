@@ -33,7 +33,7 @@ pub(crate) struct Failure {
 
 impl Failure {
     /// A failure before any attempt: the plan or an expression is wrong.
-    fn fatal(cause: String) -> Failure {
+    pub(crate) fn fatal(cause: String) -> Failure {
         Failure {
             agent: None,
             attempt: None,
@@ -147,52 +147,36 @@ pub(crate) async fn attempts(
     capability: &str,
     input: &Arc<Value>,
 ) -> Result<Value, Failure> {
-    let rt = &run.rt;
-    let fail = Failure::fatal;
-    let returns = &rt
-        .plan
-        .capabilities
-        .get(capability)
-        .ok_or_else(|| fail(format!("the plan has no capability `{capability}`")))?
-        .returns;
-    let task = Call {
-        run,
-        step,
-        capability,
-        input,
-        check: output_check(run, capability, returns),
-        failed_on: Mutex::new(Vec::new()),
-    };
-    let mut routing = Some(route(step, input).map_err(fail)?);
-    let max = step.options.retry.saturating_add(1);
-    let mut last = fail("no target to run on".to_string());
+    let task = Call::new(run, step, capability, input)?;
+    let mut routing = Some(route(step, input).map_err(Failure::fatal)?);
+    let mut last = Failure::fatal("no target to run on".to_string());
     let mut rounds = 0;
     while let Some(r) = routing {
         let target = target(run, r, input)?;
-        for attempt in 1..=max {
-            let outcome = if step.options.replicas > 1 {
-                rounds += 1;
-                consensus::round(&task, &step.options, &target, (attempt, max)).await
-            } else {
-                task.once(&target, (attempt, max), None).await
-            };
-            last = match outcome {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            if !last.retryable {
-                break;
-            }
-            if attempt < max {
-                backoff(run, step, attempt).await;
-            }
-        }
+        last = match task.on(&target, &mut rounds).await {
+            Ok(value) => return Ok(value),
+            Err(failure) => failure,
+        };
         routing = r.fallback.as_deref();
     }
     if rounds > 0 {
         last.cause = consensus::summary(&step.options, rounds, &last.cause);
     }
     Err(last)
+}
+
+/// The task's attempts on one member of a broadcast, `member` (a routing to that agent
+/// alone): `retry + 1` attempts with backoff between them.
+pub(crate) async fn on_member(
+    run: &WorkflowRun,
+    step: &Step,
+    capability: &str,
+    input: &Arc<Value>,
+    member: &Routing,
+) -> Result<Value, Failure> {
+    let task = Call::new(run, step, capability, input)?;
+    let target = target(run, member, input)?;
+    task.on(&target, &mut 0).await
 }
 
 /// The dispatcher group and hash key of routing entry `r` for this input.
@@ -263,7 +247,56 @@ struct Handoff {
     expires: Option<Instant>,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    fn new(
+        run: &'a WorkflowRun,
+        step: &'a Step,
+        capability: &'a str,
+        input: &'a Arc<Value>,
+    ) -> Result<Call<'a>, Failure> {
+        let returns = &run
+            .rt
+            .plan
+            .capabilities
+            .get(capability)
+            .ok_or_else(|| Failure::fatal(format!("the plan has no capability `{capability}`")))?
+            .returns;
+        Ok(Call {
+            run,
+            step,
+            capability,
+            input,
+            check: output_check(run, capability, returns),
+            failed_on: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// `retry + 1` attempts on `target` with backoff between them, until one succeeds or
+    /// fails for good; with `replicas` above 1 each is a consensus round, counted in
+    /// `rounds`.
+    async fn on(&self, target: &Target<'_>, rounds: &mut u32) -> Result<Value, Failure> {
+        let (run, step) = (self.run, self.step);
+        let max = step.options.retry.saturating_add(1);
+        let mut attempt = 1;
+        loop {
+            let outcome = if step.options.replicas > 1 {
+                *rounds += 1;
+                consensus::round(self, &step.options, target, (attempt, max)).await
+            } else {
+                self.once(target, (attempt, max), None).await
+            };
+            let last = match outcome {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if !last.retryable || attempt >= max {
+                return Err(last);
+            }
+            backoff(run, step, attempt).await;
+            attempt += 1;
+        }
+    }
+
     /// Attempt `attempt` of `max` on `target`, moved on (with its checkpoint) when its
     /// instance dies under it, within the step's `timeout` counted from its first start:
     /// a handoff does not start the clock again. `taken` is the list of members a consensus

@@ -7,7 +7,8 @@
 //!
 //! Events: `run` (first line: plan hash, workflow, inputs), `done` (a step's or a map
 //! element's value, by its key such as `review` or `chunks[3]`, with `/` between a step and
-//! the steps of the workflow it calls), `key` (an idempotency key's value), `resumed`,
+//! the steps of the workflow it calls, and `invalidate@cache_eu` for one member's answer to a
+//! broadcast step), `key` (an idempotency key's value), `resumed`,
 //! `finished` (the output), `failed` (the error), `interrupted` (the signal that stopped
 //! the run) and `state` (a state cell's value and version after an accepted write; the last
 //! of a cell is its value when the run is resumed) and `message` (a message published to a
@@ -335,12 +336,18 @@ fn check_done(plan: &Plan, entry: &str, key: &str, value: &Value) -> Result<(), 
     let mut workflow = entry;
     let segments: Vec<&str> = key.split('/').collect();
     for (n, segment) in segments.iter().enumerate() {
+        // `step@agent`: one member's answer to a broadcast step.
+        let (segment, member) = match segment.split_once('@') {
+            Some((s, m)) if n + 1 == segments.len() => (s, Some(m)),
+            Some(_) => return Err(format!("`{key}` is not the key of a step")),
+            None => (*segment, None),
+        };
         let (name, element) = match segment.split_once('[') {
             Some((name, rest)) => match rest.strip_suffix(']').map(str::parse::<usize>) {
                 Some(Ok(k)) => (name, Some(k)),
                 _ => return Err(format!("`{key}` is not the key of a step")),
             },
-            None => (*segment, None),
+            None => (segment, None),
         };
         let wf = plan
             .workflows
@@ -349,6 +356,16 @@ fn check_done(plan: &Plan, entry: &str, key: &str, value: &Value) -> Result<(), 
         let step = wf.steps.iter().find(|s| s.name == name).ok_or_else(|| {
             format!("it records step `{key}`, and workflow `{workflow}` has no step `{name}`")
         })?;
+        if let Some(agent) = member
+            && !step
+                .broadcast
+                .as_ref()
+                .is_some_and(|b| b.agents().any(|a| a == agent))
+        {
+            return Err(format!(
+                "it records `{key}`, and `{agent}` is not a member of a broadcast of step `{name}`"
+            ));
+        }
         if element.is_some() && step.map.is_none() {
             return Err(format!(
                 "it records element `{key}` of step `{name}`, which is not a `for` step"
@@ -373,11 +390,14 @@ fn check_done(plan: &Plan, entry: &str, key: &str, value: &Value) -> Result<(), 
             ));
         };
         // A skipped step's value is `none`.
-        if value.is_null() && element.is_none() && step.options.when.is_some() {
+        if value.is_null() && element.is_none() && member.is_none() && step.options.when.is_some() {
             return Ok(());
         }
         let ty = match (&step.map, element) {
             (Some(_), None) => Type::List(Box::new(returns.clone())),
+            (None, None) if step.broadcast.is_some() && member.is_none() => {
+                Type::Map(Box::new(returns.clone()))
+            }
             _ => returns.clone(),
         };
         return conform(value.clone(), &ty, &plan.types)

@@ -7,6 +7,7 @@
 
 pub mod agent;
 mod attempts;
+mod broadcast;
 mod census;
 pub mod conform;
 mod consensus;

@@ -1,7 +1,8 @@
 //! What a run tells whoever watches it, as it happens: steps started and finished, attempts
 //! started and finished, the lines its exec agents write to stderr, how long tasks waited,
-//! deliveries lost under dead instances and dead letters. `hivec serve` turns these into a
-//! run's live events and, with `hivec run --metrics`, into metrics.
+//! deliveries lost under dead instances, dead letters and broadcast members that gave no
+//! answer. `hivec serve` turns these into a run's live events and, with `hivec run
+//! --metrics`, into metrics.
 //!
 //! An observer is called from inside the runtime (the dispatcher's lock held for attempts),
 //! so it must only record what it is told and return: never call back into the runtime. It
@@ -70,6 +71,16 @@ pub enum Event {
     Redelivered,
     /// A task was dead-lettered: every delivery of it was lost.
     DeadLetter(DeadLetter),
+    /// A member of a broadcast step gave no answer (its attempts failed, or it had no live
+    /// instance): it is absent from the step's value.
+    MemberAbsent {
+        /// The step.
+        step: String,
+        /// The member agent.
+        agent: String,
+        /// Why; values read by `env()` masked.
+        error: String,
+    },
 }
 
 /// A task given up because each of its deliveries was lost under a dead instance, the

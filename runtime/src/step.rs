@@ -1,5 +1,6 @@
 //! One step of a running workflow: `when`, the `for` map, the call's arguments, the
-//! idempotency key, and the `fallback` value when the call's attempts (`attempts.rs`) failed.
+//! idempotency key, and the `fallback` value when the call's attempts (`attempts.rs`), or
+//! every member of a broadcast (`broadcast.rs`), failed.
 
 use crate::RunError;
 use crate::attempts::{Failure, attempts, runs};
@@ -166,6 +167,11 @@ async fn call(
             })
         }
     };
+    if let Some(broadcast) = &step.broadcast {
+        let input = Arc::new(Value::Object(input));
+        let result = crate::broadcast::run(run, index, broadcast, capability, input, key).await?;
+        return or_fallback(run, step, &scope, result);
+    }
     // A task whose key has completed takes its value; one whose key is in flight waits for
     // that task, and runs itself only if that one fails.
     let ticket = match &key {
@@ -214,7 +220,12 @@ fn or_fallback(
         return Err(failure.into_error(run, step));
     };
     let value = eval(fallback, scope).map_err(|e| failed(run, step, format!("`fallback`: {e}")))?;
-    match returns(run, step) {
+    // A broadcast's fallback stands for its whole map.
+    let ty = returns(run, step).map(|ty| match step.broadcast {
+        Some(_) => Type::Map(Box::new(ty.clone())),
+        None => ty.clone(),
+    });
+    match &ty {
         Some(ty) => conform(value, ty, &run.rt.plan.types).map_err(|m| {
             failed(
                 run,

@@ -53,6 +53,11 @@ impl WorkflowRun {
         journal.done(&self.key(index, element)).cloned()
     }
 
+    /// The journal key of member `agent`'s answer to broadcast step `index`: `step@agent`.
+    pub fn member_key(&self, index: usize, agent: &str) -> String {
+        format!("{}@{agent}", self.key(index, None))
+    }
+
     /// Records a final value in the journal, if the run keeps one.
     pub fn record(
         &self,

@@ -1,7 +1,7 @@
 //! Lowering: every example's plan is snapshotted (text and JSON), plans are deterministic and
 //! round-trip through JSON, and the lowering does what the language says.
 
-use hive_plan::{Backoff, Callee, Consensus, Expr, Plan, Strategy, Target};
+use hive_plan::{Backoff, Callee, Consensus, Expr, Plan, Strategy, Target, Type};
 use hive_tests::{hive_files, plan_of, repo};
 use std::path::PathBuf;
 
@@ -309,4 +309,49 @@ fn retain_workflow_keeps_what_it_calls() {
     assert_eq!(plan.workflows.len(), 3);
     let err = plan.retain_workflow("nope").expect_err("unknown");
     assert!(err.contains("`build_target`"), "{err}");
+}
+
+#[test]
+fn a_broadcast_lists_its_members_and_counts_each_ones_tokens() {
+    let dir = scratch(
+        "broadcast",
+        &[(
+            "broadcast.hive",
+            r#"capability warm(prefix: string) -> int
+agent a { provides: [warm], simulate: { latency: 1ms } }
+agent b { provides: [warm], simulate: { latency: 1ms } }
+agent c { provides: [warm], simulate: { latency: 1ms } }
+agent lone { provides: [warm], simulate: { latency: 1ms } }
+pool ab { members: [a, b] }
+route warm -> ab { fallback: lone }
+workflow main(p: string) -> int {
+  step routed = warm(prefix: p) with { broadcast: true, timeout: 1s, retry: 1, resources: { tokens: 10 } }
+  step listed = warm(prefix: p) with { on: [ab, c, b], broadcast: true, timeout: 3s, resources: { tokens: 100 }, after: [routed] }
+  step single = warm(prefix: p) with { on: lone, broadcast: true, timeout: 1s, after: [listed] }
+  output len(routed) + len(listed) + len(single)
+}
+"#,
+        )],
+    );
+    let plan = plan_of(&dir.join("broadcast.hive"));
+    let (_, wf) = plan.entry(None).expect("main");
+    let members = |i: usize| -> Vec<&str> {
+        let b = wf.steps[i].broadcast.as_ref().expect("a broadcast");
+        assert!(wf.steps[i].routing.is_empty());
+        b.agents().collect()
+    };
+    // The route's target, not its fallback; each agent of a multicast once, in order.
+    assert_eq!(members(0), ["a", "b"]);
+    assert_eq!(members(1), ["a", "b", "c"]);
+    assert_eq!(members(2), ["lone"]);
+    let over = &wf.steps[1].broadcast.as_ref().expect("a broadcast").over;
+    assert_eq!(over.len(), 3);
+    assert_eq!(wf.steps[0].ty, Type::Map(Box::new(Type::Int)));
+    // Every member is a routing of its own, numbered like the others.
+    let ids: std::collections::BTreeSet<u32> = plan.routings().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 6);
+    // Tokens: 10 for each of 2 members, 100 for each of 3. Duration: one member's attempts,
+    // since the members run side by side.
+    assert_eq!(wf.bounds.tokens, 2 * 10 + 3 * 100);
+    assert_eq!(wf.bounds.worst_case_ms, Some(2 * 1_000 + 3_000 + 1_000));
 }

@@ -494,3 +494,45 @@ workflow main(limit: size) -> string {
     .expect("run");
     assert_eq!(report.output, json!("waited 1.5s, then 3s, for 2mb (true)"));
 }
+
+#[test]
+fn a_broadcast_gives_each_member_the_task_once() {
+    let source = pool_of_three("round_robin", [1, 1, 1])
+        + r#"
+workflow main(xs: list<int>) -> map<json> {
+  step all = std.echo(value: xs) with { on: trio, broadcast: true }
+  output all
+}
+"#;
+    let report = run("broadcast_echo", &source, json!({"xs": [1, 2]})).expect("run");
+    assert_eq!(
+        report.output,
+        json!({"a": [1, 2], "b": [1, 2], "c": [1, 2]})
+    );
+    assert_eq!(["a", "b", "c"].map(|n| tasks_of(&report, n)), [1, 1, 1]);
+}
+
+#[test]
+fn a_broadcast_none_of_whose_members_answered_takes_its_fallback() {
+    let source = r#"
+agent a { provides: [std.fail], builtin: "std" }
+agent b { provides: [std.fail], builtin: "std" }
+workflow main() -> map<json> {
+  step all = std.fail(message: "down") with { on: [a, b], broadcast: true, retry: 2, fallback: { a: "stale" } }
+  output all
+}
+"#;
+    let report = run("broadcast_fallback", source, json!({})).expect("run");
+    assert_eq!(report.output, json!({"a": "stale"}));
+    // `std.fail` is retryable by default: three attempts on each member.
+    assert_eq!((tasks_of(&report, "a"), tasks_of(&report, "b")), (3, 3));
+    let failing = source.replace(", fallback: { a: \"stale\" }", "");
+    let err = run("broadcast_fails", &failing, json!({})).expect_err("no member answered");
+    assert!(
+        err.cause.contains("no member of the broadcast answered")
+            && err.cause.contains("`a`")
+            && err.cause.contains("`b`")
+            && err.cause.contains("down"),
+        "{err}"
+    );
+}

@@ -71,12 +71,18 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
                 if dur.is_none() {
                     out.untimed_steps.push(s.name.clone());
                 }
+                // Each replica, and each member of a broadcast, is a task of its own; the
+                // members run side by side, so the duration is one member's.
+                let tasks = match s.callee {
+                    Some((DefKind::Capability, c)) if s.broadcast => {
+                        super::broadcast::reach(db, wf.file, s, c)
+                            .map_or(1, |r| r.members.len().max(1) as u64)
+                    }
+                    _ => u64::from(s.replicas),
+                };
                 (
                     dur,
-                    s.resources
-                        .tokens
-                        .unwrap_or(0)
-                        .saturating_mul(u64::from(s.replicas)),
+                    s.resources.tokens.unwrap_or(0).saturating_mul(tasks),
                     true,
                 )
             }

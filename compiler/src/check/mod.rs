@@ -5,6 +5,7 @@
 
 pub mod backoff;
 pub mod bounds;
+pub mod broadcast;
 pub mod const_calls;
 pub mod consts;
 pub mod decls;

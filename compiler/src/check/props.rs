@@ -122,7 +122,14 @@ pub const STEP: &[PropSpec] = &[
     ),
     p("timeout", "limit of one attempt"),
     p("priority", "overrides the workflow's priority"),
-    p("on", "agent or pool that runs this step, overriding routes"),
+    p(
+        "on",
+        "agent or pool that runs this step, overriding routes; with `broadcast`, a list `[a, b]`",
+    ),
+    p(
+        "broadcast",
+        "`true`: the task goes to every member of the target, and the value maps each agent that answered to its result",
+    ),
     p(
         "after",
         "steps that must finish first, without using their values",
@@ -292,6 +299,17 @@ impl Values<'_> {
             }
             other => {
                 self.ill_typed(what, "a duration", value, other.as_ref());
+                None
+            }
+        }
+    }
+
+    /// A boolean known at compile time.
+    pub fn bool(&self, what: &str, value: &Expr) -> Option<bool> {
+        match eval(self.db, self.file, value) {
+            Some(Const::Bool(b)) => Some(b),
+            other => {
+                self.ill_typed(what, "`true` or `false`", value, other.as_ref());
                 None
             }
         }

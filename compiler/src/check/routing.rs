@@ -144,6 +144,13 @@ pub fn check_routing(db: &dyn Db, file: SourceFile) {
             let Some((DefKind::Capability, capability)) = step.callee else {
                 continue;
             };
+            if step.broadcast || !step.multicast.is_empty() {
+                // A multicast without `broadcast` was reported with the step's options.
+                if step.broadcast {
+                    super::broadcast::check_routing(db, file, owner, step, capability);
+                }
+                continue;
+            }
             let cap_name = decl_name(db, capability);
             let agents = match step.on {
                 Some((kind, target)) => {

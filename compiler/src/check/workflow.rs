@@ -43,6 +43,12 @@ pub struct CheckedStep {
     pub resources: Resources,
     /// `on` override.
     pub on: Option<(DefKind, ItemRef)>,
+    /// The span of the `on` option's value.
+    pub on_span: Option<Span>,
+    /// `on: [a, b]`: the targets of a multicast.
+    pub multicast: Vec<super::broadcast::Listed>,
+    /// `broadcast: true`: the task goes to every member of the target.
+    pub broadcast: bool,
     /// Whether it maps over a list, and the list's length when known.
     pub map: Option<Option<u64>>,
     /// `concurrency` of a map.
@@ -189,6 +195,10 @@ fn walk(
         };
         if matches!(step.body, StepBody::For { .. }) {
             ty = Ty::List(Box::new(ty));
+        } else if matches!(callee, Some((DefKind::Capability, _)))
+            && super::broadcast::declared(db, file, step)
+        {
+            ty = Ty::Map(Box::new(ty));
         }
         if step.options.iter().any(|o| o.name.text == "when") {
             ty = ty.optional();
@@ -455,6 +465,9 @@ fn blank_step(
         replicas: 1,
         resources: Resources::default(),
         on: None,
+        on_span: None,
+        multicast: Vec::new(),
+        broadcast: false,
         map,
         concurrency: None,
         call_span,
@@ -538,6 +551,7 @@ fn check_step(
             .and_then(|w| Priority::parse(&w));
     }
     if let Some(p) = props.get("on") {
+        checked.on_span = Some(p.value.span);
         checked.on = match &p.value.kind {
             ExprKind::Path(path) => super::scope::expect_item(
                 db,
@@ -548,12 +562,22 @@ fn check_step(
                 "agent or pool",
             )
             .map(|d| (d.kind, d.item)),
+            ExprKind::List(items) => {
+                checked.multicast = super::broadcast::multicast(cx, &v, &p.value, items);
+                None
+            }
             _ => {
-                v.ill_typed("on", "an agent or pool name", &p.value, None);
+                v.ill_typed(
+                    "on",
+                    "an agent or pool name, or a list of them",
+                    &p.value,
+                    None,
+                );
                 None
             }
         };
     }
+    super::broadcast::check_options(&v, &props, step, &mut checked);
     if let Some(p) = props.get("after") {
         after(cx, &v, p, step_index, &mut checked);
     }
@@ -561,8 +585,12 @@ fn check_step(
         cx.check(&p.value, &Ty::Bool, "`when`");
     }
     if let Some(p) = props.get("fallback") {
-        // The call's return type: on a map, the fallback stands in for one element.
-        let ret = sig.map_or(Ty::Error, |s| s.ret.clone());
+        // The call's return type: on a map, the fallback stands in for one element; on a
+        // broadcast, for the whole map.
+        let mut ret = sig.map_or(Ty::Error, |s| s.ret.clone());
+        if checked.broadcast && checked.map.is_none() {
+            ret = Ty::Map(Box::new(ret));
+        }
         cx.check(&p.value, &ret, "`fallback`");
     }
     if let Some(p) = props.get("replicas") {

@@ -344,6 +344,7 @@ pub fn complete(
             "subscribes" | "topic" => items(&[DefKind::Topic], &mut out),
             "on" => items(&[DefKind::Agent, DefKind::Pool], &mut out),
             "builtin" => out.push(Completion::new("\"std\"", ItemKind::Keyword, None)),
+            "broadcast" => words(&["true", "false"], &mut out),
             "after" => locals(text, offset, &mut out, true),
             _ => names(db, file, text, offset, &mut out),
         },

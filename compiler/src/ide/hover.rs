@@ -152,7 +152,11 @@ fn step_text(db: &dyn Db, r: ItemRef, name: &str, occ: &Occurrence) -> Option<St
         }
         Some((DefKind::Capability, cap)) => {
             out.push_str(&format!("\n\ncalls `{}`", decl_name(db, cap)));
-            out.push_str(&targets(db, r.file, cap, c.on));
+            if c.broadcast {
+                out.push_str(&crate::check::broadcast::describe(db, r.file, c, cap));
+            } else {
+                out.push_str(&targets(db, r.file, cap, c.on));
+            }
         }
         _ => {}
     }

@@ -286,3 +286,50 @@ fn route_condition(cx: &Cx, r: ItemRef) -> Option<Expr> {
     }
     Some(lx.expr(&when.value))
 }
+
+/// Where a broadcast step's task goes: the targets it reaches (checked in the workflow's
+/// `file`) and one single-agent routing per member, behind the route that chose them if any.
+pub fn broadcast(
+    cx: &Cx,
+    file: SourceFile,
+    capability: ItemRef,
+    step: &crate::check::workflow::CheckedStep,
+) -> hive_plan::Broadcast {
+    use crate::check::broadcast::{Over, reach};
+    let Ok(reach) = reach(cx.db, file, step, capability) else {
+        return hive_plan::Broadcast {
+            over: Vec::new(),
+            members: Vec::new(),
+        };
+    };
+    let mut route = None;
+    let over = reach
+        .over
+        .iter()
+        .map(|o| match *o {
+            Over::Named(kind, t, _) => target_of(cx, kind, t).0,
+            Over::Routed(kind, t, r) => {
+                route = Some(cx.item_loc(r));
+                target_of(cx, kind, t).0
+            }
+            Over::Providers => Target::Providers {
+                agents: reach.members.iter().map(|a| cx.names.of(*a)).collect(),
+            },
+        })
+        .collect();
+    let members = reach
+        .members
+        .iter()
+        .map(|a| Routing {
+            id: 0,
+            when: None,
+            target: Target::Agent {
+                agent: cx.names.of(*a),
+            },
+            strategy: hive_plan::Strategy::LeastBusy,
+            fallback: None,
+            route,
+        })
+        .collect();
+    hive_plan::Broadcast { over, members }
+}

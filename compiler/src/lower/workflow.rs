@@ -1,6 +1,6 @@
 //! Workflows: steps in a stable topological order, with calls, arguments, options and routing.
 
-use super::deploy::{Cx, resources, routing};
+use super::deploy::{Cx, broadcast, resources, routing};
 use super::expr::{Local, Lower, lower_type};
 use crate::check::bounds::bounds;
 use crate::check::decls::{callee_signature, workflow_signature};
@@ -118,6 +118,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             fallback: opt("fallback").map(|p| body.expr(&p.value)),
             key: opt("key").map(|p| body.expr(&p.value)),
         };
+        let mut broadcast_to = None;
         let (callee, routing) = match (c.callee, c.topic) {
             (_, Some((op, topic))) => {
                 // The message of `publish` is its one argument; `receive` keeps `where`.
@@ -141,6 +142,10 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
                 }
             }
             (Some((DefKind::Workflow, r)), _) => (Callee::Workflow(cx.names.of(r)), Vec::new()),
+            (Some((_, r)), _) if c.broadcast => {
+                broadcast_to = Some(broadcast(cx, wf.file, r, c));
+                (Callee::Capability(cx.names.of(r)), Vec::new())
+            }
             (Some((_, r)), _) => (Callee::Capability(cx.names.of(r)), routing(cx, r, c.on)),
             (None, _) => (Callee::Capability(String::new()), Vec::new()),
         };
@@ -153,6 +158,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             ty: lx.ty(&c.ty),
             options,
             routing,
+            broadcast: broadcast_to,
             writes: c
                 .callee
                 .map(|callee| {

@@ -33,7 +33,7 @@ syn match hiveBuiltinFunction "\.\@1<!\<\%(len\|upper\|lower\|trim\|split\|join\
 " Any `name:` is a key (record field, named argument, property) ...
 syn match hiveKey "\<\h\w*\ze\s*:"
 " ... and the properties of agents, pools, routes and workflows and the step options stand out.
-syn match hiveProperty "\<\%(provides\|exec\|builtin\|files\|replicas\|concurrency\|weight\|resources\|heartbeat\|labels\|env\|simulate\|members\|strategy\|max_queue\|fallback\|when\|priority\|timeout\|budget\|retry\|backoff\|on\|after\|consensus\|key\|subscribes\|retain\|dedupe\)\ze\s*:"
+syn match hiveProperty "\<\%(provides\|exec\|builtin\|files\|replicas\|concurrency\|weight\|resources\|heartbeat\|labels\|env\|simulate\|members\|strategy\|max_queue\|fallback\|when\|priority\|timeout\|budget\|retry\|backoff\|on\|broadcast\|after\|consensus\|key\|subscribes\|retain\|dedupe\)\ze\s*:"
 
 " Words with a meaning only as the value of one property.
 syn match hiveStrategy "\%(\<strategy\s*:\s*\)\@40<=\%(round_robin\|least_busy\|weighted\|resource_aware\|performance\|random\|hash\|auction\)\>"

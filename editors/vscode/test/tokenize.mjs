@@ -257,6 +257,8 @@ function assertions(results) {
   expectToken(results, E, 'route process', 'fallback', ['support.type.property-name.hive']);
   expectToken(results, SC, 'round_robin: int', 'round_robin', ['variable.other.property.hive'], ['support.constant']);
   expectToken(results, E, 'replicas: 2, consensus: majority', 'majority', ['support.constant.consensus.hive']);
+  expectToken(results, E, 'on: [balanced, dice], broadcast: true', 'broadcast', ['support.type.property-name.hive']);
+  expectToken(results, E, 'on: [balanced, dice], broadcast: true', 'true', ['constant.language']);
   expectToken(results, E, 'backoff: exponential', 'exponential', ['support.function.backoff.hive']);
   expectToken(results, E, 'backoff: exponential', 'max', ['variable.parameter.hive']);
   expectToken(results, E, 'priority: urgent', 'urgent', ['support.constant.priority.hive']);

@@ -212,6 +212,15 @@ impl Observer for Events {
                     }),
                 );
             }
+            Event::MemberAbsent { step, agent, error } => self.push(
+                "absent",
+                &json!({
+                    "step": step,
+                    "agent": agent,
+                    "error": secrets::mask(&error),
+                    "at_ms": at_ms,
+                }),
+            ),
             // For metrics and the dead letters; the attempts' own events tell the story.
             Event::Queued { .. } | Event::Redelivered | Event::DeadLetter(_) => {}
         }

@@ -244,6 +244,45 @@ impl Dispatcher {
     fn read<T: Default>(&self, f: impl FnOnce(&State) -> T) -> T {
         self.write(|s| f(s))
     }
+
+    /// Whether target `group` has a live instance now, one that may yet become live
+    /// (starting, restarting, or in distributed mode not yet reported by a worker), or none.
+    pub fn liveness(&self, group: usize) -> Liveness {
+        self.read(|s| {
+            let Some(g) = s.groups.get(group) else {
+                return Liveness::default();
+            };
+            let members = || g.members.iter().filter_map(|&m| s.fleet.get(m));
+            if members().any(|m| m.live() > 0) {
+                return Liveness::Live;
+            }
+            if members().any(Member::alive) {
+                return Liveness::Coming;
+            }
+            let reasons: Vec<String> = members()
+                .flat_map(Member::current)
+                .filter_map(|slot| slot.instance.failure())
+                .collect();
+            Liveness::Gone(reasons)
+        })
+    }
+}
+
+/// See [`Dispatcher::liveness`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// Some instance takes tasks.
+    Live,
+    /// None does yet, and some may.
+    Coming,
+    /// None ever will: why its instances were given up, where known.
+    Gone(Vec<String>),
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness::Gone(Vec::new())
+    }
 }
 
 impl Default for Dispatcher {
