@@ -165,6 +165,18 @@ impl Runs {
             .collect()
     }
 
+    /// The runs accepted and not started yet (their agents, or their lease, still to come):
+    /// in flight all the same.
+    pub fn starting(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .by_id
+            .values()
+            .filter(|r| r.status == Status::Running && r.runtime.is_none())
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()

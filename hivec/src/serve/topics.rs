@@ -15,6 +15,9 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Longest a message waits for runs still starting.
+const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The endpoint of this file, to go under the API's authentication.
 pub fn routes() -> Router<Arc<State>> {
     Router::new().route("/v1/topics/{topic}", post(publish))
@@ -44,6 +47,18 @@ async fn publish(
         return Err(bad(format!(
             "the body has no field `{field}`; its fields are `payload`, `key` and `run`"
         )));
+    }
+    // A run accepted a moment ago may still be starting: it is in flight, so the message
+    // waits for it a little rather than miss it.
+    let waited = tokio::time::Instant::now();
+    while waited.elapsed() < STARTING_WAIT
+        && state
+            .runs
+            .starting()
+            .iter()
+            .any(|r| run.as_ref().is_none_or(|x| x == r))
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let live = state.runs.live();
     if let Some(id) = &run
