@@ -58,6 +58,41 @@ fn publish(
     cmd.args(args).output().expect("hivec publish")
 }
 
+/// A redis-server and workers hosting the agents of `dir/main.hive`.
+struct Cluster {
+    dir: PathBuf,
+    // Dropped first: the workers go before their Redis.
+    _workers: Vec<Reaped>,
+    redis: Redis,
+}
+
+/// A project of `files` with `workers` workers registered.
+fn cluster(tag: &str, files: &[(&str, &str)], workers: usize) -> Cluster {
+    let dir = project(tag, files);
+    let redis = Redis::start(&[]);
+    let workers = (0..workers)
+        .map(|_| Reaped::new(worker(&dir, &redis, &[])))
+        .collect::<Vec<_>>();
+    await_workers(&redis, workers.len());
+    Cluster {
+        dir,
+        _workers: workers,
+        redis,
+    }
+}
+
+/// The shared topics plan and its listener, with `workers` workers.
+fn topics_cluster(tag: &str, workers: usize) -> Cluster {
+    cluster(
+        tag,
+        &[
+            ("main.hive", topics::HIVE),
+            ("listener.py", topics::LISTENER),
+        ],
+        workers,
+    )
+}
+
 fn output_of(out: &Output) -> Value {
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("output is JSON")
@@ -66,18 +101,11 @@ fn output_of(out: &Output) -> Value {
 #[test]
 fn a_listener_on_a_worker_hears_the_request_and_the_coordinator_receives_its_approval() {
     let _serial = serial();
-    let dir = project(
-        "listener",
-        &[
-            ("main.hive", topics::HIVE),
-            ("listener.py", topics::LISTENER),
-        ],
-    );
-    let redis = Redis::start(&[]);
-    let _workers: Vec<Reaped> = (0..2)
-        .map(|_| Reaped::new(worker(&dir, &redis, &[])))
-        .collect();
-    await_workers(&redis, 2);
+    let Cluster {
+        dir,
+        redis,
+        _workers,
+    } = topics_cluster("listener", 2);
     let mut run = coordinator(&dir, &redis, "main", &["ticket=T-1"]);
     let out = finish(run.take(), Duration::from_secs(60));
     assert_eq!(output_of(&out), json!({"ticket": "T-1", "answers": []}));
@@ -90,16 +118,11 @@ fn a_listener_on_a_worker_hears_the_request_and_the_coordinator_receives_its_app
 #[test]
 fn every_refused_publish_from_a_worker_is_answered_with_its_reason() {
     let _serial = serial();
-    let dir = project(
-        "refusals",
-        &[
-            ("main.hive", topics::HIVE),
-            ("listener.py", topics::LISTENER),
-        ],
-    );
-    let redis = Redis::start(&[]);
-    let _worker = Reaped::new(worker(&dir, &redis, &[]));
-    await_workers(&redis, 1);
+    let Cluster {
+        dir,
+        redis,
+        _workers,
+    } = topics_cluster("refusals", 1);
     let attempts = json!([
         {"topic": "nope", "payload": {}},
         {"topic": "approvals", "payload": {"ticket": 7, "answers": []}},
@@ -147,16 +170,11 @@ fn every_refused_publish_from_a_worker_is_answered_with_its_reason() {
 #[test]
 fn a_person_approves_a_waiting_run_with_hivec_publish() {
     let _serial = serial();
-    let dir = project(
-        "person",
-        &[
-            ("main.hive", topics::HIVE),
-            ("listener.py", topics::LISTENER),
-        ],
-    );
-    let redis = Redis::start(&[]);
-    let _worker = Reaped::new(worker(&dir, &redis, &[]));
-    await_workers(&redis, 1);
+    let Cluster {
+        dir,
+        redis,
+        _workers,
+    } = topics_cluster("person", 1);
     let mut run = coordinator(&dir, &redis, "person", &["ticket=T-9"]);
     let id = run_id(run.child());
 
@@ -289,19 +307,19 @@ workflow main(n: int) -> int {
 #[test]
 fn each_message_reaches_one_instance_of_a_subscribing_agent_across_workers() {
     let _serial = serial();
-    let dir = project(
+    let Cluster {
+        dir,
+        redis,
+        _workers,
+    } = cluster(
         "tally",
         &[
             ("main.hive", TALK),
             ("talker.py", TALKER),
             ("tally.py", TALLY),
         ],
+        2,
     );
-    let redis = Redis::start(&[]);
-    let _workers: Vec<Reaped> = (0..2)
-        .map(|_| Reaped::new(worker(&dir, &redis, &[])))
-        .collect();
-    await_workers(&redis, 2);
     let mut run = coordinator(&dir, &redis, "main", &["n=40"]);
     let out = finish(run.take(), Duration::from_secs(60));
     assert_eq!(output_of(&out), json!(40));
@@ -478,10 +496,11 @@ workflow main() -> bool {
 #[test]
 fn messages_read_while_the_listener_is_down_reach_it_when_it_is_back() {
     let _serial = serial();
-    let dir = project("down", &[("main.hive", WAIT), ("tally.py", SLOW_TALLY)]);
-    let redis = Redis::start(&[]);
-    let _worker = Reaped::new(worker(&dir, &redis, &[]));
-    await_workers(&redis, 1);
+    let Cluster {
+        dir,
+        redis,
+        _workers,
+    } = cluster("down", &[("main.hive", WAIT), ("tally.py", SLOW_TALLY)], 1);
     let mut run = coordinator(&dir, &redis, "main", &[]);
     let id = run_id(run.child());
     let heard = |n: usize| {
