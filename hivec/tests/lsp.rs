@@ -93,6 +93,36 @@ impl Client {
         }
     }
 
+    /// A server for a scratch directory `hive-lsp-{tag}-{pid}` holding `main.hive` with
+    /// `text`, initialized and with the file open: the client, the file's URI and the dir.
+    fn open(tag: &str, text: &str) -> (Client, String, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("hive-lsp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("main.hive"), text).expect("write");
+        let uri = format!("file://{}", dir.join("main.hive").display());
+        let mut c = Client::start(&dir);
+        c.request(
+            "initialize",
+            json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
+        );
+        c.notify("initialized", json!({}));
+        c.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
+        );
+        (c, uri, dir)
+    }
+
+    /// Shuts the server down, which must then exit 0, and removes `dir`.
+    fn close(mut self, dir: &Path) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let status = self.child.wait().expect("exit");
+        assert!(status.success());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     fn send(&mut self, msg: Value) {
         let body = msg.to_string();
         write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
@@ -452,33 +482,15 @@ fn malformed_frames_are_answered_and_the_server_goes_on() {
     );
     let diags = c.diagnostics(&uri);
     assert_eq!(diags.len(), 1, "{diags:#?}");
-    c.request("shutdown", Value::Null);
-    c.notify("exit", Value::Null);
-    let status = c.child.wait().expect("exit");
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
+    c.close(&dir);
 }
 
 /// A `std.shell` command built from an input is a warning whose quick fix rewrites the whole
 /// call as `std.exec`.
 #[test]
 fn an_interpolated_shell_command_has_a_quick_fix() {
-    let dir = std::env::temp_dir().join(format!("hive-lsp-shell-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
     let text = "workflow main(name: string) -> ShellResult {\n  step greet = std.shell(command: \"echo ${name}\")\n  output greet\n}\n";
-    std::fs::write(dir.join("main.hive"), text).expect("write");
-    let uri = format!("file://{}", dir.join("main.hive").display());
-    let mut c = Client::start(&dir);
-    c.request(
-        "initialize",
-        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
-    );
-    c.notify("initialized", json!({}));
-    c.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
-    );
+    let (mut c, uri, dir) = Client::open("shell", text);
     let diags = c.diagnostics(&uri);
     assert_eq!(diags.len(), 1, "{diags:#?}");
     let d = &diags[0];
@@ -492,31 +504,13 @@ fn an_interpolated_shell_command_has_a_quick_fix() {
     assert_eq!(edit["newText"], r#"std.exec(argv: ["echo", name])"#);
     assert_eq!(edit["range"]["start"], position_of(text, "std.shell", 0));
     assert_eq!(edit["range"]["end"], position_of(text, "\n  output", 0));
-    c.request("shutdown", Value::Null);
-    c.notify("exit", Value::Null);
-    let status = c.child.wait().expect("exit");
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
+    c.close(&dir);
 }
 
 #[test]
 fn state_cells_are_known_to_hover_definition_references_and_rename() {
-    let dir = std::env::temp_dir().join(format!("hive-lsp-state-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
     let text = "/// Shared notes.\nstate notes: list<string> = [] { merge: append }\ncapability note(text: string) -> bool writes [notes]\nagent a { provides: [note], simulate: { latency: 1ms } }\nworkflow main(t: string) -> int {\n  step n = note(text: t)\n  output len(state.notes)\n}\n";
-    std::fs::write(dir.join("main.hive"), text).expect("write");
-    let uri = format!("file://{}", dir.join("main.hive").display());
-    let mut c = Client::start(&dir);
-    c.request(
-        "initialize",
-        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
-    );
-    c.notify("initialized", json!({}));
-    c.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
-    );
+    let (mut c, uri, dir) = Client::open("state", text);
     assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
     let read = position_of(text, "notes)", 0);
     let hover = c.request(
@@ -556,31 +550,13 @@ fn state_cells_are_known_to_hover_definition_references_and_rename() {
     );
     let labels = c.completion(&uri, &typing, "state.)", 6);
     assert_eq!(labels, ["notes"]);
-    c.request("shutdown", Value::Null);
-    c.notify("exit", Value::Null);
-    let status = c.child.wait().expect("exit");
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
+    c.close(&dir);
 }
 
 #[test]
 fn topics_are_known_to_hover_definition_references_and_rename() {
-    let dir = std::env::temp_dir().join(format!("hive-lsp-topics-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
     let text = "type Approval { ticket: string, ok: bool }\n/// Decisions.\ntopic approvals: Approval { retain: 1h }\nagent a { provides: [], subscribes: [approvals], simulate: { latency: 1ms } }\nworkflow main(t: string) -> bool {\n  step sent = publish approvals(Approval { ticket: t, ok: true })\n  step got = receive approvals(where: it.ticket == t) with { timeout: 1s }\n  output got.ok\n}\n";
-    std::fs::write(dir.join("main.hive"), text).expect("write");
-    let uri = format!("file://{}", dir.join("main.hive").display());
-    let mut c = Client::start(&dir);
-    c.request(
-        "initialize",
-        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
-    );
-    c.notify("initialized", json!({}));
-    c.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
-    );
+    let (mut c, uri, dir) = Client::open("topics", text);
     assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
     let used = position_of(text, "approvals(where", 0);
     let hover = c.request(
@@ -639,31 +615,13 @@ fn topics_are_known_to_hover_definition_references_and_rename() {
     );
     assert_eq!(c.completion(&uri, &typing, "[ap]", 3), ["approvals"]);
     assert_eq!(c.completion(&uri, &typing, "receive ap", 10), ["approvals"]);
-    c.request("shutdown", Value::Null);
-    c.notify("exit", Value::Null);
-    let status = c.child.wait().expect("exit");
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
+    c.close(&dir);
 }
 
 #[test]
 fn a_broadcast_step_is_known_to_hover_completion_and_rename() {
-    let dir = std::env::temp_dir().join(format!("hive-lsp-broadcast-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
     let text = "capability invalidate(prefix: string) -> int\nagent cache_eu { provides: [invalidate], simulate: { latency: 1ms } }\nagent cache_us { provides: [invalidate], simulate: { latency: 1ms } }\npool caches { members: [cache_eu, cache_us] }\nworkflow main(p: string) -> int {\n  step dropped = invalidate(prefix: p) with { on: caches, broadcast: true }\n  step again = invalidate(prefix: p) with { on: [cache_eu, cache_us], broadcast: true, after: [dropped] }\n  output len(dropped) + len(again)\n}\n";
-    std::fs::write(dir.join("main.hive"), text).expect("write");
-    let uri = format!("file://{}", dir.join("main.hive").display());
-    let mut c = Client::start(&dir);
-    c.request(
-        "initialize",
-        json!({ "processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {} }),
-    );
-    c.notify("initialized", json!({}));
-    c.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "hive", "version": 1, "text": text } }),
-    );
+    let (mut c, uri, dir) = Client::open("broadcast", text);
     assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
     // The step's type is a map by member, and hover says who the members are.
     let hover = c.request(
@@ -708,9 +666,5 @@ fn a_broadcast_step_is_known_to_hover_completion_and_rename() {
         .unwrap_or_default();
     // The declaration, the pool's members and the multicast.
     assert_eq!(edits.len(), 3, "{renamed}");
-    c.request("shutdown", Value::Null);
-    c.notify("exit", Value::Null);
-    let status = c.child.wait().expect("exit");
-    assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
+    c.close(&dir);
 }
