@@ -2,6 +2,7 @@
 
 use crate::db::{Db, Loc, SourceFile};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::syntax::lines::LineIndex;
 use ariadne::{Cache, Config, IndexType, Label, Report, ReportKind, Source};
 use serde_json::json;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub struct Renderer<'db> {
     files: Files<'db>,
     style: Style,
     /// Where each line starts, by file.
-    line_starts: HashMap<SourceFile, Vec<usize>>,
+    lines: HashMap<SourceFile, LineIndex>,
 }
 
 /// The sources ariadne reads, indexed on first use.
@@ -67,7 +68,7 @@ impl<'db> Renderer<'db> {
                 sources: HashMap::new(),
             },
             style,
-            line_starts: HashMap::new(),
+            lines: HashMap::new(),
         }
     }
 
@@ -124,13 +125,13 @@ impl<'db> Renderer<'db> {
         let db = self.files.db;
         let mut place = |l: &Loc| {
             let text = l.file.text(db);
-            let starts = self
-                .line_starts
+            let lines = self
+                .lines
                 .entry(l.file)
-                .or_insert_with(|| line_starts(text));
+                .or_insert_with(|| LineIndex::new(text));
             let span = l.absolute(db);
-            let (line, column) = line_col(text, starts, span.start);
-            let (end_line, end_column) = line_col(text, starts, span.end);
+            let (line, column) = lines.line_col(text, span.start);
+            let (end_line, end_column) = lines.line_col(text, span.end);
             (
                 l.file.path(db).display().to_string(),
                 line,
@@ -171,28 +172,6 @@ impl<'db> Renderer<'db> {
         }
         out
     }
-}
-
-/// The offset of every line's first byte.
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
-}
-
-/// 1-based line and column (in characters) of a byte offset, given where lines start.
-fn line_col(text: &str, starts: &[usize], offset: u32) -> (usize, usize) {
-    let offset = (offset as usize).min(text.len());
-    // An offset inside a character stands for the end of the text.
-    let offset = if text.is_char_boundary(offset) {
-        offset
-    } else {
-        text.len()
-    };
-    let line = starts.partition_point(|&s| s <= offset);
-    let start = starts[line - 1];
-    let column = text.get(start..offset).map_or(0, |t| t.chars().count());
-    (line, column + 1)
 }
 
 fn kind_word(d: &Diagnostic<Loc>) -> &'static str {

@@ -117,10 +117,12 @@ pub enum UnaryOp {
     Not,
 }
 
-/// Infix operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Infix operators: one vocabulary for the syntax tree and the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
+    /// `..`: the integers from the left one up to the right one, excluded, as `range(a, b)`.
+    Range,
     /// `+`
     Add,
     /// `-`
@@ -155,6 +157,7 @@ impl BinaryOp {
     /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {
+            BinaryOp::Range => "..",
             BinaryOp::Add => "+",
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",

@@ -284,6 +284,12 @@ fn binary_op<'a>(
             let r = eval_in(right, scope)?;
             return arithmetic(op, l, r).map(Cow::Owned);
         }
+        // The compiler lowers `a..b` to `range(a, b)`; a plan written by hand may hold it.
+        BinaryOp::Range => {
+            let start = int(Function::Range, 0, &*eval_in(left, scope)?)?;
+            let end = int(Function::Range, 1, &*eval_in(right, scope)?)?;
+            return range(start, end).map(Cow::Owned);
+        }
     };
     Ok(Cow::Owned(Value::Bool(holds)))
 }
@@ -1004,6 +1010,16 @@ mod tests {
         assert_eq!(ok(un(UnaryOp::Not, lit(json!(false)))), json!(true));
         assert!(fails(un(UnaryOp::Not, lit(json!(0)))).contains("`!`"));
         assert!(fails(un(UnaryOp::Not, lit(Value::Null))).contains("null"));
+    }
+
+    /// The compiler lowers `a..b` to `range(a, b)`; a plan that holds the operator itself
+    /// means the same.
+    #[test]
+    fn the_range_operator_is_range() {
+        assert_eq!(arith(BinaryOp::Range, json!(2), json!(5)), json!([2, 3, 4]));
+        assert_eq!(arith(BinaryOp::Range, json!(5), json!(2)), json!([]));
+        assert!(arith_fails(BinaryOp::Range, json!("a"), json!(2)).contains("an int"));
+        assert!(arith_fails(BinaryOp::Range, json!(0), json!(i64::MAX)).contains("more than"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! without their spans, and every comment in order) before it is handed out.
 
 mod layout;
-pub(crate) mod lex;
+pub use hive_syntax::lex;
 
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, Span};

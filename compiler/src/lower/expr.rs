@@ -173,26 +173,25 @@ impl<'a> Lower<'a> {
                 },
                 arg: Box::new(self.expr(inner)),
             },
-            ExprKind::Binary(op, a, b) => match binary(*op) {
-                Some(binary) => {
-                    let value = Expr::Binary {
-                        binary,
-                        left: Box::new(self.expr(a)),
-                        right: Box::new(self.expr(b)),
-                    };
-                    // `2s * 1.5` is 3000 milliseconds, not 3000.0.
-                    match op {
-                        BinaryOp::Mul | BinaryOp::Div => {
-                            self.by_unit(e, value, [Function::Round, Function::Round])
-                        }
-                        _ => value,
-                    }
-                }
-                None => Expr::Call {
-                    function: Function::Range,
-                    args: vec![self.expr(a), self.expr(b)],
-                },
+            // `a..b` lowers to `range(a, b)`, the form every runtime knows.
+            ExprKind::Binary(BinaryOp::Range, a, b) => Expr::Call {
+                function: Function::Range,
+                args: vec![self.expr(a), self.expr(b)],
             },
+            ExprKind::Binary(op, a, b) => {
+                let value = Expr::Binary {
+                    binary: *op,
+                    left: Box::new(self.expr(a)),
+                    right: Box::new(self.expr(b)),
+                };
+                // `2s * 1.5` is 3000 milliseconds, not 3000.0.
+                match op {
+                    BinaryOp::Mul | BinaryOp::Div => {
+                        self.by_unit(e, value, [Function::Round, Function::Round])
+                    }
+                    _ => value,
+                }
+            }
         }
     }
 
@@ -381,26 +380,4 @@ fn fold_record(fields: Vec<(String, Expr)>) -> Expr {
         return Expr::value(Value::Object(map));
     }
     Expr::Record { fields }
-}
-
-/// The plan's operator; `None` for `a..b`, which lowers to `range(a, b)`.
-fn binary(op: BinaryOp) -> Option<hive_plan::BinaryOp> {
-    use hive_plan::BinaryOp as B;
-    Some(match op {
-        BinaryOp::Or => B::Or,
-        BinaryOp::And => B::And,
-        BinaryOp::Eq => B::Eq,
-        BinaryOp::Ne => B::Ne,
-        BinaryOp::Lt => B::Lt,
-        BinaryOp::Le => B::Le,
-        BinaryOp::Gt => B::Gt,
-        BinaryOp::Ge => B::Ge,
-        BinaryOp::Coalesce => B::Coalesce,
-        BinaryOp::Add => B::Add,
-        BinaryOp::Sub => B::Sub,
-        BinaryOp::Mul => B::Mul,
-        BinaryOp::Div => B::Div,
-        BinaryOp::Rem => B::Rem,
-        BinaryOp::Range => return None,
-    })
 }

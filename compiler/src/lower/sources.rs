@@ -2,6 +2,7 @@
 
 use crate::check::graph::file_closure;
 use crate::db::{Db, Loc, SourceFile};
+use crate::syntax::lines::LineIndex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -14,8 +15,8 @@ pub struct Sources {
     pub paths: HashMap<SourceFile, String>,
     /// Directory of the root file, as given.
     pub base: String,
-    /// Byte offset of every line start, per file.
-    line_starts: HashMap<SourceFile, Vec<usize>>,
+    /// Where each line starts, per file.
+    lines: HashMap<SourceFile, LineIndex>,
 }
 
 impl Sources {
@@ -39,20 +40,15 @@ impl Sources {
                 (*f, shown.to_string_lossy().replace('\\', "/"))
             })
             .collect();
-        let line_starts = files
+        let lines = files
             .iter()
-            .map(|f| {
-                let starts = std::iter::once(0)
-                    .chain(f.text(db).match_indices('\n').map(|(i, _)| i + 1))
-                    .collect();
-                (*f, starts)
-            })
+            .map(|f| (*f, LineIndex::new(f.text(db))))
             .collect();
         Sources {
             files,
             paths,
             base: base.to_string_lossy().replace('\\', "/"),
-            line_starts,
+            lines,
         }
     }
 
@@ -80,15 +76,11 @@ impl Sources {
     pub fn loc(&self, db: &dyn Db, loc: Loc) -> hive_plan::Loc {
         let file = self.files.iter().position(|f| *f == loc.file).unwrap_or(0);
         let text = loc.file.text(db);
-        let start = (loc.absolute(db).start as usize).min(text.len());
-        let starts = self
-            .line_starts
-            .get(&loc.file)
-            .map_or(&[0][..], Vec::as_slice);
-        // The last line start at or before `start`.
-        let line = starts.partition_point(|s| *s <= start).max(1);
-        let line_start = starts[line - 1];
-        let column = text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
+        let start = loc.absolute(db).start;
+        let (line, column) = match self.lines.get(&loc.file) {
+            Some(lines) => lines.line_col(text, start),
+            None => LineIndex::new(text).line_col(text, start),
+        };
         hive_plan::Loc {
             file: file as u32,
             line: line as u32,

@@ -1,31 +1,30 @@
 //! Between the compiler's byte offsets and paths and the protocol's positions and URIs.
 //! Positions count UTF-16 code units, the protocol's default.
 
+use hive_compiler::syntax::lines::LineIndex;
 use lsp_types::{Position, Range, Uri};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Line starts of a text, for offset ↔ position.
+/// A text and its line index, for offset ↔ position.
 pub struct Lines<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    index: LineIndex,
 }
 
 impl<'a> Lines<'a> {
     /// Indexes `text`.
     pub fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr_iter(text.as_bytes()).map(|i| i + 1));
-        Lines { text, starts }
+        Lines {
+            text,
+            index: LineIndex::new(text),
+        }
     }
 
     /// The position of byte `offset`.
     pub fn position(&self, offset: u32) -> Position {
-        let offset = (offset as usize).min(self.text.len());
-        let line = self.starts.partition_point(|s| *s <= offset) - 1;
-        let start = self.starts[line];
-        let col: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
-        Position::new(line as u32, col as u32)
+        let (line, column) = self.index.utf16(self.text, offset);
+        Position::new(line, column)
     }
 
     /// The range of bytes `start..end`.
@@ -35,30 +34,8 @@ impl<'a> Lines<'a> {
 
     /// The byte offset of a position (clamped to the line and the text).
     pub fn offset(&self, p: Position) -> u32 {
-        let Some(start) = self.starts.get(p.line as usize).copied() else {
-            return self.text.len() as u32;
-        };
-        let end = self
-            .starts
-            .get(p.line as usize + 1)
-            .map_or(self.text.len(), |e| e - 1);
-        let mut units = 0;
-        for (i, c) in self.text[start..end].char_indices() {
-            if units >= p.character as usize {
-                return (start + i) as u32;
-            }
-            units += c.len_utf16();
-        }
-        end as u32
+        self.index.offset_of_utf16(self.text, p.line, p.character)
     }
-}
-
-fn memchr_iter(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
 }
 
 /// The file a `file://` URI names.
@@ -99,16 +76,6 @@ pub fn uri_of(path: &Path) -> Option<Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn positions_count_utf16_units() {
-        let text = "ab\né𝄞x\n";
-        let lines = Lines::new(text);
-        let x = text.find('x').unwrap() as u32;
-        assert_eq!(lines.position(x), Position::new(1, 3));
-        assert_eq!(lines.offset(Position::new(1, 3)), x);
-        assert_eq!(lines.offset(Position::new(9, 0)), text.len() as u32);
-    }
 
     #[test]
     fn uris_round_trip() {

@@ -42,7 +42,7 @@ thread_local! {
 
 /// Runs `f` with spans written as `_` by `Debug`: the formatter compares two syntax trees by
 /// their `Debug` text, positions aside, without writing and then cutting out every position.
-pub(crate) fn without_spans<R>(f: impl FnOnce() -> R) -> R {
+pub fn without_spans<R>(f: impl FnOnce() -> R) -> R {
     let before = HIDDEN.replace(true);
     let out = f();
     HIDDEN.set(before);

@@ -1,5 +1,5 @@
 //! The registry of diagnostic codes: each has a stable code, a kebab-case name and a long
-//! explanation (`compiler/explain/<code>.md`, printed by `hivec explain`).
+//! explanation (`syntax/explain/<code>.md`, printed by `hivec explain`).
 
 use crate::diagnostic::Severity;
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! Diagnostics: the one shape every phase reports problems in.
 //!
 //! A diagnostic is generic over its location so the syntax layer can report plain file spans
-//! while the checker reports item-anchored locations (see [`crate::db::Loc`]).
+//! while the checker reports item-anchored locations (the compiler's `db::Loc`).
 
 use crate::codes::Code;
 use serde::Serialize;

@@ -1,12 +1,21 @@
-//! The syntax layer: grammar, owned tree, syntax errors.
+//! The syntax layer of hive: grammar, owned tree, lexer, line index, and the diagnostics every
+//! phase reports in.
 //!
-//! Invariant: knows nothing of salsa, name resolution or types; pest pairs never leave it;
-//! parsing never fails — it returns every well-formed item and a diagnostic per malformed one.
+//! Invariant: knows nothing of salsa, name resolution or types (Cargo enforces the first: this
+//! crate does not depend on it); pest pairs never leave it; parsing never fails — it returns
+//! every well-formed item and a diagnostic per malformed one.
+
+// The parser derived by pest without its `std` feature names `alloc` directly.
+extern crate alloc;
 
 pub mod ast;
 mod build;
+pub mod codes;
+pub mod diagnostic;
 mod expr;
+pub mod lex;
 pub mod limits;
+pub mod lines;
 mod parser;
 mod span;
 mod split;
@@ -47,7 +56,7 @@ pub fn is_name(s: &str) -> bool {
         && !KEYWORDS.contains(&s)
 }
 pub use span::Span;
-pub(crate) use span::without_spans;
+pub use span::without_spans;
 
 use crate::diagnostic::Diagnostic;
 
