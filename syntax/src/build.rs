@@ -483,8 +483,10 @@ impl Commas {
     }
 
     pub(super) fn element(&mut self, b: &mut Builder, text: &str, start: usize, end: usize) {
+        // A list's commas are no tokens: between two elements there is only trivia and them.
         if let Some((prev, false)) = self.prev
             && !text[prev..start].contains('\n')
+            && !comma_in_trivia(&text[prev..start])
         {
             let at = prev as u32 - b.base;
             b.diagnostics.push(
@@ -499,6 +501,50 @@ impl Commas {
         }
         self.prev = Some((end, false));
     }
+}
+
+/// Whether `gap`, whitespace and comments and commas only, holds a comma outside its comments.
+fn comma_in_trivia(gap: &str) -> bool {
+    let mut rest = gap;
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with(',') {
+            return true;
+        } else if rest.starts_with("//") {
+            match rest.find('\n') {
+                Some(end) => rest = &rest[end..],
+                None => return false,
+            }
+        } else if rest.starts_with("/*") {
+            rest = after_block_comment(rest);
+        } else {
+            return false;
+        }
+    }
+}
+
+/// The text after the (nested) block comment that `text` starts with.
+fn after_block_comment(text: &str) -> &str {
+    let mut depth = 0usize;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"/*" => {
+                depth += 1;
+                i += 2;
+            }
+            b"*/" => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return &text[i..];
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    ""
 }
 
 /// End of the last token of `pair`: a rule ending in an optional part also spans the trivia

@@ -73,6 +73,8 @@ pub(super) struct Element<'i> {
 
 enum Parts<'i> {
     Whole(Pair<'i, Rule>),
+    /// A literal or a name alone, a list's element without an `element` pair around it.
+    Lone(Pair<'i, Rule>),
     /// Operator pairs and operand pairs in order, and the part of each operand pair that
     /// belongs to this element.
     Split(Vec<Pair<'i, Rule>>, VecDeque<Segment<'i>>),
@@ -94,6 +96,13 @@ impl Builder {
     pub(super) fn elements<'i>(&mut self, pair: Pair<'i, Rule>) -> Vec<Element<'i>> {
         let start = pair.as_span().start();
         let end = significant_end(&pair);
+        if pair.as_rule() != Rule::element {
+            return vec![Element {
+                parts: Parts::Lone(pair),
+                start,
+                end,
+            }];
+        }
         if self.list_bracket(&pair).is_none() {
             return vec![Element {
                 parts: Parts::Whole(pair),
@@ -188,6 +197,7 @@ impl Builder {
     fn element_d(&mut self, element: Element) -> Built {
         match element.parts {
             Parts::Whole(pair) => self.pratt(pair.into_inner(), VecDeque::new()),
+            Parts::Lone(pair) => self.primary(pair),
             Parts::Split(pairs, segments) => self.pratt(pairs.into_iter(), segments),
         }
     }

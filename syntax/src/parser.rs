@@ -579,6 +579,39 @@ mod tests {
         assert_eq!(codes, [Code::MissingComma]);
     }
 
+    /// A list's element that is one literal or name is built from that literal's own pair,
+    /// with no `element` pair or comma token around it; the tree is what the long form gives,
+    /// and a missing comma is still found between the elements.
+    #[test]
+    fn a_list_of_literals_and_names_costs_one_pair_an_element() {
+        let shape = |text: &str| {
+            let parsed = parse(text);
+            assert_eq!(parsed.diagnostics, [], "{text}");
+            crate::without_spans(|| format!("{:?}", parsed.items))
+        };
+        assert_eq!(
+            shape("const c: json = [1, a.b, \"s\", true, none, 2s, 1kb, 1.5, \"${x}\", -1]"),
+            shape(
+                "const c: json = [(1), (a.b), (\"s\"), (true), (none), (2s), (1kb), (1.5), \"${x}\", -1]"
+            ),
+        );
+        assert_eq!(
+            shape("const c: json = [1 /* , */, 2 // ,\n 3]"),
+            shape("const c: json = [(1), (2), (3)]"),
+        );
+        for one_line in ["const c: json = [1 2]", "const c: json = [1 /* , */ 2]"] {
+            let codes: Vec<Code> = parse(one_line).diagnostics.iter().map(|d| d.code).collect();
+            assert_eq!(codes, [Code::MissingComma], "{one_line}");
+        }
+        let n = 1000;
+        let text = format!("const c: list<int> = [{}]", vec!["7"; n].join(", "));
+        let pairs = HiveParser::parse(Rule::file, &text)
+            .expect("parses")
+            .flatten()
+            .count();
+        assert!(pairs < n + 20, "{pairs} pairs for {n} elements");
+    }
+
     /// A file large enough to be cut: every example and every error fixture, many times,
     /// so well-formed and malformed items meet at piece boundaries.
     #[test]
