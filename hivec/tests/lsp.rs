@@ -668,3 +668,221 @@ fn a_broadcast_step_is_known_to_hover_completion_and_rename() {
     assert_eq!(edits.len(), 3, "{renamed}");
     c.close(&dir);
 }
+
+/// A file as `hivec fmt` leaves it: one property a line, no trailing commas.
+const FORMATTED: &str = r#"type Review {
+  score: int
+  approved: bool
+}
+
+capability review(code: string) -> Review
+topic approvals: Review {
+  retain: 1h
+}
+
+state notes: list<string> = [] {
+  merge: append
+}
+
+agent reviewer {
+  provides: [review]
+  concurrency: 2
+  simulate: {
+    latency: 1s
+    jitter: 1ms
+  }
+  resources: {
+    cpu: 1
+    memory: 1gb
+  }
+}
+
+pool reviewers {
+  members: [reviewer]
+  strategy: least_busy
+}
+
+route review -> reviewers {
+  strategy: round_robin
+  when: input.code != ""
+}
+
+workflow main(code: string) -> bool {
+  timeout: 1m
+  step verdict = review(code: code) with {
+    retry: 1
+    timeout: 1s
+  }
+  step sent = publish approvals(verdict) with {
+    key: code
+  }
+  step fixed = std.echo(value: Review {
+    score: 1
+  })
+  output verdict.approved
+}
+"#;
+
+/// The LSP position of byte `offset` of `text`.
+fn position_at(text: &str, offset: usize) -> Value {
+    let line = text[..offset].matches('\n').count();
+    let col = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": col })
+}
+
+/// On a fresh line after the last property of each kind of block, formatted or with
+/// trailing commas, completion offers the block's properties not yet written, with docs.
+#[test]
+fn a_fresh_line_in_a_block_offers_the_properties_not_yet_written() {
+    let (mut c, uri, dir) = Client::open("fresh-lines", FORMATTED);
+    // The file is formatted: the formatter has nothing to change.
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    let changed = edits
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["newText"] != FORMATTED);
+    assert!(!changed, "{edits}");
+    // The last property of a block, the indentation of its fresh line, properties that must
+    // be offered and properties (or other names) that must not.
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            "  concurrency: 2\n",
+            "  ",
+            &["exec", "replicas", "heartbeat"],
+            &["provides", "concurrency", "simulate", "review", "len"],
+        ),
+        (
+            "    jitter: 1ms\n",
+            "    ",
+            &["failure_rate", "output"],
+            &["latency", "jitter", "exec"],
+        ),
+        ("    memory: 1gb\n", "    ", &["tokens"], &["cpu", "memory"]),
+        (
+            "  strategy: least_busy\n",
+            "  ",
+            &["max_queue"],
+            &["members", "strategy"],
+        ),
+        (
+            "  when: input.code != \"\"\n",
+            "  ",
+            &["fallback"],
+            &["strategy", "when"],
+        ),
+        (
+            "  timeout: 1m\n",
+            "  ",
+            &["priority", "budget", "step"],
+            &["timeout", "output", "retry"],
+        ),
+        (
+            "    timeout: 1s\n",
+            "    ",
+            &["backoff", "consensus", "on"],
+            &["retry", "timeout", "budget"],
+        ),
+        (
+            "    key: code\n",
+            "    ",
+            &["after", "when"],
+            &["key", "retry"],
+        ),
+        ("  retain: 1h\n", "  ", &["dedupe"], &["retain"]),
+        (
+            "  merge: append\n",
+            "  ",
+            &["conflict", "scope"],
+            &["merge"],
+        ),
+        ("    score: 1\n", "    ", &["approved"], &["score", "code"]),
+    ];
+    let mut version = 1;
+    for comma in ["", ","] {
+        for (last, indent, offered, not) in cases {
+            let at = FORMATTED.find(last).expect("case in the file") + last.len() - 1;
+            let text = format!("{}{comma}\n{indent}{}", &FORMATTED[..at], &FORMATTED[at..]);
+            version += 1;
+            c.notify(
+                "textDocument/didChange",
+                json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+            );
+            let cursor = at + comma.len() + 1 + indent.len();
+            let items = c.request(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri }, "position": position_at(&text, cursor) }),
+            );
+            let labels: Vec<&str> = items
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["label"].as_str())
+                .collect();
+            for want in *offered {
+                assert!(
+                    labels.contains(want),
+                    "`{want}` after {last:?}{comma}: {labels:?}"
+                );
+            }
+            for unwanted in *not {
+                assert!(
+                    !labels.contains(unwanted),
+                    "`{unwanted}` after {last:?}{comma}: {labels:?}"
+                );
+            }
+            if *last == "  concurrency: 2\n" {
+                let replicas = items
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|i| i["label"] == "replicas")
+                    .map(|i| i["detail"].to_string())
+                    .unwrap_or_default();
+                assert!(replicas.contains("instances to start"), "{replicas}");
+            }
+        }
+    }
+    c.close(&dir);
+}
+
+/// After `verdict.` completion offers the record's fields, whether a name follows the cursor,
+/// the cursor is inside one, or nothing follows yet.
+#[test]
+fn after_a_dot_the_fields_with_or_without_a_name_following() {
+    let (mut c, uri, dir) = Client::open("dot-fields", FORMATTED);
+    assert_eq!(
+        c.completion(&uri, FORMATTED, "verdict.approved", 8),
+        ["score", "approved"]
+    );
+    assert_eq!(
+        c.completion(&uri, FORMATTED, "verdict.approved", 11),
+        ["score", "approved"]
+    );
+    let typing = FORMATTED.replace("output verdict.approved", "output verdict.");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    assert_eq!(
+        c.completion(&uri, &typing, "verdict.\n", 8),
+        ["score", "approved"]
+    );
+    c.close(&dir);
+}
+
+/// In a call, the parameters not yet given are offered by name.
+#[test]
+fn a_call_offers_the_parameters_not_yet_given() {
+    let text = "capability review(code: string, lines: int) -> int\nagent a { provides: [review], simulate: { latency: 1ms } }\nworkflow main(c: string) -> int {\n  step r = review(code: c, )\n  output r\n}\n";
+    let (mut c, uri, dir) = Client::open("named-args", text);
+    let labels = c.completion(&uri, text, "c, )", 3);
+    assert!(labels.contains(&"lines: ".to_string()), "{labels:?}");
+    assert!(!labels.contains(&"code: ".to_string()), "{labels:?}");
+    assert!(labels.contains(&"c".to_string()), "{labels:?}");
+    c.close(&dir);
+}

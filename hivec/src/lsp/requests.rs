@@ -196,14 +196,14 @@ fn completions(state: &mut State, p: &TextDocumentPositionParams) -> Vec<Complet
     };
     let text = text.to_string();
     let offset = Lines::new(&text).offset(p.position) as usize;
-    let (context, _) = complete::context(&text, offset);
-    let items = match &context {
-        Context::Member { prefix, dot } => {
-            let patched = complete::member_patch(&text, *dot, offset);
+    let site = complete::site(&text, offset);
+    let items = match &site.context {
+        Context::Member { prefix, dot, end } => {
+            let patched = complete::member_patch(&text, *dot, *end);
             let scratch = state.scratch(file, patched);
             complete::members(&state.db, scratch, *dot, prefix)
         }
-        _ => complete::complete(&state.db, file, &text, offset, &context),
+        _ => complete::complete(&state.db, file, &site),
     };
     let mut seen = std::collections::HashSet::new();
     items
