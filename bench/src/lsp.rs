@@ -1,5 +1,6 @@
 //! `hive-bench lsp`: how long `hivec lsp` takes to publish diagnostics again after a one-line
-//! edit of a large file, measured from the client's side of stdio.
+//! edit of a large file, measured from the client's side of stdio. The edit is sent as its
+//! range, or (`--full`) as the whole new text, as clients without incremental sync send it.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,8 +10,9 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 /// Opens a generated file of `lines` lines, then makes `edits` one-line edits that alternately
-/// introduce and remove a type error; prints the time to the next diagnostics of each.
-pub fn run(hivec: &Path, lines: usize, edits: usize) -> Result<(), String> {
+/// introduce and remove a type error, each sent as a range or, with `full`, as the whole text;
+/// prints the time to the next diagnostics of each.
+pub fn run(hivec: &Path, lines: usize, edits: usize, full: bool) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("hive-bench-lsp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let path = dir.join("big.hive");
@@ -24,6 +26,7 @@ pub fn run(hivec: &Path, lines: usize, edits: usize) -> Result<(), String> {
             .find("timeout: 10s")
             .ok_or("no line to edit")?;
     let good = text.clone();
+    let bad = format!("{}\"10s\"{}", &text[..at + 9], &text[at + 12..]);
     // The edit as an editor sends it: the range of `10s` on its line, and the new text.
     let line = text[..at].matches('\n').count();
     let col = at + "timeout: ".len() - text[..at].rfind('\n').map_or(0, |i| i + 1);
@@ -102,10 +105,11 @@ pub fn run(hivec: &Path, lines: usize, edits: usize) -> Result<(), String> {
     let mut times = Vec::with_capacity(edits);
     for i in 0..edits {
         // Alternately `10s` → `"10s"` (a type error) and back.
-        let (change, expect) = if i % 2 == 0 {
-            (json!({"range": range(3), "text": "\"10s\""}), baseline + 1)
-        } else {
-            (json!({"range": range(5), "text": "10s"}), baseline)
+        let (change, expect) = match (i % 2 == 0, full) {
+            (true, false) => (json!({"range": range(3), "text": "\"10s\""}), baseline + 1),
+            (false, false) => (json!({"range": range(5), "text": "10s"}), baseline),
+            (true, true) => (json!({"text": bad}), baseline + 1),
+            (false, true) => (json!({"text": good}), baseline),
         };
         let start = Instant::now();
         send(
@@ -136,7 +140,8 @@ pub fn run(hivec: &Path, lines: usize, edits: usize) -> Result<(), String> {
         ms(open)
     );
     println!(
-        "one-line edit → diagnostics republished, {} edits: median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        "one-line edit ({}) → diagnostics republished, {} edits: median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        if full { "the whole text" } else { "its range" },
         times.len(),
         ms(pick(0.5)),
         ms(pick(0.95)),

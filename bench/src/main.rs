@@ -116,6 +116,9 @@ enum Cmd {
         /// Edits to time.
         #[arg(long, default_value_t = 40)]
         edits: usize,
+        /// Send each edit as the whole new text (full-document sync) instead of its range.
+        #[arg(long)]
+        full: bool,
         /// The `hivec` binary (default: next to this one).
         #[arg(long)]
         hivec: Option<PathBuf>,
@@ -209,8 +212,10 @@ fn main() -> std::process::ExitCode {
         Cmd::Lsp {
             lines,
             edits,
+            full,
             hivec,
-        } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1))),
+        } => sibling_hivec(hivec)
+            .and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1), full)),
         Cmd::Redis {
             tasks,
             state,
