@@ -3,9 +3,9 @@
 
 use hive_compiler::db::{Database, Loc};
 use hive_compiler::diagnostic::Diagnostic;
-use hive_compiler::queries::workspace_diagnostics;
+use hive_compiler::pipeline;
 use hive_compiler::render::{Renderer, Style, human};
-use hive_compiler::workspace::{Disk, load};
+use hive_compiler::workspace::Disk;
 use std::path::{Path, PathBuf};
 
 /// The repository root, relative to the test crate (so rendered paths are stable).
@@ -15,9 +15,8 @@ pub fn repo() -> PathBuf {
 
 /// Checks `paths` as `hivec check` does; returns the database and every diagnostic.
 pub fn check(paths: &[PathBuf]) -> (Database, Vec<Diagnostic<Loc>>) {
-    let loaded = load(&Disk, paths, None);
-    let mut diagnostics = loaded.errors;
-    diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
+    let loaded = pipeline::check(&Disk, paths, None);
+    let diagnostics = loaded.diagnostics();
     (loaded.db, diagnostics)
 }
 
@@ -42,9 +41,9 @@ pub fn hive_files(dir: &Path) -> Vec<PathBuf> {
 /// Panics with the rendered diagnostics if the file has errors, and with the problems if the
 /// plan would not pass the validation of a saved plan (which every lowered plan passes).
 pub fn plan_of(path: &Path) -> hive_plan::Plan {
-    let loaded = load(&Disk, &[path.to_path_buf()], None);
-    let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
-    let errors: String = diagnostics
+    let loaded = pipeline::check(&Disk, &[path.to_path_buf()], None);
+    let errors: String = loaded
+        .diagnostics()
         .iter()
         .filter(|d| d.severity() == hive_compiler::diagnostic::Severity::Error)
         .map(|d| human(&loaded.db, d, Style { color: false }))

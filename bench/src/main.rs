@@ -214,8 +214,7 @@ fn main() -> std::process::ExitCode {
             edits,
             full,
             hivec,
-        } => sibling_hivec(hivec)
-            .and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1), full)),
+        } => sibling_hivec(hivec).and_then(|h| hive_bench::lsp::run(&h, lines, edits.max(1), full)),
         Cmd::Redis {
             tasks,
             state,

@@ -273,9 +273,13 @@ fn bare_on(tokio: &tokio::runtime::Runtime, graph: &[Vec<usize>]) -> (u64, Durat
 
 pub(crate) fn plan_of(path: &Path) -> Result<hive_plan::Plan, String> {
     use hive_compiler::diagnostic::Severity;
-    use hive_compiler::workspace::{Disk, load};
-    let loaded = load(&Disk, &[PathBuf::from(path)], None);
-    let errors = hive_compiler::queries::workspace_diagnostics(&loaded.db, loaded.workspace)
+    let loaded = hive_compiler::pipeline::check(
+        &hive_compiler::workspace::Disk,
+        &[PathBuf::from(path)],
+        None,
+    );
+    let errors = loaded
+        .diagnostics()
         .iter()
         .filter(|d| d.severity() == Severity::Error)
         .count();

@@ -2,14 +2,14 @@
 //! exercises every kind of item, and as large as asked.
 
 use hive_bench::generate;
-use hive_compiler::queries::workspace_diagnostics;
+use hive_compiler::pipeline;
 use hive_compiler::render::{Style, human};
-use hive_compiler::workspace::{Disk, load};
+use hive_compiler::workspace::Disk;
 use std::path::PathBuf;
 
 fn check_clean(paths: &[PathBuf]) {
-    let loaded = load(&Disk, paths, None);
-    let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+    let loaded = pipeline::check(&Disk, paths, None);
+    let diagnostics = loaded.diagnostics();
     let shown: String = diagnostics
         .iter()
         .take(5)

@@ -1,8 +1,8 @@
 //! Each shape of `hive-bench shapes` is the input it says: checked, it reports the codes it
 //! names and no others.
 
-use hive_compiler::queries::workspace_diagnostics;
-use hive_compiler::workspace::{Disk, load};
+use hive_compiler::pipeline;
+use hive_compiler::workspace::Disk;
 
 #[test]
 fn every_shape_reports_what_it_names() {
@@ -11,11 +11,8 @@ fn every_shape_reports_what_it_names() {
     for (i, shape) in hive_bench::shapes::ALL.iter().enumerate() {
         let path = dir.join(format!("shape{i}.hive"));
         std::fs::write(&path, (shape.make)(shape.sizes[0].min(200))).expect("write shape");
-        let loaded = load(&Disk, std::slice::from_ref(&path), None);
-        let codes: Vec<&str> = workspace_diagnostics(&loaded.db, loaded.workspace)
-            .iter()
-            .map(|d| d.code.code())
-            .collect();
+        let loaded = pipeline::check(&Disk, std::slice::from_ref(&path), None);
+        let codes: Vec<&str> = loaded.diagnostics().iter().map(|d| d.code.code()).collect();
         assert!(
             codes.iter().all(|c| shape.codes.contains(c)),
             "{}: {codes:?}",

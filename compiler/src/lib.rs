@@ -9,6 +9,7 @@ pub mod db;
 pub mod format;
 pub mod ide;
 pub mod lower;
+pub mod pipeline;
 pub mod queries;
 pub mod render;
 pub mod workspace;

@@ -4,9 +4,9 @@ use crate::out::{self, errln};
 use crate::{CheckFormat, Color};
 use hive_compiler::db::{Database, Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
-use hive_compiler::queries::{check_files, workspace_diagnostics};
+use hive_compiler::pipeline;
 use hive_compiler::render::{Renderer, Style};
-use hive_compiler::workspace::{Disk, load};
+use hive_compiler::workspace::Disk;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,17 +25,13 @@ pub struct Checked {
 
 /// Loads and checks `paths`, files side by side.
 pub fn check_paths(paths: &[PathBuf], root: Option<&Path>) -> Checked {
-    let loaded = load(&Disk, paths, root);
-    let files = loaded.workspace.files(&loaded.db).clone();
-    check_files(&loaded.db, &files);
-    let unloadable = loaded.errors.len();
-    let mut diagnostics = loaded.errors;
-    diagnostics.extend(workspace_diagnostics(&loaded.db, loaded.workspace));
+    let loaded = pipeline::check(&Disk, paths, root);
+    let diagnostics = loaded.diagnostics();
     Checked {
+        unloadable: loaded.errors.len(),
         db: loaded.db,
         roots: loaded.roots,
         diagnostics,
-        unloadable,
     }
 }
 

@@ -3,9 +3,9 @@
 
 use hive_compiler::codes::Code;
 use hive_compiler::diagnostic::Severity;
-use hive_compiler::queries::workspace_diagnostics;
+use hive_compiler::pipeline;
 use hive_compiler::syntax::parse;
-use hive_compiler::workspace::{Disk, load};
+use hive_compiler::workspace::Disk;
 use hive_tests::{check, hive_files, repo};
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -176,8 +176,8 @@ proptest! {
         }
         let path = temp_file(&format!("mutant-{}.hive", std::thread::current().name().unwrap_or("t").replace("::", "_")), text.as_bytes());
         // Mutants that still check clean are lowered too.
-        let loaded = load(&Disk, &[path], None);
-        let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+        let loaded = pipeline::check(&Disk, &[path], None);
+        let diagnostics = loaded.diagnostics();
         if !diagnostics.iter().any(|d| d.severity() == Severity::Error)
             && let Some(root) = loaded.roots.first()
         {
@@ -207,8 +207,8 @@ impl hive_compiler::workspace::FileSource for Memory {
 
 /// What `hivec check` prints for `text`, as `name`, one string per diagnostic.
 fn rendered(name: &str, text: String) -> Vec<String> {
-    let loaded = load(&Memory(vec![(name.into(), text)]), &[name.into()], None);
-    let diagnostics = workspace_diagnostics(&loaded.db, loaded.workspace);
+    let loaded = pipeline::check(&Memory(vec![(name.into(), text)]), &[name.into()], None);
+    let diagnostics = loaded.diagnostics();
     let mut render = hive_compiler::render::Renderer::new(
         &loaded.db,
         hive_compiler::render::Style { color: false },

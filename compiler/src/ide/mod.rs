@@ -7,6 +7,7 @@
 
 pub mod complete;
 pub mod fixes;
+pub mod host;
 pub mod hover;
 pub mod navigate;
 pub mod outline;

@@ -35,7 +35,7 @@ pub fn handle(state: &mut State, req: Request) -> Response {
             let Some((file, offset)) = at(state, &p.text_document_position_params) else {
                 return Ok(None);
             };
-            let target = navigate::definition(&state.db, file, offset);
+            let target = navigate::definition(&state.host.db, file, offset);
             Ok(target.and_then(|t| locations(state, &[t]).pop()))
         }),
         References::METHOD => with(&req, |p: lsp_types::ReferenceParams| {
@@ -43,7 +43,8 @@ pub fn handle(state: &mut State, req: Request) -> Response {
                 return Ok(Vec::new());
             };
             let with_decl = p.context.include_declaration;
-            let targets = navigate::references(&state.db, state.ws, file, offset, with_decl);
+            let targets =
+                navigate::references(&state.host.db, state.host.ws, file, offset, with_decl);
             Ok(locations(state, &targets))
         }),
         Completion::METHOD => with(&req, |p: lsp_types::CompletionParams| {
@@ -57,7 +58,7 @@ pub fn handle(state: &mut State, req: Request) -> Response {
                 return Ok(Vec::new());
             };
             let lines = Lines::new(text);
-            Ok(outline::outline(&state.db, file)
+            Ok(outline::outline(&state.host.db, file)
                 .iter()
                 .map(|e| symbol(e, &lines))
                 .collect::<Vec<_>>())
@@ -112,7 +113,8 @@ pub fn handle(state: &mut State, req: Request) -> Response {
             let Some((file, offset)) = at(state, &p) else {
                 return Ok(None);
             };
-            let t = navigate::prepare_rename(&state.db, file, offset).map_err(|e| e.to_string())?;
+            let t = navigate::prepare_rename(&state.host.db, file, offset)
+                .map_err(|e| e.to_string())?;
             Ok(locations(state, &[t])
                 .pop()
                 .map(|l| PrepareRenameResponse::Range(l.range)))
@@ -121,8 +123,9 @@ pub fn handle(state: &mut State, req: Request) -> Response {
             let Some((file, offset)) = at(state, &p.text_document_position) else {
                 return Ok(None);
             };
-            let targets = navigate::rename(&state.db, state.ws, file, offset, &p.new_name)
-                .map_err(|e| e.to_string())?;
+            let targets =
+                navigate::rename(&state.host.db, state.host.ws, file, offset, &p.new_name)
+                    .map_err(|e| e.to_string())?;
             let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
             for l in locations(state, &targets) {
                 changes
@@ -174,10 +177,10 @@ fn hover_at(state: &State, p: &TextDocumentPositionParams) -> Result<Option<Hove
     let Some((file, offset)) = at(state, p) else {
         return Ok(None);
     };
-    let Some((span, text)) = hover::hover(&state.db, file, offset) else {
+    let Some((span, text)) = hover::hover(&state.host.db, file, offset) else {
         return Ok(None);
     };
-    let lines = Lines::new(file.text(&state.db));
+    let lines = Lines::new(file.text(&state.host.db));
     Ok(Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
@@ -200,10 +203,10 @@ fn completions(state: &mut State, p: &TextDocumentPositionParams) -> Vec<Complet
     let items = match &site.context {
         Context::Member { prefix, dot, end } => {
             let patched = complete::member_patch(&text, *dot, *end);
-            let scratch = state.scratch(file, patched);
-            complete::members(&state.db, scratch, *dot, prefix)
+            let scratch = state.host.scratch(file, patched);
+            complete::members(&state.host.db, scratch, *dot, prefix)
         }
-        _ => complete::complete(&state.db, file, &site),
+        _ => complete::complete(&state.host.db, file, &site),
     };
     let mut seen = std::collections::HashSet::new();
     items
