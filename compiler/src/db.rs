@@ -1,4 +1,6 @@
-//! The incremental database: inputs, the diagnostic accumulator and the database itself.
+//! The incremental database: every salsa entity (inputs, the interned pieces of files, the
+//! accumulators of diagnostics and of uses) and the database itself; the queries over them
+//! live with their phases.
 //!
 //! Invariant: queries never touch the file system or the terminal. Files and the targets of
 //! their imports are inputs set by the driver ([`crate::workspace`]); problems are accumulated as
@@ -101,6 +103,20 @@ impl Loc {
 #[salsa::accumulator]
 #[derive(Clone, Debug)]
 pub struct Diag(pub Diagnostic<Loc>);
+
+/// A reference from one item to another, accumulated wherever a name resolves (read by the
+/// unused-item check).
+#[salsa::accumulator]
+#[derive(Clone, Copy, Debug)]
+pub struct Used(pub crate::check::scope::ItemRef);
+
+/// The text of a piece of a file, interned so that an unchanged piece is found again.
+#[salsa::interned]
+pub struct Piece<'db> {
+    /// The text.
+    #[returns(ref)]
+    pub text: String,
+}
 
 /// Emits a diagnostic from inside a query.
 pub fn report(db: &dyn Db, d: Diagnostic<Loc>) {

@@ -2,7 +2,7 @@
 //! whole-file checks. Every phase is a salsa tracked function taking the database first.
 
 use crate::check;
-use crate::db::{Database, Db, Diag, Loc, SourceFile, Workspace, report};
+use crate::db::{Database, Db, Diag, Loc, Piece, SourceFile, Workspace, report};
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, ParsedFile, ast};
 
@@ -33,14 +33,6 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> ParsedFile {
 /// Pieces this long (at item boundaries) are reused between parses when the database asks
 /// for it: an edit then re-parses about this much text.
 const REUSE_PIECE_LEN: usize = 2 * 1024;
-
-/// The text of a piece of a file, interned so that an unchanged piece is found again.
-#[salsa::interned]
-pub struct Piece<'db> {
-    /// The text.
-    #[returns(ref)]
-    pub text: String,
-}
 
 /// A piece parsed alone; reused by every file and revision with the same piece of text.
 #[salsa::tracked(returns(ref))]

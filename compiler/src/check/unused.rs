@@ -3,15 +3,10 @@
 use super::scope::scope;
 use super::scope::{ItemRef, decl_name, decl_span};
 use crate::codes::Code;
-use crate::db::{Db, Workspace, report};
+use crate::db::{Db, Used, Workspace, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::{check_file, item_heads, parse};
 use std::collections::BTreeSet;
-
-/// A reference from one item to another, accumulated wherever a name resolves.
-#[salsa::accumulator]
-#[derive(Clone, Copy, Debug)]
-pub struct Used(pub ItemRef);
 
 /// Records that `r` is used (from inside a query).
 pub fn mark_used(db: &dyn Db, r: ItemRef) {
