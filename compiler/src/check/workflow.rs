@@ -159,6 +159,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         name: wf.name.text.clone(),
         ..CheckedWorkflow::default()
     };
+    out.steps.reserve_exact(wf.steps.len());
     let mut types = Some(ExprTypes::default());
     workflow_properties(db, file, owner, wf, &mut out);
 
@@ -176,7 +177,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
             );
         }
     }
-    let mut callees = Vec::new();
+    let mut callees = Vec::with_capacity(wf.steps.len());
     let mut first_of: HashMap<&str, &Step> = HashMap::new();
     for step in &wf.steps {
         let first = *first_of.entry(&step.name.text).or_insert(step);
@@ -218,10 +219,10 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         if let Some((_, r)) = callee {
             super::unused::mark_used(db, r);
         }
-        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k).cloned());
+        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k));
         let mut ty = match topic {
             Some((op, t)) => super::topics::step_type(db, op, t),
-            None => sig.as_ref().map_or(Ty::Error, |s| s.ret.clone()),
+            None => sig.map_or(Ty::Error, |s| s.ret.clone()),
         };
         if matches!(step.body, StepBody::For { .. }) {
             ty = Ty::List(Box::new(ty));
@@ -260,7 +261,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
                 super::topics::check_wait(&cx, step, op, out.timeout_ms);
                 check_topic_step(&mut cx, step, (op, t), ty, &step_index)
             }
-            None => check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index),
+            None => check_step(&mut cx, step, callee, sig, ty, &step_index),
         };
         checked.topic = topic;
         types = cx.types.take();
