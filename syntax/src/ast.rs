@@ -376,6 +376,26 @@ pub struct Expr {
     pub kind: ExprKind,
     /// Where it is written.
     pub span: Span,
+    /// Its number in its item, by which the checker records its type.
+    pub id: ExprId,
+}
+
+/// The number of an expression in its item: the expressions of an item are numbered from 0
+/// in the order of [`Item::for_each_expr`] (each before its subexpressions). It depends on the
+/// item's tree alone, so an edit elsewhere keeps it, and two trees equal but for their spans
+/// have the same numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExprId(pub u32);
+
+impl Expr {
+    /// An expression not yet numbered (the item's builder numbers it).
+    pub fn new(kind: ExprKind, span: Span) -> Self {
+        Expr {
+            kind,
+            span,
+            id: ExprId::default(),
+        }
+    }
 }
 
 /// A float literal kept as bits so trees compare exactly.

@@ -87,7 +87,10 @@ impl Builder {
             Some(p) => self.item_kind(p),
             None => unreachable_item(),
         };
-        Item { doc, kind, span }
+        let mut item = Item { doc, kind, span };
+        // Numbered once the tree is whole, by position: equal trees get equal numbers.
+        item.number_exprs();
+        item
     }
 
     fn item_kind(&mut self, pair: Pair<Rule>) -> ItemKind {

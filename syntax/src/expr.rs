@@ -288,7 +288,7 @@ impl Builder {
     fn node(&mut self, kind: ExprKind, span: Span, depth: u32) -> Built {
         if depth <= limits::MAX_EXPR_DEPTH {
             return Built {
-                expr: Expr { kind, span },
+                expr: Expr::new(kind, span),
                 depth,
             };
         }
@@ -310,10 +310,7 @@ impl Builder {
         // Every child is within the limit, so dropping `kind` recurses at most that deep.
         drop(kind);
         Built {
-            expr: Expr {
-                kind: ExprKind::Error,
-                span,
-            },
+            expr: Expr::new(ExprKind::Error, span),
             depth: 1,
         }
     }
@@ -517,7 +514,7 @@ impl Builder {
 
 fn leaf(kind: ExprKind, span: Span) -> Built {
     Built {
-        expr: Expr { kind, span },
+        expr: Expr::new(kind, span),
         depth: 1,
     }
 }

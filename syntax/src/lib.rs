@@ -20,6 +20,7 @@ mod parser;
 mod span;
 mod split;
 mod unclosed;
+mod visit;
 
 pub use parser::{parse, parse_alone, parse_reusing, recognise};
 pub use split::ITEM_KEYWORDS;

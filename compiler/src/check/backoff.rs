@@ -54,10 +54,10 @@ pub fn backoff(v: &Values, value: &Expr) -> Backoff {
         _ => {
             v.word(
                 "backoff",
-                &crate::syntax::ast::Expr {
-                    kind: ExprKind::Path(call.callee.clone()),
-                    span: call.callee.span,
-                },
+                &crate::syntax::ast::Expr::new(
+                    ExprKind::Path(call.callee.clone()),
+                    call.callee.span,
+                ),
                 &["fixed", "linear", "exponential"],
             );
             Backoff::None

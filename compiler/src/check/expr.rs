@@ -2,6 +2,7 @@
 
 use super::scope::{DefKind, ItemRef, Resolved, resolve_path, scope, unknown_name};
 use super::types::{Ty, assignable, field_names, field_type, resolve_type};
+use super::workflow::ExprTypes;
 use crate::codes::Code;
 use crate::db::{Db, Loc, SourceFile, report};
 use crate::diagnostic::{Diagnostic, closest};
@@ -120,8 +121,8 @@ pub struct ExprCx<'a> {
     pub step_refs: Vec<(String, Span)>,
     /// Every read of a state cell (`state.notes`): the cell and the place of the read.
     pub state_refs: Vec<(String, Span)>,
-    /// When set, every inferred expression's span and type (for hover in editors).
-    pub types: Option<Vec<(Span, Ty)>>,
+    /// When set, the type of every expression inferred (a workflow's, for lowering and hover).
+    pub types: Option<ExprTypes>,
 }
 
 impl<'a> ExprCx<'a> {
@@ -179,7 +180,7 @@ impl<'a> ExprCx<'a> {
     pub fn infer(&mut self, e: &Expr) -> Ty {
         let ty = self.infer_kind(e);
         if let Some(types) = &mut self.types {
-            types.push((e.span, ty.clone()));
+            types.record(e.id, &ty);
         }
         ty
     }

@@ -11,7 +11,7 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::queries::item;
 use crate::syntax::Span;
-use crate::syntax::ast::{Call, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
+use crate::syntax::ast::{Call, ExprId, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
 use hive_plan::{Backoff, Consensus, Priority};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -80,6 +80,42 @@ pub struct CheckedWorkflow {
     pub cyclic: bool,
     /// Reads of state cells in its expressions (`state.notes`), with their places.
     pub state_reads: Vec<(String, Span)>,
+    /// The type of every expression the check inferred (step arguments and options, `for`
+    /// lists, the output and everything inside them): what lowering and hover read.
+    pub types: ExprTypes,
+}
+
+/// The types the checker inferred for the expressions of one item, by [`ExprId`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ExprTypes(Vec<Option<Ty>>);
+
+impl ExprTypes {
+    /// The type inferred for expression `id`, if it was inferred.
+    pub fn get(&self, id: ExprId) -> Option<&Ty> {
+        self.0.get(id.0 as usize)?.as_ref()
+    }
+
+    /// Records `ty` for `id`, unless a type is recorded for it already: an expression
+    /// inferred twice keeps its first type.
+    pub fn record(&mut self, id: ExprId, ty: &Ty) {
+        let i = id.0 as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, None);
+        }
+        if self.0[i].is_none() {
+            self.0[i] = Some(ty.clone());
+        }
+    }
+
+    /// How many expressions have a type.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+
+    /// Whether no expression has a type.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl CheckedWorkflow {
@@ -96,31 +132,24 @@ impl CheckedWorkflow {
     }
 }
 
-/// Checks workflow `index` of `file`. Reads only this workflow's tree and the signatures it
-/// uses, so editing another workflow does not re-run it.
+/// Checks workflow `index` of `file`, recording the type of every expression it infers.
+/// Reads only this workflow's tree and the signatures it uses, so editing another workflow
+/// does not re-run it.
 #[salsa::tracked(returns(ref))]
 pub fn check_workflow(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
-    walk(db, file, index, &mut None)
+    walk(db, file, index)
 }
 
-/// The type of every expression of workflow `index` that the checker infers (step arguments,
-/// `for` lists, outputs), with spans relative to the item, innermost last: what an editor
-/// shows on hover. It checks the workflow again with recording on; nothing reads the
-/// diagnostics this query accumulates.
-#[salsa::tracked(returns(ref))]
-pub fn expression_types(db: &dyn Db, file: SourceFile, index: u32) -> Vec<(Span, Ty)> {
-    let mut types = Some(Vec::new());
-    walk(db, file, index, &mut types);
-    types.unwrap_or_default()
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread checked a workflow's body: the test that hover and
+    /// lowering read the table instead of checking again counts them.
+    pub(crate) static WALKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// Checks a workflow; with `types` set, records the type of every inferred expression.
-fn walk(
-    db: &dyn Db,
-    file: SourceFile,
-    index: u32,
-    types: &mut Option<Vec<(Span, Ty)>>,
-) -> CheckedWorkflow {
+fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
+    #[cfg(test)]
+    WALKS.with(|w| w.set(w.get() + 1));
     let Some(ItemKind::Workflow(wf)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
         return CheckedWorkflow::default();
     };
@@ -130,6 +159,8 @@ fn walk(
         name: wf.name.text.clone(),
         ..CheckedWorkflow::default()
     };
+    out.steps.reserve_exact(wf.steps.len());
+    let mut types = Some(ExprTypes::default());
     workflow_properties(db, file, owner, wf, &mut out);
 
     // Every step's type comes from its callee alone, so all are known before any expression
@@ -146,7 +177,7 @@ fn walk(
             );
         }
     }
-    let mut callees = Vec::new();
+    let mut callees = Vec::with_capacity(wf.steps.len());
     let mut first_of: HashMap<&str, &Step> = HashMap::new();
     for step in &wf.steps {
         let first = *first_of.entry(&step.name.text).or_insert(step);
@@ -188,10 +219,10 @@ fn walk(
         if let Some((_, r)) = callee {
             super::unused::mark_used(db, r);
         }
-        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k).cloned());
+        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k));
         let mut ty = match topic {
             Some((op, t)) => super::topics::step_type(db, op, t),
-            None => sig.as_ref().map_or(Ty::Error, |s| s.ret.clone()),
+            None => sig.map_or(Ty::Error, |s| s.ret.clone()),
         };
         if matches!(step.body, StepBody::For { .. }) {
             ty = Ty::List(Box::new(ty));
@@ -230,10 +261,10 @@ fn walk(
                 super::topics::check_wait(&cx, step, op, out.timeout_ms);
                 check_topic_step(&mut cx, step, (op, t), ty, &step_index)
             }
-            None => check_step(&mut cx, step, callee, sig.as_ref(), ty, &step_index),
+            None => check_step(&mut cx, step, callee, sig, ty, &step_index),
         };
         checked.topic = topic;
-        *types = cx.types.take();
+        types = cx.types.take();
         out.state_reads.append(&mut cx.state_refs);
         out.steps.push(checked);
     }
@@ -267,7 +298,7 @@ fn walk(
             cx.locals = Locals::shared(locals.clone(), names.clone());
             cx.types = types.take();
             let found = cx.infer(output);
-            *types = cx.types.take();
+            types = cx.types.take();
             out.state_reads.append(&mut cx.state_refs);
             if let Some(sig) = &sig
                 && !super::types::assignable(db, &found, &sig.ret)
@@ -296,6 +327,7 @@ fn walk(
         }
     }
     out.cyclic = super::graph::step_cycles(db, owner, wf, &out.steps);
+    out.types = types.unwrap_or_default();
     out
 }
 
@@ -816,5 +848,108 @@ fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
             )
             .with_help(format!("add {example}")),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Severity;
+    use crate::syntax::ast::Expr;
+    use crate::workspace::{FileSource, ReadError, load};
+    use std::path::{Path, PathBuf};
+
+    /// One file in memory.
+    struct One(&'static str);
+
+    impl FileSource for One {
+        fn read(&self, _: &Path) -> Result<Vec<u8>, ReadError> {
+            Ok(self.0.as_bytes().to_vec())
+        }
+        fn list(&self, _: &Path) -> Result<Vec<PathBuf>, String> {
+            Ok(Vec::new())
+        }
+        fn is_dir(&self, _: &Path) -> bool {
+            false
+        }
+    }
+
+    const SRC: &str = "capability c(x: int, d: duration, note: string) -> int\n\
+        agent a { provides: [c], simulate: { latency: 1ms } }\n\
+        workflow w(n: int, xs: list<int>) -> int {\n  \
+          step s = c(x: n * 2, d: 2s * 1.5, note: \"took ${3s} for ${-n}\")\n  \
+          step m = for x in xs { c(x: [x, s][0], d: 1s, note: to_string({ k: x })) } with { when: n > 0 }\n  \
+          output s + len(xs)\n\
+        }\n";
+
+    /// Every expression inside `e`, `e` included.
+    fn all<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        out.push(e);
+        e.for_each_child(&mut |c| all(c, out));
+    }
+
+    /// The check records a type for every expression it infers, and hover and lowering read
+    /// that table: after checking, neither checks the workflow again.
+    #[test]
+    fn one_walk_types_every_expression_for_hover_and_lowering() {
+        WALKS.with(|w| w.set(0));
+        let loaded = load(&One(SRC), &[PathBuf::from("w.hive")], None);
+        let (db, file) = (&loaded.db, loaded.roots[0]);
+        let errors: Vec<String> = crate::queries::workspace_diagnostics(db, loaded.workspace)
+            .into_iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(errors, Vec::<String>::new());
+        assert_eq!(WALKS.with(|w| w.get()), 1);
+
+        let index = 2;
+        let checked = check_workflow(db, file, index);
+        let Some(ItemKind::Workflow(wf)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
+            panic!("item 2 is the workflow");
+        };
+        let mut inferred = Vec::new();
+        for step in &wf.steps {
+            if let StepBody::For { iter, .. } = &step.body {
+                all(iter, &mut inferred);
+            }
+            for a in &step.body.call().args {
+                all(&a.value, &mut inferred);
+            }
+            for o in step.options.iter().filter(|o| o.name.text == "when") {
+                all(&o.value, &mut inferred);
+            }
+        }
+        wf.outputs.iter().for_each(|o| all(o, &mut inferred));
+        let untyped: Vec<Span> = inferred
+            .iter()
+            .filter(|e| checked.types.get(e.id).is_none())
+            .map(|e| e.span)
+            .collect();
+        assert_eq!(untyped, []);
+        assert_eq!(checked.types.len(), inferred.len());
+        let item_start = crate::queries::parse(db, file).offsets[index as usize] as usize;
+        let type_of = |text: &str| {
+            let e = inferred
+                .iter()
+                .find(|e| &SRC[item_start..][e.span.start as usize..e.span.end as usize] == text)
+                .unwrap_or_else(|| panic!("no expression `{text}`"));
+            checked.types.get(e.id).map(|t| t.to_string())
+        };
+        assert_eq!(type_of("n * 2").as_deref(), Some("int"));
+        assert_eq!(type_of("2s * 1.5").as_deref(), Some("duration"));
+        assert_eq!(type_of("3s").as_deref(), Some("duration"));
+        assert_eq!(type_of("[x, s]").as_deref(), Some("list<int>"));
+        assert_eq!(type_of("n > 0").as_deref(), Some("bool"));
+
+        let at = SRC.find("* 1.5").expect("in the source") as u32;
+        let (span, text) = crate::ide::hover::hover(db, file, at).expect("a hover");
+        assert_eq!(&SRC[span.start as usize..span.end as usize], "2s * 1.5");
+        assert!(text.contains("2s * 1.5: duration"), "{text}");
+        let plan = crate::lower::plan(db, file);
+        let json = serde_json::to_string(plan).expect("a plan serializes");
+        // The duration times a float is rounded to whole milliseconds: lowering read its type.
+        assert!(json.contains("round"), "{json}");
+        assert_eq!(WALKS.with(|w| w.get()), 1, "checked the workflow again");
     }
 }

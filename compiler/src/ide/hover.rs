@@ -6,11 +6,12 @@ use super::symbols::{Occurrence, Symbol, at, item_at};
 use crate::check::decls::{pool, route};
 use crate::check::routing::{candidates, routing_index};
 use crate::check::scope::{DefKind, ItemRef, decl_name};
-use crate::check::workflow::{check_workflow, expression_types};
+use crate::check::types::Ty;
+use crate::check::workflow::check_workflow;
 use crate::db::{Db, SourceFile};
 use crate::queries::{item, parse};
 use crate::syntax::Span;
-use crate::syntax::ast::{Item, ItemKind};
+use crate::syntax::ast::{Expr, Item, ItemKind};
 
 /// Markdown describing the name at `offset`, and the span it describes.
 pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String)> {
@@ -32,11 +33,33 @@ pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String
 /// literal, a record. Names are answered by the symbol index instead.
 fn expression(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String)> {
     let (index, base) = item_at(db, file, offset)?;
-    let (span, ty) = expression_types(db, file, index)
-        .iter()
-        .filter(|(s, _)| s.start + base <= offset && offset < s.end + base)
-        .min_by_key(|(s, _)| s.end - s.start)?;
-    let span = span.shift(base);
+    let it = item(db, file, index).as_ref()?;
+    if !matches!(it.kind, ItemKind::Workflow(_)) {
+        return None;
+    }
+    let types = &check_workflow(db, file, index).types;
+    let at = offset - base;
+    let contains = |e: &Expr| e.span.start <= at && at < e.span.end;
+    // Down from the outermost expression at the cursor, keeping the last one with a type.
+    let mut found: Option<(&Expr, &Ty)> = None;
+    let mut next: Option<&Expr> = None;
+    it.for_each_root(&mut |e| {
+        if next.is_none() && contains(e) {
+            next = Some(e);
+        }
+    });
+    while let Some(e) = next.take() {
+        if let Some(ty) = types.get(e.id) {
+            found = Some((e, ty));
+        }
+        e.for_each_child(&mut |c| {
+            if next.is_none() && contains(c) {
+                next = Some(c);
+            }
+        });
+    }
+    let (e, ty) = found?;
+    let span = e.span.shift(base);
     let text = source_of(db, file, span);
     let shown = match text.lines().count() {
         0 | 1 => text,

@@ -4,10 +4,9 @@ use super::names::Names;
 use crate::check::consts::const_json;
 use crate::check::scope::{DefKind, Resolved, resolve_path};
 use crate::check::types::Ty;
-use crate::check::workflow::expression_types;
+use crate::check::workflow::ExprTypes;
 use crate::db::{Db, SourceFile};
 use crate::queries::item;
-use crate::syntax::Span;
 use crate::syntax::ast::{self, BinaryOp, ExprKind, FieldInit, ItemKind, StrPart, UnaryOp};
 use hive_plan::{Expr, Function, Type};
 use serde_json::Value;
@@ -42,16 +41,11 @@ pub struct Lower<'a> {
     /// Names in scope under `locals`, shared by the contexts of a workflow's steps (the
     /// workflow's parameters and steps), not copied for each.
     outer: Option<std::rc::Rc<BTreeMap<String, Local>>>,
-    /// The workflow whose expressions these are (an item index of `file`), whose inferred
-    /// types tell how a value is shown in `${…}` and when arithmetic must stay whole.
-    pub workflow: Option<u32>,
-    types: std::rc::Rc<std::cell::OnceCell<Types<'a>>>,
+    /// The types the checker inferred for the expressions of the workflow these are from,
+    /// which tell how a value is shown in `${…}` and when arithmetic must stay whole.
+    pub types: Option<&'a ExprTypes>,
     depth: u32,
 }
-
-/// The inferred type of each expression of a workflow, by span: the first the checker
-/// recorded for it, as a search of its list finds.
-type Types<'a> = std::collections::HashMap<Span, &'a Ty>;
 
 impl<'a> Lower<'a> {
     /// A lowering context for `file` with no locals.
@@ -62,8 +56,7 @@ impl<'a> Lower<'a> {
             names,
             locals: BTreeMap::new(),
             outer: None,
-            workflow: None,
-            types: Default::default(),
+            types: None,
             depth: 0,
         }
     }
@@ -90,8 +83,7 @@ impl<'a> Lower<'a> {
             names: self.names,
             locals: self.locals.clone(),
             outer: self.outer.clone(),
-            workflow: self.workflow,
-            types: self.types.clone(),
+            types: self.types,
             depth: self.depth,
         }
     }
@@ -103,23 +95,14 @@ impl<'a> Lower<'a> {
             names: self.names,
             locals: BTreeMap::new(),
             outer: None,
-            workflow: None,
-            types: Default::default(),
+            types: None,
             depth: self.depth + 1,
         }
     }
 
     /// The type the checker inferred for `e`, in a workflow.
     fn ty_of(&self, e: &ast::Expr) -> Option<&Ty> {
-        let index = self.workflow?;
-        let types = self.types.get_or_init(|| {
-            let mut by_span = Types::new();
-            for (span, ty) in expression_types(self.db, self.file, index) {
-                by_span.entry(*span).or_insert(ty);
-            }
-            by_span
-        });
-        types.get(&e.span).copied()
+        self.types?.get(e.id)
     }
 
     /// `value` wrapped in `function` when `e` is a duration or a size (`DurationText`…).

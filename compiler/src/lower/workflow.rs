@@ -51,7 +51,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     }
 
     let mut lx = Lower::new(cx.db, wf.file, cx.names);
-    lx.workflow = Some(wf.index);
+    lx.types = Some(&checked.types);
     for p in &sig.params {
         lx.locals.insert(p.name.clone(), Local::Param);
     }
