@@ -12,7 +12,7 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> ParsedFile {
     let text = file.text(db);
     let parsed = if db.reuses_pieces() && text.len() > REUSE_PIECE_LEN {
         syntax::parse_reusing(text, REUSE_PIECE_LEN, |piece| {
-            parse_piece(db, Piece::new(db, piece.to_string())).clone()
+            parse_piece(db, Piece::new(db, piece)).clone()
         })
     } else {
         syntax::parse(text)

@@ -96,10 +96,30 @@ fn cuts(text: &str) -> Vec<usize> {
             _ => {}
         }
         i += 1;
+        // Only the bytes of `SPECIAL` change the state, so skip to the next one: an editor
+        // cuts the whole text again after every edit. A line start follows a `\n`, one of them.
+        if i < bytes.len() && bytes[i - 1] != b'\n' {
+            i += bytes[i..]
+                .iter()
+                .position(|&b| SPECIAL[b as usize])
+                .unwrap_or(bytes.len() - i);
+        }
     }
     cuts.retain(|&c| c > 0);
     cuts
 }
+
+/// The bytes [`cuts`] acts on: line ends, comment marks, quotes and brackets.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let special = b"\n/*\"()[]{}";
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
