@@ -70,13 +70,25 @@ fn editing_one_workflow_rechecks_only_that_workflow() {
 
     // An edit that changes `second` re-checks it too, and its diagnostics point at the new text.
     let broken = SOURCE.replace("work(n: n + 1)", "work(n: \"x\")");
-    file.set_text(&mut db).to(broken);
+    file.set_text(&mut db).to(broken.clone());
     let diagnostics = workspace_diagnostics(&db, ws);
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(
         diagnostics[0].code,
         hive_compiler::codes::Code::TypeMismatch
     );
+
+    // A new timeout for `second`: its step is routed and its bounds worked out again, and
+    // those of `first` are not.
+    db.take_executed();
+    let retimed = broken.replace("timeout: 1s }\n  output b", "timeout: 2s }\n  output b");
+    file.set_text(&mut db).to(retimed);
+    assert_eq!(workspace_diagnostics(&db, ws).len(), 1);
+    let log = db.take_executed();
+    for query in ["check_workflow", "check_routing_of", "check_bounds_of"] {
+        let runs = log.iter().filter(|q| q.starts_with(query)).count();
+        assert_eq!(runs, 1, "{query} runs for `second` alone: {log:#?}");
+    }
 }
 
 /// In an editor's database, a one-line edit re-parses only the piece of the file around it:

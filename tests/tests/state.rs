@@ -66,8 +66,12 @@ fn redis() -> (redis::Redis, Arc<Link>) {
     (server, Arc::new(link))
 }
 
+/// The plan of `CELLS`, lowered once: tests run side by side, and each writing the same file
+/// while another reads it would hand one a truncated file.
 fn plan() -> Arc<hive_plan::Plan> {
-    Arc::new(plan_of(&write("state-cells", CELLS)))
+    static PLAN: LazyLock<Arc<hive_plan::Plan>> =
+        LazyLock::new(|| Arc::new(plan_of(&write("state-cells", CELLS))));
+    PLAN.clone()
 }
 
 fn store() -> Store {

@@ -133,59 +133,61 @@ pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
 #[salsa::tracked]
 pub fn check_bounds(db: &dyn Db, file: SourceFile) {
     for index in super::decls::decls(db, file).workflows.keys() {
-        let wf = ItemRef {
-            file,
-            index: *index,
-        };
-        let checked = check_workflow(db, file, *index);
-        let b = bounds(db, wf, &mut Vec::new());
-        let Some(ItemKind::Workflow(ast)) = item(db, file, *index).as_ref().map(|i| &i.kind) else {
-            continue;
-        };
-        let prop_span = |name: &str| {
-            ast.properties
-                .iter()
-                .find(|p| p.name.text == name)
-                .map(|p| p.value.span)
-                .unwrap_or(ast.name.span)
-        };
-        if let (Some(limit), Some(worst)) = (checked.timeout_ms, b.worst_case_ms)
-            && worst > limit
-        {
-            report(
-                db,
-                Diagnostic::new(
-                    Code::TimeoutExceeded,
-                    wf.loc(prop_span("timeout")),
-                    format!(
-                        "workflow `{}` may take {} in the worst case, above its timeout of {}",
-                        checked.name,
-                        hive_plan::duration(worst),
-                        hive_plan::duration(limit)
-                    ),
-                    format!("worst case along {}", b.critical_path.join(" → ")),
-                )
-                .with_help(
-                    "raise the timeout, or lower retries and per-attempt timeouts on that path",
+        check_bounds_of(db, file, *index);
+    }
+}
+
+/// [`check_bounds`] of workflow `index`: a query of its own, so an edit of one workflow
+/// bounds only that one again.
+#[salsa::tracked]
+fn check_bounds_of(db: &dyn Db, file: SourceFile, index: u32) {
+    let wf = ItemRef { file, index };
+    let checked = check_workflow(db, file, index);
+    let b = bounds(db, wf, &mut Vec::new());
+    let Some(ItemKind::Workflow(ast)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
+        return;
+    };
+    let prop_span = |name: &str| {
+        ast.properties
+            .iter()
+            .find(|p| p.name.text == name)
+            .map(|p| p.value.span)
+            .unwrap_or(ast.name.span)
+    };
+    if let (Some(limit), Some(worst)) = (checked.timeout_ms, b.worst_case_ms)
+        && worst > limit
+    {
+        report(
+            db,
+            Diagnostic::new(
+                Code::TimeoutExceeded,
+                wf.loc(prop_span("timeout")),
+                format!(
+                    "workflow `{}` may take {} in the worst case, above its timeout of {}",
+                    checked.name,
+                    hive_plan::duration(worst),
+                    hive_plan::duration(limit)
                 ),
-            );
-        }
-        if let Some(budget) = checked.budget_tokens
-            && b.tokens > budget
-        {
-            report(
-                db,
-                Diagnostic::new(
-                    Code::BudgetExceeded,
-                    wf.loc(prop_span("budget")),
-                    format!(
-                        "workflow `{}` may use {} tokens, above its budget of {budget}",
-                        checked.name, b.tokens
-                    ),
-                    "budget declared here",
-                )
-                .with_help("lower the steps' `resources.tokens`, or raise `budget.tokens`"),
-            );
-        }
+                format!("worst case along {}", b.critical_path.join(" → ")),
+            )
+            .with_help("raise the timeout, or lower retries and per-attempt timeouts on that path"),
+        );
+    }
+    if let Some(budget) = checked.budget_tokens
+        && b.tokens > budget
+    {
+        report(
+            db,
+            Diagnostic::new(
+                Code::BudgetExceeded,
+                wf.loc(prop_span("budget")),
+                format!(
+                    "workflow `{}` may use {} tokens, above its budget of {budget}",
+                    checked.name, b.tokens
+                ),
+                "budget declared here",
+            )
+            .with_help("lower the steps' `resources.tokens`, or raise `budget.tokens`"),
+        );
     }
 }

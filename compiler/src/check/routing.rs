@@ -135,121 +135,125 @@ pub fn check_routing(db: &dyn Db, file: SourceFile) {
         check_route(db, file, *index);
     }
     for index in decls.workflows.keys() {
-        let owner = ItemRef {
-            file,
-            index: *index,
+        check_routing_of(db, file, *index);
+    }
+}
+
+/// Checks the routing of every step of workflow `index`: a query of its own, so an edit of
+/// one workflow routes only that one again.
+#[salsa::tracked]
+fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
+    let owner = ItemRef { file, index };
+    let wf = check_workflow(db, file, index);
+    for step in &wf.steps {
+        let Some((DefKind::Capability, capability)) = step.callee else {
+            continue;
         };
-        let wf = check_workflow(db, file, *index);
-        for step in &wf.steps {
-            let Some((DefKind::Capability, capability)) = step.callee else {
-                continue;
-            };
-            if step.broadcast || !step.multicast.is_empty() {
-                // A multicast without `broadcast` was reported with the step's options.
-                if step.broadcast {
-                    super::broadcast::check_routing(db, file, owner, step, capability);
-                }
-                continue;
+        if step.broadcast || !step.multicast.is_empty() {
+            // A multicast without `broadcast` was reported with the step's options.
+            if step.broadcast {
+                super::broadcast::check_routing(db, file, owner, step, capability);
             }
-            let cap_name = decl_name(db, capability);
-            let agents = match step.on {
-                Some((kind, target)) => {
-                    let all = target_agents(db, kind, target);
-                    let serving: Vec<ItemRef> = all
-                        .iter()
-                        .copied()
-                        .filter(|a| provides(db, *a, capability))
-                        .collect();
-                    if serving.is_empty() && !all.is_empty() {
-                        report(
-                            db,
-                            Diagnostic::new(
-                                Code::TargetLacksCapability,
-                                owner.loc(step.call_span),
-                                format!(
-                                    "step `{}` runs on `{}`, which does not provide `{cap_name}`",
-                                    step.name,
-                                    decl_name(db, target)
-                                ),
-                                format!("calls `{cap_name}`"),
-                            )
-                            .with_label(
-                                target.loc(decl_span(db, target)),
-                                format!("`{}` declared here", decl_name(db, target)),
-                            )
-                            .with_help(format!(
-                                "add `{cap_name}` to its `provides`, or choose another `on`"
-                            )),
-                        );
-                        continue;
-                    }
-                    serving
-                }
-                None => {
-                    let (agents, routed) = candidates(db, file, capability);
-                    if agents.is_empty() {
-                        if !routed {
-                            report(
-                                db,
-                                Diagnostic::new(
-                                    Code::UnprovidedCapability,
-                                    owner.loc(step.call_span),
-                                    format!("no agent provides `{cap_name}`"),
-                                    format!("step `{}` needs `{cap_name}`", step.name),
-                                )
-                                .with_label(capability.loc(decl_span(db, capability)), "capability declared here")
-                                .with_help(format!("add `{cap_name}` to some agent's `provides`, or route it: `route {cap_name} -> agent`")),
-                            );
-                        }
-                        continue;
-                    }
-                    agents
-                }
-            };
-            for a in &agents {
-                super::unused::mark_used(db, *a);
-            }
-            if step.resources != Resources::default() {
-                let fits = agents.iter().any(|a| {
-                    agent(db, a.file, a.index)
-                        .as_ref()
-                        .is_some_and(|d| d.resources.covers(&step.resources))
-                });
-                if !fits {
-                    let names: Vec<String> = agents
-                        .iter()
-                        .map(|a| format!("`{}`", decl_name(db, *a)))
-                        .collect();
+            continue;
+        }
+        let cap_name = decl_name(db, capability);
+        let agents = match step.on {
+            Some((kind, target)) => {
+                let all = target_agents(db, kind, target);
+                let serving: Vec<ItemRef> = all
+                    .iter()
+                    .copied()
+                    .filter(|a| provides(db, *a, capability))
+                    .collect();
+                if serving.is_empty() && !all.is_empty() {
                     report(
                         db,
                         Diagnostic::new(
-                            Code::ResourcesFitNoAgent,
-                            owner.loc(step.resources_span.unwrap_or(step.call_span)),
-                            format!("step `{}` demands more resources than any agent serving `{cap_name}` has", step.name),
-                            "demand declared here",
+                            Code::TargetLacksCapability,
+                            owner.loc(step.call_span),
+                            format!(
+                                "step `{}` runs on `{}`, which does not provide `{cap_name}`",
+                                step.name,
+                                decl_name(db, target)
+                            ),
+                            format!("calls `{cap_name}`"),
                         )
-                        .with_help(format!("agents that could serve it: {}; raise one's `resources` or lower the demand", names.join(", "))),
+                        .with_label(
+                            target.loc(decl_span(db, target)),
+                            format!("`{}` declared here", decl_name(db, target)),
+                        )
+                        .with_help(format!(
+                            "add `{cap_name}` to its `provides`, or choose another `on`"
+                        )),
                     );
+                    continue;
                 }
+                serving
             }
-            if !agents.is_empty() && step.replicas as usize > agents.len() {
+            None => {
+                let (agents, routed) = candidates(db, file, capability);
+                if agents.is_empty() {
+                    if !routed {
+                        report(
+                            db,
+                            Diagnostic::new(
+                                Code::UnprovidedCapability,
+                                owner.loc(step.call_span),
+                                format!("no agent provides `{cap_name}`"),
+                                format!("step `{}` needs `{cap_name}`", step.name),
+                            )
+                            .with_label(capability.loc(decl_span(db, capability)), "capability declared here")
+                            .with_help(format!("add `{cap_name}` to some agent's `provides`, or route it: `route {cap_name} -> agent`")),
+                        );
+                    }
+                    continue;
+                }
+                agents
+            }
+        };
+        for a in &agents {
+            super::unused::mark_used(db, *a);
+        }
+        if step.resources != Resources::default() {
+            let fits = agents.iter().any(|a| {
+                agent(db, a.file, a.index)
+                    .as_ref()
+                    .is_some_and(|d| d.resources.covers(&step.resources))
+            });
+            if !fits {
+                let names: Vec<String> = agents
+                    .iter()
+                    .map(|a| format!("`{}`", decl_name(db, *a)))
+                    .collect();
                 report(
                     db,
                     Diagnostic::new(
-                        Code::ReplicasExceedAgents,
-                        owner.loc(step.replicas_span.unwrap_or(step.call_span)),
-                        format!(
-                            "step `{}` asks for {} replicas, but only {} distinct agent{} can serve `{cap_name}`",
-                            step.name,
-                            step.replicas,
-                            agents.len(),
-                            if agents.len() == 1 { "" } else { "s" }
-                        ),
-                        format!("{} replicas", step.replicas),
+                        Code::ResourcesFitNoAgent,
+                        owner.loc(step.resources_span.unwrap_or(step.call_span)),
+                        format!("step `{}` demands more resources than any agent serving `{cap_name}` has", step.name),
+                        "demand declared here",
                     )
-                    .with_help(format!("replicas run on distinct agents: lower it to {} or add agents providing `{cap_name}`", agents.len())),
+                    .with_help(format!("agents that could serve it: {}; raise one's `resources` or lower the demand", names.join(", "))),
                 );
             }
+        }
+        if !agents.is_empty() && step.replicas as usize > agents.len() {
+            report(
+                db,
+                Diagnostic::new(
+                    Code::ReplicasExceedAgents,
+                    owner.loc(step.replicas_span.unwrap_or(step.call_span)),
+                    format!(
+                        "step `{}` asks for {} replicas, but only {} distinct agent{} can serve `{cap_name}`",
+                        step.name,
+                        step.replicas,
+                        agents.len(),
+                        if agents.len() == 1 { "" } else { "s" }
+                    ),
+                    format!("{} replicas", step.replicas),
+                )
+                .with_help(format!("replicas run on distinct agents: lower it to {} or add agents providing `{cap_name}`", agents.len())),
+            );
         }
     }
 }
