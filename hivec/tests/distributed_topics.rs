@@ -58,6 +58,12 @@ fn publish(
     cmd.args(args).output().expect("hivec publish")
 }
 
+/// `hivec publish` ended with `code`, saying `why` on stderr.
+fn refused(out: &std::process::Output, code: i32, why: &str) {
+    assert_eq!(out.status.code(), Some(code));
+    assert!(text(&out.stderr).contains(why), "{}", text(&out.stderr));
+}
+
 /// A redis-server and workers hosting the agents of `dir/main.hive`.
 struct Cluster {
     dir: PathBuf,
@@ -180,12 +186,7 @@ fn a_person_approves_a_waiting_run_with_hivec_publish() {
 
     // Without --redis there is nothing to reach: a usage error that says where to go.
     let out = publish(&dir, None, "approvals", &json!({}), &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("needs --redis URL"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 2, "needs --redis URL");
     // A run that is not in progress, a topic the file lacks, a payload of the wrong type.
     let out = publish(
         &dir,
@@ -194,19 +195,9 @@ fn a_person_approves_a_waiting_run_with_hivec_publish() {
         &json!({"ticket": "T-9", "answers": 1}),
         &["--run", "nosuch"],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("run `nosuch` is not in progress"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 1, "run `nosuch` is not in progress");
     let out = publish(&dir, Some(&redis), "approval", &json!({}), &["--run", &id]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no topic `approval`"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 2, "no topic `approval`");
     let out = publish(
         &dir,
         Some(&redis),
@@ -214,12 +205,7 @@ fn a_person_approves_a_waiting_run_with_hivec_publish() {
         &json!({"ticket": 9}),
         &["--run", &id],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("does not match `Approval`"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&out, 1, "does not match `Approval`");
 
     // Another ticket's decision is taken and does not end the wait; sent again under its
     // key, to the runs of the file (this one), it is the same message.

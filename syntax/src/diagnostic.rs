@@ -102,6 +102,21 @@ impl<L> Diagnostic<L> {
         }
     }
 
+    /// `what` written twice (`field \`x\``, `\`timeout\``): "… is {done} twice" at the
+    /// second place, "first {done} here" at the first when it is known.
+    pub fn twice(what: impl std::fmt::Display, done: &str, again: L, first: Option<L>) -> Self {
+        let d = Diagnostic::new(
+            Code::DuplicateEntry,
+            again,
+            format!("{what} is {done} twice"),
+            format!("{done} again here"),
+        );
+        match first {
+            Some(at) => d.with_label(at, format!("first {done} here")),
+            None => d,
+        }
+    }
+
     /// Adds a related place.
     pub fn with_label(mut self, at: L, message: impl Into<String>) -> Self {
         self.labels.push(Label {

@@ -61,13 +61,12 @@ pub fn multicast(cx: &ExprCx, v: &Values, list: &Expr, items: &[Expr]) -> Vec<Li
         if let Some(first) = out.iter().find(|l| l.item == def.item) {
             report(
                 db,
-                Diagnostic::new(
-                    Code::DuplicateEntry,
+                Diagnostic::twice(
+                    format!("`{}`", path.text()),
+                    "listed",
                     owner.loc(e.span),
-                    format!("`{}` is listed twice", path.text()),
-                    "listed again here",
-                )
-                .with_label(owner.loc(first.span), "first listed here"),
+                    Some(owner.loc(first.span)),
+                ),
             );
             continue;
         }

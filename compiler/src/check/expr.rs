@@ -449,13 +449,12 @@ impl<'a> ExprCx<'a> {
             if let Some(first) = fields[..i].iter().find(|g| g.name.text == f.name.text) {
                 report(
                     self.db,
-                    Diagnostic::new(
-                        Code::DuplicateEntry,
+                    Diagnostic::twice(
+                        format!("field `{}`", f.name.text),
+                        "given",
                         self.loc(f.name.span),
-                        format!("field `{}` is given twice", f.name.text),
-                        "given again here",
-                    )
-                    .with_label(self.loc(first.name.span), "first given here"),
+                        Some(self.loc(first.name.span)),
+                    ),
                 );
             }
         }

@@ -202,13 +202,12 @@ pub fn index<'p>(
         if let Some(first) = out.get(key) {
             report(
                 db,
-                Diagnostic::new(
-                    Code::DuplicateEntry,
+                Diagnostic::twice(
+                    format!("`{key}`"),
+                    "set",
                     owner.loc(prop.name.span),
-                    format!("`{key}` is set twice"),
-                    "set again here",
-                )
-                .with_label(owner.loc(first.name.span), "first set here"),
+                    Some(owner.loc(first.name.span)),
+                ),
             );
             continue;
         }

@@ -779,11 +779,11 @@ fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
         if given.contains(&name.text.as_str()) {
             report(
                 db,
-                Diagnostic::new(
-                    Code::DuplicateEntry,
+                Diagnostic::twice(
+                    format!("argument `{}`", name.text),
+                    "given",
                     owner.loc(name.span),
-                    format!("argument `{}` is given twice", name.text),
-                    "given again here",
+                    None,
                 ),
             );
         }

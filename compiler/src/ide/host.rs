@@ -122,18 +122,11 @@ impl Host {
         }
     }
 
-    /// Closes a document; false if it was not open.
-    pub fn close(&mut self, path: &Path) -> bool {
-        let open = self.docs.remove(&normalize(path)).is_some();
-        if open {
+    /// Closes a document.
+    pub fn close(&mut self, path: &Path) {
+        if self.docs.remove(&normalize(path)).is_some() {
             self.reload();
         }
-        open
-    }
-
-    /// The open documents' normalized paths.
-    pub fn documents(&self) -> impl Iterator<Item = &Path> {
-        self.docs.keys().map(PathBuf::as_path)
     }
 
     /// The loaded file of an open document, with its text.

@@ -47,11 +47,11 @@ pub fn pool(db: &dyn Db, file: SourceFile, index: u32) -> Option<PoolDecl> {
                             if members.contains(&def.item) {
                                 report(
                                     db,
-                                    Diagnostic::new(
-                                        Code::DuplicateEntry,
+                                    Diagnostic::twice(
+                                        format!("`{}`", path.text()),
+                                        "listed",
                                         owner.loc(e.span),
-                                        format!("`{}` is listed twice", path.text()),
-                                        "listed again here",
+                                        None,
                                     ),
                                 );
                             }

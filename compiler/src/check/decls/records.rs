@@ -37,13 +37,12 @@ pub(super) fn no_duplicate_fields(db: &dyn Db, owner: ItemRef, fields: &[Field],
         if let Some(first) = fields[..i].iter().find(|g| g.name.text == f.name.text) {
             report(
                 db,
-                Diagnostic::new(
-                    Code::DuplicateEntry,
+                Diagnostic::twice(
+                    format!("{what} `{}`", f.name.text),
+                    "declared",
                     owner.loc(f.name.span),
-                    format!("{what} `{}` is declared twice", f.name.text),
-                    "declared again here",
-                )
-                .with_label(owner.loc(first.name.span), "first declared here"),
+                    Some(owner.loc(first.name.span)),
+                ),
             );
         }
     }
@@ -64,13 +63,12 @@ pub(super) fn enum_variants_of(db: &dyn Db, file: SourceFile, index: u32) -> Vec
         if let Some((_, first)) = e.variants[..i].iter().find(|(_, w)| w.text == v.text) {
             report(
                 db,
-                Diagnostic::new(
-                    Code::DuplicateEntry,
+                Diagnostic::twice(
+                    format!("enum value `{}`", v.text),
+                    "declared",
                     owner.loc(v.span),
-                    format!("enum value `{}` is declared twice", v.text),
-                    "declared again here",
-                )
-                .with_label(owner.loc(first.span), "first declared here"),
+                    Some(owner.loc(first.span)),
+                ),
             );
         }
     }
