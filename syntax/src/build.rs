@@ -9,7 +9,9 @@ use pest::iterators::{Pair, Pairs};
 
 /// Builds the tree of one item; spans are made relative to the item's start.
 pub(super) struct Builder {
-    base: u32,
+    /// Where the item starts in pest's input; before it when the input is a later part of
+    /// the item (see [`Builder::at`]).
+    base: i64,
     /// Problems found while building (item-relative spans).
     pub diagnostics: Vec<Diagnostic<Span>>,
     /// Set once an expression was cut for depth, so a deep item reports it once.
@@ -19,8 +21,36 @@ pub(super) struct Builder {
     pub(super) list_brackets: std::collections::HashMap<usize, bool>,
 }
 
+/// A workflow's members, or some of them, in source order.
+#[derive(Default)]
+pub(super) struct Members {
+    properties: Vec<Property>,
+    steps: Vec<Step>,
+    outputs: Vec<Expr>,
+}
+
+impl Members {
+    /// Appends these members to `wf`'s.
+    pub(super) fn add_to(self, wf: &mut Workflow) {
+        Self::add_all_to(vec![self], wf);
+    }
+
+    /// Appends the members of `parts`, in order, to `wf`'s, each list grown once.
+    pub(super) fn add_all_to(parts: Vec<Members>, wf: &mut Workflow) {
+        let sum = |f: fn(&Members) -> usize| parts.iter().map(f).sum::<usize>();
+        wf.properties.reserve(sum(|m| m.properties.len()));
+        wf.steps.reserve(sum(|m| m.steps.len()));
+        wf.outputs.reserve(sum(|m| m.outputs.len()));
+        for m in parts {
+            wf.properties.extend(m.properties);
+            wf.steps.extend(m.steps);
+            wf.outputs.extend(m.outputs);
+        }
+    }
+}
+
 /// Pairs other than keywords and commas, which carry no structure.
-fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+pub(super) fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
     pairs.filter(|p| {
         !matches!(
             p.as_rule(),
@@ -49,9 +79,15 @@ fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule
 }
 
 impl Builder {
+    /// A builder for an item starting at `base` in pest's input.
     pub(super) fn new(base: u32) -> Self {
+        Self::part(-i64::from(base))
+    }
+
+    /// A builder for a part of an item whose input starts `offset` bytes into the item.
+    pub(super) fn part(offset: i64) -> Self {
         Builder {
-            base,
+            base: -offset,
             diagnostics: Vec::new(),
             depth_reported: false,
             list_brackets: std::collections::HashMap::new(),
@@ -61,8 +97,15 @@ impl Builder {
     /// The pair's place without the whitespace and comments pest includes after a rule that
     /// ends in an optional part.
     pub(super) fn span(&self, pair: &Pair<Rule>) -> Span {
-        let start = pair.as_span().start() as u32;
-        Span::new(start - self.base, significant_end(pair) as u32 - self.base)
+        Span::new(
+            self.at(pair.as_span().start()),
+            self.at(significant_end(pair)),
+        )
+    }
+
+    /// The item-relative offset of `pos` in pest's input.
+    pub(super) fn at(&self, pos: usize) -> u32 {
+        (pos as i64 - self.base) as u32
     }
 
     pub(super) fn name(&self, pair: Pair<Rule>) -> Name {
@@ -215,12 +258,27 @@ impl Builder {
     }
 
     fn workflow<'i>(&mut self, mut it: impl Iterator<Item = Pair<'i, Rule>>) -> ItemKind {
+        let mut wf = self.workflow_head(&mut it);
+        let mut members = Members::default();
+        for member in it {
+            self.member(&mut members, member);
+        }
+        members.add_to(&mut wf);
+        ItemKind::Workflow(wf)
+    }
+
+    /// A workflow's name, parameters and return type, from the pairs that start it; the
+    /// members are added by [`Builder::member`].
+    pub(super) fn workflow_head<'i>(
+        &mut self,
+        it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> Workflow {
         let name = self.name(it.next().expect("grammar: workflow name"));
         let params = self.params(it.next().expect("grammar: params"));
         let ret_pair = it.next().expect("grammar: return type");
         let header = Span::new(0, self.span(&ret_pair).end);
         let ret = self.type_expr(ret_pair);
-        let mut wf = Workflow {
+        Workflow {
             name,
             params,
             ret,
@@ -228,25 +286,26 @@ impl Builder {
             steps: Vec::new(),
             outputs: Vec::new(),
             header,
-        };
-        for member in it {
-            match member.as_rule() {
-                Rule::property => wf.properties.push(self.property(member)),
-                Rule::step => {
-                    let step = self.step(member);
-                    wf.steps.push(step);
-                }
-                Rule::output => {
-                    let mut inner = member.into_inner();
-                    inner.next(); // docs
-                    if let Some(e) = significant(inner).next() {
-                        wf.outputs.push(self.expr(e));
-                    }
-                }
-                _ => {}
-            }
         }
-        ItemKind::Workflow(wf)
+    }
+
+    /// Adds a workflow member (a property, step or output) to `wf`; other pairs are skipped.
+    pub(super) fn member(&mut self, wf: &mut Members, member: Pair<Rule>) {
+        match member.as_rule() {
+            Rule::property => wf.properties.push(self.property(member)),
+            Rule::step => {
+                let step = self.step(member);
+                wf.steps.push(step);
+            }
+            Rule::output => {
+                let mut inner = member.into_inner();
+                inner.next(); // docs
+                if let Some(e) = significant(inner).next() {
+                    wf.outputs.push(self.expr(e));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn step(&mut self, pair: Pair<Rule>) -> Step {
@@ -301,7 +360,7 @@ impl Builder {
         let callee = self.path(callee);
         let mut out = Vec::new();
         self.delimited(args, |b, arg, start, element| {
-            let span = Span::new(start as u32 - b.base, element.end as u32 - b.base);
+            let span = Span::new(b.at(start), b.at(element.end));
             let value = b.element(element);
             // `arg = { (ident ~ ":")? ~ element }`: a name when it has two parts.
             let name = arg
@@ -491,7 +550,7 @@ impl Commas {
             && !text[prev..start].contains('\n')
             && !comma_in_trivia(&text[prev..start])
         {
-            let at = prev as u32 - b.base;
+            let at = b.at(prev);
             b.diagnostics.push(
                 Diagnostic::new(
                     Code::MissingComma,
@@ -565,7 +624,7 @@ pub(super) fn significant_end(pair: &Pair<Rule>) -> usize {
 }
 
 /// Joins the `///` lines of a `docs` pair; `None` when there are none.
-fn docs(pair: Pair<Rule>) -> Option<String> {
+pub(super) fn docs(pair: Pair<Rule>) -> Option<String> {
     let lines: Vec<&str> = pair
         .into_inner()
         .map(|d| {

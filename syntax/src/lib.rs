@@ -21,6 +21,7 @@ mod span;
 mod split;
 mod unclosed;
 mod visit;
+mod workflow_parts;
 
 pub use parser::{parse, parse_alone, parse_reusing, recognise};
 pub use split::ITEM_KEYWORDS;

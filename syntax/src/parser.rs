@@ -5,7 +5,7 @@
 use super::ast::Item;
 use super::build::Builder;
 use super::split::{self, ITEM_KEYWORDS};
-use super::{ParsedFile, Span, limits, unclosed};
+use super::{ParsedFile, Span, limits, unclosed, workflow_parts};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use pest::Parser;
@@ -120,6 +120,18 @@ const PIECE_LEN: usize = 64 * 1024;
 /// file-relative offsets. A malformed item is explained against the rest of the whole file,
 /// so the message is the same as from a parse in one piece.
 fn parse_piece(text: &str, range: std::ops::Range<usize>, out: &mut ParsedFile) {
+    let at = range.start;
+    let piece = &text[range];
+    if let Some((item, start)) = workflow_parts::parse(piece) {
+        out.items.push(std::sync::Arc::new(item));
+        out.offsets.push(at as u32 + start);
+        return;
+    }
+    parse_items(text, at..at + piece.len(), out);
+}
+
+/// [`parse_piece`] with pest over the whole piece.
+pub(super) fn parse_items(text: &str, range: std::ops::Range<usize>, out: &mut ParsedFile) {
     let at = range.start;
     let piece = &text[range];
     let file = match HiveParser::parse(Rule::file, piece) {

@@ -21,12 +21,16 @@ pub const ITEM_KEYWORDS: &[&str] = &[
 ];
 
 /// Byte ranges covering `text` in order, each starting at an item boundary and at least
-/// `min_len` long (except the last); one range when there is nothing to cut.
+/// `min_len` long (except the last); one range when there is nothing to cut. An item of
+/// `min_len` or more is a piece of its own, so a long workflow can be cut further (see
+/// [`steps`]).
 pub(super) fn pieces(text: &str, min_len: usize) -> Vec<std::ops::Range<usize>> {
+    let cuts = cuts(text, 0, starts_item);
     let mut out = Vec::new();
     let mut start = 0;
-    for cut in cuts(text) {
-        if cut - start >= min_len {
+    for (i, &cut) in cuts.iter().enumerate() {
+        let next = cuts.get(i + 1).copied().unwrap_or(text.len());
+        if cut - start >= min_len || (next - cut >= min_len && cut > start) {
             out.push(start..cut);
             start = cut;
         }
@@ -35,8 +39,26 @@ pub(super) fn pieces(text: &str, min_len: usize) -> Vec<std::ops::Range<usize>> 
     out
 }
 
-/// Every item boundary after the first byte, in order.
-fn cuts(text: &str) -> Vec<usize> {
+/// Ranges covering `item`, a whole workflow item, each but the first starting before a
+/// `step` at the workflow's top level (with the doc comments and comments above it) and at
+/// least `min_len` long (except the last); one range when there is nothing to cut.
+pub(super) fn steps(item: &str, min_len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts(item, 1, |line| starts_word(line.trim_start(), "step")) {
+        if cut - start >= min_len {
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..item.len());
+    out
+}
+
+/// Every line start after the first byte at bracket depth `depth`, outside strings and
+/// comments, where a line `starts` a construct, moved up over the comment and blank lines
+/// right above it (they belong to what follows).
+fn cuts(text: &str, depth_of_cut: usize, starts: impl Fn(&str) -> bool) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut cuts = Vec::new();
     // Line starts that are outside brackets, strings and comments, with whether the line is
@@ -47,14 +69,14 @@ fn cuts(text: &str) -> Vec<usize> {
     let mut i = 0;
     while i < bytes.len() {
         let at_line_start = i == 0 || bytes[i - 1] == b'\n';
-        if at_line_start && depth == 0 && comment == 0 {
+        if at_line_start && depth == depth_of_cut && comment == 0 {
             let line_end = memchr_newline(bytes, i);
             let line = &text[i..line_end];
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with("//") {
                 trivia_run.get_or_insert(i);
             } else {
-                if i > 0 && starts_item(line) {
+                if i > 0 && starts(line) {
                     cuts.push(trivia_run.unwrap_or(i));
                 }
                 trivia_run = None;
@@ -130,10 +152,13 @@ fn memchr_newline(bytes: &[u8], from: usize) -> usize {
 
 /// The line starts at column 0 with an item keyword followed by a non-name character.
 fn starts_item(line: &str) -> bool {
-    ITEM_KEYWORDS.iter().any(|k| {
-        line.strip_prefix(k)
-            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
-    })
+    ITEM_KEYWORDS.iter().any(|k| starts_word(line, k))
+}
+
+/// `text` starts with the word `word`: followed by a character that cannot be in a name.
+fn starts_word(text: &str, word: &str) -> bool {
+    text.strip_prefix(word)
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 #[cfg(test)]
@@ -180,6 +205,27 @@ mod tests {
     fn indented_keywords_and_longer_names_are_not_items() {
         let text = "agent a {}\n  agent b {}\nagents c\n";
         assert_eq!(split(text), [text]);
+    }
+
+    #[test]
+    fn a_long_item_is_a_piece_of_its_own() {
+        let text = "agent a {}\nworkflow w() -> int {\n  output 1\n}\nagent c {}\n";
+        assert_eq!(pieces(text, 20), [0..11, 11..46, 46..57]);
+    }
+
+    #[test]
+    fn a_workflow_is_cut_before_its_top_level_steps() {
+        let item = "/// W.\nworkflow w() -> int {\n  step a = f(x: 1)\n\n  /// B.\n  step b = f(\n    step: 2)\n  steps: 1\n  step c = f(x: \"\n  step\")\n  output c\n}\n";
+        let parts: Vec<&str> = steps(item, 0).into_iter().map(|r| &item[r]).collect();
+        assert_eq!(
+            parts,
+            [
+                "/// W.\nworkflow w() -> int {\n",
+                "  step a = f(x: 1)\n",
+                "\n  /// B.\n  step b = f(\n    step: 2)\n  steps: 1\n",
+                "  step c = f(x: \"\n  step\")\n  output c\n}\n"
+            ]
+        );
     }
 
     #[test]
