@@ -9,6 +9,7 @@ mod redis;
 mod run;
 mod serve;
 mod topics;
+mod whole;
 
 // The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
 #[global_allocator]
@@ -97,6 +98,21 @@ enum Cmd {
         /// Runs of each measurement.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// Measure `hivec run FILE` as a whole process, from start to exit, next to the whole
+    /// process of a bare tokio program running the same graph.
+    Whole {
+        /// Workloads with a bare tokio version: fanout, chain, layered (default: all three).
+        workloads: Vec<String>,
+        /// Runs of each measurement.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Keep the generated `.hive` files (their folder is printed).
+        #[arg(long)]
+        keep: bool,
+        /// The `hivec` binary (default: next to this one).
+        #[arg(long)]
+        hivec: Option<PathBuf>,
     },
     /// Measure `hivec` on inputs shaped to grow costs faster than their size, each at two
     /// sizes: time, peak memory and how much each grew.
@@ -206,6 +222,14 @@ fn main() -> std::process::ExitCode {
         Cmd::Run { workloads, runs } => {
             workloads_named(&workloads).and_then(|w| run::run(&w, runs.max(1)))
         }
+        Cmd::Whole {
+            workloads,
+            runs,
+            keep,
+            hivec,
+        } => sibling_hivec(hivec).and_then(|h| {
+            workloads_named(&workloads).and_then(|w| whole::run(&h, &w, runs.max(1), keep))
+        }),
         Cmd::Shapes { hivec, only } => {
             sibling_hivec(hivec).and_then(|h| shapes(&h, only.as_deref().unwrap_or("")))
         }

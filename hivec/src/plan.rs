@@ -4,7 +4,7 @@ use crate::check::{Checked, check_paths, use_color};
 use crate::out::{self, errln};
 use crate::{Color, PlanFormat};
 use hive_compiler::diagnostic::Severity;
-use hive_compiler::lower::plan;
+use hive_compiler::lower::take_plan;
 use hive_compiler::render::{Renderer, Style};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ pub fn compile(
         errln!("error: {} is not a .hive file", file.display());
         return Err(ExitCode::from(2));
     };
-    Ok(plan(&db, *root_file).clone())
+    Ok(take_plan(db, *root_file))
 }
 
 /// Checks `file`; without errors, prints its plan. Diagnostics go to stderr, the plan alone to

@@ -21,8 +21,25 @@ use std::collections::BTreeMap;
 
 /// The plan of `root`: its workflows (and those they call), with the types, capabilities,
 /// agents and pools of its closure.
+pub fn plan(db: &dyn Db, root: SourceFile) -> &Plan {
+    shared_plan(db, root)
+}
+
+/// [`plan`] taken out of the database, which is no longer needed: what a command that
+/// lowers once and then runs the plan wants, without a copy.
+pub fn take_plan(db: crate::db::Database, root: SourceFile) -> Plan {
+    let plan = shared_plan(&db, root).clone();
+    drop(db);
+    std::sync::Arc::try_unwrap(plan).unwrap_or_else(|shared| (*shared).clone())
+}
+
+/// [`plan`], shared so that [`take_plan`] can have it once the database is gone.
 #[salsa::tracked(returns(ref))]
-pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
+fn shared_plan(db: &dyn Db, root: SourceFile) -> std::sync::Arc<Plan> {
+    std::sync::Arc::new(lower(db, root))
+}
+
+fn lower(db: &dyn Db, root: SourceFile) -> Plan {
     let sources = sources::Sources::new(db, root);
     let names = names::Names::new(db, root, &sources.paths);
     let cx = Cx {

@@ -8,7 +8,11 @@ use crate::check::scope::{DefKind, ItemRef};
 use crate::check::workflow::check_workflow;
 use crate::queries::item;
 use crate::syntax::ast::{Field, ItemKind, StepBody, TopicOp};
-use hive_plan::{Callee, Map, Options, Param, Step};
+use hive_plan::{Callee, Map, Options, Param, Routing, Step};
+use std::collections::HashMap;
+
+/// A step's `on:` target: an agent or pool.
+type Target = (DefKind, ItemRef);
 
 /// Parameters with their defaults, lowered in the declaring file.
 pub fn params(
@@ -62,6 +66,9 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     }
     lx.share_locals();
 
+    // Steps calling the same callee share its lowered parameters and routings.
+    let mut callees: HashMap<(DefKind, ItemRef), Vec<Param>> = HashMap::new();
+    let mut routings: HashMap<(ItemRef, Option<Target>), Vec<Routing>> = HashMap::new();
     let mut steps = Vec::with_capacity(order.len());
     for &i in &order {
         let (step, c) = (&decl.steps[i], &checked.steps[i]);
@@ -82,14 +89,16 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             StepBody::Call(_) | StepBody::Publish(_) | StepBody::Receive(_) => None,
         };
         let call = step.body.call();
-        let callee_sig = c.callee.and_then(|(k, r)| callee_signature(cx.db, r, k));
         let callee_params = match c.callee {
-            Some((kind, r)) => callee_params(cx, kind, r, callee_sig),
-            None => Vec::new(),
+            Some((kind, r)) => callees
+                .entry((kind, r))
+                .or_insert_with(|| callee_params(cx, kind, r, callee_signature(cx.db, r, kind))),
+            None => &mut Vec::new(),
         };
         // Arguments in parameter order; defaults come from the callee's declaration.
         let mut args: std::collections::BTreeMap<String, hive_plan::Expr> = callee_params
-            .into_iter()
+            .iter()
+            .cloned()
             .filter_map(|p| {
                 let given = call
                     .args
@@ -146,7 +155,12 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
                 broadcast_to = Some(broadcast(cx, wf.file, r, c));
                 (Callee::Capability(cx.names.of(r)), Vec::new())
             }
-            (Some((_, r)), _) => (Callee::Capability(cx.names.of(r)), routing(cx, r, c.on)),
+            (Some((_, r)), _) => {
+                let routing = routings
+                    .entry((r, c.on))
+                    .or_insert_with(|| routing(cx, r, c.on));
+                (Callee::Capability(cx.names.of(r)), routing.clone())
+            }
             (None, _) => (Callee::Capability(String::new()), Vec::new()),
         };
         steps.push(Step {

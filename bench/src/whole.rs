@@ -1,0 +1,65 @@
+//! `hive-bench whole`: `hivec run` of a workload's `.hive` file as a user runs it, the whole
+//! process (start, read, check, lower, run, exit), next to the whole process of the bare
+//! tokio program on the same graph (`hive-bench run-one --bare`, which builds the graph and
+//! runs it once).
+
+use super::{Sample, measure};
+use hive_bench::workloads::Workload;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Measures each of `workloads` that has a bare tokio version `runs` times and prints the
+/// median wall time of both processes and their ratio.
+/// With `keep`, the `.hive` files are left where they were written, which it prints.
+pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Result<(), String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("hive-bench-whole-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    println!("median of {runs} processes each; wall time of the whole process");
+    println!(
+        "{:<9} {:>7} {:>12} {:>12} {:>12} {:>7}",
+        "workload", "steps", "hivec run", "user", "bare tokio", "ratio"
+    );
+    let result = workloads.iter().try_for_each(|&w| {
+        let Some(graph) = w.graph() else {
+            return Ok(());
+        };
+        let file = dir.join(format!("{}.hive", w.name()));
+        std::fs::write(&file, w.source(""))
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let hive = median(runs, || measure(Command::new(hivec).arg("run").arg(&file)))?;
+        let bare = median(runs, || {
+            measure(Command::new(&me).args(["run-one", w.name(), "--bare"]))
+        })?;
+        println!(
+            "{:<9} {:>7} {:>10.1}ms {:>10.1}ms {:>10.1}ms {:>7.2}",
+            w.name(),
+            graph.len(),
+            ms(hive.wall),
+            ms(hive.user),
+            ms(bare.wall),
+            hive.wall.as_secs_f64() / bare.wall.as_secs_f64()
+        );
+        Ok(())
+    });
+    if keep {
+        println!("the files are in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+/// The sample with the median wall time of `runs` measurements.
+fn median(runs: usize, mut one: impl FnMut() -> Result<Sample, String>) -> Result<Sample, String> {
+    let mut all = (0..runs.max(1))
+        .map(|_| one())
+        .collect::<Result<Vec<_>, _>>()?;
+    all.sort_by_key(|s| s.wall);
+    Ok(all.swap_remove(all.len() / 2))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
