@@ -11,6 +11,7 @@ use crate::syntax::Span;
 use crate::syntax::ast::{
     BinaryOp, Call, Expr, ExprKind, FieldInit, ItemKind, Path, StrPart, UnaryOp,
 };
+use hive_plan::Function;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -79,33 +80,12 @@ impl Locals {
     }
 }
 
-/// The pure functions of the standard library, for suggestions.
-pub const FUNCTIONS: &[&str] = &[
-    "len",
-    "upper",
-    "lower",
-    "trim",
-    "split",
-    "join",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "replace",
-    "keys",
-    "values",
-    "range",
-    "min",
-    "max",
-    "sum",
-    "abs",
-    "round",
-    "to_string",
-    "parse_int",
-    "parse_float",
-    "parse_json",
-    "to_json",
-    "env",
-];
+/// The names of the pure functions a `.hive` file may call, for suggestions.
+pub fn function_names() -> Arc<[String]> {
+    Function::all_written()
+        .map(|f| f.name().to_string())
+        .collect()
+}
 
 /// Checks expressions of one item.
 pub struct ExprCx<'a> {
@@ -619,7 +599,7 @@ impl<'a> ExprCx<'a> {
     /// A call inside an expression: only the standard functions are allowed here.
     fn call(&mut self, call: &Call) -> Ty {
         let name = call.callee.text();
-        if !FUNCTIONS.contains(&name.as_str()) {
+        let Some(function) = Function::written(&name) else {
             for a in &call.args {
                 self.infer(&a.value);
             }
@@ -651,11 +631,11 @@ impl<'a> ExprCx<'a> {
                     self.loc(call.callee.span),
                     &name,
                     "function",
-                    vec![FUNCTIONS.iter().map(|s| s.to_string()).collect()],
+                    vec![function_names()],
                 ),
             }
             return Ty::Error;
-        }
+        };
         if let Some(named) = call.args.iter().find_map(|a| a.name.as_ref()) {
             report(
                 self.db,
@@ -670,7 +650,7 @@ impl<'a> ExprCx<'a> {
         }
         let args: Vec<Ty> = call.args.iter().map(|a| self.infer(&a.value)).collect();
         let spans: Vec<Span> = call.args.iter().map(|a| a.value.span).collect();
-        super::functions::check_function(self, &name, &args, &spans, call.span)
+        super::functions::check_function(self, function, &args, &spans, call.span)
     }
 
     /// Reports a wrong number of arguments to a standard function.

@@ -155,18 +155,6 @@ pub const STEP: &[PropSpec] = &[
     ),
 ];
 
-/// The strategies pools and routes may name.
-pub const STRATEGIES: &[&str] = &[
-    "round_robin",
-    "least_busy",
-    "weighted",
-    "resource_aware",
-    "performance",
-    "random",
-    "hash",
-    "auction",
-];
-
 /// The priority levels, highest first.
 pub const PRIORITIES: &[&str] = &["critical", "urgent", "high", "normal", "low"];
 

@@ -389,7 +389,7 @@ fn resolve_callee(
         }
         _ => {
             let text = path.text();
-            if super::expr::FUNCTIONS.contains(&text.as_str()) {
+            if hive_plan::Function::written(&text).is_some() {
                 report(
                     db,
                     Diagnostic::new(
