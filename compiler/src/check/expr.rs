@@ -5,7 +5,7 @@ use super::types::{Ty, assignable, field_names, field_type, resolve_type};
 use super::workflow::ExprTypes;
 use crate::codes::Code;
 use crate::db::{Db, Loc, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{
@@ -410,14 +410,13 @@ impl<'a> ExprCx<'a> {
             Some(t) => t,
             None => {
                 let names = field_names(self.db, ty);
-                let suggestion = closest(name, names.iter().map(String::as_str));
                 let d = Diagnostic::new(
                     Code::UnknownField,
                     self.loc(span),
                     format!("`{ty}` has no field `{name}`"),
                     "unknown field",
                 )
-                .with_help_opt(suggestion.map(|s| format!("did you mean `{s}`?")));
+                .with_did_you_mean(name, names.iter().map(String::as_str));
                 report(self.db, d);
                 Ty::Error
             }
@@ -469,7 +468,6 @@ impl<'a> ExprCx<'a> {
                 }
                 None => {
                     self.infer(&f.value);
-                    let suggestion = closest(&f.name.text, decl.iter().map(|d| d.name.as_str()));
                     report(
                         self.db,
                         Diagnostic::new(
@@ -478,7 +476,7 @@ impl<'a> ExprCx<'a> {
                             format!("`{}` has no field `{}`", r.name, f.name.text),
                             "unknown field",
                         )
-                        .with_help_opt(suggestion.map(|s| format!("did you mean `{s}`?"))),
+                        .with_did_you_mean(&f.name.text, decl.iter().map(|d| d.name.as_str())),
                     );
                 }
             }

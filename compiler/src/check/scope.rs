@@ -460,27 +460,17 @@ pub fn resolve_named(
         return Some(def.item);
     }
     let kinds = [kind];
-    let names: Vec<&str> = sc.names_of(&kinds).collect();
-    match crate::diagnostic::closest(&name.text, names.iter().copied()) {
-        Some(near) => report(
-            db,
-            Diagnostic::new(
-                code,
-                owner.loc(name.span),
-                format!("unknown {what} `{}`", name.text),
-                format!("no {what} of this name"),
-            )
-            .with_help(format!("did you mean `{near}`?"))
-            .with_fix(owner.loc(name.span), near),
-        ),
-        None => unknown(
-            db,
-            code,
-            owner.loc(name.span),
-            &name.text,
-            what,
-            sc.suggestible(&[kind]),
-        ),
+    let d = Diagnostic::new(
+        code,
+        owner.loc(name.span),
+        format!("unknown {what} `{}`", name.text),
+        format!("no {what} of this name"),
+    )
+    .with_did_you_mean(&name.text, sc.names_of(&kinds));
+    if d.fix.is_some() {
+        report(db, d);
+    } else {
+        unknown(db, code, d.at, &name.text, what, sc.suggestible(&kinds));
     }
     None
 }

@@ -9,7 +9,7 @@ use super::scope::{DefKind, ItemRef, expect_item, scope};
 use super::types::{FieldTy, Ty, resolve_type};
 use crate::codes::Code;
 use crate::db::{Db, Loc, SourceFile, report};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::queries::{item, item_heads};
 use crate::syntax::Span;
 use crate::syntax::ast::{Block, ExprKind, Field, FloatBits, ItemKeyword, ItemKind, Property};

@@ -83,10 +83,8 @@ pub fn strategy(
                 format!("unknown strategy `{name}`"),
                 "not a strategy",
             )
-            .with_help(match did_you_mean(&name, names) {
-                Some(s) => s,
-                None => format!("strategies: {}", names.join(", ")),
-            }),
+            .with_did_you_mean(&name, names)
+            .or_help(format!("strategies: {}", names.join(", "))),
         );
         return None;
     };
