@@ -50,7 +50,7 @@ pub fn item(db: &dyn Db, file: SourceFile, index: u32) -> Option<std::sync::Arc<
 /// The number of items and the kind and name of each: what the scope is built from. Backdated
 /// when an edit changes only bodies.
 #[salsa::tracked(returns(ref))]
-pub fn item_heads(db: &dyn Db, file: SourceFile) -> Vec<(&'static str, Option<String>)> {
+pub fn item_heads(db: &dyn Db, file: SourceFile) -> Vec<(ast::ItemKeyword, Option<String>)> {
     parse(db, file)
         .items
         .iter()
@@ -60,7 +60,7 @@ pub fn item_heads(db: &dyn Db, file: SourceFile) -> Vec<(&'static str, Option<St
                 ast::ItemKind::Capability(c) => Some(c.name.text()),
                 _ => i.name().map(|n| n.text.clone()),
             };
-            (i.keyword(), name)
+            (i.kind.keyword(), name)
         })
         .collect()
 }

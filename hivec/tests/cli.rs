@@ -69,6 +69,11 @@ fn json_format_prints_one_object_per_diagnostic() {
         assert!(d[field].as_u64().is_some_and(|n| n >= 1), "{field}: {d}");
     }
     assert_eq!(d["help"], "did you mean `max_words`?");
+    // The "did you mean" as an edit: `max_words` over `max_wrods`.
+    assert_eq!(d["fix"]["replacement"], "max_words");
+    assert_eq!(d["fix"]["line"], d["line"]);
+    assert_eq!(d["fix"]["column"], d["column"]);
+    assert_eq!(d["fix"]["end_column"], d["end_column"]);
     assert!(d["labels"].is_array());
 }
 

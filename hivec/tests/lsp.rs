@@ -507,6 +507,29 @@ fn an_interpolated_shell_command_has_a_quick_fix() {
     c.close(&dir);
 }
 
+/// A misspelt strategy's "did you mean" is a quick fix: the diagnostic carries the edit, and
+/// the code action writes the strategy meant over the one written.
+#[test]
+fn a_misspelt_strategy_has_a_quick_fix() {
+    let text = "capability c(x: int) -> int\nagent a { provides: [c], simulate: { latency: 1ms } }\nagent b { provides: [c], simulate: { latency: 1ms } }\npool p { members: [a, b], strategy: round_robbin }\nroute c -> p\nworkflow main(x: int) -> int {\n  step s = c(x: x)\n  output s\n}\n";
+    let (mut c, uri, dir) = Client::open("strategy-fix", text);
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert_eq!(d["code"], "E0305");
+    assert_eq!(d["data"]["fix"], "round_robin");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": d["range"], "context": { "diagnostics": [d] } }),
+    );
+    assert_eq!(actions[0]["title"], "Change to `round_robin`");
+    let edit = &actions[0]["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "round_robin");
+    assert_eq!(edit["range"]["start"], position_of(text, "round_robbin", 0));
+    assert_eq!(edit["range"]["end"], position_of(text, " }\nroute", 0));
+    c.close(&dir);
+}
+
 #[test]
 fn state_cells_are_known_to_hover_definition_references_and_rename() {
     let text = "/// Shared notes.\nstate notes: list<string> = [] { merge: append }\ncapability note(text: string) -> bool writes [notes]\nagent a { provides: [note], simulate: { latency: 1ms } }\nworkflow main(t: string) -> int {\n  step n = note(text: t)\n  output len(state.notes)\n}\n";

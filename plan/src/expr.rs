@@ -3,6 +3,7 @@
 //! Values are JSON: durations are integer milliseconds, sizes integer bytes, enum values their
 //! variant's name, `none` is `null`.
 
+pub use crate::builtins::Function;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -174,68 +175,6 @@ impl BinaryOp {
             BinaryOp::Coalesce => "??",
         }
     }
-}
-
-macro_rules! functions {
-    ($($variant:ident = $name:literal),* $(,)?) => {
-        /// The pure functions of the standard library.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum Function {
-            $(#[doc = concat!("`", $name, "`")] $variant,)*
-        }
-
-        impl Function {
-            /// Every function.
-            pub const ALL: &[Function] = &[$(Function::$variant),*];
-
-            /// The function called `name`.
-            pub fn parse(name: &str) -> Option<Function> {
-                match name {
-                    $($name => Some(Function::$variant),)*
-                    _ => None,
-                }
-            }
-
-            /// Its name as written.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Function::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-functions! {
-    Len = "len",
-    Upper = "upper",
-    Lower = "lower",
-    Trim = "trim",
-    Split = "split",
-    Join = "join",
-    Contains = "contains",
-    StartsWith = "starts_with",
-    EndsWith = "ends_with",
-    Replace = "replace",
-    Keys = "keys",
-    Values = "values",
-    Range = "range",
-    Min = "min",
-    Max = "max",
-    Sum = "sum",
-    Abs = "abs",
-    Round = "round",
-    ToString = "to_string",
-    ParseInt = "parse_int",
-    ParseFloat = "parse_float",
-    ParseJson = "parse_json",
-    ToJson = "to_json",
-    Env = "env",
-    // Not callable in `.hive`: the lowering wraps `${…}` of a duration or a size in them,
-    // so that the text reads `1.5s` or `2mb` rather than a count of milliseconds or bytes.
-    DurationText = "duration_text",
-    SizeText = "size_text",
 }
 
 /// Writes an expression back in `.hive` syntax, with steps by index (`$2`) unless names are

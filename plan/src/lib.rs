@@ -4,17 +4,21 @@
 //! of one of its maps, every default is filled in, and the same sources always give the same
 //! plan, byte for byte. The runtime reads nothing else.
 
+mod builtins;
 mod expr;
 pub mod limits;
 mod render;
 mod state;
+mod strategies;
 mod topic;
 mod types;
 mod validate;
 
-pub use expr::{BinaryOp, Display as ExprDisplay, Expr, Function, UnaryOp};
+pub use builtins::{Arity, Builtin, Function};
+pub use expr::{BinaryOp, Display as ExprDisplay, Expr, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
 pub use state::{Conflict, Policy, Reducer, StateCell};
+pub use strategies::StrategyKind;
 pub use topic::Topic;
 pub use types::{FieldDef, Type, TypeDef};
 pub use validate::{Problem, validate};
@@ -343,21 +347,6 @@ impl<K> Strategy<K> {
             Strategy::Random { two_choices } => Strategy::Random { two_choices },
             Strategy::Hash { key: k } => Strategy::Hash { key: key(k) },
             Strategy::Auction => Strategy::Auction,
-        }
-    }
-
-    /// Its name as written in `.hive`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::RoundRobin => "round_robin",
-            Strategy::LeastBusy => "least_busy",
-            Strategy::Weighted => "weighted",
-            Strategy::ResourceAware => "resource_aware",
-            Strategy::Performance => "performance",
-            Strategy::Random { two_choices: false } => "random",
-            Strategy::Random { two_choices: true } => "random(two_choices)",
-            Strategy::Hash { .. } => "hash",
-            Strategy::Auction => "auction",
         }
     }
 }

@@ -85,22 +85,102 @@ impl Item {
             ItemKind::Topic(t) => Some(&t.name),
         }
     }
+}
 
+impl ItemKind {
     /// The keyword that introduces this kind of item.
-    pub fn keyword(&self) -> &'static str {
-        match &self.kind {
-            ItemKind::Import(_) => "import",
-            ItemKind::Const(_) => "const",
-            ItemKind::Type(_) => "type",
-            ItemKind::Enum(_) => "enum",
-            ItemKind::Capability(_) => "capability",
-            ItemKind::Agent(_) => "agent",
-            ItemKind::Pool(_) => "pool",
-            ItemKind::Route(_) => "route",
-            ItemKind::Workflow(_) => "workflow",
-            ItemKind::State(_) => "state",
-            ItemKind::Topic(_) => "topic",
+    pub fn keyword(&self) -> ItemKeyword {
+        match self {
+            ItemKind::Import(_) => ItemKeyword::Import,
+            ItemKind::Const(_) => ItemKeyword::Const,
+            ItemKind::Type(_) => ItemKeyword::Type,
+            ItemKind::Enum(_) => ItemKeyword::Enum,
+            ItemKind::Capability(_) => ItemKeyword::Capability,
+            ItemKind::Agent(_) => ItemKeyword::Agent,
+            ItemKind::Pool(_) => ItemKeyword::Pool,
+            ItemKind::Route(_) => ItemKeyword::Route,
+            ItemKind::Workflow(_) => ItemKeyword::Workflow,
+            ItemKind::State(_) => ItemKeyword::State,
+            ItemKind::Topic(_) => ItemKeyword::Topic,
         }
+    }
+}
+
+/// The keywords that begin top-level items: what kind of item each is, without its tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKeyword {
+    /// `import`
+    Import,
+    /// `const`
+    Const,
+    /// `type`
+    Type,
+    /// `enum`
+    Enum,
+    /// `capability`
+    Capability,
+    /// `agent`
+    Agent,
+    /// `pool`
+    Pool,
+    /// `route`
+    Route,
+    /// `workflow`
+    Workflow,
+    /// `state`
+    State,
+    /// `topic`
+    Topic,
+}
+
+impl ItemKeyword {
+    /// Every item keyword, in the order the language reference lists them.
+    pub const ALL: [ItemKeyword; 11] = [
+        ItemKeyword::Import,
+        ItemKeyword::Const,
+        ItemKeyword::Type,
+        ItemKeyword::Enum,
+        ItemKeyword::Capability,
+        ItemKeyword::Agent,
+        ItemKeyword::Pool,
+        ItemKeyword::Route,
+        ItemKeyword::Workflow,
+        ItemKeyword::State,
+        ItemKeyword::Topic,
+    ];
+
+    /// The words of [`ItemKeyword::ALL`], for the parser and completion.
+    pub const WORDS: [&'static str; 11] = {
+        let mut words = [""; 11];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = ItemKeyword::ALL[i].as_str();
+            i += 1;
+        }
+        words
+    };
+
+    /// The keyword as written.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ItemKeyword::Import => "import",
+            ItemKeyword::Const => "const",
+            ItemKeyword::Type => "type",
+            ItemKeyword::Enum => "enum",
+            ItemKeyword::Capability => "capability",
+            ItemKeyword::Agent => "agent",
+            ItemKeyword::Pool => "pool",
+            ItemKeyword::Route => "route",
+            ItemKeyword::Workflow => "workflow",
+            ItemKeyword::State => "state",
+            ItemKeyword::Topic => "topic",
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKeyword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -477,3 +557,27 @@ pub enum UnaryOp {
 
 /// Infix operators: the plan's own, so the syntax tree and the plan share one vocabulary.
 pub use hive_plan::BinaryOp;
+
+#[cfg(test)]
+mod tests {
+    use super::ItemKeyword;
+
+    /// An item's keyword is the word it is written with, for every kind of item.
+    #[test]
+    fn each_item_kind_has_the_keyword_it_is_written_with() {
+        let text = "import \"lib.hive\"\nconst c: int = 1\ntype T { a: int }\nenum E { a }\n\
+                    capability cap(x: int) -> int\nagent a { provides: [cap] }\n\
+                    pool p { members: [a] }\nroute cap -> p\n\
+                    workflow w() -> int {\n  output 1\n}\nstate s: int = 0\ntopic t: int\n";
+        let parsed = crate::parse(text);
+        assert_eq!(parsed.diagnostics, []);
+        let keywords: Vec<ItemKeyword> = parsed.items.iter().map(|i| i.kind.keyword()).collect();
+        assert_eq!(keywords, ItemKeyword::ALL);
+        let words: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+        let firsts: Vec<&str> = words
+            .into_iter()
+            .filter(|w| ItemKeyword::WORDS.contains(w))
+            .collect();
+        assert_eq!(firsts, ItemKeyword::WORDS);
+    }
+}

@@ -26,9 +26,10 @@ pub struct Label<L> {
     pub message: String,
 }
 
-/// A "did you mean" not worked out yet: the name written and the names it may have meant.
-/// Comparing a name with every name in scope costs as much as the scope is large, for every
-/// unknown name, so it is done only for the diagnostics shown ([`Diagnostic::suggest`]).
+/// A "did you mean" not worked out yet: the name written (at the diagnostic's primary place)
+/// and the names it may have meant. Comparing a name with every name in scope costs as much as
+/// the scope is large, for every unknown name, so it is done only for the diagnostics shown
+/// ([`Diagnostic::suggest`]).
 #[derive(Clone, Debug)]
 pub struct Suggestion {
     /// The name written.
@@ -138,7 +139,35 @@ impl<L> Diagnostic<L> {
         self
     }
 
-    /// Adds a "did you mean" for `name` among `among`, worked out by [`Diagnostic::suggest`].
+    /// Adds `help` unless it already has one (a "did you mean", say).
+    pub fn or_help(mut self, help: impl Into<String>) -> Self {
+        if self.help.is_none() {
+            self.help = Some(help.into());
+        }
+        self
+    }
+
+    /// Adds "did you mean `x`?" for the candidate closest to `written`, when one is close
+    /// enough, with the fix that writes it at the primary place, where `written` is.
+    pub fn with_did_you_mean<'a>(
+        self,
+        written: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Self
+    where
+        L: Clone,
+    {
+        match closest(written, candidates) {
+            Some(near) => {
+                let at = self.at.clone();
+                self.with_help(did_you_mean_text(near)).with_fix(at, near)
+            }
+            None => self,
+        }
+    }
+
+    /// Adds a "did you mean" for `name` (written at the primary place) among `among`, worked
+    /// out by [`Diagnostic::suggest`].
     pub fn with_suggestion(mut self, name: impl Into<String>, among: Vec<Arc<[String]>>) -> Self {
         self.suggestion = Some(Suggestion {
             name: name.into(),
@@ -156,12 +185,20 @@ impl<L> Diagnostic<L> {
         self
     }
 
-    /// Works the suggestion out: `help` names the closest name, if one is close enough.
-    pub fn suggest(&mut self) {
+    /// Works the suggestion out: `help` names the closest name, if one is close enough, and
+    /// the fix writes it at the primary place.
+    pub fn suggest(&mut self)
+    where
+        L: Clone,
+    {
         if let Some(s) = self.suggestion.take() {
             let names = s.among.iter().flat_map(|l| l.iter().map(String::as_str));
-            if let Some(help) = did_you_mean(&s.name, names) {
-                self.help = Some(help);
+            if let Some(near) = closest(&s.name, names) {
+                self.help = Some(did_you_mean_text(near));
+                self.fix = Some(Fix {
+                    at: self.at.clone(),
+                    replacement: near.to_string(),
+                });
             }
         }
     }
@@ -197,12 +234,9 @@ impl<L> Diagnostic<L> {
     }
 }
 
-/// `did you mean `x`?` for the candidate closest to `name`, if any is close enough.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
+/// The help that names the name meant: `did you mean `x`?`.
+fn did_you_mean_text(near: &str) -> String {
+    format!("did you mean `{near}`?")
 }
 
 /// Names longer than this are not compared: the edit distance costs the product of the two

@@ -473,10 +473,7 @@ fn syntax_error(text: &str, base: usize, e: &pest::error::Error<Rule>) -> Diagno
     );
     if at_item_start {
         let word = &text[pos..pos + len];
-        d = d.with_help_opt(crate::diagnostic::did_you_mean(
-            word,
-            ITEM_KEYWORDS.iter().copied(),
-        ));
+        d = d.with_did_you_mean(word, ITEM_KEYWORDS.iter().copied());
     }
     d
 }

@@ -6,19 +6,7 @@
 //! cuts, so a malformed file is parsed as fewer, larger pieces, never differently.
 
 /// The keywords that begin items.
-pub const ITEM_KEYWORDS: &[&str] = &[
-    "import",
-    "const",
-    "type",
-    "enum",
-    "capability",
-    "agent",
-    "pool",
-    "route",
-    "workflow",
-    "state",
-    "topic",
-];
+pub const ITEM_KEYWORDS: &[&str] = &super::ast::ItemKeyword::WORDS;
 
 /// Byte ranges covering `text` in order, each starting at an item boundary and at least
 /// `min_len` long (except the last); one range when there is nothing to cut. An item of

@@ -194,3 +194,81 @@ fn a_missing_closer_points_at_the_bracket_left_open() {
         );
     }
 }
+
+/// Every "did you mean" is also a fix that writes the name meant over the name written (the
+/// diagnostic's place): in each error fixture, and from each kind of place that suggests one.
+#[test]
+fn every_did_you_mean_is_a_fix_writing_the_name_meant() {
+    let base = "capability c(text: string) -> int\ntype R { score: int }\ntopic events: int\nagent alpha { provides: [c], simulate: { latency: 1ms } }\nagent beta { provides: [c], simulate: { latency: 1ms } }\n";
+    let main = |body: &str| format!("workflow main(x: int) -> int {{\n{body}\n}}\n");
+    let places: Vec<(&str, String)> = vec![
+        (
+            "item-keyword",
+            "workflw main() -> int {\n  output 1\n}\n".into(),
+        ),
+        (
+            "property",
+            "agent gamma { provides: [c], concurency: 2 }\n".into(),
+        ),
+        (
+            "record-key",
+            "agent gamma { provides: [c], resources: { cpuu: 1 } }\n".into(),
+        ),
+        ("word", main("  priority: hihg\n  output x")),
+        (
+            "strategy",
+            "pool p { members: [alpha, beta], strategy: round_robbin }\nroute c -> p\n".into(),
+        ),
+        (
+            "pool-member",
+            "pool p { members: [alpa, beta] }\nroute c -> p\n".into(),
+        ),
+        (
+            "after",
+            main(
+                "  step first = c(text: \"a\")\n  step second = c(text: \"b\") with { after: [firt] }\n  output first + second",
+            ),
+        ),
+        ("argument", main("  step s = c(txt: \"a\")\n  output s")),
+        ("field", main("  output R { score: x }.scor")),
+        ("record-field", main("  output R { scor: x }.score")),
+        ("function", main("  output lenn(\"abc\")")),
+        ("name", main("  output xx")),
+        ("topic", main("  step p = publish evnts(1)\n  output x")),
+    ];
+    let mut paths: Vec<std::path::PathBuf> = places
+        .iter()
+        .map(|(tag, text)| write(&format!("fix-{tag}"), &format!("{base}{text}")))
+        .collect();
+    let suggesting = paths.len();
+    paths.extend(hive_tests::hive_files(
+        &hive_tests::repo().join("tests/errors"),
+    ));
+    let mut suggested = std::collections::BTreeSet::new();
+    for path in &paths {
+        let (db, diagnostics) = hive_tests::check(std::slice::from_ref(path));
+        for d in &diagnostics {
+            let Some(name) = d
+                .help
+                .as_deref()
+                .and_then(|h| h.strip_prefix("did you mean `"))
+                .and_then(|h| h.strip_suffix("`?"))
+            else {
+                continue;
+            };
+            let fix = d.fix.as_ref().unwrap_or_else(|| panic!("no fix: {d:?}"));
+            assert_eq!(fix.replacement, name, "{d:?}");
+            assert_eq!(fix.at, d.at, "{d:?}");
+            if d.at.file.path(&db) == path {
+                suggested.insert(path.clone());
+            }
+        }
+    }
+    for path in &paths[..suggesting] {
+        assert!(
+            suggested.contains(path),
+            "no \"did you mean\" in {}",
+            path.display()
+        );
+    }
+}

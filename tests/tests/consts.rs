@@ -29,69 +29,85 @@ fn both_ways(tag: &str, ty: &str, expr: &str) -> (Value, Value) {
     (at_compile, at_run)
 }
 
+/// Expressions with their type, each computed both ways by the test below.
+const CASES: &[(&str, &str)] = &[
+    ("int", r#"len("héllo")"#),
+    ("int", "len(base) * 2 - 1"),
+    ("list<int>", "range(0, 3)"),
+    ("list<int>", "range(4)"),
+    ("int", "min(1, 2)"),
+    ("float", "max(1, 2.5)"),
+    ("int", "max(base)"),
+    ("int", "sum(base)"),
+    ("float", "sum([0.5, 1])"),
+    ("bool", "1 < 2 && !(2 >= 3)"),
+    ("bool", r#""a" < "b" || false"#),
+    ("bool", "[1, 2] == [1, 2.0]"),
+    ("duration", "2s - 1s"),
+    ("duration", "2s * 1.5"),
+    ("duration", "7s / 2"),
+    ("size", "1mb + 512kb"),
+    ("float", "0.5 * 2"),
+    ("float", "7 / 2.0"),
+    ("int", "-7 / 2"),
+    ("int", "-7 % 3"),
+    ("list<int>", "[1] + [2] + base"),
+    ("string", r#"upper("ab") + lower("CD") + trim("  e ")"#),
+    ("list<string>", r#"split("a,b,,c", ",")"#),
+    ("list<string>", r#"split("abc", "")"#),
+    ("string", r#"join(["x", "y"], "-")"#),
+    ("bool", r#"contains("haystack", "st") && contains(base, 2)"#),
+    (
+        "bool",
+        r#"starts_with("hive", "hi") && ends_with("hive", "ve")"#,
+    ),
+    ("string", r#"replace("aaa", "a", "bb")"#),
+    ("string", r#"replace("ab", "", "-")"#),
+    ("int", "abs(-4) + round(2.5) + round(-2.5)"),
+    (
+        "string",
+        r#"to_string(3) + to_string(1.5) + to_string(true)"#,
+    ),
+    ("string", r#"to_json({a: [1, 2], b: none, c: "x"})"#),
+    ("int?", r#"parse_int(" 42 ")"#),
+    ("int?", r#"parse_int("x")"#),
+    ("float?", r#"parse_float("2.25")"#),
+    ("json", r#"parse_json("{\"k\": [1, 2.5, null]}")"#),
+    (
+        "string",
+        r#""${1 + 1} ${1.5} ${true} ${none} ${2s} ${3mb} ${base}""#,
+    ),
+    ("Cfg", r#"Cfg { name: "x" }"#),
+    ("int", r#"Cfg { name: "x", retries: 5 }.retries"#),
+    ("int", "base[1] + len(keys({b: 1, a: 2}))"),
+    ("list<int>", "values({b: 1, a: 2})"),
+    ("Focus", "Focus.style"),
+    ("int", "none ?? 4"),
+    (
+        "int",
+        "1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1",
+    ),
+];
+
 #[test]
 fn every_built_in_and_operator_gives_the_runtime_s_value() {
-    let cases: &[(&str, &str)] = &[
-        ("int", r#"len("héllo")"#),
-        ("int", "len(base) * 2 - 1"),
-        ("list<int>", "range(0, 3)"),
-        ("list<int>", "range(4)"),
-        ("int", "min(1, 2)"),
-        ("float", "max(1, 2.5)"),
-        ("int", "max(base)"),
-        ("int", "sum(base)"),
-        ("float", "sum([0.5, 1])"),
-        ("bool", "1 < 2 && !(2 >= 3)"),
-        ("bool", r#""a" < "b" || false"#),
-        ("bool", "[1, 2] == [1, 2.0]"),
-        ("duration", "2s - 1s"),
-        ("duration", "2s * 1.5"),
-        ("duration", "7s / 2"),
-        ("size", "1mb + 512kb"),
-        ("float", "0.5 * 2"),
-        ("float", "7 / 2.0"),
-        ("int", "-7 / 2"),
-        ("int", "-7 % 3"),
-        ("list<int>", "[1] + [2] + base"),
-        ("string", r#"upper("ab") + lower("CD") + trim("  e ")"#),
-        ("list<string>", r#"split("a,b,,c", ",")"#),
-        ("list<string>", r#"split("abc", "")"#),
-        ("string", r#"join(["x", "y"], "-")"#),
-        ("bool", r#"contains("haystack", "st") && contains(base, 2)"#),
-        (
-            "bool",
-            r#"starts_with("hive", "hi") && ends_with("hive", "ve")"#,
-        ),
-        ("string", r#"replace("aaa", "a", "bb")"#),
-        ("string", r#"replace("ab", "", "-")"#),
-        ("int", "abs(-4) + round(2.5) + round(-2.5)"),
-        (
-            "string",
-            r#"to_string(3) + to_string(1.5) + to_string(true)"#,
-        ),
-        ("string", r#"to_json({a: [1, 2], b: none, c: "x"})"#),
-        ("int?", r#"parse_int(" 42 ")"#),
-        ("int?", r#"parse_int("x")"#),
-        ("float?", r#"parse_float("2.25")"#),
-        ("json", r#"parse_json("{\"k\": [1, 2.5, null]}")"#),
-        (
-            "string",
-            r#""${1 + 1} ${1.5} ${true} ${none} ${2s} ${3mb} ${base}""#,
-        ),
-        ("Cfg", r#"Cfg { name: "x" }"#),
-        ("int", r#"Cfg { name: "x", retries: 5 }.retries"#),
-        ("int", "base[1] + len(keys({b: 1, a: 2}))"),
-        ("list<int>", "values({b: 1, a: 2})"),
-        ("Focus", "Focus.style"),
-        ("int", "none ?? 4"),
-        (
-            "int",
-            "1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1",
-        ),
-    ];
-    for (i, (ty, expr)) in cases.iter().enumerate() {
+    for (i, (ty, expr)) in CASES.iter().enumerate() {
         let (at_compile, at_run) = both_ways(&format!("case{i}"), ty, expr);
         assert_eq!(at_compile, at_run, "`{expr}`: compile time vs run time");
+    }
+}
+
+/// A function added to the plan's table that constants may call is computed alike at compile
+/// time and at run time, or this fails until a case calls it.
+#[test]
+fn every_function_a_constant_may_call_has_a_case() {
+    for f in hive_plan::Function::all_written().filter(|f| f.builtin().in_constants) {
+        let call = format!("{}(", f.name());
+        assert!(
+            CASES.iter().any(|(_, e)| e.contains(&call)),
+            "no case calls `{}`",
+            f.name()
+        );
     }
 }
 

@@ -3,31 +3,34 @@
 
 use super::consts::{Cause, Const, NotConst, Num, equal, fail, finite, order};
 use crate::syntax::Span;
+use hive_plan::Function;
 use serde_json::Value;
 
-/// `name(args)` and how many elements or characters it built; `name` is a built-in other than
-/// `env`. A wrong kind of argument is a type error reported by the checker: here it only
+/// `f(args)` and how many elements or characters it built; `f` may be used in constants
+/// (not `env`). A wrong kind of argument is a type error reported by the checker: here it only
 /// means "no value".
-pub fn call(name: &str, args: Vec<Const>, span: Span) -> Result<(Const, u64), NotConst> {
+pub fn call(f: Function, args: Vec<Const>, span: Span) -> Result<(Const, u64), NotConst> {
     use Const::*;
+    use Function as F;
+    let name = f.name();
     let runtime = || fail(span, Cause::RunTime);
     let invalid = |why: String| fail(span, Cause::Invalid(why));
-    let value = match (name, args.as_slice()) {
-        ("len", [x]) => Int(match x {
+    let value = match (f, args.as_slice()) {
+        (F::Len, [x]) => Int(match x {
             Str(s) => s.chars().count(),
             List(items) => items.len(),
             Record(fields) => fields.len(),
             _ => return Err(runtime()),
         } as i64),
-        ("upper", [Str(s)]) => Str(s.to_uppercase()),
-        ("lower", [Str(s)]) => Str(s.to_lowercase()),
-        ("trim", [Str(s)]) => Str(s.trim().to_string()),
-        ("split", [Str(s), Str(sep)]) => List(if sep.is_empty() {
+        (F::Upper, [Str(s)]) => Str(s.to_uppercase()),
+        (F::Lower, [Str(s)]) => Str(s.to_lowercase()),
+        (F::Trim, [Str(s)]) => Str(s.trim().to_string()),
+        (F::Split, [Str(s), Str(sep)]) => List(if sep.is_empty() {
             s.chars().map(|c| Str(c.to_string())).collect()
         } else {
             s.split(sep.as_str()).map(|p| Str(p.to_string())).collect()
         }),
-        ("join", [List(items), Str(sep)]) => {
+        (F::Join, [List(items), Str(sep)]) => {
             let mut out = String::new();
             for (i, item) in items.iter().enumerate() {
                 let Str(s) = item else {
@@ -40,18 +43,18 @@ pub fn call(name: &str, args: Vec<Const>, span: Span) -> Result<(Const, u64), No
             }
             Str(out)
         }
-        ("contains", [Str(s), Str(part)]) => Bool(s.contains(part.as_str())),
-        ("contains", [List(items), x]) => {
+        (F::Contains, [Str(s), Str(part)]) => Bool(s.contains(part.as_str())),
+        (F::Contains, [List(items), x]) => {
             let mut found = false;
             for item in items {
                 found |= equal(item, x).ok_or_else(runtime)?;
             }
             Bool(found)
         }
-        ("contains", [Record(fields), Str(k)]) => Bool(fields.iter().any(|(name, _)| name == k)),
-        ("starts_with", [Str(s), Str(p)]) => Bool(s.starts_with(p.as_str())),
-        ("ends_with", [Str(s), Str(p)]) => Bool(s.ends_with(p.as_str())),
-        ("replace", [Str(s), Str(from), Str(to)]) => {
+        (F::Contains, [Record(fields), Str(k)]) => Bool(fields.iter().any(|(name, _)| name == k)),
+        (F::StartsWith, [Str(s), Str(p)]) => Bool(s.starts_with(p.as_str())),
+        (F::EndsWith, [Str(s), Str(p)]) => Bool(s.ends_with(p.as_str())),
+        (F::Replace, [Str(s), Str(from), Str(to)]) => {
             let count = if from.is_empty() {
                 s.chars().count() + 1
             } else {
@@ -64,40 +67,40 @@ pub fn call(name: &str, args: Vec<Const>, span: Span) -> Result<(Const, u64), No
             }
             Str(s.replace(from.as_str(), to))
         }
-        ("keys", [Record(fields)]) => List(sorted(fields).map(|(k, _)| Str(k.clone())).collect()),
-        ("values", [Record(fields)]) => List(sorted(fields).map(|(_, v)| v.clone()).collect()),
-        ("range", [Int(end)]) => range(0, *end, span)?,
-        ("range", [Int(start), Int(end)]) => range(*start, *end, span)?,
-        ("min" | "max", [List(items)]) => extreme(name, items, span)?,
-        ("min" | "max", [a, b]) => extreme(name, &[a.clone(), b.clone()], span)?,
-        ("sum", [List(items)]) => sum(items, span)?,
-        ("abs", [Int(i)]) => Int(i
+        (F::Keys, [Record(fields)]) => List(sorted(fields).map(|(k, _)| Str(k.clone())).collect()),
+        (F::Values, [Record(fields)]) => List(sorted(fields).map(|(_, v)| v.clone()).collect()),
+        (F::Range, [Int(end)]) => range(0, *end, span)?,
+        (F::Range, [Int(start), Int(end)]) => range(*start, *end, span)?,
+        (F::Min | F::Max, [List(items)]) => extreme(name, items, span)?,
+        (F::Min | F::Max, [a, b]) => extreme(name, &[a.clone(), b.clone()], span)?,
+        (F::Sum, [List(items)]) => sum(items, span)?,
+        (F::Abs, [Int(i)]) => Int(i
             .checked_abs()
             .ok_or_else(|| fail(span, Cause::Overflow(format!("abs({i})"))))?),
-        ("abs", [Float(f)]) => Float(f.abs()),
-        ("round", [Int(i)]) => Int(*i),
-        ("round", [Float(f)]) => {
+        (F::Abs, [Float(f)]) => Float(f.abs()),
+        (F::Round, [Int(i)]) => Int(*i),
+        (F::Round, [Float(f)]) => {
             let r = f.round();
             if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
                 return Err(fail(span, Cause::Overflow(format!("round({f})"))));
             }
             Int(r as i64)
         }
-        ("to_string", [x]) => Str(match x {
+        (F::ToString, [x]) => Str(match x {
             Str(s) => s.clone(),
             None => "none".to_string(),
             other => other.to_json().ok_or_else(runtime)?.to_string(),
         }),
-        ("to_json", [x]) => Str(x.to_json().ok_or_else(runtime)?.to_string()),
-        ("parse_int", [Str(s)]) => s.trim().parse::<i64>().map_or(None, Int),
-        ("parse_float", [Str(s)]) => match s.trim().parse::<f64>() {
+        (F::ToJson, [x]) => Str(x.to_json().ok_or_else(runtime)?.to_string()),
+        (F::ParseInt, [Str(s)]) => s.trim().parse::<i64>().map_or(None, Int),
+        (F::ParseFloat, [Str(s)]) => match s.trim().parse::<f64>() {
             Ok(f) if f.is_finite() => Float(f),
             _ => None,
         },
-        ("parse_json", [Str(s)]) => {
+        (F::ParseJson, [Str(s)]) => {
             from_json(serde_json::from_str::<Value>(s).unwrap_or_default()).ok_or_else(runtime)?
         }
-        ("min" | "max" | "sum", [_]) => return Err(invalid(format!("`{name}` of a non-list"))),
+        (F::Min | F::Max | F::Sum, [_]) => return Err(invalid(format!("`{name}` of a non-list"))),
         _ => return Err(runtime()),
     };
     let units = match &value {

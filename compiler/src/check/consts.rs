@@ -4,12 +4,12 @@
 //! runs every constant of a file and compares.
 
 use super::const_calls::call;
-use super::expr::FUNCTIONS;
 use super::scope::{DefKind, ItemRef, Resolved, resolve_path};
 use crate::db::{Db, SourceFile};
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind, FieldInit, ItemKind, StrPart, UnaryOp};
+use hive_plan::Function;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -261,11 +261,13 @@ impl<'db> Evaluator<'db> {
                 }
             }
             ExprKind::Call(c) => {
-                let name = c.callee.text();
-                if name == "env" {
+                let Some(function) = Function::written(&c.callee.text()) else {
+                    return Err(runtime());
+                };
+                if !function.builtin().in_constants {
                     return Err(fail(span, Cause::Env));
                 }
-                if !FUNCTIONS.contains(&name.as_str()) || c.args.iter().any(|a| a.name.is_some()) {
+                if c.args.iter().any(|a| a.name.is_some()) {
                     return Err(runtime());
                 }
                 let args = c
@@ -273,7 +275,7 @@ impl<'db> Evaluator<'db> {
                     .iter()
                     .map(|a| self.eval(file, &a.value))
                     .collect::<Result<Vec<_>, _>>()?;
-                let (value, units) = call(&name, args, span)?;
+                let (value, units) = call(function, args, span)?;
                 self.spend(span, units)?;
                 value
             }

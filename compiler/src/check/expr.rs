@@ -5,12 +5,13 @@ use super::types::{Ty, assignable, field_names, field_type, resolve_type};
 use super::workflow::ExprTypes;
 use crate::codes::Code;
 use crate::db::{Db, Loc, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{
     BinaryOp, Call, Expr, ExprKind, FieldInit, ItemKind, Path, StrPart, UnaryOp,
 };
+use hive_plan::Function;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -79,33 +80,12 @@ impl Locals {
     }
 }
 
-/// The pure functions of the standard library, for suggestions.
-pub const FUNCTIONS: &[&str] = &[
-    "len",
-    "upper",
-    "lower",
-    "trim",
-    "split",
-    "join",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "replace",
-    "keys",
-    "values",
-    "range",
-    "min",
-    "max",
-    "sum",
-    "abs",
-    "round",
-    "to_string",
-    "parse_int",
-    "parse_float",
-    "parse_json",
-    "to_json",
-    "env",
-];
+/// The names of the pure functions a `.hive` file may call, for suggestions.
+pub fn function_names() -> Arc<[String]> {
+    Function::all_written()
+        .map(|f| f.name().to_string())
+        .collect()
+}
 
 /// Checks expressions of one item.
 pub struct ExprCx<'a> {
@@ -430,14 +410,13 @@ impl<'a> ExprCx<'a> {
             Some(t) => t,
             None => {
                 let names = field_names(self.db, ty);
-                let suggestion = closest(name, names.iter().map(String::as_str));
                 let d = Diagnostic::new(
                     Code::UnknownField,
                     self.loc(span),
                     format!("`{ty}` has no field `{name}`"),
                     "unknown field",
                 )
-                .with_help_opt(suggestion.map(|s| format!("did you mean `{s}`?")));
+                .with_did_you_mean(name, names.iter().map(String::as_str));
                 report(self.db, d);
                 Ty::Error
             }
@@ -489,7 +468,6 @@ impl<'a> ExprCx<'a> {
                 }
                 None => {
                     self.infer(&f.value);
-                    let suggestion = closest(&f.name.text, decl.iter().map(|d| d.name.as_str()));
                     report(
                         self.db,
                         Diagnostic::new(
@@ -498,7 +476,7 @@ impl<'a> ExprCx<'a> {
                             format!("`{}` has no field `{}`", r.name, f.name.text),
                             "unknown field",
                         )
-                        .with_help_opt(suggestion.map(|s| format!("did you mean `{s}`?"))),
+                        .with_did_you_mean(&f.name.text, decl.iter().map(|d| d.name.as_str())),
                     );
                 }
             }
@@ -619,7 +597,7 @@ impl<'a> ExprCx<'a> {
     /// A call inside an expression: only the standard functions are allowed here.
     fn call(&mut self, call: &Call) -> Ty {
         let name = call.callee.text();
-        if !FUNCTIONS.contains(&name.as_str()) {
+        let Some(function) = Function::written(&name) else {
             for a in &call.args {
                 self.infer(&a.value);
             }
@@ -651,11 +629,11 @@ impl<'a> ExprCx<'a> {
                     self.loc(call.callee.span),
                     &name,
                     "function",
-                    vec![FUNCTIONS.iter().map(|s| s.to_string()).collect()],
+                    vec![function_names()],
                 ),
             }
             return Ty::Error;
-        }
+        };
         if let Some(named) = call.args.iter().find_map(|a| a.name.as_ref()) {
             report(
                 self.db,
@@ -670,7 +648,7 @@ impl<'a> ExprCx<'a> {
         }
         let args: Vec<Ty> = call.args.iter().map(|a| self.infer(&a.value)).collect();
         let spans: Vec<Span> = call.args.iter().map(|a| a.value.span).collect();
-        super::functions::check_function(self, &name, &args, &spans, call.span)
+        super::functions::check_function(self, function, &args, &spans, call.span)
     }
 
     /// Reports a wrong number of arguments to a standard function.

@@ -1,20 +1,25 @@
-//! Signatures of the standard library's pure functions.
+//! The types of the standard library's pure functions; their names and arities are the
+//! plan's table ([`hive_plan::Builtin`]).
 
 use super::expr::ExprCx;
 use super::types::Ty;
 use crate::syntax::Span;
+use hive_plan::Function;
 
-/// Checks a call of standard function `name` (known to exist) and returns its type.
-pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], call: Span) -> Ty {
-    let n = args.len();
+/// Checks a call of standard function `f` and returns its type.
+pub fn check_function(cx: &mut ExprCx, f: Function, args: &[Ty], spans: &[Span], call: Span) -> Ty {
+    let (name, n) = (f.name(), args.len());
     let want = |cx: &mut ExprCx, i: usize, ty: &Ty| {
         if let (Some(found), Some(span)) = (args.get(i), spans.get(i)) {
             cx.expect(*span, found, ty, &format!("argument {} of `{name}`", i + 1));
         }
     };
-    let arity = |cx: &mut ExprCx, expected: &str, ok: bool| {
+    // Whether the number of arguments is right, reported when it is not.
+    let arity = |cx: &mut ExprCx| {
+        let arity = f.builtin().arity;
+        let ok = arity.allows(n);
         if !ok {
-            cx.arity(name, expected, n, call);
+            cx.arity(name, &arity.describe(), n, call);
         }
         ok
     };
@@ -23,9 +28,9 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
         Some(Ty::Json) => Ty::Json,
         _ => Ty::Error,
     };
-    match name {
-        "len" => {
-            if arity(cx, "1 argument", n == 1)
+    match f {
+        Function::Len => {
+            if arity(cx)
                 && !matches!(
                     args[0],
                     Ty::Str | Ty::List(_) | Ty::Map(_) | Ty::Json | Ty::Error
@@ -35,25 +40,25 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
             }
             Ty::Int
         }
-        "upper" | "lower" | "trim" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Upper | Function::Lower | Function::Trim => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             Ty::Str
         }
-        "split" => {
-            arity(cx, "2 arguments", n == 2);
+        Function::Split => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             want(cx, 1, &Ty::Str);
             Ty::List(Box::new(Ty::Str))
         }
-        "join" => {
-            arity(cx, "2 arguments", n == 2);
+        Function::Join => {
+            arity(cx);
             want(cx, 0, &Ty::List(Box::new(Ty::Str)));
             want(cx, 1, &Ty::Str);
             Ty::Str
         }
-        "contains" => {
-            if arity(cx, "2 arguments", n == 2) {
+        Function::Contains => {
+            if arity(cx) {
                 match &args[0] {
                     Ty::List(e) => {
                         let e = (**e).clone();
@@ -68,21 +73,21 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
             }
             Ty::Bool
         }
-        "starts_with" | "ends_with" => {
-            arity(cx, "2 arguments", n == 2);
+        Function::StartsWith | Function::EndsWith => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             want(cx, 1, &Ty::Str);
             Ty::Bool
         }
-        "replace" => {
-            arity(cx, "3 arguments", n == 3);
+        Function::Replace => {
+            arity(cx);
             for i in 0..3 {
                 want(cx, i, &Ty::Str);
             }
             Ty::Str
         }
-        "keys" | "values" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Keys | Function::Values => {
+            arity(cx);
             let v = match args.first() {
                 Some(Ty::Map(v)) => (**v).clone(),
                 Some(Ty::Json | Ty::Error) | None => Ty::Json,
@@ -91,20 +96,20 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
                     Ty::Error
                 }
             };
-            if name == "keys" {
+            if f == Function::Keys {
                 Ty::List(Box::new(Ty::Str))
             } else {
                 Ty::List(Box::new(v))
             }
         }
-        "range" => {
-            arity(cx, "1 or 2 arguments", n == 1 || n == 2);
+        Function::Range => {
+            arity(cx);
             for i in 0..n {
                 want(cx, i, &Ty::Int);
             }
             Ty::List(Box::new(Ty::Int))
         }
-        "min" | "max" => {
+        Function::Min | Function::Max => {
             if n == 1 {
                 let e = elem(args.first());
                 if !e.is_numeric() && !matches!(e, Ty::Duration | Ty::Size) {
@@ -112,52 +117,53 @@ pub fn check_function(cx: &mut ExprCx, name: &str, args: &[Ty], spans: &[Span], 
                 }
                 e
             } else {
-                arity(cx, "1 list or 2 arguments", n == 2);
+                arity(cx);
                 numeric_result(cx, args, spans, name)
             }
         }
-        "sum" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Sum => {
+            arity(cx);
             let e = elem(args.first());
             if !e.is_numeric() && !matches!(e, Ty::Duration | Ty::Size) {
                 want(cx, 0, &Ty::List(Box::new(Ty::Float)));
             }
             e
         }
-        "abs" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Abs => {
+            arity(cx);
             numeric_result(cx, args, spans, name)
         }
-        "round" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Round => {
+            arity(cx);
             want(cx, 0, &Ty::Float);
             Ty::Int
         }
-        "to_string" | "to_json" => {
-            arity(cx, "1 argument", n == 1);
+        Function::ToString | Function::ToJson => {
+            arity(cx);
             Ty::Str
         }
-        "parse_int" => {
-            arity(cx, "1 argument", n == 1);
+        Function::ParseInt => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             Ty::Int.optional()
         }
-        "parse_float" => {
-            arity(cx, "1 argument", n == 1);
+        Function::ParseFloat => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             Ty::Float.optional()
         }
-        "parse_json" => {
-            arity(cx, "1 argument", n == 1);
+        Function::ParseJson => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             Ty::Json
         }
-        "env" => {
-            arity(cx, "1 argument", n == 1);
+        Function::Env => {
+            arity(cx);
             want(cx, 0, &Ty::Str);
             Ty::Str
         }
-        _ => Ty::Error,
+        // Made by the lowering, never written.
+        Function::DurationText | Function::SizeText => Ty::Str,
     }
 }
 

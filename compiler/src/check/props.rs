@@ -5,7 +5,7 @@ use super::consts::{Const, eval};
 use super::scope::ItemRef;
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::syntax::Span;
 use crate::syntax::ast::{Expr, ExprKind, Property};
 use std::collections::BTreeMap;
@@ -155,18 +155,6 @@ pub const STEP: &[PropSpec] = &[
     ),
 ];
 
-/// The strategies pools and routes may name.
-pub const STRATEGIES: &[&str] = &[
-    "round_robin",
-    "least_busy",
-    "weighted",
-    "resource_aware",
-    "performance",
-    "random",
-    "hash",
-    "auction",
-];
-
 /// The priority levels, highest first.
 pub const PRIORITIES: &[&str] = &["critical", "urgent", "high", "normal", "low"];
 
@@ -192,10 +180,8 @@ pub fn index<'p>(
                     format!("{block} has no property `{key}`"),
                     "unknown property",
                 )
-                .with_help(match did_you_mean(key, names.iter().copied()) {
-                    Some(s) => s,
-                    None => format!("allowed here: {}", names.join(", ")),
-                }),
+                .with_did_you_mean(key, names.iter().copied())
+                .or_help(format!("allowed here: {}", names.join(", "))),
             );
             continue;
         }
@@ -376,7 +362,7 @@ impl Values<'_> {
                 format!("`{text}` is not a valid `{what}`"),
                 format!("expected one of {}", allowed.join(", ")),
             )
-            .with_help_opt(did_you_mean(&text, allowed.iter().copied())),
+            .with_did_you_mean(&text, allowed.iter().copied()),
         );
         None
     }
@@ -410,12 +396,8 @@ impl Values<'_> {
                         format!("`{what}` has no key `{}`", f.name.text),
                         "unknown key",
                     )
-                    .with_help(
-                        match did_you_mean(&f.name.text, keys.iter().copied()) {
-                            Some(s) => s,
-                            None => format!("allowed keys: {}", keys.join(", ")),
-                        },
-                    ),
+                    .with_did_you_mean(&f.name.text, keys.iter().copied())
+                    .or_help(format!("allowed keys: {}", keys.join(", "))),
                 );
             }
         }

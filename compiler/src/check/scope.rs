@@ -4,7 +4,7 @@ use crate::codes::Code;
 use crate::db::{Db, ImportTarget, Loc, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::{item, item_heads, parse};
-use crate::syntax::ast::{ItemKind, Path};
+use crate::syntax::ast::{ItemKeyword, ItemKind, Path};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -84,20 +84,20 @@ impl DefKind {
         a(self.word())
     }
 
-    /// The kind an item keyword declares.
-    pub fn of(keyword: &str) -> Option<DefKind> {
+    /// The kind an item keyword declares; a route declares no name.
+    pub fn of(keyword: ItemKeyword) -> Option<DefKind> {
         Some(match keyword {
-            "const" => DefKind::Const,
-            "type" => DefKind::Type,
-            "enum" => DefKind::Enum,
-            "capability" => DefKind::Capability,
-            "agent" => DefKind::Agent,
-            "pool" => DefKind::Pool,
-            "workflow" => DefKind::Workflow,
-            "import" => DefKind::Module,
-            "state" => DefKind::State,
-            "topic" => DefKind::Topic,
-            _ => return None,
+            ItemKeyword::Const => DefKind::Const,
+            ItemKeyword::Type => DefKind::Type,
+            ItemKeyword::Enum => DefKind::Enum,
+            ItemKeyword::Capability => DefKind::Capability,
+            ItemKeyword::Agent => DefKind::Agent,
+            ItemKeyword::Pool => DefKind::Pool,
+            ItemKeyword::Workflow => DefKind::Workflow,
+            ItemKeyword::Import => DefKind::Module,
+            ItemKeyword::State => DefKind::State,
+            ItemKeyword::Topic => DefKind::Topic,
+            ItemKeyword::Route => return None,
         })
     }
 }
@@ -162,7 +162,7 @@ fn own_defs(db: &dyn Db, file: SourceFile) -> impl Iterator<Item = (&String, Def
         .iter()
         .enumerate()
         .filter_map(move |(index, (keyword, name))| {
-            let (kind, name) = (DefKind::of(keyword)?, name.as_ref()?);
+            let (kind, name) = (DefKind::of(*keyword)?, name.as_ref()?);
             let item = ItemRef {
                 file,
                 index: index as u32,
@@ -188,7 +188,7 @@ pub fn own_names(db: &dyn Db, file: SourceFile) -> BTreeMap<String, Def> {
 pub fn import_target(db: &dyn Db, import: ItemRef) -> Option<SourceFile> {
     let position = item_heads(db, import.file)[..import.index as usize]
         .iter()
-        .filter(|(k, _)| *k == "import")
+        .filter(|(k, _)| *k == ItemKeyword::Import)
         .count();
     match import.file.imports(db).get(position) {
         Some(ImportTarget::File(f)) => Some(*f),
@@ -220,7 +220,9 @@ pub fn scope(db: &dyn Db, file: SourceFile) -> Scope {
     // Then what unaliased imports and the standard library bring in; a clash with an own item
     // is reported once, at the own item.
     let mut imported: Vec<SourceFile> = Vec::new();
-    let imports = item_heads(db, file).iter().filter(|(k, _)| *k == "import");
+    let imports = item_heads(db, file)
+        .iter()
+        .filter(|(k, _)| *k == ItemKeyword::Import);
     for ((_, alias), target) in imports.zip(file.imports(db)) {
         if let (None, ImportTarget::File(target)) = (alias, target) {
             imported.push(*target);
@@ -458,27 +460,17 @@ pub fn resolve_named(
         return Some(def.item);
     }
     let kinds = [kind];
-    let names: Vec<&str> = sc.names_of(&kinds).collect();
-    match crate::diagnostic::closest(&name.text, names.iter().copied()) {
-        Some(near) => report(
-            db,
-            Diagnostic::new(
-                code,
-                owner.loc(name.span),
-                format!("unknown {what} `{}`", name.text),
-                format!("no {what} of this name"),
-            )
-            .with_help(format!("did you mean `{near}`?"))
-            .with_fix(owner.loc(name.span), near),
-        ),
-        None => unknown(
-            db,
-            code,
-            owner.loc(name.span),
-            &name.text,
-            what,
-            sc.suggestible(&[kind]),
-        ),
+    let d = Diagnostic::new(
+        code,
+        owner.loc(name.span),
+        format!("unknown {what} `{}`", name.text),
+        format!("no {what} of this name"),
+    )
+    .with_did_you_mean(&name.text, sc.names_of(&kinds));
+    if d.fix.is_some() {
+        report(db, d);
+    } else {
+        unknown(db, code, d.at, &name.text, what, sc.suggestible(&kinds));
     }
     None
 }

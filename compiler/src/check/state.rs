@@ -10,7 +10,7 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
-use crate::syntax::ast::{ItemKind, Name};
+use crate::syntax::ast::{ItemKeyword, ItemKind, Name};
 use hive_plan::{Conflict, Policy, Reducer};
 use std::collections::BTreeMap;
 
@@ -261,14 +261,14 @@ pub fn check_states(db: &dyn Db, file: SourceFile) {
     let heads = crate::queries::item_heads(db, file);
     for (index, (keyword, _)) in heads.iter().enumerate() {
         let index = index as u32;
-        match *keyword {
-            "state" => {
+        match keyword {
+            ItemKeyword::State => {
                 state_decl(db, file, index);
             }
-            "capability" => {
+            ItemKeyword::Capability => {
                 capability_access(db, file, index);
             }
-            "workflow" => {
+            ItemKeyword::Workflow => {
                 super::races::check_races(db, file, index);
             }
             _ => {}

@@ -10,7 +10,9 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
-use crate::syntax::ast::{Call, Expr, ExprKind, ItemKind, Name, Property, Step, TopicOp};
+use crate::syntax::ast::{
+    Call, Expr, ExprKind, ItemKeyword, ItemKind, Name, Property, Step, TopicOp,
+};
 
 /// Properties of `topic` items.
 pub const TOPIC: &[PropSpec] = &[
@@ -298,7 +300,7 @@ pub fn check_wait(cx: &ExprCx, step: &Step, op: TopicOp, workflow_timeout: Optio
 pub fn check_topics(db: &dyn Db, file: SourceFile) {
     let heads = crate::queries::item_heads(db, file);
     for (index, (keyword, _)) in heads.iter().enumerate() {
-        if *keyword == "topic" {
+        if *keyword == ItemKeyword::Topic {
             topic_decl(db, file, index as u32);
         }
     }

@@ -6,6 +6,7 @@ use crate::codes::Code;
 use crate::db::{Db, Used, Workspace, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::{check_file, item_heads, parse};
+use crate::syntax::ast::ItemKeyword;
 use std::collections::BTreeSet;
 
 /// Records that `r` is used (from inside a query).
@@ -33,12 +34,21 @@ pub fn check_unused(db: &dyn Db, ws: Workspace) {
         let heads = item_heads(db, *f);
         // Libraries (no workflows) exist to be imported; a file with syntax errors may use
         // an item from the part that did not parse.
-        if !heads.iter().any(|(k, _)| *k == "workflow") || !parse(db, *f).diagnostics.is_empty() {
+        if !heads.iter().any(|(k, _)| *k == ItemKeyword::Workflow)
+            || !parse(db, *f).diagnostics.is_empty()
+        {
             continue;
         }
         let names = scope(db, *f);
         for (i, (keyword, _)) in heads.iter().enumerate() {
-            if !matches!(*keyword, "type" | "enum" | "capability" | "agent" | "pool") {
+            if !matches!(
+                keyword,
+                ItemKeyword::Type
+                    | ItemKeyword::Enum
+                    | ItemKeyword::Capability
+                    | ItemKeyword::Agent
+                    | ItemKeyword::Pool
+            ) {
                 continue;
             }
             let r = ItemRef {

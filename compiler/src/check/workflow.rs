@@ -8,7 +8,7 @@ use super::scope::{DefKind, ItemRef, Resolved, resolve_path, scope, unknown_name
 use super::types::Ty;
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, ExprId, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
@@ -389,7 +389,7 @@ fn resolve_callee(
         }
         _ => {
             let text = path.text();
-            if super::expr::FUNCTIONS.contains(&text.as_str()) {
+            if hive_plan::Function::written(&text).is_some() {
                 report(
                     db,
                     Diagnostic::new(
@@ -725,7 +725,6 @@ fn after(
                         match step_index.get(name.as_str()) {
                             Some(i) => checked.deps.push((*i, e.span)),
                             None => {
-                                let suggestion = closest(name, step_index.keys().copied());
                                 report(
                                     db,
                                     Diagnostic::new(
@@ -734,9 +733,7 @@ fn after(
                                         format!("unknown step `{name}`"),
                                         "no step of this name",
                                     )
-                                    .with_help_opt(
-                                        suggestion.map(|s| format!("did you mean `{s}`?")),
-                                    ),
+                                    .with_did_you_mean(name, step_index.keys().copied()),
                                 );
                             }
                         }
@@ -798,7 +795,6 @@ fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
             }
             None => {
                 cx.infer(&a.value);
-                let suggestion = closest(&name.text, sig.params.iter().map(|p| p.name.as_str()));
                 let params = sig
                     .params
                     .iter()
@@ -813,10 +809,8 @@ fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
                         format!("`{}` has no parameter `{}`", sig.name, name.text),
                         "unknown argument",
                     )
-                    .with_help(match suggestion {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("its parameters are: {params}"),
-                    }),
+                    .with_did_you_mean(&name.text, sig.params.iter().map(|p| p.name.as_str()))
+                    .or_help(format!("its parameters are: {params}")),
                 );
             }
         }

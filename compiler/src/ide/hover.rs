@@ -100,7 +100,7 @@ fn item_text(db: &dyn Db, r: ItemRef) -> Option<String> {
     let base = *parse(db, r.file).offsets.get(r.index as usize)? as usize;
     let full = r.file.text(db).get(base..base + it.span.end as usize)?;
     // Skip the doc lines: the text from the keyword on.
-    let start = full.find(it.keyword()).unwrap_or(0);
+    let start = full.find(it.kind.keyword().as_str()).unwrap_or(0);
     let mut shown = match &it.kind {
         ItemKind::Workflow(wf) => full.get(start..wf.header.end as usize).unwrap_or(full),
         _ => &full[start..],

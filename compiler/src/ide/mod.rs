@@ -1,12 +1,12 @@
 //! What an editor asks of the compiler: names at a place, their definitions and uses, hover
-//! text, completions, the outline and quick fixes. Every answer is read from the same salsa
-//! queries `hivec check` runs; nothing here checks anything again.
+//! text, completions and the outline (quick fixes are the fixes diagnostics carry). Every
+//! answer is read from the same salsa queries `hivec check` runs; nothing here checks anything
+//! again.
 //!
 //! Invariant: spans going out are file-relative byte ranges; converting them to an editor's
 //! lines and columns is the language server's business.
 
 pub mod complete;
-pub mod fixes;
 pub mod host;
 pub mod hover;
 pub mod navigate;

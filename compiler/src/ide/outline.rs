@@ -4,21 +4,50 @@ use super::symbols::{Symbol, item_symbols};
 use crate::db::{Db, SourceFile};
 use crate::queries::parse;
 use crate::syntax::Span;
-use crate::syntax::ast::ItemKind;
+use crate::syntax::ast::{ItemKeyword, ItemKind};
 
 /// One entry of the outline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The name shown.
     pub name: String,
-    /// The item keyword, or `field`, `value`, `parameter`, `step`.
-    pub kind: &'static str,
+    /// What it is.
+    pub kind: Part,
     /// The whole construct.
     pub span: Span,
     /// The name inside it.
     pub name_span: Span,
     /// Its parts.
     pub children: Vec<Entry>,
+}
+
+/// What an entry of the outline is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// An item, by its keyword.
+    Item(ItemKeyword),
+    /// A record's field.
+    Field,
+    /// An enum's value.
+    Value,
+    /// A parameter of a capability or workflow.
+    Parameter,
+    /// A workflow's step.
+    Step,
+}
+
+impl Part {
+    /// The word shown beside the entry: the item keyword, or `field`, `value`, `parameter`,
+    /// `step`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Part::Item(k) => k.as_str(),
+            Part::Field => "field",
+            Part::Value => "value",
+            Part::Parameter => "parameter",
+            Part::Step => "step",
+        }
+    }
 }
 
 /// The outline of `file`, in source order.
@@ -42,10 +71,10 @@ pub fn outline(db: &dyn Db, file: SourceFile) -> Vec<Entry> {
             .filter(|o| o.decl)
             .filter_map(|o| {
                 let (name, kind) = match (&o.symbol, &it.kind) {
-                    (Symbol::Member(_, n), ItemKind::Type(_)) => (n.clone(), "field"),
-                    (Symbol::Member(_, n), ItemKind::Enum(_)) => (n.clone(), "value"),
-                    (Symbol::Member(_, n), _) => (n.clone(), "parameter"),
-                    (Symbol::Step(_, n), _) => (n.clone(), "step"),
+                    (Symbol::Member(_, n), ItemKind::Type(_)) => (n.clone(), Part::Field),
+                    (Symbol::Member(_, n), ItemKind::Enum(_)) => (n.clone(), Part::Value),
+                    (Symbol::Member(_, n), _) => (n.clone(), Part::Parameter),
+                    (Symbol::Step(_, n), _) => (n.clone(), Part::Step),
                     _ => return None,
                 };
                 let span = step_span(&it.kind, &name, kind).unwrap_or(o.span);
@@ -60,7 +89,7 @@ pub fn outline(db: &dyn Db, file: SourceFile) -> Vec<Entry> {
             .collect();
         out.push(Entry {
             name,
-            kind: it.keyword(),
+            kind: Part::Item(it.kind.keyword()),
             span,
             name_span,
             children,
@@ -70,9 +99,9 @@ pub fn outline(db: &dyn Db, file: SourceFile) -> Vec<Entry> {
 }
 
 /// A step covers its whole declaration, not only its name.
-fn step_span(kind: &ItemKind, name: &str, what: &str) -> Option<Span> {
+fn step_span(kind: &ItemKind, name: &str, what: Part) -> Option<Span> {
     match (kind, what) {
-        (ItemKind::Workflow(wf), "step") => wf
+        (ItemKind::Workflow(wf), Part::Step) => wf
             .steps
             .iter()
             .find(|s| s.name.text == name)

@@ -146,7 +146,7 @@ impl<'a> Lower<'a> {
             },
             ExprKind::Call(call) => Expr::Call {
                 // Unknown functions are errors, and no plan is made from a file with errors.
-                function: Function::parse(&call.callee.text()).unwrap_or(Function::ToJson),
+                function: Function::written(&call.callee.text()).unwrap_or(Function::ToJson),
                 args: call.args.iter().map(|a| self.expr(&a.value)).collect(),
             },
             ExprKind::Unary(op, inner) => Expr::Unary {

@@ -4,6 +4,7 @@ use crate::check::graph::file_closure;
 use crate::check::scope::{DefKind, ItemRef};
 use crate::db::{Db, SourceFile};
 use crate::queries::item_heads;
+use crate::syntax::ast::ItemKeyword;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Item → plan key. Items keep their declared name; when two files of the closure declare the
@@ -22,7 +23,7 @@ impl Names {
         for file in file_closure(db, root) {
             for (index, (keyword, name)) in item_heads(db, *file).iter().enumerate() {
                 let Some(name) = name else { continue };
-                if matches!(*keyword, "import" | "route") {
+                if matches!(keyword, ItemKeyword::Import | ItemKeyword::Route) {
                     continue;
                 }
                 let key = if taken.insert(name.clone()) {

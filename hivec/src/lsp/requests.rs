@@ -11,7 +11,9 @@ use super::state::State;
 use hive_compiler::check::scope::DefKind;
 use hive_compiler::db::SourceFile;
 use hive_compiler::ide::complete::{self, Context, ItemKind};
-use hive_compiler::ide::{Target, hover, navigate, outline};
+use hive_compiler::ide::outline::{self, Part};
+use hive_compiler::ide::{Target, hover, navigate};
+use hive_compiler::syntax::ast::ItemKeyword;
 use lsp_server::{Request, Response};
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
@@ -246,22 +248,27 @@ fn kind_of(kind: ItemKind) -> CompletionItemKind {
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written out.
 fn symbol(e: &outline::Entry, lines: &Lines) -> DocumentSymbol {
     let kind = match e.kind {
-        "type" => SymbolKind::STRUCT,
-        "enum" => SymbolKind::ENUM,
-        "capability" => SymbolKind::INTERFACE,
-        "agent" | "pool" => SymbolKind::CLASS,
-        "workflow" => SymbolKind::FUNCTION,
-        "const" => SymbolKind::CONSTANT,
-        "import" => SymbolKind::MODULE,
-        "route" => SymbolKind::EVENT,
-        "field" => SymbolKind::FIELD,
-        "value" => SymbolKind::ENUM_MEMBER,
-        "parameter" => SymbolKind::VARIABLE,
-        _ => SymbolKind::METHOD,
+        Part::Item(k) => match k {
+            ItemKeyword::Type => SymbolKind::STRUCT,
+            ItemKeyword::Enum => SymbolKind::ENUM,
+            ItemKeyword::Capability => SymbolKind::INTERFACE,
+            ItemKeyword::Agent | ItemKeyword::Pool => SymbolKind::CLASS,
+            ItemKeyword::Workflow => SymbolKind::FUNCTION,
+            ItemKeyword::Const => SymbolKind::CONSTANT,
+            ItemKeyword::Import => SymbolKind::MODULE,
+            ItemKeyword::Route => SymbolKind::EVENT,
+            // As completion shows them.
+            ItemKeyword::State => SymbolKind::VARIABLE,
+            ItemKeyword::Topic => SymbolKind::EVENT,
+        },
+        Part::Field => SymbolKind::FIELD,
+        Part::Value => SymbolKind::ENUM_MEMBER,
+        Part::Parameter => SymbolKind::VARIABLE,
+        Part::Step => SymbolKind::METHOD,
     };
     DocumentSymbol {
         name: e.name.clone(),
-        detail: Some(e.kind.to_string()),
+        detail: Some(e.kind.word().to_string()),
         kind,
         tags: None,
         deprecated: None,

@@ -4,7 +4,6 @@
 use super::convert::{Lines, uri_of};
 use hive_compiler::db::{Loc, SourceFile};
 use hive_compiler::diagnostic::{Diagnostic, Severity};
-use hive_compiler::ide::fixes::did_you_mean_fix;
 use hive_compiler::ide::host::Host;
 use hive_compiler::workspace::normalize;
 use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Uri};
@@ -144,27 +143,19 @@ impl State {
                 })
             })
             .collect();
-        let mut data = None;
-        if let Some(help) = &d.help {
-            if let Some(location) = self.location(d.at.file, span, lines) {
-                related.push(DiagnosticRelatedInformation {
-                    location,
-                    message: format!("help: {help}"),
-                });
-            }
-            let written =
-                d.at.file
-                    .text(&self.host.db)
-                    .get(span.start as usize..span.end as usize)
-                    .unwrap_or_default();
-            data = did_you_mean_fix(written, help).map(|fix| serde_json::json!({ "fix": fix }));
-        }
-        // A fix of its own replaces its own range, which may be wider than the diagnostic's.
-        if let Some(fix) = &d.fix
-            && let Some(at) = self.location(fix.at.file, fix.at.absolute(&self.host.db), lines)
+        if let Some(help) = &d.help
+            && let Some(location) = self.location(d.at.file, span, lines)
         {
-            data = Some(serde_json::json!({ "fix": fix.replacement, "range": at.range }));
+            related.push(DiagnosticRelatedInformation {
+                location,
+                message: format!("help: {help}"),
+            });
         }
+        // The quick fix travels with the diagnostic: its range may differ from the diagnostic's.
+        let data = d.fix.as_ref().and_then(|fix| {
+            let at = self.location(fix.at.file, fix.at.absolute(&self.host.db), lines)?;
+            Some(serde_json::json!({ "fix": fix.replacement, "range": at.range }))
+        });
         lsp_types::Diagnostic {
             range,
             severity: Some(match d.severity() {

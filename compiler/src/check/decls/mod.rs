@@ -9,10 +9,10 @@ use super::scope::{DefKind, ItemRef, expect_item, scope};
 use super::types::{FieldTy, Ty, resolve_type};
 use crate::codes::Code;
 use crate::db::{Db, Loc, SourceFile, report};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::queries::{item, item_heads};
 use crate::syntax::Span;
-use crate::syntax::ast::{Block, ExprKind, Field, FloatBits, ItemKind, Property};
+use crate::syntax::ast::{Block, ExprKind, Field, FloatBits, ItemKeyword, ItemKind, Property};
 use std::collections::BTreeMap;
 
 // One file per kind of declaration.
@@ -53,36 +53,37 @@ pub fn decls(db: &dyn Db, file: SourceFile) -> Decls {
     for (i, (keyword, name)) in item_heads(db, file).iter().enumerate() {
         let i = i as u32;
         let r = ItemRef { file, index: i };
-        match *keyword {
-            "workflow" => {
+        match keyword {
+            ItemKeyword::Workflow => {
                 d.workflows.insert(i, name.clone().unwrap_or_default());
                 workflow_signature(db, file, i);
             }
-            "agent" => {
+            ItemKeyword::Agent => {
                 d.agents.push(i);
                 agent(db, file, i);
             }
-            "pool" => {
+            ItemKeyword::Pool => {
                 d.pools.push(i);
                 pool(db, file, i);
             }
-            "route" => {
+            ItemKeyword::Route => {
                 d.routes.push(i);
                 route(db, file, i);
             }
-            "type" => {
+            ItemKeyword::Type => {
                 d.others.push(i);
                 record_fields(db, r);
             }
-            "capability" => {
+            ItemKeyword::Capability => {
                 d.others.push(i);
                 capability_signature(db, file, i);
             }
-            "const" => {
+            ItemKeyword::Const => {
                 d.others.push(i);
                 check_const(db, file, i);
             }
-            _ => {}
+            // Checked where they are used (enums, states and topics) or by the scope (imports).
+            ItemKeyword::Import | ItemKeyword::Enum | ItemKeyword::State | ItemKeyword::Topic => {}
         }
     }
     d

@@ -87,7 +87,7 @@ pub fn pool(db: &dyn Db, file: SourceFile, index: u32) -> Option<PoolDecl> {
                                     ),
                                     "unknown agent",
                                 )
-                                .with_help_opt(did_you_mean(&path.text(), candidates)),
+                                .with_did_you_mean(&path.text(), candidates),
                             );
                         }
                     }

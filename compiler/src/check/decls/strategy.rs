@@ -1,6 +1,7 @@
 //! Balancing strategies of pools and routes, and their `hash` keys.
 
 use super::*;
+use hive_plan::StrategyKind;
 
 /// Checks a `hash` strategy's key of `owner` against the arguments (`input`) of a task.
 pub fn check_hash_key(db: &dyn Db, owner: ItemRef, key: &crate::syntax::ast::Expr, input: Ty) {
@@ -21,7 +22,7 @@ pub fn hash_key(properties: &[Property]) -> Option<&crate::syntax::ast::Expr> {
     let ExprKind::Call(c) = &p.value.kind else {
         return None;
     };
-    if c.callee.text() != "hash" {
+    if StrategyKind::parse(&c.callee.text()) != Some(StrategyKind::Hash) {
         return None;
     }
     c.args
@@ -72,14 +73,29 @@ pub fn strategy(
         }
         Some(s)
     };
-    match name.as_str() {
-        "round_robin" => no_args(Strategy::RoundRobin),
-        "least_busy" => no_args(Strategy::LeastBusy),
-        "weighted" => no_args(Strategy::Weighted),
-        "resource_aware" => no_args(Strategy::ResourceAware),
-        "performance" => no_args(Strategy::Performance),
-        "auction" => no_args(Strategy::Auction),
-        "random" => {
+    let Some(kind) = StrategyKind::parse(&name) else {
+        let names = StrategyKind::ALL.map(StrategyKind::name);
+        report(
+            db,
+            Diagnostic::new(
+                Code::UnknownStrategy,
+                owner.loc(span),
+                format!("unknown strategy `{name}`"),
+                "not a strategy",
+            )
+            .with_did_you_mean(&name, names)
+            .or_help(format!("strategies: {}", names.join(", "))),
+        );
+        return None;
+    };
+    match kind {
+        StrategyKind::RoundRobin => no_args(Strategy::RoundRobin),
+        StrategyKind::LeastBusy => no_args(Strategy::LeastBusy),
+        StrategyKind::Weighted => no_args(Strategy::Weighted),
+        StrategyKind::ResourceAware => no_args(Strategy::ResourceAware),
+        StrategyKind::Performance => no_args(Strategy::Performance),
+        StrategyKind::Auction => no_args(Strategy::Auction),
+        StrategyKind::Random => {
             let mut two_choices = false;
             for a in args {
                 match a.name.as_ref().map(|n| n.text.as_str()) {
@@ -100,7 +116,7 @@ pub fn strategy(
             }
             Some(Strategy::Random { two_choices })
         }
-        "hash" => {
+        StrategyKind::Hash => {
             let key = args
                 .iter()
                 .find(|a| a.name.as_ref().is_some_and(|n| n.text == "key"));
@@ -123,24 +139,6 @@ pub fn strategy(
                 ),
             }
             Some(Strategy::Hash { key: () })
-        }
-        _ => {
-            report(
-                db,
-                Diagnostic::new(
-                    Code::UnknownStrategy,
-                    owner.loc(span),
-                    format!("unknown strategy `{name}`"),
-                    "not a strategy",
-                )
-                .with_help(
-                    match did_you_mean(&name, props::STRATEGIES.iter().copied()) {
-                        Some(s) => s,
-                        None => format!("strategies: {}", props::STRATEGIES.join(", ")),
-                    },
-                ),
-            );
-            None
         }
     }
 }

@@ -10,12 +10,12 @@ pub use context::{Block, Context, Site, site};
 
 use super::symbols::{Symbol, at};
 use crate::check::decls::{callee_signature, enum_variants, record_fields};
-use crate::check::expr::FUNCTIONS;
-use crate::check::props::{PRIORITIES, STRATEGIES};
+use crate::check::props::PRIORITIES;
 use crate::check::scope::{Def, DefKind, own_names, scope};
 use crate::check::types::Ty;
 use crate::db::{Db, SourceFile};
 use crate::syntax::ITEM_KEYWORDS;
+use hive_plan::{Function, StrategyKind};
 
 /// What a completion inserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +113,10 @@ pub fn complete(db: &dyn Db, file: SourceFile, site: &Site) -> Vec<Completion> {
         }
         Context::Topic => items(&[DefKind::Topic], &mut out),
         Context::Value(key) => match key.as_str() {
-            "strategy" => words(STRATEGIES, &mut out),
+            "strategy" => out.extend(
+                StrategyKind::ALL
+                    .map(|s| Completion::new(s.name(), ItemKind::Keyword, Some(s.doc().into()))),
+            ),
             "priority" => words(PRIORITIES, &mut out),
             "backoff" => words(&["fixed", "linear", "exponential"], &mut out),
             "consensus" => words(&["majority", "unanimous", "quorum", "first"], &mut out),
@@ -158,11 +161,11 @@ fn names(db: &dyn Db, file: SourceFile, site: &Site, out: &mut Vec<Completion>) 
             Some(def.kind.word().into()),
         ));
     }
-    for f in FUNCTIONS {
+    for f in Function::all_written() {
         out.push(Completion::new(
-            *f,
+            f.name(),
             ItemKind::Function,
-            Some("function".into()),
+            Some(format!("{}: {}", f.signature(), f.builtin().doc)),
         ));
     }
     for w in ["true", "false", "none"] {
