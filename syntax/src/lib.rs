@@ -74,4 +74,7 @@ pub struct ParsedFile {
     /// Names that malformed items tried to declare (`agent x {` … broken): uses of them are
     /// not reported again as unknown.
     pub broken_names: Vec<String>,
+    /// The names malformed agents and routes mention: capabilities they may have been
+    /// meant to provide or route, which are not reported again as unprovided.
+    pub broken_mentions: Vec<String>,
 }

@@ -55,6 +55,7 @@ pub fn parse(text: &str) -> ParsedFile {
         out.offsets.extend(part.offsets);
         out.diagnostics.extend(part.diagnostics);
         out.broken_names.extend(part.broken_names);
+        out.broken_mentions.extend(part.broken_mentions);
     }
     out
 }
@@ -91,6 +92,7 @@ pub fn parse_reusing(
             out.offsets
                 .extend(part.offsets.iter().map(|o| o + range.start as u32));
             out.broken_names.extend(part.broken_names);
+            out.broken_mentions.extend(part.broken_mentions);
         } else if limits::check_nesting(&text[range.clone()]).is_some() {
             // Too deep to parse: reported for the whole file, as a whole parse does.
             return parse(text);
@@ -148,6 +150,7 @@ pub(super) fn parse_items(text: &str, range: std::ops::Range<usize>, out: &mut P
     let malformed = |out: &mut ParsedFile, region: std::ops::Range<usize>| {
         out.diagnostics.push(explain_junk(text, region.clone()));
         out.broken_names.extend(attempted_name(text, region.start));
+        out.broken_mentions.extend(deploy_mentions(&text[region]));
     };
     for pair in file.into_iter().flat_map(|f| f.into_inner()) {
         match pair.as_rule() {
@@ -198,6 +201,22 @@ fn attempted_name(text: &str, start: usize) -> Option<String> {
         return None;
     }
     words.find(|w| !w.is_empty()).map(str::to_string)
+}
+
+/// The names a malformed agent or route mentions (those of any other item, none).
+fn deploy_mentions(region: &str) -> Vec<String> {
+    let head = region
+        .lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with("//"));
+    if !head.is_some_and(|h| ["agent", "route"].iter().any(|k| split::starts_word(h, k))) {
+        return Vec::new();
+    }
+    region
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| crate::is_name(w))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether `text` holds only comments (doc comments included) and blank lines.

@@ -144,7 +144,7 @@ fn starts_item(line: &str) -> bool {
 }
 
 /// `text` starts with the word `word`: followed by a character that cannot be in a name.
-fn starts_word(text: &str, word: &str) -> bool {
+pub(super) fn starts_word(text: &str, word: &str) -> bool {
     text.strip_prefix(word)
         .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
 }

@@ -41,6 +41,26 @@ fn a_route_to_an_agent_that_lacks_the_capability_says_so() {
     assert!(out.contains("agent `a` does not provide `other`"), "{out}");
 }
 
+/// A capability that a malformed agent or route mentions is reported with that item alone,
+/// not again as provided by no agent (E0401), for a call and for a broadcast; a malformed
+/// item of another kind, or one that does not mention it, leaves E0401 in place.
+#[test]
+fn a_capability_of_a_malformed_agent_is_not_reported_as_unprovided_again() {
+    let calls = "capability review(x: int) -> int\n\n{broken}\nworkflow main() -> int {\n  step a = review(x: 1)\n  step b = review(x: 2) with { broadcast: true, on: [r] }\n  output a\n}\n";
+    for (broken, unprovided) in [
+        ("agent r {\n  provides: [review]\n  concurrency: 2\n", false),
+        ("pool p {\n  members: [review\n", true),
+        ("route review -> r {\n", false),
+        ("agent r {\n  provides: [other]\n", true),
+        ("type T {\n  review: int\n", true),
+    ] {
+        let source = calls.replace("{broken}", broken);
+        let out = render_check(&write("broken-provider", &source));
+        assert!(out.contains("never closed"), "{out}");
+        assert_eq!(out.contains("E0401"), unprovided, "{broken}: {out}");
+    }
+}
+
 /// A `for` over `range` of constants has a known length, so its tokens count once per
 /// element against the budget, as the same list written out does.
 #[test]

@@ -303,7 +303,9 @@ pub fn check_routing(
             return;
         }
         Err(Unreachable::Nothing) => {
-            if !routing_index(db, file).routes.contains_key(&capability) {
+            if !routing_index(db, file).routes.contains_key(&capability)
+                && !super::routing::maybe_provided(db, file, &cap)
+            {
                 report(
                     db,
                     Diagnostic::new(

@@ -45,6 +45,27 @@ pub fn deployment(db: &dyn Db, file: SourceFile) -> Deployment {
     d
 }
 
+/// The names that malformed agents and routes of `file`'s deployment mention.
+#[salsa::tracked(returns(ref))]
+pub fn broken_mentions(db: &dyn Db, file: SourceFile) -> std::collections::BTreeSet<String> {
+    file_closure(db, file)
+        .iter()
+        .flat_map(|f| {
+            crate::queries::parse(db, *f)
+                .broken_mentions
+                .iter()
+                .cloned()
+        })
+        .collect()
+}
+
+/// Whether `capability` is unprovided only perhaps: a malformed agent or route of `file`'s
+/// deployment mentions it, and was reported instead.
+pub fn maybe_provided(db: &dyn Db, file: SourceFile, capability: &str) -> bool {
+    let last = capability.rsplit('.').next().unwrap_or(capability);
+    broken_mentions(db, file).contains(last)
+}
+
 /// The agents of a target: the agent itself, or a pool's members.
 pub fn target_agents(db: &dyn Db, kind: DefKind, target: ItemRef) -> Vec<ItemRef> {
     match kind {
@@ -193,7 +214,7 @@ fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
             None => {
                 let (agents, routed) = candidates(db, file, capability);
                 if agents.is_empty() {
-                    if !routed {
+                    if !routed && !maybe_provided(db, file, &cap_name) {
                         report(
                             db,
                             Diagnostic::new(
