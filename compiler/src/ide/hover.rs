@@ -11,7 +11,7 @@ use crate::check::workflow::check_workflow;
 use crate::db::{Db, SourceFile};
 use crate::queries::{item, parse};
 use crate::syntax::Span;
-use crate::syntax::ast::{Expr, Item, ItemKind};
+use crate::syntax::ast::{Expr, ExprKind, Item, ItemKind};
 
 /// Markdown describing the name at `offset`, and the span it describes.
 pub fn hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, String)> {
@@ -65,9 +65,21 @@ fn expression(db: &dyn Db, file: SourceFile, offset: u32) -> Option<(Span, Strin
         0 | 1 => text,
         _ => format!("{} …", text.lines().next().unwrap_or_default().trim_end()),
     };
+    // A call of a built-in function says what the function is, from the one table of them.
+    let what = match &e.kind {
+        ExprKind::Call(call) if call.callee.segments.len() == 1 => {
+            hive_plan::Function::written(&call.callee.segments[0].text)
+                .map(|f| format!("built-in function `{}`: {}", f.signature(), f.builtin().doc))
+        }
+        _ => None,
+    };
     Some((
         span,
-        format!("{}\n\nexpression", code(&format!("{shown}: {ty}"))),
+        format!(
+            "{}\n\n{}",
+            code(&format!("{shown}: {ty}")),
+            what.as_deref().unwrap_or("expression")
+        ),
     ))
 }
 
@@ -278,6 +290,10 @@ mod tests {
         let (span, text) = hover_at("len(");
         assert_eq!(span, "len(xs)");
         assert!(text.contains(": int"), "{text}");
+        assert!(
+            text.contains("built-in function `len(x)`: the characters, elements or entries"),
+            "{text}"
+        );
         // A name inside is answered by the symbol index: a parameter, not an expression.
         let (span, text) = hover_at("xs)");
         assert_eq!(span, "xs");
