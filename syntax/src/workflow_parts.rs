@@ -21,18 +21,37 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
         return None;
     }
     let parts = split::steps(piece, PART_LEN);
-    let (first, rest) = parts.split_first()?;
-    let (tail, middle) = rest.split_last()?;
-    let (head, doc, start) = head(&piece[first.clone()])?;
-    let item_at = |r: &std::ops::Range<usize>| r.start as i64 - i64::from(start);
-    let mut built: Vec<Members> = middle
+    if parts.len() < 2 {
+        return None;
+    }
+    // Every part is parsed side by side, the first too: where the item starts is read from
+    // the text, and the first part's parse must agree.
+    let start = item_start(piece) as u32;
+    let last = parts.len() - 1;
+    let built: Vec<Part> = parts
         .par_iter()
-        .map(|r| members(&piece[r.clone()], Rule::workflow_part, item_at(r)).map(|(m, _)| m))
+        .enumerate()
+        .map(|(i, r)| {
+            let text = &piece[r.clone()];
+            match i {
+                0 => head(text, start),
+                _ if i == last => {
+                    members(text, Rule::workflow_tail, r.start as i64 - i64::from(start))
+                }
+                _ => members(text, Rule::workflow_part, r.start as i64 - i64::from(start)),
+            }
+        })
         .collect::<Option<_>>()?;
-    let (last, end) = members(&piece[tail.clone()], Rule::workflow_tail, item_at(tail))?;
-    built.push(last);
-    let mut wf = head;
-    Members::add_all_to(built, &mut wf);
+    let mut built = built.into_iter();
+    let first = built.next()?;
+    let (mut wf, doc) = first.head?;
+    let mut parts = vec![first.members];
+    let mut end = None;
+    for part in built {
+        parts.push(part.members);
+        end = part.end.or(end);
+    }
+    Members::add_all_to(parts, &mut wf);
     let mut item = Item {
         doc,
         kind: ItemKind::Workflow(wf),
@@ -42,30 +61,76 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
     Some((item, start))
 }
 
-/// The first part: the workflow's head and first members, its doc comment and where the
-/// item starts.
-fn head(text: &str) -> Option<(Workflow, Option<String>, u32)> {
+/// What one part gave: its members, and the workflow's head (first part) or end (last).
+struct Part {
+    members: Members,
+    head: Option<(Workflow, Option<String>)>,
+    end: Option<u32>,
+}
+
+/// Where the item starts in `piece`: past the blank lines and comments before it (a doc
+/// comment is the item's), as the grammar's `WHITESPACE` skips them.
+fn item_start(piece: &str) -> usize {
+    let b = piece.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && matches!(b[i], b' ' | b'\t'..=b'\r') {
+            i += 1;
+        }
+        let rest = &piece[i..];
+        if rest.starts_with("///") && !rest.starts_with("////") {
+            return i;
+        } else if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            let mut depth = 0usize;
+            while i < b.len() {
+                if b[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if b[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            return i;
+        }
+    }
+}
+
+/// The first part: the workflow's head and first members, and its doc comment. `start` is
+/// where [`item_start`] found the item; `None` if the parse puts it elsewhere.
+fn head(text: &str, start: u32) -> Option<Part> {
     let pair = HiveParser::parse(Rule::workflow_head, text).ok()?.next()?;
     let mut inner = pair.clone().into_inner();
     let docs_pair = inner.next()?;
-    let start = docs_pair.as_span().start() as u32;
+    if docs_pair.as_span().start() as u32 != start {
+        return None;
+    }
     let mut b = Builder::new(start);
     b.check_commas(inner.clone());
     let mut it = significant(inner);
-    let mut wf = b.workflow_head(&mut it);
-    let mut first = Members::default();
+    let wf = b.workflow_head(&mut it);
+    let mut members = Members::default();
     for member in it {
-        b.member(&mut first, member);
+        b.member(&mut members, member);
     }
-    first.add_to(&mut wf);
-    b.diagnostics
-        .is_empty()
-        .then(|| (wf, docs(docs_pair), start))
+    b.diagnostics.is_empty().then(|| Part {
+        members,
+        head: Some((wf, docs(docs_pair))),
+        end: None,
+    })
 }
 
 /// The members of a later part, whose text starts `offset` bytes into the item, and for the
 /// last part the item's end (after its closing brace).
-fn members(text: &str, rule: Rule, offset: i64) -> Option<(Members, Option<u32>)> {
+fn members(text: &str, rule: Rule, offset: i64) -> Option<Part> {
     let pair = HiveParser::parse(rule, text).ok()?.next()?;
     let mut b = Builder::part(offset);
     b.check_commas(pair.clone().into_inner());
@@ -77,7 +142,11 @@ fn members(text: &str, rule: Rule, offset: i64) -> Option<(Members, Option<u32>)
             _ => b.member(&mut found, member),
         }
     }
-    b.diagnostics.is_empty().then_some((found, end))
+    b.diagnostics.is_empty().then_some(Part {
+        members: found,
+        head: None,
+        end,
+    })
 }
 
 #[cfg(test)]
@@ -121,14 +190,19 @@ mod tests {
 
     #[test]
     fn a_long_workflow_in_parts_is_the_workflow_parsed_whole() {
-        let text = format!("agent a {{ x: 1 }}\n{}const k: int = 1\n", long(4_000, ""));
-        let start = text.find("// head").unwrap();
-        let end = text.find("const k").unwrap();
-        assert!(super::parse(&text[start..end]).is_some(), "parsed in parts");
-        let parsed = crate::parse(&text);
-        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        assert_eq!(parsed, whole(&text));
-        assert_eq!(parsed.items.len(), 3);
+        for before in ["", "\n/* a /* nested */ comment */\n//// not a doc\n\n"] {
+            let text = format!(
+                "agent a {{ x: 1 }}\n{before}{}const k: int = 1\n",
+                long(4_000, "")
+            );
+            let start = text.find("agent a").unwrap() + "agent a { x: 1 }\n".len();
+            let end = text.find("const k").unwrap();
+            assert!(super::parse(&text[start..end]).is_some(), "parsed in parts");
+            let parsed = crate::parse(&text);
+            assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+            assert_eq!(parsed, whole(&text));
+            assert_eq!(parsed.items.len(), 3);
+        }
     }
 
     #[test]
