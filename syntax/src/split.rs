@@ -4,6 +4,9 @@
 //! outside brackets, strings and block comments, moved up over the doc comments, comments
 //! and blank lines right above it (they belong to that item). Unbalanced brackets only remove
 //! cuts, so a malformed file is parsed as fewer, larger pieces, never differently.
+//!
+//! A long workflow is cut the same way one level down: before a line inside its braces that
+//! begins with `step` (see `workflow_parts.rs`).
 
 /// The keywords that begin items.
 pub const ITEM_KEYWORDS: &[&str] = &super::ast::ItemKeyword::WORDS;
@@ -43,8 +46,8 @@ pub(super) fn steps(item: &str, min_len: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// Every line start after the first byte at bracket depth `depth`, outside strings and
-/// comments, where a line `starts` a construct, moved up over the comment and blank lines
+/// Every line start after the first byte at bracket depth `depth_of_cut`, outside strings
+/// and comments, where a line `starts` a construct, moved up over the comment and blank lines
 /// right above it (they belong to what follows).
 fn cuts(text: &str, depth_of_cut: usize, starts: impl Fn(&str) -> bool) -> Vec<usize> {
     let bytes = text.as_bytes();
