@@ -279,6 +279,17 @@ fn every_did_you_mean_is_a_fix_writing_the_name_meant() {
             let fix = d.fix.as_ref().unwrap_or_else(|| panic!("no fix: {d:?}"));
             assert_eq!(fix.replacement, name, "{d:?}");
             assert_eq!(fix.at, d.at, "{d:?}");
+            // The fix replaces the name written, and nothing around it.
+            let span = fix.at.absolute(&db);
+            let written = &d.at.file.text(&db)[span.start as usize..span.end as usize];
+            assert!(
+                written != name
+                    && !written.is_empty()
+                    && written
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
+                "the fix replaces {written:?}: {d:?}"
+            );
             if d.at.file.path(&db) == path {
                 suggested.insert(path.clone());
             }
