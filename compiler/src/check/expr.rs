@@ -12,7 +12,7 @@ use crate::syntax::ast::{
     BinaryOp, Call, Expr, ExprKind, FieldInit, ItemKind, Path, StrPart, UnaryOp,
 };
 use hive_plan::Function;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// What a local name is.
@@ -42,7 +42,7 @@ pub struct Local {
 /// workflow's names keeps checking a step from costing as much as the workflow is long.
 #[derive(Clone, Default)]
 pub struct Locals {
-    shared: Arc<BTreeMap<String, Local>>,
+    shared: Arc<HashMap<String, Local>>,
     /// The names of `shared`, for suggestions.
     shared_names: Arc<[String]>,
     own: BTreeMap<String, Local>,
@@ -50,7 +50,7 @@ pub struct Locals {
 
 impl Locals {
     /// The names of a workflow, for one of its steps.
-    pub fn shared(shared: Arc<BTreeMap<String, Local>>, names: Arc<[String]>) -> Self {
+    pub fn shared(shared: Arc<HashMap<String, Local>>, names: Arc<[String]>) -> Self {
         Locals {
             shared,
             shared_names: names,

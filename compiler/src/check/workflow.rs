@@ -13,7 +13,7 @@ use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, ExprId, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
 use hive_plan::{Backoff, Consensus, Priority};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A step after checking.
@@ -165,7 +165,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
 
     // Every step's type comes from its callee alone, so all are known before any expression
     // is checked and steps may refer to each other in any order.
-    let mut locals: BTreeMap<String, Local> = BTreeMap::new();
+    let mut locals: HashMap<String, Local> = HashMap::new();
     if let Some(sig) = &sig {
         for p in &sig.params {
             locals.insert(
@@ -240,7 +240,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         });
         callees.push((callee, topic, sig, ty));
     }
-    let step_index: BTreeMap<&str, usize> = wf
+    let step_index: HashMap<&str, usize> = wf
         .steps
         .iter()
         .enumerate()
@@ -250,7 +250,9 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
 
     // Shared by every step's context: a copy for each step would cost the square of a long
     // workflow.
-    let names: Arc<[String]> = locals.keys().cloned().collect();
+    let mut names: Vec<String> = locals.keys().cloned().collect();
+    names.sort_unstable();
+    let names: Arc<[String]> = names.into();
     let locals = Arc::new(locals);
     for (step, (callee, topic, sig, ty)) in wf.steps.iter().zip(callees) {
         let mut cx = ExprCx::new(db, file, owner);
@@ -420,7 +422,7 @@ fn check_topic_step(
     step: &Step,
     (op, topic): (TopicOp, Option<ItemRef>),
     ty: Ty,
-    step_index: &BTreeMap<&str, usize>,
+    step_index: &HashMap<&str, usize>,
 ) -> CheckedStep {
     let db = cx.db;
     let call = step.body.call();
@@ -515,7 +517,7 @@ fn check_step(
     callee: Option<(DefKind, ItemRef)>,
     sig: Option<&Signature>,
     ty: Ty,
-    step_index: &BTreeMap<&str, usize>,
+    step_index: &HashMap<&str, usize>,
 ) -> CheckedStep {
     let db = cx.db;
     let owner = cx.owner;
@@ -712,7 +714,7 @@ fn after(
     cx: &ExprCx,
     v: &Values,
     p: &crate::syntax::ast::Property,
-    step_index: &BTreeMap<&str, usize>,
+    step_index: &HashMap<&str, usize>,
     checked: &mut CheckedStep,
 ) {
     let (db, owner) = (cx.db, cx.owner);
