@@ -7,6 +7,7 @@ use super::build::{Builder, Members, docs, significant};
 use super::parser::{HiveParser, Rule};
 use super::{Span, split};
 use pest::Parser;
+use pest::iterators::Pair;
 use rayon::prelude::*;
 
 /// Parts are at least this long; a workflow shorter than two parts is parsed whole.
@@ -117,15 +118,9 @@ fn head(text: &str, start: u32) -> Option<Part> {
     b.check_commas(inner.clone());
     let mut it = significant(inner);
     let wf = b.workflow_head(&mut it);
-    let mut members = Members::default();
-    for member in it {
-        b.member(&mut members, member);
-    }
-    b.diagnostics.is_empty().then(|| Part {
-        members,
-        head: Some((wf, docs(docs_pair))),
-        end: None,
-    })
+    let mut part = collect(&mut b, it)?;
+    part.head = Some((wf, docs(docs_pair)));
+    Some(part)
 }
 
 /// The members of a later part, whose text starts `offset` bytes into the item, and for the
@@ -134,16 +129,22 @@ fn members(text: &str, rule: Rule, offset: i64) -> Option<Part> {
     let pair = HiveParser::parse(rule, text).ok()?.next()?;
     let mut b = Builder::part(offset);
     b.check_commas(pair.clone().into_inner());
-    let mut found = Members::default();
+    collect(&mut b, significant(pair.into_inner()))
+}
+
+/// The members among `pairs` and the end of a closing brace among them; `None` if building
+/// them found a problem.
+fn collect<'i>(b: &mut Builder, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Option<Part> {
+    let mut members = Members::default();
     let mut end = None;
-    for member in significant(pair.into_inner()) {
+    for member in pairs {
         match member.as_rule() {
             Rule::workflow_close => end = Some(b.at(member.as_span().end())),
-            _ => b.member(&mut found, member),
+            _ => b.member(&mut members, member),
         }
     }
     b.diagnostics.is_empty().then_some(Part {
-        members: found,
+        members,
         head: None,
         end,
     })

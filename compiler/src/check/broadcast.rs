@@ -11,7 +11,7 @@ use super::consts::{Const, eval};
 use super::decls::{agent, route};
 use super::expr::ExprCx;
 use super::props::Values;
-use super::routing::{routing_index, target_agents};
+use super::routing::{report_unprovided, routing_index, target_agents};
 use super::scope::{DefKind, ItemRef, decl_name, decl_span, expect_item};
 use super::workflow::CheckedStep;
 use crate::codes::Code;
@@ -303,23 +303,9 @@ pub fn check_routing(
             return;
         }
         Err(Unreachable::Nothing) => {
-            if !routing_index(db, file).routes.contains_key(&capability)
-                && !super::routing::maybe_provided(db, file, &cap)
-            {
-                report(
-                    db,
-                    Diagnostic::new(
-                        Code::UnprovidedCapability,
-                        owner.loc(step.call_span),
-                        format!("no agent provides `{cap}`"),
-                        format!("step `{}` needs `{cap}`", step.name),
-                    )
-                    .with_label(
-                        capability.loc(decl_span(db, capability)),
-                        "capability declared here",
-                    )
-                    .with_help(format!("add `{cap}` to some agent's `provides`")),
-                );
+            if !routing_index(db, file).routes.contains_key(&capability) {
+                let help = format!("add `{cap}` to some agent's `provides`");
+                report_unprovided(db, file, owner, step, capability, help);
             }
             return;
         }

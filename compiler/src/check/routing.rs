@@ -4,7 +4,7 @@
 use super::decls::{self, Resources, agent, pool, route};
 use super::graph::file_closure;
 use super::scope::{DefKind, ItemRef, decl_name, decl_span};
-use super::workflow::check_workflow;
+use super::workflow::{CheckedStep, check_workflow};
 use crate::codes::Code;
 use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::Diagnostic;
@@ -59,11 +59,36 @@ pub fn broken_mentions(db: &dyn Db, file: SourceFile) -> std::collections::BTree
         .collect()
 }
 
-/// Whether `capability` is unprovided only perhaps: a malformed agent or route of `file`'s
-/// deployment mentions it, and was reported instead.
-pub fn maybe_provided(db: &dyn Db, file: SourceFile, capability: &str) -> bool {
-    let last = capability.rsplit('.').next().unwrap_or(capability);
-    broken_mentions(db, file).contains(last)
+/// Reports that no agent provides `capability`, which `step` of `owner` calls, with `help` —
+/// unless a malformed agent or route of `file`'s deployment mentions it: that one was
+/// reported instead, and may be what provides it.
+pub fn report_unprovided(
+    db: &dyn Db,
+    file: SourceFile,
+    owner: ItemRef,
+    step: &CheckedStep,
+    capability: ItemRef,
+    help: String,
+) {
+    let cap = decl_name(db, capability);
+    let last = cap.rsplit('.').next().unwrap_or(&cap);
+    if broken_mentions(db, file).contains(last) {
+        return;
+    }
+    report(
+        db,
+        Diagnostic::new(
+            Code::UnprovidedCapability,
+            owner.loc(step.call_span),
+            format!("no agent provides `{cap}`"),
+            format!("step `{}` needs `{cap}`", step.name),
+        )
+        .with_label(
+            capability.loc(decl_span(db, capability)),
+            "capability declared here",
+        )
+        .with_help(help),
+    );
 }
 
 /// The agents of a target: the agent itself, or a pool's members.
@@ -214,17 +239,16 @@ fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
             None => {
                 let (agents, routed) = candidates(db, file, capability);
                 if agents.is_empty() {
-                    if !routed && !maybe_provided(db, file, &cap_name) {
-                        report(
+                    if !routed {
+                        report_unprovided(
                             db,
-                            Diagnostic::new(
-                                Code::UnprovidedCapability,
-                                owner.loc(step.call_span),
-                                format!("no agent provides `{cap_name}`"),
-                                format!("step `{}` needs `{cap_name}`", step.name),
-                            )
-                            .with_label(capability.loc(decl_span(db, capability)), "capability declared here")
-                            .with_help(format!("add `{cap_name}` to some agent's `provides`, or route it: `route {cap_name} -> agent`")),
+                            file,
+                            owner,
+                            step,
+                            capability,
+                            format!(
+                                "add `{cap_name}` to some agent's `provides`, or route it: `route {cap_name} -> agent`"
+                            ),
                         );
                     }
                     continue;
