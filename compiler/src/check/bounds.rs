@@ -23,9 +23,15 @@ pub struct Bounds {
     pub tokens_exact: bool,
 }
 
+/// [`bounds`] of workflow `index` of `file`, a query: the check and lowering both read it.
+#[salsa::tracked(returns(ref))]
+pub fn workflow_bounds(db: &dyn Db, file: SourceFile, index: u32) -> Bounds {
+    bounds(db, ItemRef { file, index }, &mut Vec::new())
+}
+
 /// Computes the bounds of workflow `wf`, expanding sub-workflows; `stack` guards recursion
 /// (reported elsewhere), so a recursive call counts as unknown.
-pub fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
+fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
     let checked = check_workflow(db, wf.file, wf.index);
     let mut out = Bounds {
         tokens_exact: true,
@@ -143,7 +149,7 @@ pub fn check_bounds(db: &dyn Db, file: SourceFile) {
 fn check_bounds_of(db: &dyn Db, file: SourceFile, index: u32) {
     let wf = ItemRef { file, index };
     let checked = check_workflow(db, file, index);
-    let b = bounds(db, wf, &mut Vec::new());
+    let b = workflow_bounds(db, file, index);
     let Some(ItemKind::Workflow(ast)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
         return;
     };

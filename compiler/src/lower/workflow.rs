@@ -2,7 +2,7 @@
 
 use super::deploy::{Cx, broadcast, resources, routing};
 use super::expr::{Local, Lower, lower_type};
-use crate::check::bounds::bounds;
+use crate::check::bounds::workflow_bounds;
 use crate::check::decls::{callee_signature, workflow_signature};
 use crate::check::scope::{DefKind, ItemRef};
 use crate::check::workflow::check_workflow;
@@ -66,8 +66,9 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     }
     lx.share_locals();
 
-    // Steps calling the same callee share its lowered parameters and routings.
-    let mut callees: HashMap<(DefKind, ItemRef), Vec<Param>> = HashMap::new();
+    // Steps calling the same callee share its lowered parameters, routings and writes.
+    let mut callees: HashMap<Target, Vec<Param>> = HashMap::new();
+    let mut writes: HashMap<Target, Vec<String>> = HashMap::new();
     let mut routings: HashMap<(ItemRef, Option<Target>), Vec<Routing>> = HashMap::new();
     let mut steps = Vec::with_capacity(order.len());
     for &i in &order {
@@ -176,10 +177,15 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             writes: c
                 .callee
                 .map(|callee| {
-                    crate::check::state::callee_writes(cx.db, callee)
-                        .iter()
-                        .map(|(_, r)| cx.names.of(*r))
-                        .collect()
+                    writes
+                        .entry(callee)
+                        .or_insert_with(|| {
+                            crate::check::state::callee_writes(cx.db, callee)
+                                .iter()
+                                .map(|(_, r)| cx.names.of(*r))
+                                .collect()
+                        })
+                        .clone()
                 })
                 .unwrap_or_default(),
             doc: step.doc.clone(),
@@ -187,7 +193,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
         });
     }
 
-    let b = bounds(cx.db, wf, &mut Vec::new());
+    let b = workflow_bounds(cx.db, wf.file, wf.index);
     Some(hive_plan::Workflow {
         params: params(cx, wf, &decl.params, &sig.params),
         returns: lower_type(cx.names, &sig.ret),
@@ -202,9 +208,9 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
                 lx.expr(o)
             }),
         bounds: hive_plan::Bounds {
-            critical_path: b.critical_path,
+            critical_path: b.critical_path.clone(),
             worst_case_ms: b.worst_case_ms,
-            untimed_steps: b.untimed_steps,
+            untimed_steps: b.untimed_steps.clone(),
             tokens: b.tokens,
             tokens_exact: b.tokens_exact,
         },
