@@ -17,6 +17,17 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// The byte range of each line of `text`, without its line feed.
+    pub fn ranges<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 't {
+        self.starts.iter().enumerate().map(move |(i, &start)| {
+            let end = self.starts.get(i + 1).map_or(text.len(), |next| next - 1);
+            start..end.max(start)
+        })
+    }
+
     /// The 0-based line holding byte `offset` (clamped to the text) and that line's start.
     fn line_of(&self, text: &str, offset: u32) -> (usize, usize) {
         let mut offset = (offset as usize).min(text.len());

@@ -1,5 +1,7 @@
 //! Diagnostics for people (ariadne) and for tools (JSON lines). Pure: returns text.
 
+mod window;
+
 use crate::db::{Db, Loc, SourceFile};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::syntax::lines::LineIndex;
@@ -34,12 +36,16 @@ pub struct Renderer<'db> {
     style: Style,
     /// Where each line starts, by file.
     lines: HashMap<SourceFile, LineIndex>,
+    /// The lines longer than [`window::LONG_LINE`], by file.
+    long: HashMap<SourceFile, Vec<Range<usize>>>,
 }
 
 /// The sources ariadne reads, indexed on first use.
 struct Files<'db> {
     db: &'db dyn Db,
     sources: HashMap<SourceFile, Source<String>>,
+    /// For the diagnostic being rendered, files shown with their long lines cut.
+    cut: HashMap<SourceFile, Source<String>>,
 }
 
 impl Cache<SourceFile> for &mut Files<'_> {
@@ -47,6 +53,9 @@ impl Cache<SourceFile> for &mut Files<'_> {
 
     fn fetch(&mut self, file: &SourceFile) -> Result<&Source<String>, impl std::fmt::Debug> {
         let db = self.db;
+        if let Some(cut) = self.cut.get(file) {
+            return Ok(cut);
+        }
         Ok::<_, ()>(
             self.sources
                 .entry(*file)
@@ -66,9 +75,11 @@ impl<'db> Renderer<'db> {
             files: Files {
                 db,
                 sources: HashMap::new(),
+                cut: HashMap::new(),
             },
             style,
             lines: HashMap::new(),
+            long: HashMap::new(),
         }
     }
 
@@ -84,14 +95,6 @@ impl<'db> Renderer<'db> {
             (l.file, s.start as usize..s.end as usize)
         };
         let primary = place(&d.at);
-        let mut report = Report::build(kind, primary.clone())
-            .with_config(
-                Config::default()
-                    .with_index_type(IndexType::Byte)
-                    .with_color(self.style.color),
-            )
-            .with_code(format!("{}/{}", d.code.code(), d.code.name()))
-            .with_message(&d.message);
         // ariadne starts a new snippet whenever a label's line goes back, and heads every
         // snippet of the primary's file with the primary's line: so labels are ordered by file
         // (the primary's first) and by position, one snippet per file, each headed rightly.
@@ -107,17 +110,107 @@ impl<'db> Renderer<'db> {
             }
         }
         labels.sort_by_key(|((file, span), _)| (files.iter().position(|f| f == file), span.start));
+        // ariadne heads a file's snippet with the primary's place in the primary's file and
+        // with its first label's elsewhere.
+        let heads: Vec<(SourceFile, usize)> = files
+            .iter()
+            .map(|f| match labels.iter().find(|((file, _), _)| file == f) {
+                _ if *f == primary.0 => (*f, primary.1.start),
+                Some(((_, span), _)) => (*f, span.start),
+                None => (*f, 0),
+            })
+            .collect();
+        let cuts = self.cut_long_lines(&heads, &primary, &labels);
+        let shown =
+            |(file, span): (SourceFile, Range<usize>)| match cuts.iter().find(|c| c.file == file) {
+                Some(c) => (file, c.shown.map(span.start)..c.shown.map(span.end)),
+                None => (file, span),
+            };
+        let mut report = Report::build(kind, shown(primary.clone()))
+            .with_config(
+                Config::default()
+                    .with_index_type(IndexType::Byte)
+                    .with_color(self.style.color),
+            )
+            .with_code(format!("{}/{}", d.code.code(), d.code.name()))
+            .with_message(&d.message);
         for (i, (at, message)) in labels.into_iter().enumerate() {
-            report = report.with_label(Label::new(at).with_message(message).with_order(i as i32));
+            report = report.with_label(
+                Label::new(shown(at))
+                    .with_message(message)
+                    .with_order(i as i32),
+            );
         }
         if let Some(help) = &d.help {
             report = report.with_help(help);
         }
         let mut out = Vec::new();
-        if report.finish().write(&mut self.files, &mut out).is_err() {
+        let written = report.finish().write(&mut self.files, &mut out);
+        self.files.cut.clear();
+        if written.is_err() {
             return format!("{}[{}]: {}\n", kind_word(d), d.code.code(), d.message);
         }
-        String::from_utf8_lossy(&out).into_owned()
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        // A cut line's columns are the shown text's: each head gets the file's own back.
+        let mut from = 0;
+        for c in &cuts {
+            if let Some(at) = text[from..].find(&c.shown_head) {
+                let at = from + at;
+                text.replace_range(at..at + c.shown_head.len(), &c.head);
+                from = at + c.head.len();
+            }
+        }
+        text
+    }
+
+    /// For each file of `heads` with a long line that the diagnostic points into, its text with
+    /// long lines cut ([`window::Shown`]), which ariadne then reads, and how its snippet's head
+    /// reads with the shown text's column and with the file's.
+    fn cut_long_lines(
+        &mut self,
+        heads: &[(SourceFile, usize)],
+        primary: &(SourceFile, Range<usize>),
+        labels: &[((SourceFile, Range<usize>), &str)],
+    ) -> Vec<Cut> {
+        let db = self.files.db;
+        let mut cuts = Vec::new();
+        for &(file, head) in heads {
+            let text = file.text(db);
+            let lines = self
+                .lines
+                .entry(file)
+                .or_insert_with(|| LineIndex::new(text));
+            let long = self
+                .long
+                .entry(file)
+                .or_insert_with(|| window::long_lines(text, lines));
+            if long.is_empty() {
+                continue;
+            }
+            let points: Vec<usize> = std::iter::once(primary)
+                .chain(labels.iter().map(|(at, _)| at))
+                .filter(|(f, _)| *f == file)
+                .flat_map(|(_, span)| [span.start, span.end])
+                .collect();
+            let Some(shown) = window::Shown::new(text, long, &points) else {
+                continue;
+            };
+            let name = file.path(db).display().to_string();
+            let (line, column) = lines.line_col(text, head as u32);
+            let at = shown.map(head);
+            let line_start = shown.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let shown_column = shown.text[line_start..at].chars().count() + 1;
+            self.files
+                .cut
+                .insert(file, Source::from(shown.text.clone()));
+            cuts.push(Cut {
+                file,
+                head: format!("{name}:{line}:{column}"),
+                shown_head: format!("{name}:{line}:{shown_column}"),
+                shown,
+            });
+        }
+        cuts
     }
 
     /// One diagnostic as a JSON object (the fields of `hivec check --format json`).
@@ -172,6 +265,16 @@ impl<'db> Renderer<'db> {
         }
         out
     }
+}
+
+/// A file shown with its long lines cut, for one diagnostic.
+struct Cut {
+    file: SourceFile,
+    /// The snippet's head as the file has it: `path:line:column`.
+    head: String,
+    /// The head as ariadne writes it from the shown text.
+    shown_head: String,
+    shown: window::Shown,
 }
 
 fn kind_word(d: &Diagnostic<Loc>) -> &'static str {
