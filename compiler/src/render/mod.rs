@@ -114,10 +114,14 @@ impl<'db> Renderer<'db> {
         // with its first label's elsewhere.
         let heads: Vec<(SourceFile, usize)> = files
             .iter()
-            .map(|f| match labels.iter().find(|((file, _), _)| file == f) {
-                _ if *f == primary.0 => (*f, primary.1.start),
-                Some(((_, span), _)) => (*f, span.start),
-                None => (*f, 0),
+            .map(|&f| {
+                let first_label = || labels.iter().find(|((file, _), _)| *file == f);
+                let head = if f == primary.0 {
+                    primary.1.start
+                } else {
+                    first_label().map_or(0, |((_, span), _)| span.start)
+                };
+                (f, head)
             })
             .collect();
         let cuts = self.cut_long_lines(&heads, &primary, &labels);
@@ -150,22 +154,37 @@ impl<'db> Renderer<'db> {
         if written.is_err() {
             return format!("{}[{}]: {}\n", kind_word(d), d.code.code(), d.message);
         }
-        let mut text = String::from_utf8_lossy(&out).into_owned();
-        // A cut line's columns are the shown text's: each head gets the file's own back.
+        let text = String::from_utf8_lossy(&out).into_owned();
+        self.head_snippets(text, &heads)
+    }
+
+    /// `text` with each snippet's head (`path:line:column`, one snippet per file of `heads`,
+    /// in order) giving the file's own line and column. ariadne counts the column of a cut line
+    /// in the shown text, and that of a file other than the primary's in characters from a
+    /// byte offset, which is wrong after any non-ASCII character.
+    fn head_snippets(&mut self, mut text: String, heads: &[(SourceFile, usize)]) -> String {
+        let db = self.files.db;
         let mut from = 0;
-        for c in &cuts {
-            if let Some(at) = text[from..].find(&c.shown_head) {
-                let at = from + at;
-                text.replace_range(at..at + c.shown_head.len(), &c.head);
-                from = at + c.head.len();
-            }
+        for &(file, head) in heads {
+            let source = file.text(db);
+            let lines = self
+                .lines
+                .entry(file)
+                .or_insert_with(|| LineIndex::new(source));
+            let (line, column) = lines.line_col(source, head as u32);
+            let name = format!("{}:", file.path(db).display());
+            let Some(place) = find_place(&text, from, &name) else {
+                continue;
+            };
+            let right = format!("{line}:{column}");
+            text.replace_range(place.clone(), &right);
+            from = place.start + right.len();
         }
         text
     }
 
     /// For each file of `heads` with a long line that the diagnostic points into, its text with
-    /// long lines cut ([`window::Shown`]), which ariadne then reads, and how its snippet's head
-    /// reads with the shown text's column and with the file's.
+    /// long lines cut ([`window::Shown`]), which ariadne then reads.
     fn cut_long_lines(
         &mut self,
         heads: &[(SourceFile, usize)],
@@ -174,7 +193,7 @@ impl<'db> Renderer<'db> {
     ) -> Vec<Cut> {
         let db = self.files.db;
         let mut cuts = Vec::new();
-        for &(file, head) in heads {
+        for &(file, _) in heads {
             let text = file.text(db);
             let lines = self
                 .lines
@@ -195,20 +214,10 @@ impl<'db> Renderer<'db> {
             let Some(shown) = window::Shown::new(text, long, &points) else {
                 continue;
             };
-            let name = file.path(db).display().to_string();
-            let (line, column) = lines.line_col(text, head as u32);
-            let at = shown.map(head);
-            let line_start = shown.text[..at].rfind('\n').map_or(0, |i| i + 1);
-            let shown_column = shown.text[line_start..at].chars().count() + 1;
             self.files
                 .cut
                 .insert(file, Source::from(shown.text.clone()));
-            cuts.push(Cut {
-                file,
-                head: format!("{name}:{line}:{column}"),
-                shown_head: format!("{name}:{line}:{shown_column}"),
-                shown,
-            });
+            cuts.push(Cut { file, shown });
         }
         cuts
     }
@@ -270,11 +279,25 @@ impl<'db> Renderer<'db> {
 /// A file shown with its long lines cut, for one diagnostic.
 struct Cut {
     file: SourceFile,
-    /// The snippet's head as the file has it: `path:line:column`.
-    head: String,
-    /// The head as ariadne writes it from the shown text.
-    shown_head: String,
     shown: window::Shown,
+}
+
+/// The range of `line:column` in the first `name` followed by one, at or after `from`.
+fn find_place(text: &str, mut from: usize, name: &str) -> Option<Range<usize>> {
+    while let Some(at) = text[from..].find(name) {
+        let start = from + at + name.len();
+        let rest = &text[start..];
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let line = digits(rest);
+        if line > 0 && rest[line..].starts_with(':') {
+            let column = digits(&rest[line + 1..]);
+            if column > 0 {
+                return Some(start..start + line + 1 + column);
+            }
+        }
+        from = start;
+    }
+    None
 }
 
 fn kind_word(d: &Diagnostic<Loc>) -> &'static str {
