@@ -63,8 +63,8 @@ impl Shown {
                 .collect();
             on_line.sort_unstable();
             for p in on_line {
-                let from = floor(text, p.saturating_sub(CONTEXT).max(line.start));
-                let to = ceil(text, (p + CONTEXT).min(line.end));
+                let from = text.floor_char_boundary(p.saturating_sub(CONTEXT).max(line.start));
+                let to = text.ceil_char_boundary((p + CONTEXT).min(line.end));
                 match windows.last_mut() {
                     Some(last) if from <= last.end + JOIN => last.end = last.end.max(to),
                     _ => windows.push(from..to),
@@ -115,22 +115,6 @@ impl Shown {
             None => 0,
         }
     }
-}
-
-/// The nearest character boundary at or before `i`.
-fn floor(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// The nearest character boundary at or after `i`.
-fn ceil(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 #[cfg(test)]
