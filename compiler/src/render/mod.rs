@@ -34,10 +34,29 @@ pub fn json(db: &dyn Db, d: &Diagnostic<Loc>) -> serde_json::Value {
 pub struct Renderer<'db> {
     files: Files<'db>,
     style: Style,
-    /// Where each line starts, by file.
-    lines: HashMap<SourceFile, LineIndex>,
-    /// The lines longer than [`window::LONG_LINE`], by file.
-    long: HashMap<SourceFile, Vec<Range<usize>>>,
+    /// Where each line starts and which lines are long, by file.
+    indexed: HashMap<SourceFile, Indexed>,
+}
+
+/// A file's line index and its lines longer than [`window::LONG_LINE`], made on the file's
+/// first diagnostic.
+struct Indexed {
+    lines: LineIndex,
+    long: Vec<Range<usize>>,
+}
+
+/// `file`'s [`Indexed`], from `map` or made and kept there.
+fn indexed<'m>(
+    map: &'m mut HashMap<SourceFile, Indexed>,
+    db: &dyn Db,
+    file: SourceFile,
+) -> &'m Indexed {
+    map.entry(file).or_insert_with(|| {
+        let text = file.text(db);
+        let lines = LineIndex::new(text);
+        let long = window::long_lines(text, &lines);
+        Indexed { lines, long }
+    })
 }
 
 /// The sources ariadne reads, indexed on first use.
@@ -78,8 +97,7 @@ impl<'db> Renderer<'db> {
                 cut: HashMap::new(),
             },
             style,
-            lines: HashMap::new(),
-            long: HashMap::new(),
+            indexed: HashMap::new(),
         }
     }
 
@@ -166,12 +184,9 @@ impl<'db> Renderer<'db> {
         let db = self.files.db;
         let mut from = 0;
         for &(file, head) in heads {
-            let source = file.text(db);
-            let lines = self
+            let (line, column) = indexed(&mut self.indexed, db, file)
                 .lines
-                .entry(file)
-                .or_insert_with(|| LineIndex::new(source));
-            let (line, column) = lines.line_col(source, head as u32);
+                .line_col(file.text(db), head as u32);
             let name = format!("{}:", file.path(db).display());
             let Some(place) = find_place(&text, from, &name) else {
                 continue;
@@ -195,14 +210,7 @@ impl<'db> Renderer<'db> {
         let mut cuts = Vec::new();
         for &(file, _) in heads {
             let text = file.text(db);
-            let lines = self
-                .lines
-                .entry(file)
-                .or_insert_with(|| LineIndex::new(text));
-            let long = self
-                .long
-                .entry(file)
-                .or_insert_with(|| window::long_lines(text, lines));
+            let long = &indexed(&mut self.indexed, db, file).long;
             if long.is_empty() {
                 continue;
             }
@@ -211,12 +219,12 @@ impl<'db> Renderer<'db> {
                 .filter(|(f, _)| *f == file)
                 .flat_map(|(_, span)| [span.start, span.end])
                 .collect();
-            let Some(shown) = window::Shown::new(text, long, &points) else {
+            let Some(mut shown) = window::Shown::new(text, long, &points) else {
                 continue;
             };
-            self.files
-                .cut
-                .insert(file, Source::from(shown.text.clone()));
+            // ariadne keeps the text; the cut keeps only the way offsets map into it.
+            let text = std::mem::take(&mut shown.text);
+            self.files.cut.insert(file, Source::from(text));
             cuts.push(Cut { file, shown });
         }
         cuts
@@ -227,10 +235,7 @@ impl<'db> Renderer<'db> {
         let db = self.files.db;
         let mut place = |l: &Loc| {
             let text = l.file.text(db);
-            let lines = self
-                .lines
-                .entry(l.file)
-                .or_insert_with(|| LineIndex::new(text));
+            let lines = &indexed(&mut self.indexed, db, l.file).lines;
             let span = l.absolute(db);
             let (line, column) = lines.line_col(text, span.start);
             let (end_line, end_column) = lines.line_col(text, span.end);
