@@ -4,6 +4,7 @@
 //! of one of its maps, every default is filled in, and the same sources always give the same
 //! plan, byte for byte. The runtime reads nothing else.
 
+mod args;
 mod builtins;
 mod expr;
 pub mod limits;
@@ -14,6 +15,7 @@ mod topic;
 mod types;
 mod validate;
 
+pub use args::Args;
 pub use builtins::{Arity, Builtin, Function};
 pub use expr::{BinaryOp, Display as ExprDisplay, Expr, UnaryOp};
 pub use render::{dot, duration, mermaid, size, text};
@@ -660,7 +662,7 @@ pub struct Step {
     /// What it calls.
     pub call: Callee,
     /// Named arguments, defaults filled in.
-    pub args: BTreeMap<String, Expr>,
+    pub args: Args,
     /// Set for `for` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map: Option<Map>,

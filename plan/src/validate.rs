@@ -498,7 +498,7 @@ impl<'a> Validator<'a> {
                 locals: vars,
                 ..step_names
             };
-            for (name, e) in &s.args {
+            for (name, e) in s.args.iter() {
                 let arg = format!("{at}.args{}", key(name));
                 if let Some(ps) = params
                     && !ps.iter().any(|p| &p.name == name)

@@ -86,7 +86,7 @@ pub struct Runtime {
     plan: Arc<Plan>,
     dispatcher: Dispatcher,
     /// A routing's id ([`Routing::id`]) → its dispatcher group.
-    groups: HashMap<u32, usize>,
+    groups: rustc_hash::FxHashMap<u32, usize>,
     /// Idempotency keys, completed and in flight.
     keys: keys::Keys,
     /// Agent names by fleet index.
@@ -180,7 +180,7 @@ impl Runtime {
         // Routings to the same target with the same strategy share one group; there are few
         // distinct ones, so a scan finds them.
         let mut distinct: Vec<&Routing> = Vec::new();
-        let mut by_id = HashMap::new();
+        let mut by_id = rustc_hash::FxHashMap::default();
         for routing in plan.routings() {
             let group = distinct
                 .iter()

@@ -122,7 +122,7 @@ async fn call(
             return crate::topic_step::run(run, step, &scope).await;
         }
     };
-    for (name, expr) in &step.args {
+    for (name, expr) in step.args.iter() {
         let value =
             eval(expr, &scope).map_err(|e| failed(run, step, format!("argument `{name}`: {e}")))?;
         // A `json` value flowing into a typed parameter is checked here, before any task

@@ -117,7 +117,11 @@ impl Builder {
 
     pub(super) fn path(&self, pair: Pair<Rule>) -> Path {
         let span = self.span(&pair);
-        let segments = pair.into_inner().map(|p| self.name(p)).collect();
+        // pest's pairs do not tell `collect` how many they are, which would give most paths
+        // (one name) room for four.
+        let inner = pair.into_inner();
+        let mut segments = Vec::with_capacity(inner.len());
+        segments.extend(inner.map(|p| self.name(p)));
         Path { segments, span }
     }
 
@@ -358,7 +362,8 @@ impl Builder {
     /// [`Builder::elements`]) makes one more, unnamed, argument.
     pub(super) fn call_parts(&mut self, callee: Pair<Rule>, args: Pair<Rule>, span: Span) -> Call {
         let callee = self.path(callee);
-        let mut out = Vec::new();
+        // Room for every pair (commas too): one argument, the common case, would get four.
+        let mut out = Vec::with_capacity(args.clone().into_inner().len());
         self.delimited(args, |b, arg, start, element| {
             let span = Span::new(b.at(start), b.at(element.end));
             let value = b.element(element);

@@ -62,6 +62,32 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
     Some((item, start))
 }
 
+/// pest alone over the parts [`parse`] would cut `piece` into, side by side: the number of
+/// pairs, or `None` when [`parse`] would not cut it (or a part fails).
+pub(super) fn recognise(piece: &str) -> Option<usize> {
+    if piece.len() < 2 * PART_LEN {
+        return None;
+    }
+    let parts = split::steps(piece, PART_LEN);
+    if parts.len() < 2 {
+        return None;
+    }
+    let last = parts.len() - 1;
+    parts
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let rule = match i {
+                0 => Rule::workflow_head,
+                _ if i == last => Rule::workflow_tail,
+                _ => Rule::workflow_part,
+            };
+            let pairs = HiveParser::parse(rule, &piece[r.clone()]).ok()?;
+            Some(pairs.flatten().count())
+        })
+        .sum()
+}
+
 /// What one part gave: its members, and the workflow's head (first part) or end (last).
 struct Part {
     members: Members,

@@ -12,7 +12,8 @@ use crate::syntax::ast::{
     BinaryOp, Call, Expr, ExprKind, FieldInit, ItemKind, Path, StrPart, UnaryOp,
 };
 use hive_plan::Function;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a local name is.
@@ -42,25 +43,51 @@ pub struct Local {
 /// workflow's names keeps checking a step from costing as much as the workflow is long.
 #[derive(Clone, Default)]
 pub struct Locals {
-    shared: Arc<HashMap<String, Local>>,
-    /// The names of `shared`, for suggestions.
-    shared_names: Arc<[String]>,
+    shared: Arc<SharedLocals>,
     own: BTreeMap<String, Local>,
+}
+
+/// A workflow's names, shared by the contexts of its steps.
+#[derive(Default)]
+pub struct SharedLocals {
+    map: FxHashMap<String, Local>,
+    /// The names in order, for suggestions: sorted once a message needs them, as most checks
+    /// need none.
+    names: std::sync::OnceLock<Arc<[String]>>,
+}
+
+impl SharedLocals {
+    /// The names of a workflow.
+    pub fn new(map: FxHashMap<String, Local>) -> Arc<Self> {
+        Arc::new(SharedLocals {
+            map,
+            names: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn names(&self) -> Arc<[String]> {
+        self.names
+            .get_or_init(|| {
+                let mut names: Vec<String> = self.map.keys().cloned().collect();
+                names.sort_unstable();
+                names.into()
+            })
+            .clone()
+    }
 }
 
 impl Locals {
     /// The names of a workflow, for one of its steps.
-    pub fn shared(shared: Arc<HashMap<String, Local>>, names: Arc<[String]>) -> Self {
+    pub fn shared(shared: Arc<SharedLocals>) -> Self {
         Locals {
             shared,
-            shared_names: names,
             own: BTreeMap::new(),
         }
     }
 
     /// The local of this name.
     pub fn get(&self, name: &str) -> Option<&Local> {
-        self.own.get(name).or_else(|| self.shared.get(name))
+        self.own.get(name).or_else(|| self.shared.map.get(name))
     }
 
     /// Adds a name, hiding a shared one of the same name.
@@ -76,7 +103,7 @@ impl Locals {
     /// The lists of names, for a suggestion.
     fn suggestible(&self) -> Vec<Arc<[String]>> {
         let own: Arc<[String]> = self.own.keys().cloned().collect();
-        vec![self.shared_names.clone(), own]
+        vec![self.shared.names(), own]
     }
 }
 
@@ -124,14 +151,15 @@ impl<'a> ExprCx<'a> {
     }
 
     /// Checks that `e` has a type assignable to `expected`; returns the type it has.
-    pub fn check(&mut self, e: &Expr, expected: &Ty, what: &str) -> Ty {
+    /// `what` is written out only for a message, so a caller may pass `format_args!`.
+    pub fn check(&mut self, e: &Expr, expected: &Ty, what: impl std::fmt::Display) -> Ty {
         let ty = self.infer(e);
         self.expect(e.span, &ty, expected, what);
         ty
     }
 
     /// Reports a mismatch between `found` at `span` and `expected`.
-    pub fn expect(&mut self, span: Span, found: &Ty, expected: &Ty, what: &str) {
+    pub fn expect(&mut self, span: Span, found: &Ty, expected: &Ty, what: impl std::fmt::Display) {
         if assignable(self.db, found, expected) {
             return;
         }
@@ -529,8 +557,8 @@ impl<'a> ExprCx<'a> {
         let any = |t: &Ty| matches!(t, Ty::Json | Ty::Error);
         match op {
             BinaryOp::And | BinaryOp::Or => {
-                self.expect(a.span, &ta, &Ty::Bool, &format!("`{sym}`"));
-                self.expect(b.span, &tb, &Ty::Bool, &format!("`{sym}`"));
+                self.expect(a.span, &ta, &Ty::Bool, format_args!("`{sym}`"));
+                self.expect(b.span, &tb, &Ty::Bool, format_args!("`{sym}`"));
                 Ty::Bool
             }
             BinaryOp::Eq | BinaryOp::Ne => {

@@ -11,7 +11,12 @@ pub fn check_function(cx: &mut ExprCx, f: Function, args: &[Ty], spans: &[Span],
     let (name, n) = (f.name(), args.len());
     let want = |cx: &mut ExprCx, i: usize, ty: &Ty| {
         if let (Some(found), Some(span)) = (args.get(i), spans.get(i)) {
-            cx.expect(*span, found, ty, &format!("argument {} of `{name}`", i + 1));
+            cx.expect(
+                *span,
+                found,
+                ty,
+                format_args!("argument {} of `{name}`", i + 1),
+            );
         }
     };
     // Whether the number of arguments is right, reported when it is not.
@@ -178,7 +183,7 @@ fn numeric_result(cx: &mut ExprCx, args: &[Ty], spans: &[Span], name: &str) -> T
                 spans[i],
                 t,
                 &Ty::Float,
-                &format!("argument {} of `{name}`", i + 1),
+                format_args!("argument {} of `{name}`", i + 1),
             ),
         }
     }

@@ -53,7 +53,11 @@ pub fn state_decl(db: &dyn Db, file: SourceFile, index: u32) -> Option<StateDecl
     match &s.default {
         Some(d) => {
             let mut cx = super::expr::ExprCx::new(db, file, owner);
-            cx.check(d, &ty, &format!("the default of state `{}`", s.name.text));
+            cx.check(
+                d,
+                &ty,
+                format_args!("the default of state `{}`", s.name.text),
+            );
         }
         None if !matches!(ty, Ty::Optional(_) | Ty::Json | Ty::Error) => report(
             db,

@@ -2,7 +2,7 @@
 //! dependency graph of its steps.
 
 use super::decls::{Resources, Signature, callee_signature, resources};
-use super::expr::{ExprCx, Local, LocalKind, Locals};
+use super::expr::{ExprCx, Local, LocalKind, Locals, SharedLocals};
 use super::props::{self, Values};
 use super::scope::{DefKind, ItemRef, Resolved, resolve_path, scope, unknown_name};
 use super::types::Ty;
@@ -13,8 +13,7 @@ use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{Call, ExprId, ExprKind, ItemKind, Step, StepBody, TopicOp, Workflow};
 use hive_plan::{Backoff, Consensus, Priority};
-use std::collections::HashMap;
-use std::sync::Arc;
+use rustc_hash::FxHashMap;
 
 /// A step after checking.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -165,7 +164,8 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
 
     // Every step's type comes from its callee alone, so all are known before any expression
     // is checked and steps may refer to each other in any order.
-    let mut locals: HashMap<String, Local> = HashMap::new();
+    let mut locals: FxHashMap<String, Local> =
+        FxHashMap::with_capacity_and_hasher(wf.steps.len() + wf.params.len(), Default::default());
     if let Some(sig) = &sig {
         for p in &sig.params {
             locals.insert(
@@ -178,7 +178,9 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         }
     }
     let mut callees = Vec::with_capacity(wf.steps.len());
-    let mut first_of: HashMap<&str, &Step> = HashMap::new();
+    let mut known = Callees::default();
+    let mut first_of: FxHashMap<&str, &Step> =
+        FxHashMap::with_capacity_and_hasher(wf.steps.len(), Default::default());
     for step in &wf.steps {
         let first = *first_of.entry(&step.name.text).or_insert(step);
         if !std::ptr::eq(first, step) {
@@ -214,12 +216,9 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
                 None,
                 Some((op, super::topics::step_topic(db, file, owner, call))),
             ),
-            None => (resolve_callee(db, file, owner, step.body.call()), None),
+            None => (known.resolve(db, file, owner, step.body.call()), None),
         };
-        if let Some((_, r)) = callee {
-            super::unused::mark_used(db, r);
-        }
-        let sig = callee.and_then(|(k, r)| callee_signature(db, r, k));
+        let sig = callee.and_then(|(k, r)| known.signature(db, k, r));
         let mut ty = match topic {
             Some((op, t)) => super::topics::step_type(db, op, t),
             None => sig.map_or(Ty::Error, |s| s.ret.clone()),
@@ -240,7 +239,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         });
         callees.push((callee, topic, sig, ty));
     }
-    let step_index: HashMap<&str, usize> = wf
+    let step_index: FxHashMap<&str, usize> = wf
         .steps
         .iter()
         .enumerate()
@@ -250,13 +249,10 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
 
     // Shared by every step's context: a copy for each step would cost the square of a long
     // workflow.
-    let mut names: Vec<String> = locals.keys().cloned().collect();
-    names.sort_unstable();
-    let names: Arc<[String]> = names.into();
-    let locals = Arc::new(locals);
+    let locals = SharedLocals::new(locals);
     for (step, (callee, topic, sig, ty)) in wf.steps.iter().zip(callees) {
         let mut cx = ExprCx::new(db, file, owner);
-        cx.locals = Locals::shared(locals.clone(), names.clone());
+        cx.locals = Locals::shared(locals.clone());
         cx.types = types.take();
         let mut checked = match topic {
             Some((op, t)) => {
@@ -297,7 +293,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
                 );
             }
             let mut cx = ExprCx::new(db, file, owner);
-            cx.locals = Locals::shared(locals.clone(), names.clone());
+            cx.locals = Locals::shared(locals.clone());
             cx.types = types.take();
             let found = cx.infer(output);
             types = cx.types.take();
@@ -354,6 +350,43 @@ fn workflow_properties(
         for (_, value) in v.record("budget", &p.value, &["tokens"]) {
             out.budget_tokens = v.int("budget.tokens", value, 1).map(|t| t as u64);
         }
+    }
+}
+
+/// The callees of a workflow's steps resolved so far, with their signatures: steps calling
+/// the same callee resolve it once. A name that does not resolve is not kept, so that every
+/// step naming it reports it.
+#[derive(Default)]
+struct Callees<'db> {
+    by_name: FxHashMap<String, (DefKind, ItemRef)>,
+    signatures: FxHashMap<ItemRef, Option<&'db Signature>>,
+}
+
+impl<'db> Callees<'db> {
+    /// [`resolve_callee`], marking the callee used the first time.
+    fn resolve(
+        &mut self,
+        db: &dyn Db,
+        file: SourceFile,
+        owner: ItemRef,
+        call: &Call,
+    ) -> Option<(DefKind, ItemRef)> {
+        let name = call.callee.text();
+        if let Some(found) = self.by_name.get(&name) {
+            return Some(*found);
+        }
+        let found = resolve_callee(db, file, owner, call)?;
+        super::unused::mark_used(db, found.1);
+        self.by_name.insert(name, found);
+        Some(found)
+    }
+
+    /// The signature of callee `r` of kind `kind`.
+    fn signature(&mut self, db: &'db dyn Db, kind: DefKind, r: ItemRef) -> Option<&'db Signature> {
+        *self
+            .signatures
+            .entry(r)
+            .or_insert_with(|| callee_signature(db, r, kind))
     }
 }
 
@@ -422,7 +455,7 @@ fn check_topic_step(
     step: &Step,
     (op, topic): (TopicOp, Option<ItemRef>),
     ty: Ty,
-    step_index: &HashMap<&str, usize>,
+    step_index: &FxHashMap<&str, usize>,
 ) -> CheckedStep {
     let db = cx.db;
     let call = step.body.call();
@@ -517,7 +550,7 @@ fn check_step(
     callee: Option<(DefKind, ItemRef)>,
     sig: Option<&Signature>,
     ty: Ty,
-    step_index: &HashMap<&str, usize>,
+    step_index: &FxHashMap<&str, usize>,
 ) -> CheckedStep {
     let db = cx.db;
     let owner = cx.owner;
@@ -714,7 +747,7 @@ fn after(
     cx: &ExprCx,
     v: &Values,
     p: &crate::syntax::ast::Property,
-    step_index: &HashMap<&str, usize>,
+    step_index: &FxHashMap<&str, usize>,
     checked: &mut CheckedStep,
 ) {
     let (db, owner) = (cx.db, cx.owner);
@@ -792,7 +825,7 @@ fn check_arguments(cx: &mut ExprCx, call: &Call, sig: Option<&Signature>) {
                 cx.check(
                     &a.value,
                     &p.ty,
-                    &format!("argument `{}` of `{}`", p.name, sig.name),
+                    format_args!("argument `{}` of `{}`", p.name, sig.name),
                 );
             }
             None => {

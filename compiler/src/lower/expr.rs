@@ -9,8 +9,8 @@ use crate::db::{Db, SourceFile};
 use crate::queries::item;
 use crate::syntax::ast::{self, BinaryOp, ExprKind, FieldInit, ItemKind, StrPart, UnaryOp};
 use hive_plan::{Expr, Function, Type};
+use rustc_hash::FxHashMap;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Constants inline constants; cycles among them are errors, so this only bounds the damage.
 const MAX_CONST_DEPTH: u32 = 64;
@@ -37,10 +37,10 @@ pub struct Lower<'a> {
     /// Plan keys.
     pub names: &'a Names,
     /// Names in scope besides items.
-    pub locals: BTreeMap<String, Local>,
+    pub locals: FxHashMap<String, Local>,
     /// Names in scope under `locals`, shared by the contexts of a workflow's steps (the
     /// workflow's parameters and steps), not copied for each.
-    outer: Option<std::rc::Rc<BTreeMap<String, Local>>>,
+    outer: Option<std::rc::Rc<FxHashMap<String, Local>>>,
     /// The types the checker inferred for the expressions of the workflow these are from,
     /// which tell how a value is shown in `${…}` and when arithmetic must stay whole.
     pub types: Option<&'a ExprTypes>,
@@ -54,7 +54,7 @@ impl<'a> Lower<'a> {
             db,
             file,
             names,
-            locals: BTreeMap::new(),
+            locals: FxHashMap::default(),
             outer: None,
             types: None,
             depth: 0,
@@ -93,7 +93,7 @@ impl<'a> Lower<'a> {
             db: self.db,
             file,
             names: self.names,
-            locals: BTreeMap::new(),
+            locals: FxHashMap::default(),
             outer: None,
             types: None,
             depth: self.depth + 1,

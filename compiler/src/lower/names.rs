@@ -5,7 +5,8 @@ use crate::check::scope::{DefKind, ItemRef};
 use crate::db::{Db, SourceFile};
 use crate::queries::item_heads;
 use crate::syntax::ast::ItemKeyword;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Item → plan key. Items keep their declared name; when two files of the closure declare the
 /// same name, the one met later (the root file comes first) is keyed `name@path`.
@@ -17,7 +18,7 @@ pub struct Names {
 impl Names {
     /// Names every declaring item of `root`'s closure; `paths` gives each file's path as the
     /// plan shows it.
-    pub fn new(db: &dyn Db, root: SourceFile, paths: &HashMap<SourceFile, String>) -> Names {
+    pub fn new(db: &dyn Db, root: SourceFile, paths: &FxHashMap<SourceFile, String>) -> Names {
         let mut taken = BTreeSet::new();
         let mut keys = BTreeMap::new();
         for file in file_closure(db, root) {

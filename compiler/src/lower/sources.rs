@@ -3,8 +3,8 @@
 use crate::check::graph::file_closure;
 use crate::db::{Db, Loc, SourceFile};
 use crate::syntax::lines::LineIndex;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 /// The closure's files, in order, with their paths relative to the root file's directory.
@@ -12,11 +12,11 @@ pub struct Sources {
     /// Files in closure order (the root first).
     pub files: Vec<SourceFile>,
     /// Plan path of each file.
-    pub paths: HashMap<SourceFile, String>,
+    pub paths: FxHashMap<SourceFile, String>,
     /// Directory of the root file, as given.
     pub base: String,
     /// Where each line starts, per file.
-    lines: HashMap<SourceFile, LineIndex>,
+    lines: FxHashMap<SourceFile, LineIndex>,
 }
 
 impl Sources {

@@ -9,7 +9,7 @@ use crate::check::workflow::check_workflow;
 use crate::queries::item;
 use crate::syntax::ast::{Field, ItemKind, StepBody, TopicOp};
 use hive_plan::{Callee, Map, Options, Param, Routing, Step};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A step's `on:` target: an agent or pool.
 type Target = (DefKind, ItemRef);
@@ -67,9 +67,9 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     lx.share_locals();
 
     // Steps calling the same callee share its lowered parameters, routings and writes.
-    let mut callees: HashMap<Target, Vec<Param>> = HashMap::new();
-    let mut writes: HashMap<Target, Vec<String>> = HashMap::new();
-    let mut routings: HashMap<(ItemRef, Option<Target>), Vec<Routing>> = HashMap::new();
+    let mut callees: FxHashMap<Target, Vec<Param>> = FxHashMap::default();
+    let mut writes: FxHashMap<Target, Vec<String>> = FxHashMap::default();
+    let mut routings: FxHashMap<(ItemRef, Option<Target>), Vec<Routing>> = FxHashMap::default();
     let mut steps = Vec::with_capacity(order.len());
     for &i in &order {
         let (step, c) = (&decl.steps[i], &checked.steps[i]);
@@ -97,24 +97,22 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             None => &mut Vec::new(),
         };
         // Arguments in parameter order; defaults come from the callee's declaration.
-        let mut args: std::collections::BTreeMap<String, hive_plan::Expr> = callee_params
-            .iter()
-            .cloned()
-            .filter_map(|p| {
-                let given = call
-                    .args
-                    .iter()
-                    .find(|a| a.name.as_ref().is_some_and(|n| n.text == p.name));
-                let value = match given {
-                    Some(a) => Some(body.expr(&a.value)),
-                    None => p.default.or_else(|| {
-                        matches!(p.ty, hive_plan::Type::Optional(_))
-                            .then(|| hive_plan::Expr::value(serde_json::Value::Null))
-                    }),
-                }?;
-                Some((p.name, value))
-            })
-            .collect();
+        let mut list = Vec::with_capacity(callee_params.len());
+        list.extend(callee_params.iter().filter_map(|p| {
+            let given = call
+                .args
+                .iter()
+                .find(|a| a.name.as_ref().is_some_and(|n| n.text == p.name));
+            let value = match given {
+                Some(a) => Some(body.expr(&a.value)),
+                None => p.default.clone().or_else(|| {
+                    matches!(p.ty, hive_plan::Type::Optional(_))
+                        .then(|| hive_plan::Expr::value(serde_json::Value::Null))
+                }),
+            }?;
+            Some((p.name.clone(), value))
+        }));
+        let mut args = hive_plan::Args::from(list);
         let opt = |name: &str| step.options.iter().find(|o| o.name.text == name);
         let options = Options {
             retry: c.retry,

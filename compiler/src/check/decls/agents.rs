@@ -237,7 +237,11 @@ pub fn agent(db: &dyn Db, file: SourceFile, index: u32) -> Option<AgentDecl> {
     for key in ["labels", "env"] {
         if let Some(p) = props.get(key) {
             let mut cx = ExprCx::new(db, file, owner);
-            cx.check(&p.value, &Ty::Map(Box::new(Ty::Str)), &format!("`{key}`"));
+            cx.check(
+                &p.value,
+                &Ty::Map(Box::new(Ty::Str)),
+                format_args!("`{key}`"),
+            );
         }
     }
     if let Some(p) = props.get("simulate") {

@@ -10,7 +10,7 @@ pub(super) fn check_const(db: &dyn Db, file: SourceFile, index: u32) {
     let owner = ItemRef { file, index };
     let ty = resolve_type(db, file, owner, &c.ty);
     let mut cx = ExprCx::new(db, file, owner);
-    cx.check(&c.value, &ty, &format!("constant `{}`", c.name.text));
+    cx.check(&c.value, &ty, format_args!("constant `{}`", c.name.text));
     if !cx.step_refs.is_empty() {
         return;
     }

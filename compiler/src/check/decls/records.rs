@@ -26,7 +26,11 @@ pub(super) fn record_fields_of(db: &dyn Db, file: SourceFile, index: u32) -> Vec
     for (f, ft) in t.fields.iter().zip(&fields) {
         if let Some(default) = &f.default {
             let mut cx = ExprCx::new(db, file, owner);
-            cx.check(default, &ft.ty, &format!("the default of `{}`", ft.name));
+            cx.check(
+                default,
+                &ft.ty,
+                format_args!("the default of `{}`", ft.name),
+            );
         }
     }
     fields

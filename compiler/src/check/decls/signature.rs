@@ -53,7 +53,7 @@ pub(super) fn signature(
             let ty = resolve_type(db, file, owner, &p.ty);
             if let Some(d) = &p.default {
                 let mut cx = ExprCx::new(db, file, owner);
-                cx.check(d, &ty, &format!("the default of `{}`", p.name.text));
+                cx.check(d, &ty, format_args!("the default of `{}`", p.name.text));
             }
             ParamSig {
                 name: p.name.text.clone(),
