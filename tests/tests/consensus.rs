@@ -122,6 +122,16 @@ fn replicas_that_fail_for_good_end_the_rounds() {
     let err = result.expect_err("no majority");
     assert_eq!(err.attempt, Some((1, 4)));
     assert!(err.cause.contains("in 2 rounds"), "{err}");
-    assert_eq!(attempts(&dir, "c"), [json!(1)]);
-    assert_eq!(attempts(&dir, "d"), [json!(1)]);
+    // A target's round is decided by its two failures, each after one attempt (not retried);
+    // its third replica may be cancelled before it is sent, as on a loaded machine.
+    for agent in ["a", "b", "d", "e"] {
+        assert_eq!(attempts(&dir, agent), [json!(1)], "{agent}");
+    }
+    for agent in ["c", "f"] {
+        let third = attempts(&dir, agent);
+        assert!(
+            third.len() <= 1 && third.iter().all(|n| *n == json!(1)),
+            "{agent}: {third:?}"
+        );
+    }
 }
