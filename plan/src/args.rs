@@ -42,16 +42,6 @@ impl Args {
         self.0.iter().map(|(name, _)| name)
     }
 
-    /// How many there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn find(&self, name: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
@@ -60,20 +50,17 @@ impl Args {
 /// Sorted by name; of a name given twice the last value is kept, as a map would.
 impl From<Vec<(String, Expr)>> for Args {
     fn from(mut list: Vec<(String, Expr)>) -> Self {
-        // Stable, so that equal names stay in the order given and the last is kept.
+        // Stable, so that equal names stay in the order given; the kept first of each takes
+        // the last one's value.
         list.sort_by(|a, b| a.0.cmp(&b.0));
-        list.reverse();
-        list.dedup_by(|later, earlier| later.0 == earlier.0);
-        list.reverse();
+        list.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
         Args(list)
-    }
-}
-
-impl FromIterator<(String, Expr)> for Args {
-    fn from_iter<I: IntoIterator<Item = (String, Expr)>>(items: I) -> Self {
-        let mut list: Vec<_> = items.into_iter().collect();
-        list.shrink_to_fit();
-        Args::from(list)
     }
 }
 

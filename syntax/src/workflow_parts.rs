@@ -18,28 +18,17 @@ const PART_LEN: usize = 32 * 1024;
 /// on its own; the caller then parses it whole, for the messages a whole parse gives. The
 /// parts in order are exactly a `workflow_item`, so a clean parse of each is the whole's.
 pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
-    if piece.len() < 2 * PART_LEN {
-        return None;
-    }
-    let parts = split::steps(piece, PART_LEN);
-    if parts.len() < 2 {
-        return None;
-    }
+    let parts = cut(piece)?;
     // Every part is parsed side by side, the first too: where the item starts is read from
     // the text, and the first part's parse must agree.
     let start = item_start(piece) as u32;
-    let last = parts.len() - 1;
     let built: Vec<Part> = parts
         .par_iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|(rule, r)| {
             let text = &piece[r.clone()];
-            match i {
-                0 => head(text, start),
-                _ if i == last => {
-                    members(text, Rule::workflow_tail, r.start as i64 - i64::from(start))
-                }
-                _ => members(text, Rule::workflow_part, r.start as i64 - i64::from(start)),
+            match rule {
+                Rule::workflow_head => head(text, start),
+                _ => members(text, *rule, r.start as i64 - i64::from(start)),
             }
         })
         .collect::<Option<_>>()?;
@@ -65,6 +54,18 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
 /// pest alone over the parts [`parse`] would cut `piece` into, side by side: the number of
 /// pairs, or `None` when [`parse`] would not cut it (or a part fails).
 pub(super) fn recognise(piece: &str) -> Option<usize> {
+    cut(piece)?
+        .par_iter()
+        .map(|(rule, r)| {
+            let pairs = HiveParser::parse(*rule, &piece[r.clone()]).ok()?;
+            Some(pairs.flatten().count())
+        })
+        .sum()
+}
+
+/// The parts of a long workflow with the rule each is parsed by: the head, the runs of
+/// members, the tail. `None` when `piece` is too short to be worth cutting.
+fn cut(piece: &str) -> Option<Vec<(Rule, std::ops::Range<usize>)>> {
     if piece.len() < 2 * PART_LEN {
         return None;
     }
@@ -73,19 +74,18 @@ pub(super) fn recognise(piece: &str) -> Option<usize> {
         return None;
     }
     let last = parts.len() - 1;
-    parts
-        .par_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let rule = match i {
-                0 => Rule::workflow_head,
-                _ if i == last => Rule::workflow_tail,
-                _ => Rule::workflow_part,
-            };
-            let pairs = HiveParser::parse(rule, &piece[r.clone()]).ok()?;
-            Some(pairs.flatten().count())
-        })
-        .sum()
+    let rule = |i: usize| match i {
+        0 => Rule::workflow_head,
+        _ if i == last => Rule::workflow_tail,
+        _ => Rule::workflow_part,
+    };
+    Some(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (rule(i), r))
+            .collect(),
+    )
 }
 
 /// What one part gave: its members, and the workflow's head (first part) or end (last).
