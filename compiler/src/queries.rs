@@ -84,8 +84,9 @@ pub fn check_file(db: &dyn Db, file: SourceFile) {
 
 /// Checks `files` on every core. Each file's declarations come first; then the workflows of
 /// all files are checked side by side (most of the work, and independent of one another, so
-/// even one large file uses every core); then each file's remaining checks, which find the
-/// workflows' results already in the database. Diagnostics are read afterwards, with
+/// even one large file uses every core); then the routing, bounds and races of each
+/// workflow, side by side too; then each file's remaining checks, which find those results
+/// already in the database. Diagnostics are read afterwards, with
 /// [`workspace_diagnostics`], without re-running anything.
 pub fn check_files(db: &Database, files: &[SourceFile]) {
     use rayon::prelude::*;
@@ -106,6 +107,19 @@ pub fn check_files(db: &Database, files: &[SourceFile]) {
         .for_each_with(db.clone(), |db, (f, i)| {
             check::workflow::check_workflow(db, *f, *i);
         });
+    // The checks that read a checked workflow are queries of their own too: side by side,
+    // one workflow's routing, bounds and races take both cores.
+    let after: [fn(&dyn Db, SourceFile, u32); 3] = [
+        |db, f, i| _ = check::routing::check_routing_of(db, f, i),
+        |db, f, i| _ = check::bounds::check_bounds_of(db, f, i),
+        |db, f, i| _ = check::races::check_races(db, f, i),
+    ];
+    workflows
+        .iter()
+        .flat_map(|w| after.iter().map(move |check| (w, check)))
+        .collect::<Vec<_>>()
+        .par_iter()
+        .for_each_with(db.clone(), |db, ((f, i), check)| check(db, *f, *i));
     files.par_iter().for_each_with(db.clone(), |db, f| {
         check_file(db, *f);
     });

@@ -118,8 +118,11 @@ async fn call(
         Callee::Capability(c) => run.rt.plan.capabilities.get(c).map(|c| &c.params[..]),
         // A workflow's inputs are checked when its run binds them.
         Callee::Workflow(_) => None,
+        // Rare paths are boxed: inline, their futures would make every step's future as
+        // large as theirs (3 KB for a topic step), and each step's future is moved when it
+        // starts.
         Callee::Publish(_) | Callee::Receive(_) => {
-            return crate::topic_step::run(run, step, &scope).await;
+            return Box::pin(crate::topic_step::run(run, step, &scope)).await;
         }
     };
     for (name, expr) in step.args.iter() {
@@ -151,7 +154,7 @@ async fn call(
             let params = workflow::bind(&run.rt, w, input)
                 .map_err(|e| failed(run, step, format!("in workflow `{w}`: {e}")))?;
             let path = format!("{}/", run.key(index, local.as_ref().map(|l| l.0)));
-            let result = runs(run, step, w, &params, &path).await;
+            let result = Box::pin(runs(run, step, w, &params, &path)).await;
             return or_fallback(run, step, &scope, result);
         }
         Callee::Capability(c) => c,
@@ -169,7 +172,10 @@ async fn call(
     };
     if let Some(broadcast) = &step.broadcast {
         let input = Arc::new(Value::Object(input));
-        let result = crate::broadcast::run(run, index, broadcast, capability, input, key).await?;
+        let result = Box::pin(crate::broadcast::run(
+            run, index, broadcast, capability, input, key,
+        ))
+        .await?;
         return or_fallback(run, step, &scope, result);
     }
     // A task whose key has completed takes its value; one whose key is in flight waits for

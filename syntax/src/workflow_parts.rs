@@ -11,7 +11,7 @@ use pest::iterators::Pair;
 use rayon::prelude::*;
 
 /// Parts are at least this long; a workflow shorter than two parts is parsed whole.
-const PART_LEN: usize = 32 * 1024;
+const PART_LEN: usize = 8 * 1024;
 
 /// Parses `piece`, one workflow item and the comments before it, in parts: the item and its
 /// offset in `piece`. `None` when it is no long workflow or some part does not parse cleanly

@@ -146,7 +146,7 @@ pub fn check_bounds(db: &dyn Db, file: SourceFile) {
 /// [`check_bounds`] of workflow `index`: a query of its own, so an edit of one workflow
 /// bounds only that one again.
 #[salsa::tracked]
-fn check_bounds_of(db: &dyn Db, file: SourceFile, index: u32) {
+pub(crate) fn check_bounds_of(db: &dyn Db, file: SourceFile, index: u32) {
     let wf = ItemRef { file, index };
     let checked = check_workflow(db, file, index);
     let b = workflow_bounds(db, file, index);

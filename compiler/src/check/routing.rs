@@ -188,7 +188,7 @@ pub fn check_routing(db: &dyn Db, file: SourceFile) {
 /// Checks the routing of every step of workflow `index`: a query of its own, so an edit of
 /// one workflow routes only that one again.
 #[salsa::tracked]
-fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
+pub(crate) fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
     let owner = ItemRef { file, index };
     let wf = check_workflow(db, file, index);
     for step in &wf.steps {
