@@ -118,9 +118,9 @@ async fn call(
         Callee::Capability(c) => run.rt.plan.capabilities.get(c).map(|c| &c.params[..]),
         // A workflow's inputs are checked when its run binds them.
         Callee::Workflow(_) => None,
-        // Rare paths are boxed: inline, their futures would make every step's future as
-        // large as theirs (3 KB for a topic step), and each step's future is moved when it
-        // starts.
+        // The rare paths (this one, a sub-workflow's and a broadcast's below) are boxed:
+        // inline, their futures would make every step's future as large as theirs (3 KB for
+        // a topic step), and each step's future is moved when it starts.
         Callee::Publish(_) | Callee::Receive(_) => {
             return Box::pin(crate::topic_step::run(run, step, &scope)).await;
         }

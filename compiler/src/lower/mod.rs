@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 
 /// The plan of `root`: its workflows (and those they call), with the types, capabilities,
 /// agents and pools of its closure.
-pub fn plan(db: &dyn Db, root: SourceFile) -> &Plan {
-    shared_plan(db, root)
+#[salsa::tracked(returns(ref))]
+pub fn plan(db: &dyn Db, root: SourceFile) -> Plan {
+    lower(db, root)
 }
 
 /// [`plan`] taken out of the database, which is no longer needed: what a command that
@@ -32,7 +33,7 @@ pub fn plan(db: &dyn Db, root: SourceFile) -> &Plan {
 pub fn take_plan(db: crate::db::Database, root: SourceFile) -> Plan {
     let plan = owned_plan(&db, root)
         .take()
-        .unwrap_or_else(|| Plan::clone(shared_plan(&db, root)));
+        .unwrap_or_else(|| plan(&db, root).clone());
     // When no thread can be started, the refused closure drops the database here.
     let _ = std::thread::Builder::new()
         .name("hive-drop-database".into())
@@ -54,12 +55,6 @@ impl Taken {
     fn take(&self) -> Option<Plan> {
         self.0.lock().ok()?.take()
     }
-}
-
-/// [`plan`], shared so that [`take_plan`] can have it once the database is gone.
-#[salsa::tracked(returns(ref))]
-fn shared_plan(db: &dyn Db, root: SourceFile) -> std::sync::Arc<Plan> {
-    std::sync::Arc::new(lower(db, root))
 }
 
 fn lower(db: &dyn Db, root: SourceFile) -> Plan {
