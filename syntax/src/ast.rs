@@ -40,6 +40,8 @@ pub struct Item {
     pub kind: ItemKind,
     /// The whole item, relative to its own start (so `start` is 0).
     pub span: Span,
+    /// How many expressions it has: their [`ExprId`]s are `0..exprs`.
+    pub exprs: u32,
 }
 
 /// The kinds of top-level declarations.

@@ -140,7 +140,8 @@ impl Item {
         self.for_each_root(&mut |e| each(e, f));
     }
 
-    /// Numbers the item's expressions in the order of [`Item::for_each_expr`].
+    /// Numbers the item's expressions in the order of [`Item::for_each_expr`] and records
+    /// how many there are.
     pub(crate) fn number_exprs(&mut self) {
         fn each(e: &mut Expr, next: &mut u32) {
             e.id = ExprId(*next);
@@ -149,6 +150,7 @@ impl Item {
         }
         let mut next = 0;
         self.for_each_root_mut(&mut |e| each(e, &mut next));
+        self.exprs = next;
     }
 }
 

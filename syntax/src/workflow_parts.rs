@@ -46,6 +46,7 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
         doc,
         kind: ItemKind::Workflow(wf),
         span: Span::new(0, end?),
+        exprs: 0,
     };
     item.number_exprs();
     Some((item, start))

@@ -109,7 +109,7 @@ fn bounds(db: &dyn Db, wf: ItemRef, stack: &mut Vec<ItemRef>) -> Bounds {
     let order = checked.order().unwrap_or_default();
     let mut finish: Vec<u64> = vec![0; n];
     let mut via: Vec<Option<usize>> = vec![None; n];
-    for &i in &order {
+    for &i in order {
         let start = checked.steps[i]
             .deps
             .iter()

@@ -43,7 +43,7 @@ pub fn check_races(db: &dyn Db, file: SourceFile, index: u32) {
     let Some(order) = checked.order() else {
         return;
     };
-    let mut graph = Dag::new(&checked.steps, &order);
+    let mut graph = Dag::new(&checked.steps, order);
     let owner = ItemRef { file, index };
     for ((name, r), steps) in &written {
         let Some(decl) = cell(db, *r) else {

@@ -82,6 +82,8 @@ pub struct CheckedWorkflow {
     /// The type of every expression the check inferred (step arguments and options, `for`
     /// lists, the output and everything inside them): what lowering and hover read.
     pub types: ExprTypes,
+    /// See [`CheckedWorkflow::order`].
+    order: Option<Vec<usize>>,
 }
 
 /// The types the checker inferred for the expressions of one item, by [`ExprId`].
@@ -89,6 +91,12 @@ pub struct CheckedWorkflow {
 pub struct ExprTypes(Vec<Option<Ty>>);
 
 impl ExprTypes {
+    /// A table with room for `len` expressions, numbered from 0: recording one of them
+    /// never grows it.
+    pub fn with_len(len: u32) -> ExprTypes {
+        ExprTypes(vec![None; len as usize])
+    }
+
     /// The type inferred for expression `id`, if it was inferred.
     pub fn get(&self, id: ExprId) -> Option<&Ty> {
         self.0.get(id.0 as usize)?.as_ref()
@@ -120,15 +128,19 @@ impl ExprTypes {
 impl CheckedWorkflow {
     /// Step indices with every step after its dependencies, ties in source order; `None` if
     /// the steps form a cycle.
-    pub fn order(&self) -> Option<Vec<usize>> {
-        let edges: Vec<(usize, usize, ())> = self
-            .steps
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| s.deps.iter().map(move |(d, _)| (*d, i, ())))
-            .collect();
-        super::graph::stable_topo_order(self.steps.len(), &edges)
+    pub fn order(&self) -> Option<&[usize]> {
+        self.order.as_deref()
     }
+}
+
+/// [`CheckedWorkflow::order`] of `steps`, computed once: bounds, races and lowering read it.
+fn step_order(steps: &[CheckedStep]) -> Option<Vec<usize>> {
+    let edges: Vec<(usize, usize, ())> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.deps.iter().map(move |(d, _)| (*d, i, ())))
+        .collect();
+    super::graph::stable_topo_order(steps.len(), &edges)
 }
 
 /// Checks workflow `index` of `file`, recording the type of every expression it infers.
@@ -149,7 +161,8 @@ thread_local! {
 fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
     #[cfg(test)]
     WALKS.with(|w| w.set(w.get() + 1));
-    let Some(ItemKind::Workflow(wf)) = item(db, file, index).as_ref().map(|i| &i.kind) else {
+    let Some((it, ItemKind::Workflow(wf))) = item(db, file, index).as_ref().map(|i| (i, &i.kind))
+    else {
         return CheckedWorkflow::default();
     };
     let owner = ItemRef { file, index };
@@ -159,7 +172,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         ..CheckedWorkflow::default()
     };
     out.steps.reserve_exact(wf.steps.len());
-    let mut types = Some(ExprTypes::default());
+    let mut types = Some(ExprTypes::with_len(it.exprs));
     workflow_properties(db, file, owner, wf, &mut out);
 
     // Every step's type comes from its callee alone, so all are known before any expression
@@ -325,6 +338,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         }
     }
     out.cyclic = super::graph::step_cycles(db, owner, wf, &out.steps);
+    out.order = step_order(&out.steps);
     out.types = types.unwrap_or_default();
     out
 }

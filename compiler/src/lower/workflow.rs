@@ -47,7 +47,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
 
     let order = checked
         .order()
-        .unwrap_or_else(|| (0..checked.steps.len()).collect());
+        .map_or_else(|| (0..checked.steps.len()).collect(), <[usize]>::to_vec);
     // Source index → plan index.
     let mut position = vec![0; order.len()];
     for (plan_index, source_index) in order.iter().enumerate() {
