@@ -234,15 +234,37 @@ impl Builder {
     fn pratt<'i>(
         &mut self,
         pairs: impl Iterator<Item = Pair<'i, Rule>>,
-        segments: VecDeque<Segment<'i>>,
+        mut segments: VecDeque<Segment<'i>>,
     ) -> Built {
+        // One operand, or two around one operator, is most of what is written (`1`,
+        // `a + b`), and needs no precedence: built directly, as the Pratt parser would
+        // build it, at a fraction of its cost.
+        let mut pairs = pairs.peekable();
+        let mut head: [Option<Pair<'i, Rule>>; 3] = [None, None, None];
+        for slot in &mut head {
+            match pairs.next_if(|p| !matches!(p.as_rule(), Rule::neg | Rule::not)) {
+                Some(p) => *slot = Some(p),
+                None => break,
+            }
+        }
+        if pairs.peek().is_none() {
+            match head {
+                [Some(operand), None, None] => return self.pratt_operand(&mut segments, operand),
+                [Some(lhs), Some(op), Some(rhs)] => {
+                    let lhs = self.pratt_operand(&mut segments, lhs);
+                    let rhs = self.pratt_operand(&mut segments, rhs);
+                    return self.infix(lhs, &op, rhs);
+                }
+                _ => {}
+            }
+        }
+        let pairs = head.into_iter().flatten().chain(pairs);
         let this = RefCell::new(self);
         let segments = RefCell::new(segments);
         PRATT
             .map_primary(|operand| {
-                let segment = segments.borrow_mut().pop_front();
                 this.borrow_mut()
-                    .operand(segment.unwrap_or_else(|| Segment::whole(operand)))
+                    .pratt_operand(&mut segments.borrow_mut(), operand)
             })
             .map_prefix(|op, rhs| {
                 let op_span = this.borrow().span(&op);
@@ -255,33 +277,46 @@ impl Builder {
                 this.borrow_mut()
                     .node(ExprKind::Unary(op, Box::new(rhs.expr)), span, rhs.depth + 1)
             })
-            .map_infix(|lhs, op, rhs| {
-                let op = match op.as_rule() {
-                    Rule::range_op => BinaryOp::Range,
-                    Rule::or => BinaryOp::Or,
-                    Rule::and => BinaryOp::And,
-                    Rule::eq => BinaryOp::Eq,
-                    Rule::ne => BinaryOp::Ne,
-                    Rule::lt => BinaryOp::Lt,
-                    Rule::le => BinaryOp::Le,
-                    Rule::gt => BinaryOp::Gt,
-                    Rule::ge => BinaryOp::Ge,
-                    Rule::coalesce => BinaryOp::Coalesce,
-                    Rule::add => BinaryOp::Add,
-                    Rule::sub => BinaryOp::Sub,
-                    Rule::mul => BinaryOp::Mul,
-                    Rule::div => BinaryOp::Div,
-                    _ => BinaryOp::Rem,
-                };
-                let span = lhs.expr.span.to(rhs.expr.span);
-                let depth = lhs.depth.max(rhs.depth) + 1;
-                this.borrow_mut().node(
-                    ExprKind::Binary(op, Box::new(lhs.expr), Box::new(rhs.expr)),
-                    span,
-                    depth,
-                )
-            })
+            .map_infix(|lhs, op, rhs| this.borrow_mut().infix(lhs, &op, rhs))
             .parse(pairs)
+    }
+
+    /// An operand of [`Builder::pratt`]: the next of `segments`, or the whole pair.
+    fn pratt_operand<'i>(
+        &mut self,
+        segments: &mut VecDeque<Segment<'i>>,
+        operand: Pair<'i, Rule>,
+    ) -> Built {
+        let segment = segments.pop_front();
+        self.operand(segment.unwrap_or_else(|| Segment::whole(operand)))
+    }
+
+    /// `lhs op rhs`.
+    fn infix(&mut self, lhs: Built, op: &Pair<Rule>, rhs: Built) -> Built {
+        let op = match op.as_rule() {
+            Rule::range_op => BinaryOp::Range,
+            Rule::or => BinaryOp::Or,
+            Rule::and => BinaryOp::And,
+            Rule::eq => BinaryOp::Eq,
+            Rule::ne => BinaryOp::Ne,
+            Rule::lt => BinaryOp::Lt,
+            Rule::le => BinaryOp::Le,
+            Rule::gt => BinaryOp::Gt,
+            Rule::ge => BinaryOp::Ge,
+            Rule::coalesce => BinaryOp::Coalesce,
+            Rule::add => BinaryOp::Add,
+            Rule::sub => BinaryOp::Sub,
+            Rule::mul => BinaryOp::Mul,
+            Rule::div => BinaryOp::Div,
+            _ => BinaryOp::Rem,
+        };
+        let span = lhs.expr.span.to(rhs.expr.span);
+        let depth = lhs.depth.max(rhs.depth) + 1;
+        self.node(
+            ExprKind::Binary(op, Box::new(lhs.expr), Box::new(rhs.expr)),
+            span,
+            depth,
+        )
     }
 
     /// A node of depth `depth`, or an error leaf once the limit is passed.

@@ -55,6 +55,18 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
             i += 1;
             continue;
         }
+        // Most bytes of a file are names and blanks, which only end a run of prefixes.
+        if PLAIN[b as usize] {
+            let run = bytes[i..]
+                .iter()
+                .position(|&c| !PLAIN[c as usize])
+                .unwrap_or(bytes.len() - i);
+            if !bytes[i..i + run].iter().all(u8::is_ascii_whitespace) {
+                prefix_run = 0;
+            }
+            i += run;
+            continue;
+        }
         match b {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -107,6 +119,19 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
     }
     None
 }
+
+/// The bytes that [`check_nesting`] only reads as blank or not, outside strings: all but
+/// brackets, quotes, comment marks, angles and the prefix operators.
+static PLAIN: [bool; 256] = {
+    let mut table = [true; 256];
+    let special = b"\"/<>()[]{}!-";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
 
 /// Whether `before` ends with `word` (after optional blanks) that is a whole word.
 fn ends_with_word(before: &[u8], word: &[u8]) -> bool {

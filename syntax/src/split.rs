@@ -47,7 +47,8 @@ pub(super) fn steps(item: &str, min_len: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Every line start after the first byte at bracket depth `depth_of_cut`, outside strings
-/// and comments, where a line `starts` a construct, moved up over the comment and blank lines
+/// and comments, where a line `starts` a construct (it is given the text from the line's
+/// start on, and reads only as far as it needs), moved up over the comment and blank lines
 /// right above it (they belong to what follows).
 fn cuts(text: &str, depth_of_cut: usize, starts: impl Fn(&str) -> bool) -> Vec<usize> {
     let bytes = text.as_bytes();
@@ -61,10 +62,10 @@ fn cuts(text: &str, depth_of_cut: usize, starts: impl Fn(&str) -> bool) -> Vec<u
     while i < bytes.len() {
         let at_line_start = i == 0 || bytes[i - 1] == b'\n';
         if at_line_start && depth == depth_of_cut && comment == 0 {
-            let line_end = memchr_newline(bytes, i);
-            let line = &text[i..line_end];
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with("//") {
+            // The line's start decides: it is not read to its end here.
+            let line = &text[i..];
+            let trimmed = line.trim_start_matches(|c: char| c != '\n' && c.is_whitespace());
+            if trimmed.is_empty() || trimmed.starts_with('\n') || trimmed.starts_with("//") {
                 trivia_run.get_or_insert(i);
             } else {
                 if i > 0 && starts(line) {
