@@ -134,15 +134,7 @@ impl Builder {
             Some(p) => self.item_kind(p),
             None => unreachable_item(),
         };
-        let mut item = Item {
-            doc,
-            kind,
-            span,
-            exprs: 0,
-        };
-        // Numbered once the tree is whole, by position: equal trees get equal numbers.
-        item.number_exprs();
-        item
+        Item::numbered(doc, kind, span)
     }
 
     fn item_kind(&mut self, pair: Pair<Rule>) -> ItemKind {

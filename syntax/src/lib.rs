@@ -26,6 +26,17 @@ mod workflow_parts;
 pub use parser::{parse, parse_alone, parse_reusing, recognise};
 pub use split::ITEM_KEYWORDS;
 
+/// A table of the bytes in `members`, for scanners that skip every other byte.
+pub(crate) const fn byte_set(members: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < members.len() {
+        table[members[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
 /// The reserved words: none of them can be a name.
 pub const KEYWORDS: [&str; 18] = [
     "import",

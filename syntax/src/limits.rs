@@ -56,10 +56,10 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
             continue;
         }
         // Most bytes of a file are names and blanks, which only end a run of prefixes.
-        if PLAIN[b as usize] {
+        if !MARKS[b as usize] {
             let run = bytes[i..]
                 .iter()
-                .position(|&c| !PLAIN[c as usize])
+                .position(|&c| MARKS[c as usize])
                 .unwrap_or(bytes.len() - i);
             if !bytes[i..i + run].iter().all(u8::is_ascii_whitespace) {
                 prefix_run = 0;
@@ -120,18 +120,9 @@ pub fn check_nesting(text: &str) -> Option<Diagnostic<Span>> {
     None
 }
 
-/// The bytes that [`check_nesting`] only reads as blank or not, outside strings: all but
-/// brackets, quotes, comment marks, angles and the prefix operators.
-static PLAIN: [bool; 256] = {
-    let mut table = [true; 256];
-    let special = b"\"/<>()[]{}!-";
-    let mut i = 0;
-    while i < special.len() {
-        table[special[i] as usize] = false;
-        i += 1;
-    }
-    table
-};
+/// The bytes [`check_nesting`] acts on outside strings: brackets, quotes, comment marks,
+/// angles and the prefix operators. It reads every other byte only as blank or not.
+static MARKS: [bool; 256] = crate::byte_set(b"\"/<>()[]{}!-");
 
 /// Whether `before` ends with `word` (after optional blanks) that is a whole word.
 fn ends_with_word(before: &[u8], word: &[u8]) -> bool {

@@ -124,16 +124,7 @@ fn cuts(text: &str, depth_of_cut: usize, starts: impl Fn(&str) -> bool) -> Vec<u
 }
 
 /// The bytes [`cuts`] acts on: line ends, comment marks, quotes and brackets.
-static SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    let special = b"\n/*\"()[]{}";
-    while i < special.len() {
-        table[special[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
+static SPECIAL: [bool; 256] = crate::byte_set(b"\n/*\"()[]{}");
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
     bytes[from..]

@@ -140,9 +140,22 @@ impl Item {
         self.for_each_root(&mut |e| each(e, f));
     }
 
+    /// The item of `kind`, its expressions numbered by position (so equal trees get equal
+    /// numbers): what every builder of an item makes.
+    pub(crate) fn numbered(doc: Option<String>, kind: ItemKind, span: crate::Span) -> Item {
+        let mut item = Item {
+            doc,
+            kind,
+            span,
+            exprs: 0,
+        };
+        item.number_exprs();
+        item
+    }
+
     /// Numbers the item's expressions in the order of [`Item::for_each_expr`] and records
     /// how many there are.
-    pub(crate) fn number_exprs(&mut self) {
+    fn number_exprs(&mut self) {
         fn each(e: &mut Expr, next: &mut u32) {
             e.id = ExprId(*next);
             *next += 1;

@@ -42,13 +42,7 @@ pub(super) fn parse(piece: &str) -> Option<(Item, u32)> {
         end = part.end.or(end);
     }
     Members::add_all_to(parts, &mut wf);
-    let mut item = Item {
-        doc,
-        kind: ItemKind::Workflow(wf),
-        span: Span::new(0, end?),
-        exprs: 0,
-    };
-    item.number_exprs();
+    let item = Item::numbered(doc, ItemKind::Workflow(wf), Span::new(0, end?));
     Some((item, start))
 }
 

@@ -45,9 +45,15 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     let checked = check_workflow(cx.db, wf.file, wf.index);
     let priority = checked.priority.unwrap_or_default();
 
-    let order = checked
-        .order()
-        .map_or_else(|| (0..checked.steps.len()).collect(), <[usize]>::to_vec);
+    // A cycle is an error, and lowering runs only without errors; source order otherwise.
+    let in_source_order: Vec<usize>;
+    let order = match checked.order() {
+        Some(order) => order,
+        None => {
+            in_source_order = (0..checked.steps.len()).collect();
+            &in_source_order
+        }
+    };
     // Source index → plan index.
     let mut position = vec![0; order.len()];
     for (plan_index, source_index) in order.iter().enumerate() {
@@ -71,7 +77,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     let mut writes: FxHashMap<Target, Vec<String>> = FxHashMap::default();
     let mut routings: FxHashMap<(ItemRef, Option<Target>), Vec<Routing>> = FxHashMap::default();
     let mut steps = Vec::with_capacity(order.len());
-    for &i in &order {
+    for &i in order {
         let (step, c) = (&decl.steps[i], &checked.steps[i]);
         let mut deps: Vec<usize> = c.deps.iter().map(|(d, _)| position[*d]).collect();
         deps.sort_unstable();
