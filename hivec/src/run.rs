@@ -232,6 +232,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             None => None,
         };
         let streamed = stream.is_some();
+        // The process ends with the run, so the plan is never freed: freeing a long
+        // workflow's steps one by one would be work on the main thread after the run.
+        let plan = Arc::new(plan);
+        std::mem::forget(Arc::clone(&plan));
         let runtime = match Runtime::start(plan, options) {
             Ok(rt) => rt,
             Err(e) => return failed(e),

@@ -449,14 +449,18 @@ impl<'a> Call<'a> {
             label: rt.traced.then(|| format!("{}{}", run.path, step.name)),
             check: Some(self.check.clone()),
         };
-        let handed = Instant::now();
+        // Read only for an observer: each read of the clock is a measurable part of an
+        // attempt that is answered at once.
+        let handed = rt.observer.is_some().then(Instant::now);
         let outcome = match rt.dispatcher.submit(request).map_err(|e| fail(e.message))? {
             Submitted::Done(outcome) => outcome,
             Submitted::Pending(rx) => rx
                 .await
                 .map_err(|_| fail("the dispatcher dropped the task".to_string()))?,
         };
-        if let (Some(observer), Some(started)) = (&rt.observer, outcome.started) {
+        if let (Some(observer), Some(started), Some(handed)) =
+            (&rt.observer, outcome.started, handed)
+        {
             observer.observe(crate::observe::Event::Queued {
                 wait: started.saturating_duration_since(handed),
             });

@@ -112,8 +112,11 @@ pub struct Runtime {
 
 impl Runtime {
     /// Starts the plan's agents and the dispatcher. Must be called inside a tokio runtime.
-    pub fn start(plan: Plan, options: RunOptions) -> Result<Arc<Runtime>, RunError> {
-        let plan = Arc::new(plan);
+    pub fn start(
+        plan: impl Into<Arc<Plan>>,
+        options: RunOptions,
+    ) -> Result<Arc<Runtime>, RunError> {
+        let plan = plan.into();
         let store = match &options.remote {
             Some(remote) if !options.simulate => {
                 state::Store::Redis(Box::new(remote.cells(plan.clone()).map_err(RunError::run)?))
