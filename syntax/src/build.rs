@@ -108,20 +108,38 @@ impl Builder {
         (pos as i64 - self.base) as u32
     }
 
-    pub(super) fn name(&self, pair: Pair<Rule>) -> Name {
+    /// A name; a reserved word in its place is reported here, as the grammar's `ident` takes
+    /// any identifier (a record key may be one).
+    pub(super) fn name(&mut self, pair: Pair<Rule>) -> Name {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        if pair.as_rule() == Rule::ident && crate::is_keyword(text) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::SyntaxError,
+                    span,
+                    format!("`{text}` is a reserved word, not a name"),
+                    "reserved word",
+                )
+                .with_help(format!("choose another name, such as `{text}_`"))
+                .with_fix(span, format!("{text}_")),
+            );
+        }
         Name {
-            span: self.span(&pair),
-            text: pair.as_str().to_string(),
+            span,
+            text: text.to_string(),
         }
     }
 
-    pub(super) fn path(&self, pair: Pair<Rule>) -> Path {
+    pub(super) fn path(&mut self, pair: Pair<Rule>) -> Path {
         let span = self.span(&pair);
         // pest's pairs do not tell `collect` how many they are, which would give most paths
         // (one name) room for four.
         let inner = pair.into_inner();
         let mut segments = Vec::with_capacity(inner.len());
-        segments.extend(inner.map(|p| self.name(p)));
+        for p in inner {
+            segments.push(self.name(p));
+        }
         Path { segments, span }
     }
 

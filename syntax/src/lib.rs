@@ -59,6 +59,31 @@ pub const KEYWORDS: [&str; 18] = [
     "none",
 ];
 
+/// Whether `s` is one of [`KEYWORDS`]: a `match`, as it runs for every name parsed.
+pub fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "import"
+            | "as"
+            | "const"
+            | "type"
+            | "enum"
+            | "capability"
+            | "agent"
+            | "pool"
+            | "route"
+            | "workflow"
+            | "step"
+            | "output"
+            | "for"
+            | "in"
+            | "with"
+            | "true"
+            | "false"
+            | "none"
+    )
+}
+
 /// Whether `s` can be written as a name: an identifier that is not a reserved word.
 pub fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -66,7 +91,7 @@ pub fn is_name(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&s)
+        && !is_keyword(s)
 }
 pub use span::Span;
 pub use span::without_spans;
@@ -88,4 +113,21 @@ pub struct ParsedFile {
     /// The names malformed agents and routes mention: capabilities they may have been
     /// meant to provide or route, which are not reported again as unprovided.
     pub broken_mentions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_keyword_is_exactly_the_reserved_words() {
+        for k in KEYWORDS {
+            assert!(is_keyword(k), "{k}");
+            assert!(!is_name(k), "{k}");
+            assert!(!is_keyword(&format!("{k}_")), "{k}_");
+        }
+        for s in ["agents", "Step", "i", "nones", "_", "x1"] {
+            assert!(!is_keyword(s), "{s}");
+        }
+    }
 }

@@ -117,7 +117,6 @@ fn a_map_with_concurrency_counts_its_waves() {
 const MALFORMED: &[&str] = &[
     "workflow main() -> int {\n  output s $\n}\n",
     "workflow main() -> int {\n  step s = f(x: 1 $)\n  output s\n}\n",
-    "agent a {\n  workflow: 1\n}\n",
     "agent a {\n  provides: [x]\n  workflow main\n}\n",
     "agent a {\n  provides [x]\n}\n",
     "workflow main() -> int {\n  output 1 +\n}\n",
@@ -150,6 +149,76 @@ fn expected_tokens_are_listed_once_and_in_words() {
         assert!(!items.contains(&"`|`"), "{text:?}: {}", d.message);
         assert!(!d.message.contains("found ` `"), "{text:?}: {}", d.message);
     }
+}
+
+/// A reserved word where a name is written gets one message at that word, whatever names
+/// it there, with the fix that writes another name; a record key may be a reserved word.
+#[test]
+fn a_reserved_word_in_a_name_s_place_is_named_with_its_fix() {
+    for (text, word) in [
+        ("agent for {\n  replicas: 1\n}\n", "for"),
+        ("agent a {\n  workflow: 1\n}\n", "workflow"),
+        ("type T {\n  in: int\n}\n", "in"),
+        ("capability f(step: int) -> int\n", "step"),
+        (
+            "workflow main() -> int {\n  step as = f(x: 1)\n  output 1\n}\n",
+            "as",
+        ),
+        (
+            "workflow main() -> int {\n  step s = for with in xs { f(x: 1) }\n  output 1\n}\n",
+            "with",
+        ),
+        ("workflow main() -> int {\n  output 1 + pool\n}\n", "pool"),
+        ("workflow main() -> int {\n  output x.route\n}\n", "route"),
+        (
+            "workflow main() -> int {\n  step s = f(enum: 1)\n  output s\n}\n",
+            "enum",
+        ),
+    ] {
+        let parsed = hive_compiler::syntax::parse(text);
+        let [d] = parsed.diagnostics.as_slice() else {
+            panic!(
+                "one diagnostic expected for {text:?}: {:?}",
+                parsed.diagnostics
+            );
+        };
+        assert_eq!(
+            d.message,
+            format!("`{word}` is a reserved word, not a name"),
+            "{text:?}"
+        );
+        let at = &text[d.at.start as usize..d.at.end as usize];
+        assert_eq!(at, word, "{text:?}");
+        let fix = d.fix.as_ref().expect("a fix");
+        assert_eq!(
+            (fix.at, fix.replacement.as_str()),
+            (d.at, format!("{word}_").as_str())
+        );
+    }
+    let keys =
+        "const c: int = 1\nworkflow main() -> int {\n  output { output: 1, for: 2 }.for\n}\n";
+    let parsed = hive_compiler::syntax::parse(keys);
+    assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+    assert_eq!(
+        parsed.diagnostics[0].message, "`for` is a reserved word, not a name",
+        "a key may be a reserved word, a field read by `.` may not"
+    );
+}
+
+/// `///` after an expression starts the next member's doc comment, not a division: a doc
+/// comment on a property or step that follows another property parses.
+#[test]
+fn a_doc_comment_after_an_expression_documents_the_next_member() {
+    let text = "agent a {\n  replicas: 2\n  /// How many at once.\n  concurrency: 3\n}\nworkflow main() -> int {\n  timeout: 5s\n  /// The first.\n  step s = f(x: 1)\n  output s / 2 //// a comment\n}\n";
+    let parsed = hive_compiler::syntax::parse(text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let printed = format!("{:?}", parsed.items);
+    assert!(printed.contains("\"concurrency\""), "{printed}");
+    assert!(printed.contains("The first."), "{printed}");
+    assert!(
+        printed.contains("Div"),
+        "`s / 2` is still a division: {printed}"
+    );
 }
 
 /// A missing closer is reported at the bracket left open, in the item it belongs to, with
