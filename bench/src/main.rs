@@ -334,6 +334,7 @@ fn write_workspace(dir: &Path, files: usize, stages: usize) -> Result<(), String
 }
 
 /// One measured run of a child process.
+#[derive(Clone)]
 struct Sample {
     wall: Duration,
     cpu: Duration,

@@ -16,7 +16,9 @@ pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Res
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("hive-bench-whole-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    println!("median of {runs} processes each; wall time of the whole process");
+    println!(
+        "median of {runs} processes each, the two alternating; wall time of the whole process; ratio: the median of the {runs} pairs' ratios"
+    );
     println!(
         "{:<9} {:>7} {:>12} {:>12} {:>12} {:>7}",
         "workload", "steps", "hivec run", "user", "bare tokio", "ratio"
@@ -28,10 +30,21 @@ pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Res
         let file = dir.join(format!("{}.hive", w.name()));
         std::fs::write(&file, w.source(""))
             .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        let hive = median(runs, || measure(Command::new(hivec).arg("run").arg(&file)))?;
-        let bare = median(runs, || {
-            measure(Command::new(&me).args(["run-one", w.name(), "--bare"]))
-        })?;
+        // The two processes alternate, so a busy moment of the machine slows both of a
+        // pair; the ratio printed is the median of the pairs' ratios.
+        let mut pairs = Vec::with_capacity(runs);
+        for _ in 0..runs.max(1) {
+            let hive = measure(Command::new(hivec).arg("run").arg(&file))?;
+            let bare = measure(Command::new(&me).args(["run-one", w.name(), "--bare"]))?;
+            pairs.push((hive, bare));
+        }
+        let mut ratios: Vec<f64> = pairs
+            .iter()
+            .map(|(h, b)| h.wall.as_secs_f64() / b.wall.as_secs_f64())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let (mut hive, mut bare): (Vec<Sample>, Vec<Sample>) = pairs.into_iter().unzip();
+        let (hive, bare) = (median(&mut hive), median(&mut bare));
         println!(
             "{:<9} {:>7} {:>10.1}ms {:>10.1}ms {:>10.1}ms {:>7.2}",
             w.name(),
@@ -39,7 +52,7 @@ pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Res
             ms(hive.wall),
             ms(hive.user),
             ms(bare.wall),
-            hive.wall.as_secs_f64() / bare.wall.as_secs_f64()
+            ratios[ratios.len() / 2]
         );
         Ok(())
     });
@@ -51,13 +64,10 @@ pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Res
     result
 }
 
-/// The sample with the median wall time of `runs` measurements.
-fn median(runs: usize, mut one: impl FnMut() -> Result<Sample, String>) -> Result<Sample, String> {
-    let mut all = (0..runs.max(1))
-        .map(|_| one())
-        .collect::<Result<Vec<_>, _>>()?;
+/// The sample with the median wall time.
+fn median(all: &mut [Sample]) -> Sample {
     all.sort_by_key(|s| s.wall);
-    Ok(all.swap_remove(all.len() / 2))
+    all[all.len() / 2].clone()
 }
 
 fn ms(d: Duration) -> f64 {
