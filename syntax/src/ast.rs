@@ -26,8 +26,21 @@ pub struct Path {
 impl Path {
     /// The path as written, segments joined with dots.
     pub fn text(&self) -> String {
-        let parts: Vec<&str> = self.segments.iter().map(|s| s.text.as_str()).collect();
-        parts.join(".")
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// [`Path::text`] into `out`, which is cleared first: one buffer serves many paths.
+    pub fn write_text(&self, out: &mut String) {
+        out.clear();
+        out.reserve(self.segments.iter().map(|s| s.text.len() + 1).sum());
+        for (i, s) in self.segments.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(&s.text);
+        }
     }
 }
 

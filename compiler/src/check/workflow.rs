@@ -373,6 +373,9 @@ fn workflow_properties(
 #[derive(Default)]
 struct Callees<'db> {
     by_name: FxHashMap<String, (DefKind, ItemRef)>,
+    /// The callee's name being looked up: a step's call allocates nothing once its callee
+    /// is known.
+    name: String,
     signatures: FxHashMap<ItemRef, Option<&'db Signature>>,
 }
 
@@ -385,13 +388,13 @@ impl<'db> Callees<'db> {
         owner: ItemRef,
         call: &Call,
     ) -> Option<(DefKind, ItemRef)> {
-        let name = call.callee.text();
-        if let Some(found) = self.by_name.get(&name) {
+        call.callee.write_text(&mut self.name);
+        if let Some(found) = self.by_name.get(self.name.as_str()) {
             return Some(*found);
         }
         let found = resolve_callee(db, file, owner, call)?;
         super::unused::mark_used(db, found.1);
-        self.by_name.insert(name, found);
+        self.by_name.insert(self.name.clone(), found);
         Some(found)
     }
 

@@ -62,6 +62,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
 
     let mut lx = Lower::new(cx.db, wf.file, cx.names);
     lx.types = Some(&checked.types);
+    lx.locals.reserve(sig.params.len() + decl.steps.len());
     for p in &sig.params {
         lx.locals.insert(p.name.clone(), Local::Param);
     }
