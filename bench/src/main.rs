@@ -334,7 +334,7 @@ fn write_workspace(dir: &Path, files: usize, stages: usize) -> Result<(), String
 }
 
 /// One measured run of a child process.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Sample {
     wall: Duration,
     cpu: Duration,

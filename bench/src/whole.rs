@@ -67,7 +67,7 @@ pub fn run(hivec: &Path, workloads: &[Workload], runs: usize, keep: bool) -> Res
 /// The sample with the median wall time.
 fn median(all: &mut [Sample]) -> Sample {
     all.sort_by_key(|s| s.wall);
-    all[all.len() / 2].clone()
+    all[all.len() / 2]
 }
 
 fn ms(d: Duration) -> f64 {

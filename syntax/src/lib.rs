@@ -59,29 +59,9 @@ pub const KEYWORDS: [&str; 18] = [
     "none",
 ];
 
-/// Whether `s` is one of [`KEYWORDS`]: a `match`, as it runs for every name parsed.
+/// Whether `s` is one of [`KEYWORDS`].
 pub fn is_keyword(s: &str) -> bool {
-    matches!(
-        s,
-        "import"
-            | "as"
-            | "const"
-            | "type"
-            | "enum"
-            | "capability"
-            | "agent"
-            | "pool"
-            | "route"
-            | "workflow"
-            | "step"
-            | "output"
-            | "for"
-            | "in"
-            | "with"
-            | "true"
-            | "false"
-            | "none"
-    )
+    KEYWORDS.contains(&s)
 }
 
 /// Whether `s` can be written as a name: an identifier that is not a reserved word.
