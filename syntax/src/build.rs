@@ -30,6 +30,11 @@ pub(super) struct Members {
 }
 
 impl Members {
+    /// Adds a step after the steps already here.
+    pub(super) fn push_step(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+
     /// Appends these members to `wf`'s.
     pub(super) fn add_to(self, wf: &mut Workflow) {
         Self::add_all_to(vec![self], wf);

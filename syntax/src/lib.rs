@@ -17,6 +17,7 @@ pub mod lex;
 pub mod limits;
 pub mod lines;
 mod parser;
+mod plain_step;
 mod span;
 mod split;
 mod unclosed;

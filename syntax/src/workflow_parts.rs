@@ -5,7 +5,7 @@
 use super::ast::{Item, ItemKind, Workflow};
 use super::build::{Builder, Members, docs, significant};
 use super::parser::{HiveParser, Rule};
-use super::{Span, split};
+use super::{Span, plain_step, split};
 use pest::Parser;
 use pest::iterators::Pair;
 use rayon::prelude::*;
@@ -84,6 +84,7 @@ fn cut(piece: &str) -> Option<Vec<(Rule, std::ops::Range<usize>)>> {
 }
 
 /// What one part gave: its members, and the workflow's head (first part) or end (last).
+#[derive(Default)]
 struct Part {
     members: Members,
     head: Option<(Workflow, Option<String>)>,
@@ -139,36 +140,81 @@ fn head(text: &str, start: u32) -> Option<Part> {
     b.check_commas(inner.clone());
     let mut it = significant(inner);
     let wf = b.workflow_head(&mut it);
-    let mut part = collect(&mut b, it)?;
+    let mut part = Part::default();
+    add_members(&mut b, it, &mut part)?;
     part.head = Some((wf, docs(docs_pair)));
     Some(part)
 }
 
 /// The members of a later part, whose text starts `offset` bytes into the item, and for the
-/// last part the item's end (after its closing brace).
+/// last part the item's end (after its closing brace). Plain steps are read line by line
+/// (see [`plain_step`]); the runs of other lines between them are parsed by the grammar, the
+/// last run by `rule` (a tail's closing brace is in it). A line inside a bracket, a string
+/// or a comment that began earlier leaves the run before it unclosed, so that run fails to
+/// parse and the caller parses the workflow whole: a cut is never read differently.
 fn members(text: &str, rule: Rule, offset: i64) -> Option<Part> {
+    let mut part = Part::default();
+    let mut run = 0;
+    // A plain step after a doc comment has that doc: the grammar reads both.
+    let mut documented = false;
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let at = line_start;
+        line_start += line.len();
+        let plain = (!documented)
+            .then(|| plain_step::step(line, (offset + at as i64) as u32))
+            .flatten();
+        let trimmed = line.trim_start();
+        documented = trimmed.starts_with("///")
+            || (documented && (trimmed.is_empty() || trimmed.starts_with("//")));
+        if let Some(step) = plain {
+            if !is_blank(&text[run..at]) {
+                grammar_run(
+                    &text[run..at],
+                    Rule::workflow_part,
+                    offset + run as i64,
+                    &mut part,
+                )?;
+            }
+            part.members.push_step(step);
+            run = line_start;
+        }
+    }
+    if rule != Rule::workflow_part || !is_blank(&text[run..]) {
+        grammar_run(&text[run..], rule, offset + run as i64, &mut part)?;
+    }
+    Some(part)
+}
+
+/// Only blanks and line ends, which the grammar reads as nothing.
+fn is_blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Adds the members of `text`, parsed by `rule`, to `part`; `None` if it does not parse
+/// cleanly.
+fn grammar_run(text: &str, rule: Rule, offset: i64, part: &mut Part) -> Option<()> {
     let pair = HiveParser::parse(rule, text).ok()?.next()?;
     let mut b = Builder::part(offset);
     b.check_commas(pair.clone().into_inner());
-    collect(&mut b, significant(pair.into_inner()))
+    add_members(&mut b, significant(pair.into_inner()), part)
 }
 
-/// The members among `pairs` and the end of a closing brace among them; `None` if building
-/// them found a problem.
-fn collect<'i>(b: &mut Builder, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Option<Part> {
-    let mut members = Members::default();
-    let mut end = None;
+/// Adds the members among `pairs` to `part`, and the end of a closing brace among them;
+/// `None` if building them found a problem.
+fn add_members<'i>(
+    b: &mut Builder,
+    pairs: impl Iterator<Item = Pair<'i, Rule>>,
+    part: &mut Part,
+) -> Option<()> {
     for member in pairs {
         match member.as_rule() {
-            Rule::workflow_close => end = Some(b.at(member.as_span().end())),
-            _ => b.member(&mut members, member),
+            Rule::workflow_close => part.end = Some(b.at(member.as_span().end())),
+            _ => b.member(&mut part.members, member),
         }
     }
-    b.diagnostics.is_empty().then_some(Part {
-        members,
-        head: None,
-        end,
-    })
+    b.diagnostics.is_empty().then_some(())
 }
 
 #[cfg(test)]
@@ -228,12 +274,33 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_looks_like_a_plain_step_is_read_as_the_whole_parse_reads_it() {
+        for middle in [
+            "  /*\n  step y = c(x: 1)\n  */\n",
+            "  step y = c(x: 1)\n    with { timeout: 1s }\n",
+            "  /// Documented,\n\n  // after a blank line and a comment.\n  step y = c(x: 1)\n",
+            "  output s0\n  step y = c(x: 1)\n  timeout: 2s\n",
+        ] {
+            let text = long(4_000, middle);
+            let parsed = crate::parse(&text);
+            assert!(
+                parsed.diagnostics.is_empty(),
+                "{middle}: {:?}",
+                parsed.diagnostics
+            );
+            assert_eq!(parsed, whole(&text), "{middle}");
+        }
+    }
+
+    #[test]
     fn a_mistake_in_one_part_is_reported_as_a_whole_parse_reports_it() {
         for mistake in [
             "  step bad = c(x: 1) step worse = c(x: 2)\n",
             "  step bad = c(x: 1))\n",
             "  step bad = c(x: \n",
             "  output 1 2\n",
+            "  step y = c(x: \"${\n  step z = c(x: 1)\n  }\")\n",
+            "  step y = c(x: [\n  step z = c(x: 1)\n  ])\n",
         ] {
             let text = long(4_000, mistake);
             assert!(super::parse(&text).is_none(), "{mistake}");
