@@ -127,7 +127,7 @@ impl<'t> Reader<'t> {
             && matches!(self.peek_at(1), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
         {
             self.i += 1;
-            segments.push(self.name()?);
+            push_exact(&mut segments, self.name()?);
         }
         let span = segments[0].span.to(segments[segments.len() - 1].span);
         Some(Path { segments, span })
@@ -145,7 +145,7 @@ impl<'t> Reader<'t> {
         let mut args = Vec::new();
         if !self.eat(b')') {
             loop {
-                args.push(self.arg()?);
+                push_exact(&mut args, self.arg()?);
                 self.spaces();
                 if self.eat(b')') {
                     break;
@@ -297,6 +297,13 @@ impl<'t> Reader<'t> {
         }
         Some(Expr::new(kind, Span::new(self.at(start), self.at(self.i))))
     }
+}
+
+/// Pushes without the spare room a growing `Vec` takes (four elements at its first push):
+/// a long workflow's tree holds thousands of these short lists.
+fn push_exact<T>(list: &mut Vec<T>, item: T) {
+    list.reserve_exact(1);
+    list.push(item);
 }
 
 /// The grammar's `ident_char`.

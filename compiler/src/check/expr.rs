@@ -21,8 +21,8 @@ use std::sync::Arc;
 pub enum LocalKind {
     /// A workflow parameter.
     Param,
-    /// A step's result.
-    Step,
+    /// The result of the workflow's step of this index (the first of the name).
+    Step(usize),
     /// A `for` loop variable.
     LoopVar,
     /// Something the context provides (`input`, `priority` in routes).
@@ -124,8 +124,8 @@ pub struct ExprCx<'a> {
     pub owner: ItemRef,
     /// Names in scope besides items.
     pub locals: Locals,
-    /// Every use of a local of kind [`LocalKind::Step`], with its place.
-    pub step_refs: Vec<(String, Span)>,
+    /// Every use of a local of kind [`LocalKind::Step`]: the step's index and the place.
+    pub step_refs: Vec<(usize, Span)>,
     /// Every read of a state cell (`state.notes`): the cell and the place of the read.
     pub state_refs: Vec<(String, Span)>,
     /// When set, the type of every expression inferred (a workflow's, for lowering and hover).
@@ -297,8 +297,8 @@ impl<'a> ExprCx<'a> {
     fn path(&mut self, path: &Path) -> Ty {
         let first = &path.segments[0];
         if let Some(local) = self.locals.get(&first.text) {
-            if local.kind == LocalKind::Step {
-                self.step_refs.push((first.text.clone(), first.span));
+            if let LocalKind::Step(index) = local.kind {
+                self.step_refs.push((index, first.span));
             }
             let mut ty = local.ty.clone();
             let mut prev = first.span;

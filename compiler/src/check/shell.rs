@@ -69,7 +69,7 @@ fn run_time_name(cx: &ExprCx, e: &Expr) -> Option<String> {
             let local = cx.locals.get(first)?;
             matches!(
                 local.kind,
-                LocalKind::Param | LocalKind::Step | LocalKind::LoopVar
+                LocalKind::Param | LocalKind::Step(_) | LocalKind::LoopVar
             )
             .then(|| path.text())
         }

@@ -194,7 +194,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
     let mut known = Callees::default();
     let mut first_of: FxHashMap<&str, &Step> =
         FxHashMap::with_capacity_and_hasher(wf.steps.len(), Default::default());
-    for step in &wf.steps {
+    for (index, step) in wf.steps.iter().enumerate() {
         let first = *first_of.entry(&step.name.text).or_insert(step);
         if !std::ptr::eq(first, step) {
             report(
@@ -248,7 +248,7 @@ fn walk(db: &dyn Db, file: SourceFile, index: u32) -> CheckedWorkflow {
         }
         locals.entry(step.name.text.clone()).or_insert(Local {
             ty: ty.clone(),
-            kind: LocalKind::Step,
+            kind: LocalKind::Step(index),
         });
         callees.push((callee, topic, sig, ty));
     }
@@ -520,11 +520,7 @@ fn check_topic_step(
     if let Some(p) = props.get("after") {
         after(cx, &v, p, step_index, &mut checked);
     }
-    for (name, span) in std::mem::take(&mut cx.step_refs) {
-        if let Some(i) = step_index.get(name.as_str()) {
-            checked.deps.push((*i, span));
-        }
-    }
+    checked.deps.append(&mut cx.step_refs);
     checked
 }
 
@@ -751,11 +747,7 @@ fn check_step(
         cx.check(&p.value, &Ty::Str, "`key`");
     }
     // Data dependencies: every step named in the step's expressions.
-    for (name, span) in std::mem::take(&mut cx.step_refs) {
-        if let Some(i) = step_index.get(name.as_str()) {
-            checked.deps.push((*i, span));
-        }
-    }
+    checked.deps.append(&mut cx.step_refs);
     checked
 }
 
