@@ -13,7 +13,7 @@ mod whole;
 
 // The same allocator as `hivec`, so that runtime figures are what `hivec run` gets.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hive_runtime::allocator::Allocator = hive_runtime::allocator::Allocator;
 
 use hive_bench::generate;
 use hive_bench::workloads::Workload;

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 // The compiler allocates many small tree nodes from several threads; mimalloc's per-thread
 // heaps make that markedly cheaper than the system allocator (see BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: hive_runtime::allocator::Allocator = hive_runtime::allocator::Allocator;
 
 #[derive(Parser)]
 #[command(

@@ -6,6 +6,7 @@
 //! then every task still in flight is cancelled.
 
 pub mod agent;
+pub mod allocator;
 mod attempts;
 mod broadcast;
 mod census;

@@ -74,15 +74,44 @@ impl Sources {
 
     /// A plan location: file index, 1-based line and column (in characters).
     pub fn loc(&self, db: &dyn Db, loc: Loc) -> hive_plan::Loc {
-        let file = self.files.iter().position(|f| *f == loc.file).unwrap_or(0);
-        let text = loc.file.text(db);
-        let start = loc.absolute(db).start;
-        let (line, column) = match self.lines.get(&loc.file) {
-            Some(lines) => lines.line_col(text, start),
-            None => LineIndex::new(text).line_col(text, start),
+        self.at(db, loc.file, 0).loc(loc.absolute(db))
+    }
+
+    /// [`Sources::loc`] for many spans of item `item` of `file`: the file, its text and the
+    /// item's offset are looked up once, not per step of a long workflow.
+    pub fn in_item<'s>(&'s self, db: &'s dyn Db, file: SourceFile, item: u32) -> InItem<'s> {
+        let base = Loc::item(file, item, crate::syntax::Span::default()).absolute(db);
+        self.at(db, file, base.start)
+    }
+
+    fn at<'s>(&'s self, db: &'s dyn Db, file: SourceFile, base: u32) -> InItem<'s> {
+        InItem {
+            file: self.files.iter().position(|f| *f == file).unwrap_or(0) as u32,
+            text: file.text(db),
+            base,
+            lines: self.lines.get(&file),
+        }
+    }
+}
+
+/// Plan locations inside one item (see [`Sources::in_item`]), or a file from `base` on.
+pub struct InItem<'s> {
+    file: u32,
+    text: &'s str,
+    base: u32,
+    lines: Option<&'s LineIndex>,
+}
+
+impl InItem<'_> {
+    /// The plan location of `span`, relative to the item.
+    pub fn loc(&self, span: crate::syntax::Span) -> hive_plan::Loc {
+        let start = span.start + self.base;
+        let (line, column) = match self.lines {
+            Some(lines) => lines.line_col(self.text, start),
+            None => LineIndex::new(self.text).line_col(self.text, start),
         };
         hive_plan::Loc {
-            file: file as u32,
+            file: self.file,
             line: line as u32,
             column: column as u32,
         }

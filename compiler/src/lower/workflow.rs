@@ -78,6 +78,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     let mut writes: FxHashMap<Target, Vec<String>> = FxHashMap::default();
     let mut routings: FxHashMap<(ItemRef, Option<Target>), Vec<Routing>> = FxHashMap::default();
     let mut steps = Vec::with_capacity(order.len());
+    let at = cx.sources.in_item(cx.db, wf.file, wf.index);
     for &i in order {
         let (step, c) = (&decl.steps[i], &checked.steps[i]);
         let mut deps: Vec<usize> = c.deps.iter().map(|(d, _)| position[*d]).collect();
@@ -194,7 +195,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
                 })
                 .unwrap_or_default(),
             doc: step.doc.clone(),
-            loc: cx.loc(wf, step.name.span),
+            loc: at.loc(step.name.span),
         });
     }
 
