@@ -30,6 +30,11 @@ pub(super) struct Members {
 }
 
 impl Members {
+    /// Room for `n` more steps.
+    pub(super) fn reserve_steps(&mut self, n: usize) {
+        self.steps.reserve(n);
+    }
+
     /// Adds a step after the steps already here.
     pub(super) fn push_step(&mut self, step: Step) {
         self.steps.push(step);

@@ -154,6 +154,9 @@ fn head(text: &str, start: u32) -> Option<Part> {
 /// parse and the caller parses the workflow whole: a cut is never read differently.
 fn members(text: &str, rule: Rule, offset: i64) -> Option<Part> {
     let mut part = Part::default();
+    // Room for a step a line, as in a generated workflow, but not for a part of blank lines.
+    let lines = text.bytes().filter(|&b| b == b'\n').count();
+    part.members.reserve_steps(lines.min(text.len() / 16));
     let mut run = 0;
     // A plain step after a doc comment has that doc: the grammar reads both.
     let mut documented = false;

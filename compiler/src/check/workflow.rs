@@ -520,7 +520,7 @@ fn check_topic_step(
     if let Some(p) = props.get("after") {
         after(cx, &v, p, step_index, &mut checked);
     }
-    checked.deps.append(&mut cx.step_refs);
+    take_step_refs(cx, &mut checked);
     checked
 }
 
@@ -746,9 +746,18 @@ fn check_step(
     if let Some(p) = props.get("key") {
         cx.check(&p.value, &Ty::Str, "`key`");
     }
-    // Data dependencies: every step named in the step's expressions.
-    checked.deps.append(&mut cx.step_refs);
+    take_step_refs(cx, &mut checked);
     checked
+}
+
+/// The data dependencies of a step: every step its expressions name, after its `after:`
+/// ones; moved, not copied, when it has none of those.
+fn take_step_refs(cx: &mut ExprCx, checked: &mut CheckedStep) {
+    if checked.deps.is_empty() {
+        checked.deps = std::mem::take(&mut cx.step_refs);
+    } else {
+        checked.deps.append(&mut cx.step_refs);
+    }
 }
 
 /// `after: [steps]`: edges to the named steps.
