@@ -150,6 +150,14 @@ fn main() -> ExitCode {
             };
         }
     };
+    // One-shot commands keep the memory they free; the long-lived ones take no huge pages
+    // (`hive_runtime::allocator`). A run keeps it while compiling only.
+    match &cli.command {
+        Command::Lsp | Command::Serve(_) | Command::Worker(_) => {
+            hive_runtime::allocator::no_huge_pages()
+        }
+        _ => hive_runtime::allocator::keep_freed_memory(),
+    }
     // `RUST_LOG` decides, else `-v` (info) and `-vv` (debug) of `hivec run`; warnings show
     // by default.
     let level = match &cli.command {

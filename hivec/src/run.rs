@@ -144,6 +144,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         inputs,
         journal,
     } = prepared;
+    // Compiled: from here the process may last as long as the run does.
+    hive_runtime::allocator::give_back_freed_memory();
     let header = Header {
         plan: plan.source_hash.clone(),
         workflow: entry.clone(),
