@@ -214,6 +214,9 @@ fn main() -> ExitCode {
         } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
     };
+    // The process ends: mimalloc would otherwise give its freed memory back at exit, a
+    // system call per range, for the kernel to take back a moment later anyway.
+    hive_runtime::allocator::keep_freed_memory();
     out::status(code)
 }
 

@@ -27,6 +27,7 @@ pub use validate::{Problem, validate};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The version of the plan format; a plan of another version is refused.
 pub const FORMAT: u32 = 2;
@@ -663,24 +664,24 @@ pub struct Step {
     pub call: Callee,
     /// Named arguments, defaults filled in.
     pub args: Args,
-    /// Set for `for` steps.
+    /// Set for `for` steps (boxed: most steps have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub map: Option<Map>,
+    pub map: Option<Box<Map>>,
     /// Indices of the steps it waits for (data and `after`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deps: Vec<usize>,
     /// Type of its value.
     #[serde(rename = "type")]
     pub ty: Type,
-    /// Options.
-    pub options: Options,
+    /// Options: shared by the steps that have the same ones, as most steps do.
+    pub options: Arc<Options>,
     /// Where its tasks go (capability steps); the first applicable entry wins. Empty for a
     /// broadcast step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<Routing>,
     /// Set for a broadcast step (`broadcast: true`): the agents that each receive its task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broadcast: Option<Broadcast>,
+    pub broadcast: Option<Box<Broadcast>>,
     /// The state cells its tasks may write: its capability's `writes`, or every cell the
     /// steps of the workflow it calls may write.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -733,7 +734,15 @@ pub struct Bounds {
 
 #[cfg(test)]
 mod tests {
-    use super::Backoff;
+    use super::{Backoff, Step};
+
+    #[test]
+    fn a_step_stays_small() {
+        // A generated workflow holds a step per line: its rare parts are boxed and its options
+        // shared, so 100,000 steps cost tens of megabytes, not hundreds.
+        let size = std::mem::size_of::<Step>();
+        assert!(size <= 256, "a plan step takes {size} bytes");
+    }
 
     #[test]
     fn backoff_delays_and_their_worst_total() {

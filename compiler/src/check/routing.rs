@@ -10,6 +10,8 @@ use crate::db::{Db, SourceFile, report};
 use crate::diagnostic::Diagnostic;
 use crate::queries::item;
 use crate::syntax::ast::ItemKind;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The agents, pools and routes visible to a file: its own and those of every file it imports.
@@ -191,6 +193,10 @@ pub fn check_routing(db: &dyn Db, file: SourceFile) {
 pub(crate) fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
     let owner = ItemRef { file, index };
     let wf = check_workflow(db, file, index);
+    // Steps calling one capability share its name and the agents its routes reach: a
+    // generated workflow has thousands of them.
+    let mut known: FxHashMap<ItemRef, (String, Vec<ItemRef>, bool)> = FxHashMap::default();
+    let mut marked: FxHashSet<ItemRef> = FxHashSet::default();
     for step in &wf.steps {
         let Some((DefKind::Capability, capability)) = step.callee else {
             continue;
@@ -202,8 +208,11 @@ pub(crate) fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
             }
             continue;
         }
-        let cap_name = decl_name(db, capability);
-        let agents = match step.on {
+        let (cap_name, routed_agents, routed) = &*known.entry(capability).or_insert_with(|| {
+            let (agents, routed) = candidates(db, file, capability);
+            (decl_name(db, capability), agents, routed)
+        });
+        let agents: Cow<[ItemRef]> = match step.on {
             Some((kind, target)) => {
                 let all = target_agents(db, kind, target);
                 let serving: Vec<ItemRef> = all
@@ -234,11 +243,10 @@ pub(crate) fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
                     );
                     continue;
                 }
-                serving
+                Cow::Owned(serving)
             }
             None => {
-                let (agents, routed) = candidates(db, file, capability);
-                if agents.is_empty() {
+                if routed_agents.is_empty() {
                     if !routed {
                         report_unprovided(
                             db,
@@ -253,11 +261,13 @@ pub(crate) fn check_routing_of(db: &dyn Db, file: SourceFile, index: u32) {
                     }
                     continue;
                 }
-                agents
+                Cow::Borrowed(routed_agents)
             }
         };
-        for a in &agents {
-            super::unused::mark_used(db, *a);
+        for a in agents.iter() {
+            if marked.insert(*a) {
+                super::unused::mark_used(db, *a);
+            }
         }
         if step.resources != Resources::default() {
             let fits = agents.iter().any(|a| {

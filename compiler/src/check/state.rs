@@ -12,6 +12,7 @@ use crate::queries::item;
 use crate::syntax::Span;
 use crate::syntax::ast::{ItemKeyword, ItemKind, Name};
 use hive_plan::{Conflict, Policy, Reducer};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Properties of `state` items.
@@ -291,10 +292,15 @@ pub fn writers(
     steps: &[super::workflow::CheckedStep],
 ) -> BTreeMap<(String, ItemRef), Vec<usize>> {
     let mut out: BTreeMap<(String, ItemRef), Vec<usize>> = BTreeMap::new();
+    // Steps calling one callee write the same cells: their callee is read once.
+    let mut of_callee: FxHashMap<(DefKind, ItemRef), Vec<(String, ItemRef)>> = FxHashMap::default();
     for (i, step) in steps.iter().enumerate() {
         if let Some(c) = step.callee {
-            for w in callee_writes(db, c) {
-                out.entry(w).or_default().push(i);
+            for w in of_callee.entry(c).or_insert_with(|| callee_writes(db, c)) {
+                match out.get_mut(w) {
+                    Some(writers) => writers.push(i),
+                    None => _ = out.insert(w.clone(), vec![i]),
+                }
             }
         }
     }

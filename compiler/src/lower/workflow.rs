@@ -10,6 +10,7 @@ use crate::queries::item;
 use crate::syntax::ast::{Field, ItemKind, StepBody, TopicOp};
 use hive_plan::{Callee, Map, Options, Param, Routing, Step};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// A step's `on:` target: an agent or pool.
 type Target = (DefKind, ItemRef);
@@ -78,6 +79,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
     let mut writes: FxHashMap<Target, Vec<String>> = FxHashMap::default();
     let mut routings: FxHashMap<(ItemRef, Option<Target>), Vec<Routing>> = FxHashMap::default();
     let mut steps = Vec::with_capacity(order.len());
+    let mut last_options: Option<Arc<Options>> = None;
     let at = cx.sources.in_item(cx.db, wf.file, wf.index);
     for &i in order {
         let (step, c) = (&decl.steps[i], &checked.steps[i]);
@@ -89,11 +91,11 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             StepBody::For { var, iter, .. } => {
                 let over = lx.expr(iter);
                 body.locals.insert(var.text.clone(), Local::Named);
-                Some(Map {
+                Some(Box::new(Map {
                     var: var.text.clone(),
                     over,
                     concurrency: c.concurrency,
-                })
+                }))
             }
             StepBody::Call(_) | StepBody::Publish(_) | StepBody::Receive(_) => None,
         };
@@ -134,6 +136,11 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             fallback: opt("fallback").map(|p| body.expr(&p.value)),
             key: opt("key").map(|p| body.expr(&p.value)),
         };
+        // Consecutive steps mostly have the same options: they share one copy.
+        let options = match &last_options {
+            Some(last) if **last == options => Arc::clone(last),
+            _ => last_options.insert(Arc::new(options)).clone(),
+        };
         let mut broadcast_to = None;
         let (callee, routing) = match (c.callee, c.topic) {
             (_, Some((op, topic))) => {
@@ -159,7 +166,7 @@ pub fn workflow(cx: &Cx, wf: ItemRef) -> Option<hive_plan::Workflow> {
             }
             (Some((DefKind::Workflow, r)), _) => (Callee::Workflow(cx.names.of(r)), Vec::new()),
             (Some((_, r)), _) if c.broadcast => {
-                broadcast_to = Some(broadcast(cx, wf.file, r, c));
+                broadcast_to = Some(Box::new(broadcast(cx, wf.file, r, c)));
                 (Callee::Capability(cx.names.of(r)), Vec::new())
             }
             (Some((_, r)), _) => {
